@@ -1,0 +1,1 @@
+//! hybridlab control socket: JSON lines over a Unix socket for show queries and event streams

@@ -1,0 +1,1 @@
+//! hybridlab IPsec: IKEv2 (sans-IO), ESP-in-UDP data plane over TUN

@@ -1,0 +1,1 @@
+//! hybridlab's one privileged crate: network namespaces, veth, bridges, TUN, addresses, routes, processes, cleanup

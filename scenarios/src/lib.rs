@@ -1,0 +1,1 @@
+//! hybridlab scenario engine and the `hybridlab` command-line tool
