@@ -1,1 +1,10 @@
-//! hybridlab IPsec: IKEv2 (sans-IO), ESP-in-UDP data plane over TUN
+//! IPsec for hybridlab: what an AWS Site-to-Site VPN tunnel is made of.
+//!
+//! - [`crypto`]: the cipher suites (AEAD, PRF, Diffie-Hellman) shared by IKE and ESP.
+//!
+//! The protocol cores (IKEv2 SA state machines, ESP SAs, anti-replay) are sans-IO: no tokio, no
+//! sockets, no clock reads. The data plane (TUN <-> ESP-in-UDP) and the tokio tunnel driver sit beside
+//! them. This crate does not choose AWS policy (which proposals a VGW offers, DPD action, lifetimes):
+//! the gateways pass those in.
+
+pub mod crypto;
