@@ -116,7 +116,7 @@ struct Salt([u8; SALT_LEN]);
 
 enum Cipher {
     AesGcm(ring_aead::LessSafeKey),
-    ChaCha(Box<chacha20poly1305::ChaCha20Poly1305>),
+    ChaCha(chacha20poly1305::ChaCha20Poly1305),
 }
 
 impl std::fmt::Debug for AeadKey {
@@ -166,7 +166,7 @@ impl AeadKey {
                             got: keymat.len(),
                         }
                     })?;
-                Cipher::ChaCha(Box::new(cipher))
+                Cipher::ChaCha(cipher)
             }
         };
         Ok(AeadKey {
