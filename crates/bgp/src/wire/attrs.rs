@@ -1,0 +1,1031 @@
+//! Path attributes: the owned [`PathAttrs`] set, its encoding, and the per-attribute decoding
+//! rules with RFC 7606 outcomes.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |O|T|P|E| unused|  Type Code    |  Length (1, or 2 if E)  | Value...
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//!  O optional, T transitive, P partial, E extended length       (RFC 4271 §4.3)
+//!
+//! AS_PATH segment:  Type (1: SET, 2: SEQUENCE) | Count (ASNs) | ASN (2 or 4 octets) x Count
+//! ```
+//!
+//! Carried and understood: ORIGIN, AS_PATH (SEQUENCE, SET; confederation segments are kept but
+//! never produced), NEXT_HOP, MULTI_EXIT_DISC, LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR,
+//! COMMUNITIES with the well-known values of RFC 1997 (plus RFC 7999 BLACKHOLE and RFC 8326
+//! GRACEFUL_SHUTDOWN for display), AS4_PATH / AS4_AGGREGATOR (RFC 6793). Unknown optional
+//! transitive attributes (extended and large communities among them) are kept verbatim and passed
+//! on with the Partial bit set (RFC 4271 §5); unknown optional non-transitive ones are dropped.
+//!
+//! What it does not do: MP_REACH/MP_UNREACH (see [`super::update`], they carry NLRI), route
+//! reflection (ORIGINATOR_ID and CLUSTER_LIST are kept as opaque attributes from iBGP peers).
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::open::AS_TRANS;
+
+/// Attribute flag bits.
+pub mod flags {
+    /// Optional.
+    pub const OPTIONAL: u8 = 0x80;
+    /// Transitive.
+    pub const TRANSITIVE: u8 = 0x40;
+    /// Partial.
+    pub const PARTIAL: u8 = 0x20;
+    /// Extended length (2-octet length field).
+    pub const EXTENDED: u8 = 0x10;
+}
+
+/// Attribute type codes.
+pub mod code {
+    /// ORIGIN (RFC 4271).
+    pub const ORIGIN: u8 = 1;
+    /// AS_PATH (RFC 4271).
+    pub const AS_PATH: u8 = 2;
+    /// NEXT_HOP (RFC 4271).
+    pub const NEXT_HOP: u8 = 3;
+    /// MULTI_EXIT_DISC (RFC 4271).
+    pub const MED: u8 = 4;
+    /// LOCAL_PREF (RFC 4271).
+    pub const LOCAL_PREF: u8 = 5;
+    /// ATOMIC_AGGREGATE (RFC 4271).
+    pub const ATOMIC_AGGREGATE: u8 = 6;
+    /// AGGREGATOR (RFC 4271).
+    pub const AGGREGATOR: u8 = 7;
+    /// COMMUNITIES (RFC 1997).
+    pub const COMMUNITIES: u8 = 8;
+    /// ORIGINATOR_ID (RFC 4456).
+    pub const ORIGINATOR_ID: u8 = 9;
+    /// CLUSTER_LIST (RFC 4456).
+    pub const CLUSTER_LIST: u8 = 10;
+    /// MP_REACH_NLRI (RFC 4760).
+    pub const MP_REACH: u8 = 14;
+    /// MP_UNREACH_NLRI (RFC 4760).
+    pub const MP_UNREACH: u8 = 15;
+    /// AS4_PATH (RFC 6793).
+    pub const AS4_PATH: u8 = 17;
+    /// AS4_AGGREGATOR (RFC 6793).
+    pub const AS4_AGGREGATOR: u8 = 18;
+}
+
+/// ORIGIN values (RFC 4271 §5.1.1); the derived order is the decision-process order (lower wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// 0: learned from an interior protocol.
+    Igp,
+    /// 1: learned via EGP.
+    Egp,
+    /// 2: learned some other way.
+    Incomplete,
+}
+
+impl Origin {
+    fn from_u8(v: u8) -> Option<Origin> {
+        match v {
+            0 => Some(Origin::Igp),
+            1 => Some(Origin::Egp),
+            2 => Some(Origin::Incomplete),
+            _ => None,
+        }
+    }
+    fn to_u8(self) -> u8 {
+        match self {
+            Origin::Igp => 0,
+            Origin::Egp => 1,
+            Origin::Incomplete => 2,
+        }
+    }
+}
+
+/// AS_PATH segment types (RFC 4271 §4.3, RFC 5065 §3 for confederations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentKind {
+    /// 1: AS_SET.
+    Set,
+    /// 2: AS_SEQUENCE.
+    Sequence,
+    /// 3: AS_CONFED_SEQUENCE.
+    ConfedSequence,
+    /// 4: AS_CONFED_SET.
+    ConfedSet,
+}
+
+impl SegmentKind {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => SegmentKind::Set,
+            2 => SegmentKind::Sequence,
+            3 => SegmentKind::ConfedSequence,
+            4 => SegmentKind::ConfedSet,
+            _ => return None,
+        })
+    }
+    fn to_u8(self) -> u8 {
+        match self {
+            SegmentKind::Set => 1,
+            SegmentKind::Sequence => 2,
+            SegmentKind::ConfedSequence => 3,
+            SegmentKind::ConfedSet => 4,
+        }
+    }
+}
+
+/// One AS_PATH segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct AsSegment {
+    /// Segment type.
+    pub kind: SegmentKind,
+    /// The ASNs, 4-octet.
+    pub asns: Vec<u32>,
+}
+
+/// An AS_PATH as 4-octet ASNs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct AsPath {
+    /// Segments, leftmost (most recent) first.
+    pub segments: Vec<AsSegment>,
+}
+
+impl AsPath {
+    /// A path made of one AS_SEQUENCE.
+    pub fn sequence(asns: impl IntoIterator<Item = u32>) -> Self {
+        let asns: Vec<u32> = asns.into_iter().collect();
+        if asns.is_empty() {
+            return AsPath::default();
+        }
+        AsPath {
+            segments: vec![AsSegment {
+                kind: SegmentKind::Sequence,
+                asns,
+            }],
+        }
+    }
+
+    /// Length for the decision process (RFC 4271 §9.1.2.2 a): a SET counts as one, confederation
+    /// segments count as zero (RFC 5065 §5.3).
+    pub fn path_len(&self) -> u32 {
+        self.segments
+            .iter()
+            .map(|s| match s.kind {
+                SegmentKind::Sequence => s.asns.len() as u32,
+                SegmentKind::Set => 1,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The neighbouring AS: the leftmost AS of the first AS_SEQUENCE (RFC 4271 §9.1.2.2 c).
+    pub fn first_as(&self) -> Option<u32> {
+        match self.segments.first() {
+            Some(s) if s.kind == SegmentKind::Sequence => s.asns.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// The originating AS: the last AS of the path when it is in a SEQUENCE.
+    pub fn origin_as(&self) -> Option<u32> {
+        match self.segments.last() {
+            Some(s) if s.kind == SegmentKind::Sequence => s.asns.last().copied(),
+            _ => None,
+        }
+    }
+
+    /// True if `asn` appears anywhere (loop detection, RFC 4271 §9.1.2).
+    pub fn contains(&self, asn: u32) -> bool {
+        self.segments.iter().any(|s| s.asns.contains(&asn))
+    }
+
+    /// Prepends `asn` `times` times (RFC 4271 §5.1.2 for eBGP; extra copies are AS-path prepend).
+    pub fn prepend(&mut self, asn: u32, times: usize) {
+        if times == 0 {
+            return;
+        }
+        match self.segments.first_mut() {
+            Some(s) if s.kind == SegmentKind::Sequence && s.asns.len() + times <= 255 => {
+                s.asns.splice(0..0, std::iter::repeat_n(asn, times));
+            }
+            _ => self.segments.insert(
+                0,
+                AsSegment {
+                    kind: SegmentKind::Sequence,
+                    asns: vec![asn; times],
+                },
+            ),
+        }
+    }
+
+    fn needs_four_octets(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|s| s.asns.iter().any(|&a| a > 0xffff))
+    }
+}
+
+impl fmt::Display for AsPath {
+    /// FRR style: `65001 65002 {65003,65004}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for s in &self.segments {
+            if !first {
+                f.write_str(" ")?;
+            }
+            first = false;
+            let list = s.asns.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+            match s.kind {
+                SegmentKind::Sequence => f.write_str(&list.join(" "))?,
+                SegmentKind::Set => write!(f, "{{{}}}", list.join(","))?,
+                SegmentKind::ConfedSequence => write!(f, "({})", list.join(" "))?,
+                SegmentKind::ConfedSet => write!(f, "[{}]", list.join(","))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A community value (RFC 1997).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Community(pub u32);
+
+impl Community {
+    /// NO_EXPORT (RFC 1997): not advertised outside the AS (to eBGP peers).
+    pub const NO_EXPORT: Community = Community(0xFFFF_FF01);
+    /// NO_ADVERTISE (RFC 1997): not advertised to any peer.
+    pub const NO_ADVERTISE: Community = Community(0xFFFF_FF02);
+    /// NO_EXPORT_SUBCONFED (RFC 1997): treated like NO_EXPORT (we run no confederations).
+    pub const NO_EXPORT_SUBCONFED: Community = Community(0xFFFF_FF03);
+    /// NOPEER (RFC 3765): shown by name, no action.
+    pub const NO_PEER: Community = Community(0xFFFF_FF04);
+    /// BLACKHOLE (RFC 7999): shown by name, no action.
+    pub const BLACKHOLE: Community = Community(0xFFFF_029A);
+    /// GRACEFUL_SHUTDOWN (RFC 8326): shown by name, no action.
+    pub const GRACEFUL_SHUTDOWN: Community = Community(0xFFFF_0000);
+
+    /// `asn:value` from two halves.
+    pub fn new(high: u16, low: u16) -> Self {
+        Community((u32::from(high) << 16) | u32::from(low))
+    }
+}
+
+impl fmt::Display for Community {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Community::NO_EXPORT => f.write_str("no-export"),
+            Community::NO_ADVERTISE => f.write_str("no-advertise"),
+            Community::NO_EXPORT_SUBCONFED => f.write_str("local-AS"),
+            Community::NO_PEER => f.write_str("no-peer"),
+            Community::BLACKHOLE => f.write_str("blackhole"),
+            Community::GRACEFUL_SHUTDOWN => f.write_str("graceful-shutdown"),
+            Community(v) => write!(f, "{}:{}", v >> 16, v & 0xffff),
+        }
+    }
+}
+
+impl fmt::Debug for Community {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::str::FromStr for Community {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "no-export" => return Ok(Community::NO_EXPORT),
+            "no-advertise" => return Ok(Community::NO_ADVERTISE),
+            "local-AS" | "no-export-subconfed" => return Ok(Community::NO_EXPORT_SUBCONFED),
+            "no-peer" => return Ok(Community::NO_PEER),
+            "blackhole" => return Ok(Community::BLACKHOLE),
+            "graceful-shutdown" => return Ok(Community::GRACEFUL_SHUTDOWN),
+            _ => {}
+        }
+        let (a, b) = s
+            .split_once(':')
+            .ok_or_else(|| format!("{s:?}: expected ASN:VALUE"))?;
+        let a: u16 = a
+            .parse()
+            .map_err(|_| format!("{s:?}: {a:?} is not 0..65535"))?;
+        let b: u16 = b
+            .parse()
+            .map_err(|_| format!("{s:?}: {b:?} is not 0..65535"))?;
+        Ok(Community::new(a, b))
+    }
+}
+
+impl serde::Serialize for Community {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Community {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The next hop of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NextHop {
+    /// None known (locally originated before export, or withdrawn).
+    #[default]
+    None,
+    /// An IPv4 next hop (NEXT_HOP attribute, or MP_REACH with a 4-octet next hop).
+    V4(Ipv4Addr),
+    /// An IPv6 next hop from MP_REACH: global, and link-local when 32 octets were sent
+    /// (RFC 2545 §3).
+    V6 {
+        /// Global address.
+        global: Ipv6Addr,
+        /// Link-local address, if sent.
+        link_local: Option<Ipv6Addr>,
+    },
+}
+
+impl fmt::Display for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NextHop::None => f.write_str("-"),
+            NextHop::V4(a) => write!(f, "{a}"),
+            NextHop::V6 {
+                global,
+                link_local: None,
+            } => write!(f, "{global}"),
+            NextHop::V6 {
+                global,
+                link_local: Some(ll),
+            } => write!(f, "{global} ({ll})"),
+        }
+    }
+}
+
+impl serde::Serialize for NextHop {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An attribute we do not interpret, kept verbatim to pass on (or, for non-transitive ones from
+/// iBGP, to show).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RawAttr {
+    /// Flags as received (the extended-length bit is recomputed on encode).
+    pub flags: u8,
+    /// Type code.
+    pub code: u8,
+    /// Value octets.
+    pub value: Box<[u8]>,
+}
+
+/// AGGREGATOR contents (RFC 4271 §5.1.7), always with a 4-octet AS here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Aggregator {
+    /// AS of the aggregating speaker.
+    pub asn: u32,
+    /// Its BGP identifier.
+    pub addr: Ipv4Addr,
+}
+
+/// A complete set of path attributes for one route (all families: the next hop is per set).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PathAttrs {
+    /// ORIGIN.
+    pub origin: Origin,
+    /// AS_PATH, 4-octet (AS4_PATH already merged in for 2-octet peers).
+    pub as_path: AsPath,
+    /// Next hop (NEXT_HOP for IPv4 NLRI, MP_REACH's for MP families).
+    pub next_hop: NextHop,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// LOCAL_PREF (only from iBGP peers, or set by policy).
+    pub local_pref: Option<u32>,
+    /// ATOMIC_AGGREGATE.
+    pub atomic_aggregate: bool,
+    /// AGGREGATOR (AS4_AGGREGATOR merged in).
+    pub aggregator: Option<Aggregator>,
+    /// COMMUNITIES in the order received.
+    pub communities: Vec<Community>,
+    /// Other attributes, in ascending type code order.
+    pub other: Vec<RawAttr>,
+}
+
+impl Default for PathAttrs {
+    fn default() -> Self {
+        PathAttrs {
+            origin: Origin::Igp,
+            as_path: AsPath::default(),
+            next_hop: NextHop::None,
+            med: None,
+            local_pref: None,
+            atomic_aggregate: false,
+            aggregator: None,
+            communities: Vec::new(),
+            other: Vec::new(),
+        }
+    }
+}
+
+impl PathAttrs {
+    /// True if COMMUNITIES holds `c`.
+    pub fn has_community(&self, c: Community) -> bool {
+        self.communities.contains(&c)
+    }
+}
+
+/// How an attribute error is handled (RFC 7606 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrErrorAction {
+    /// Drop the attribute and go on ("attribute discard").
+    Discard,
+    /// Withdraw the message's NLRI ("treat-as-withdraw").
+    TreatAsWithdraw,
+}
+
+/// What the per-attribute decoder needs to know about the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeContext {
+    /// Both sides sent the 4-octet AS capability (AS_PATH ASNs are 4 octets).
+    pub four_octet_as: bool,
+    /// The peer is external: LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from it are discarded.
+    pub ebgp: bool,
+    /// For eBGP: the peer's AS, which must be the first AS of AS_PATH (RFC 4271 §6.3), when set.
+    pub enforce_first_as: Option<u32>,
+}
+
+/// Encoding choices for one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeContext {
+    /// Write 4-octet ASNs (else AS_TRANS plus AS4_PATH, RFC 6793 §4.2.2).
+    pub four_octet_as: bool,
+    /// The peer is internal: LOCAL_PREF is sent (RFC 4271 §5.1.5).
+    pub ibgp: bool,
+}
+
+/// A per-attribute problem found while decoding, with the RFC 7606 action chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttrProblem {
+    /// Attribute type code.
+    pub code: u8,
+    /// What we do about it.
+    pub action: AttrErrorAction,
+    /// Why.
+    pub reason: &'static str,
+}
+
+/// Accumulates attributes while an UPDATE is parsed.
+#[derive(Debug, Default)]
+pub(crate) struct AttrBuilder {
+    pub attrs: PathAttrs,
+    pub seen_origin: bool,
+    pub seen_as_path: bool,
+    pub seen_next_hop: bool,
+    as4_path: Option<AsPath>,
+    as4_aggregator: Option<Aggregator>,
+    pub problems: Vec<AttrProblem>,
+}
+
+fn problem(code: u8, action: AttrErrorAction, reason: &'static str) -> AttrProblem {
+    AttrProblem {
+        code,
+        action,
+        reason,
+    }
+}
+
+fn be32(v: &[u8]) -> u32 {
+    u32::from_be_bytes([v[0], v[1], v[2], v[3]])
+}
+
+/// Decodes AS_PATH / AS4_PATH segments with `width` octets per ASN (RFC 7606 §7.2 checks).
+fn decode_as_path(mut v: &[u8], width: usize) -> Result<AsPath, &'static str> {
+    let mut segments = Vec::new();
+    while !v.is_empty() {
+        let [t, n, rest @ ..] = v else {
+            return Err("truncated segment header");
+        };
+        let kind = SegmentKind::from_u8(*t).ok_or("unknown segment type")?;
+        if *n == 0 {
+            return Err("zero-length segment");
+        }
+        let bytes = usize::from(*n) * width;
+        let body = rest.get(..bytes).ok_or("segment overruns the attribute")?;
+        let asns = if width == 4 {
+            body.chunks_exact(4).map(be32).collect()
+        } else {
+            body.chunks_exact(2)
+                .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                .collect()
+        };
+        segments.push(AsSegment { kind, asns });
+        v = &rest[bytes..];
+    }
+    Ok(AsPath { segments })
+}
+
+impl AttrBuilder {
+    /// Handles one attribute (not MP_REACH/MP_UNREACH). Returns `Err` only for the errors RFC 7606
+    /// leaves as session resets.
+    pub(crate) fn add(
+        &mut self,
+        flags_byte: u8,
+        code_byte: u8,
+        value: &[u8],
+        ctx: &DecodeContext,
+    ) -> Result<(), super::WireError> {
+        use AttrErrorAction::*;
+        let optional = flags_byte & flags::OPTIONAL != 0;
+        let transitive = flags_byte & flags::TRANSITIVE != 0;
+        // RFC 7606 §3 (c): wrong flags on an attribute we know -> its own error handling.
+        let expected_flags_ok = match code_byte {
+            1..=3 | 5 | 6 => !optional && transitive,
+            4 => optional && !transitive,
+            7 | 8 | 17 | 18 => optional && transitive,
+            _ => true,
+        };
+        if !expected_flags_ok {
+            let action = if matches!(code_byte, 6 | 7 | 17 | 18) {
+                Discard
+            } else {
+                TreatAsWithdraw
+            };
+            self.problems
+                .push(problem(code_byte, action, "attribute flags error"));
+            return Ok(());
+        }
+        match code_byte {
+            code::ORIGIN => match value {
+                [v] if Origin::from_u8(*v).is_some() => {
+                    self.attrs.origin = Origin::from_u8(*v).unwrap_or(Origin::Incomplete);
+                    self.seen_origin = true;
+                }
+                _ => self
+                    .problems
+                    .push(problem(code::ORIGIN, TreatAsWithdraw, "invalid ORIGIN")),
+            },
+            code::AS_PATH => {
+                let width = if ctx.four_octet_as { 4 } else { 2 };
+                match decode_as_path(value, width) {
+                    Ok(p) => {
+                        if let Some(peer_as) = ctx.enforce_first_as
+                            && p.first_as() != Some(peer_as)
+                        {
+                            // RFC 4271 §6.3 says 3/11; RFC 7606 §7.2 softens it to treat-as-withdraw.
+                            self.problems.push(problem(
+                                code::AS_PATH,
+                                TreatAsWithdraw,
+                                "first AS is not the peer's AS",
+                            ));
+                        }
+                        self.attrs.as_path = p;
+                        self.seen_as_path = true;
+                    }
+                    Err(reason) => {
+                        self.problems
+                            .push(problem(code::AS_PATH, TreatAsWithdraw, reason))
+                    }
+                }
+            }
+            code::NEXT_HOP => match value {
+                [a, b, c, d] => {
+                    let nh = Ipv4Addr::new(*a, *b, *c, *d);
+                    // RFC 7606 §7.3: a semantically wrong next hop may be treated as withdraw.
+                    if nh.is_unspecified() || nh.is_multicast() || nh.is_broadcast() {
+                        self.problems.push(problem(
+                            code::NEXT_HOP,
+                            TreatAsWithdraw,
+                            "NEXT_HOP is not a unicast address",
+                        ));
+                    }
+                    self.attrs.next_hop = NextHop::V4(nh);
+                    self.seen_next_hop = true;
+                }
+                _ => self.problems.push(problem(
+                    code::NEXT_HOP,
+                    TreatAsWithdraw,
+                    "NEXT_HOP length != 4",
+                )),
+            },
+            code::MED => match value {
+                [_, _, _, _] => self.attrs.med = Some(be32(value)),
+                _ => self
+                    .problems
+                    .push(problem(code::MED, TreatAsWithdraw, "MED length != 4")),
+            },
+            code::LOCAL_PREF => {
+                if ctx.ebgp {
+                    // RFC 4271 §5.1.5 / RFC 7606 §7.5: ignored from external peers.
+                    self.problems.push(problem(
+                        code::LOCAL_PREF,
+                        Discard,
+                        "LOCAL_PREF from an eBGP peer",
+                    ));
+                } else if value.len() == 4 {
+                    self.attrs.local_pref = Some(be32(value));
+                } else {
+                    self.problems.push(problem(
+                        code::LOCAL_PREF,
+                        TreatAsWithdraw,
+                        "LOCAL_PREF length != 4",
+                    ));
+                }
+            }
+            code::ATOMIC_AGGREGATE => {
+                if value.is_empty() {
+                    self.attrs.atomic_aggregate = true;
+                } else {
+                    self.problems
+                        .push(problem(code_byte, Discard, "ATOMIC_AGGREGATE length != 0"));
+                }
+            }
+            code::AGGREGATOR => {
+                let width = if ctx.four_octet_as { 8 } else { 6 };
+                if value.len() == width {
+                    let (asn, addr) = value.split_at(width - 4);
+                    let asn = if width == 8 {
+                        be32(asn)
+                    } else {
+                        u32::from(u16::from_be_bytes([asn[0], asn[1]]))
+                    };
+                    self.attrs.aggregator = Some(Aggregator {
+                        asn,
+                        addr: Ipv4Addr::from(be32(addr)),
+                    });
+                } else {
+                    self.problems
+                        .push(problem(code_byte, Discard, "AGGREGATOR length mismatch"));
+                }
+            }
+            code::COMMUNITIES => {
+                if value.is_empty() || value.len() % 4 != 0 {
+                    self.problems.push(problem(
+                        code_byte,
+                        TreatAsWithdraw,
+                        "COMMUNITIES length not a positive multiple of 4",
+                    ));
+                } else {
+                    self.attrs.communities =
+                        value.chunks_exact(4).map(|c| Community(be32(c))).collect();
+                }
+            }
+            code::ORIGINATOR_ID | code::CLUSTER_LIST if ctx.ebgp => {
+                // RFC 7606 §7.9, §7.10: route-reflection attributes from eBGP are discarded.
+                self.problems.push(problem(
+                    code_byte,
+                    Discard,
+                    "route reflection attribute from an eBGP peer",
+                ));
+            }
+            code::AS4_PATH => {
+                if ctx.four_octet_as {
+                    // RFC 6793 §4.1: a NEW speaker ignores AS4_PATH from a NEW speaker.
+                    self.problems.push(problem(
+                        code_byte,
+                        Discard,
+                        "AS4_PATH on a 4-octet session",
+                    ));
+                } else {
+                    match decode_as_path(value, 4) {
+                        Ok(p) => self.as4_path = Some(p),
+                        Err(r) => self.problems.push(problem(code_byte, Discard, r)),
+                    }
+                }
+            }
+            code::AS4_AGGREGATOR => {
+                if ctx.four_octet_as {
+                    self.problems.push(problem(
+                        code_byte,
+                        Discard,
+                        "AS4_AGGREGATOR on a 4-octet session",
+                    ));
+                } else if value.len() == 8 {
+                    self.as4_aggregator = Some(Aggregator {
+                        asn: be32(&value[..4]),
+                        addr: Ipv4Addr::from(be32(&value[4..])),
+                    });
+                } else {
+                    self.problems
+                        .push(problem(code_byte, Discard, "AS4_AGGREGATOR length != 8"));
+                }
+            }
+            other => {
+                if !optional {
+                    // RFC 4271 §6.3: an unrecognized well-known attribute resets the session.
+                    return Err(super::WireError::UnrecognizedWellKnownAttribute(other));
+                }
+                if transitive || !ctx.ebgp {
+                    // Optional transitive: pass on with Partial set (RFC 4271 §5). Non-transitive
+                    // ones from iBGP (ORIGINATOR_ID, CLUSTER_LIST) are kept for show only; the
+                    // export path drops non-transitive attributes.
+                    let mut f = flags_byte & !flags::EXTENDED;
+                    if transitive {
+                        f |= flags::PARTIAL;
+                    }
+                    let raw = RawAttr {
+                        flags: f,
+                        code: other,
+                        value: value.into(),
+                    };
+                    match self.attrs.other.binary_search_by_key(&other, |a| a.code) {
+                        Ok(_) => {}
+                        Err(pos) => self.attrs.other.insert(pos, raw),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 6793 §4.2.3: reconcile AS_PATH/AGGREGATOR with AS4_PATH/AS4_AGGREGATOR from an OLD peer.
+    pub(crate) fn finish(mut self) -> (PathAttrs, Vec<AttrProblem>, bool, bool, bool) {
+        if let Some(agg) = self.attrs.aggregator
+            && agg.asn != u32::from(AS_TRANS)
+            && self.as4_aggregator.is_some()
+        {
+            // AGGREGATOR from an OLD speaker that is not AS_TRANS: ignore both AS4 attributes.
+            self.as4_aggregator = None;
+            self.as4_path = None;
+        }
+        if let Some(a4) = self.as4_aggregator {
+            self.attrs.aggregator = Some(a4);
+        }
+        if let Some(p4) = self.as4_path.take() {
+            let n = self.attrs.as_path.path_len();
+            let n4 = p4.path_len();
+            if n >= n4 {
+                // Keep the leading (n - n4) ASes of AS_PATH and append AS4_PATH.
+                let mut keep = n - n4;
+                let mut merged = Vec::new();
+                for seg in &self.attrs.as_path.segments {
+                    if keep == 0 {
+                        break;
+                    }
+                    match seg.kind {
+                        SegmentKind::Sequence => {
+                            let take = (keep as usize).min(seg.asns.len());
+                            merged.push(AsSegment {
+                                kind: seg.kind,
+                                asns: seg.asns[..take].to_vec(),
+                            });
+                            keep -= take as u32;
+                        }
+                        SegmentKind::Set => {
+                            merged.push(seg.clone());
+                            keep -= 1;
+                        }
+                        _ => merged.push(seg.clone()),
+                    }
+                }
+                merged.extend(p4.segments);
+                // Join adjacent sequences so that path_len and display stay canonical.
+                let mut joined: Vec<AsSegment> = Vec::with_capacity(merged.len());
+                for s in merged {
+                    match joined.last_mut() {
+                        Some(last)
+                            if last.kind == SegmentKind::Sequence
+                                && s.kind == SegmentKind::Sequence
+                                && last.asns.len() + s.asns.len() <= 255 =>
+                        {
+                            last.asns.extend(s.asns)
+                        }
+                        _ => joined.push(s),
+                    }
+                }
+                self.attrs.as_path = AsPath { segments: joined };
+            }
+            // else: AS4_PATH longer than AS_PATH is ignored (RFC 6793 §4.2.3).
+        }
+        (
+            self.attrs,
+            self.problems,
+            self.seen_origin,
+            self.seen_as_path,
+            self.seen_next_hop,
+        )
+    }
+}
+
+fn push_attr(out: &mut Vec<u8>, flag_bits: u8, code: u8, value: &[u8]) {
+    if value.len() > 255 {
+        out.push(flag_bits | flags::EXTENDED);
+        out.push(code);
+        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    } else {
+        out.push(flag_bits & !flags::EXTENDED);
+        out.push(code);
+        out.push(value.len() as u8);
+    }
+    out.extend_from_slice(value);
+}
+
+fn encode_segments(path: &AsPath, four: bool, out: &mut Vec<u8>) {
+    for s in &path.segments {
+        for chunk in s.asns.chunks(255) {
+            out.push(s.kind.to_u8());
+            out.push(chunk.len() as u8);
+            for &a in chunk {
+                if four {
+                    out.extend_from_slice(&a.to_be_bytes());
+                } else {
+                    let a16 = if a > 0xffff { AS_TRANS } else { a as u16 };
+                    out.extend_from_slice(&a16.to_be_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// Appends the encoding of `attrs` (everything but MP_REACH/MP_UNREACH; NEXT_HOP only when
+/// `with_next_hop`, i.e. for IPv4 NLRI), in ascending type code order.
+pub fn encode_attrs(
+    out: &mut Vec<u8>,
+    attrs: &PathAttrs,
+    ctx: &EncodeContext,
+    with_next_hop: bool,
+) {
+    let mut buf = Vec::with_capacity(64);
+    push_attr(
+        out,
+        flags::TRANSITIVE,
+        code::ORIGIN,
+        &[attrs.origin.to_u8()],
+    );
+    encode_segments(&attrs.as_path, ctx.four_octet_as, &mut buf);
+    push_attr(out, flags::TRANSITIVE, code::AS_PATH, &buf);
+    if with_next_hop && let NextHop::V4(nh) = attrs.next_hop {
+        push_attr(out, flags::TRANSITIVE, code::NEXT_HOP, &nh.octets());
+    }
+    if let Some(med) = attrs.med {
+        push_attr(out, flags::OPTIONAL, code::MED, &med.to_be_bytes());
+    }
+    if ctx.ibgp {
+        // RFC 4271 §5.1.5: LOCAL_PREF in every UPDATE to an internal peer.
+        push_attr(
+            out,
+            flags::TRANSITIVE,
+            code::LOCAL_PREF,
+            &attrs.local_pref.unwrap_or(100).to_be_bytes(),
+        );
+    }
+    if attrs.atomic_aggregate {
+        push_attr(out, flags::TRANSITIVE, code::ATOMIC_AGGREGATE, &[]);
+    }
+    if let Some(agg) = attrs.aggregator {
+        buf.clear();
+        if ctx.four_octet_as {
+            buf.extend_from_slice(&agg.asn.to_be_bytes());
+        } else {
+            let a16 = if agg.asn > 0xffff {
+                AS_TRANS
+            } else {
+                agg.asn as u16
+            };
+            buf.extend_from_slice(&a16.to_be_bytes());
+        }
+        buf.extend_from_slice(&agg.addr.octets());
+        push_attr(
+            out,
+            flags::OPTIONAL | flags::TRANSITIVE,
+            code::AGGREGATOR,
+            &buf,
+        );
+    }
+    if !attrs.communities.is_empty() {
+        buf.clear();
+        for c in &attrs.communities {
+            buf.extend_from_slice(&c.0.to_be_bytes());
+        }
+        push_attr(
+            out,
+            flags::OPTIONAL | flags::TRANSITIVE,
+            code::COMMUNITIES,
+            &buf,
+        );
+    }
+    let mut as4_done = false;
+    let needs_as4 = !ctx.four_octet_as && attrs.as_path.needs_four_octets();
+    let needs_as4_agg = !ctx.four_octet_as && attrs.aggregator.is_some_and(|a| a.asn > 0xffff);
+    let write_as4 = |out: &mut Vec<u8>| {
+        // RFC 6793 §4.2.2: an OLD peer gets AS4_PATH / AS4_AGGREGATOR when ASNs need 4 octets.
+        if needs_as4 {
+            let mut b = Vec::new();
+            encode_segments(&attrs.as_path, true, &mut b);
+            push_attr(out, flags::OPTIONAL | flags::TRANSITIVE, code::AS4_PATH, &b);
+        }
+        if needs_as4_agg && let Some(agg) = attrs.aggregator {
+            let mut b = agg.asn.to_be_bytes().to_vec();
+            b.extend_from_slice(&agg.addr.octets());
+            push_attr(
+                out,
+                flags::OPTIONAL | flags::TRANSITIVE,
+                code::AS4_AGGREGATOR,
+                &b,
+            );
+        }
+    };
+    for raw in &attrs.other {
+        if raw.flags & flags::TRANSITIVE == 0 {
+            continue; // optional non-transitive attributes are never passed on
+        }
+        if !as4_done && raw.code > code::AS4_AGGREGATOR {
+            write_as4(out);
+            as4_done = true;
+        }
+        if raw.code == code::AS4_PATH || raw.code == code::AS4_AGGREGATOR {
+            continue;
+        }
+        push_attr(out, raw.flags, raw.code, &raw.value);
+    }
+    if !as4_done {
+        write_as4(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_path_len_counts_set_as_one() {
+        let p = AsPath {
+            segments: vec![
+                AsSegment {
+                    kind: SegmentKind::Sequence,
+                    asns: vec![1, 2, 3],
+                },
+                AsSegment {
+                    kind: SegmentKind::Set,
+                    asns: vec![4, 5],
+                },
+            ],
+        };
+        assert_eq!(p.path_len(), 4);
+        assert_eq!(p.to_string(), "1 2 3 {4,5}");
+        assert_eq!(p.first_as(), Some(1));
+    }
+
+    #[test]
+    fn prepend_extends_leading_sequence_or_adds_one() {
+        let mut p = AsPath::sequence([65001]);
+        p.prepend(64512, 2);
+        assert_eq!(p.to_string(), "64512 64512 65001");
+        let mut s = AsPath {
+            segments: vec![AsSegment {
+                kind: SegmentKind::Set,
+                asns: vec![1],
+            }],
+        };
+        s.prepend(7, 1);
+        assert_eq!(s.to_string(), "7 {1}");
+    }
+
+    #[test]
+    fn community_names_and_parse() {
+        assert_eq!(Community::NO_EXPORT.to_string(), "no-export");
+        assert_eq!(
+            "7224:7300".parse::<Community>().unwrap(),
+            Community::new(7224, 7300)
+        );
+        assert!("7224".parse::<Community>().is_err());
+    }
+
+    #[test]
+    fn two_octet_encoding_uses_as_trans_and_as4_path() {
+        let attrs = PathAttrs {
+            as_path: AsPath::sequence([4_200_000_001, 65001]),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        encode_attrs(
+            &mut out,
+            &attrs,
+            &EncodeContext {
+                four_octet_as: false,
+                ibgp: false,
+            },
+            false,
+        );
+        // ORIGIN, AS_PATH (2-octet: AS_TRANS 65001), AS4_PATH (4-octet).
+        assert_eq!(&out[..4], &[0x40, 1, 1, 0]);
+        assert_eq!(&out[4..13], &[0x40, 2, 6, 2, 2, 0x5b, 0xa0, 0xfd, 0xe9]);
+        assert_eq!(&out[13..16], &[0xc0, 17, 10]);
+        // Decoding as from an OLD speaker merges them back.
+        let ctx = DecodeContext {
+            four_octet_as: false,
+            ebgp: true,
+            enforce_first_as: None,
+        };
+        let mut b = AttrBuilder::default();
+        b.add(0x40, 2, &out[7..13], &ctx).unwrap();
+        b.add(0xc0, 17, &out[16..26], &ctx).unwrap();
+        let (a, problems, ..) = b.finish();
+        assert!(problems.is_empty());
+        assert_eq!(a.as_path, attrs.as_path);
+    }
+}
