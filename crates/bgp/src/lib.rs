@@ -15,4 +15,5 @@
 //! What this crate does not do: AWS policy. Gateways plug their route-priority rules in through
 //! [`rib::Policy`].
 
+pub mod fsm;
 pub mod wire;

@@ -20,11 +20,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 /// Address families we carry: IPv4 and IPv6 unicast (AFI 1/2, SAFI 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Family {
     /// AFI 1, SAFI 1.
+    #[serde(rename = "ipv4-unicast")]
     Ipv4Unicast,
     /// AFI 2, SAFI 1.
+    #[serde(rename = "ipv6-unicast")]
     Ipv6Unicast,
 }
 
