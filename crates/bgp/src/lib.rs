@@ -16,4 +16,5 @@
 //! [`rib::Policy`].
 
 pub mod fsm;
+pub mod rib;
 pub mod wire;
