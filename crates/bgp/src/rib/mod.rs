@@ -154,10 +154,18 @@ pub struct RouteView {
     pub paths: Vec<PathView>,
 }
 
+/// One family: its table, the change log every neighbor's export reads, and the FIB queue.
+///
+/// The log holds slots whose selection changed, once per change (deduplicated within one
+/// UPDATE); each neighbor keeps a cursor into it, and entries before every cursor are dropped.
+/// A slot in the log stays allocated (`Entry::pending`) so a withdrawn prefix can still be named.
 #[derive(Debug)]
 struct FamilyRib<K> {
     table: Table<K>,
-    export_dirty: Vec<u32>,
+    log: std::collections::VecDeque<u32>,
+    log_base: u64,
+    /// Slots appended since the last flush (their ENTRY_EXPORT_DIRTY flag is set).
+    fresh: Vec<u32>,
     fib_dirty: Vec<u32>,
 }
 
@@ -165,8 +173,25 @@ impl<K: Key> FamilyRib<K> {
     fn new(seed: u64) -> Self {
         FamilyRib {
             table: Table::new(seed),
-            export_dirty: Vec::new(),
+            log: Default::default(),
+            log_base: 0,
+            fresh: Vec::new(),
             fib_dirty: Vec::new(),
+        }
+    }
+
+    fn log_end(&self) -> u64 {
+        self.log_base + self.log.len() as u64
+    }
+
+    /// Drops log entries before `upto`, releasing their slots.
+    fn trim(&mut self, upto: u64) {
+        while self.log_base < upto {
+            let Some(s) = self.log.pop_front() else { break };
+            self.log_base += 1;
+            let e = self.table.entry_mut(s);
+            e.pending -= 1;
+            self.table.release_if_unused(s);
         }
     }
 }
@@ -359,56 +384,49 @@ impl Rib {
 
     /// The neighbor's session reached Established: start exporting the table to it.
     pub fn peer_up(&mut self, idx: PeerIdx, session: SessionInfo) {
-        self.reset_out(idx);
+        let ends = [self.v4.log_end(), self.v6.log_end()];
         let Some(p) = self.peer_mut(idx) else { return };
         p.info.router_id = session.peer_id;
+        for (i, a) in p.out.iter_mut().enumerate() {
+            *a = peer::AdjOut {
+                cursor: ends[i],
+                ..Default::default()
+            };
+        }
         let families = session.families.clone();
         p.session = Some(session);
         for f in families {
-            self.refresh_export(idx, f);
-            if let Some(p) = self.peer_mut(idx) {
-                p.out[fi(f)].eor_pending = true;
-            }
+            p.out[fi(f)].dump = Some(0);
+            p.out[fi(f)].eor_pending = true;
         }
     }
 
-    /// Queues every route of `family` for (re-)export to `idx` (initial dump, ROUTE-REFRESH).
+    /// Re-sends every route of `family` to `idx` (ROUTE-REFRESH, policy change).
     pub fn refresh_export(&mut self, idx: PeerIdx, family: Family) {
-        let Some(p) = self
-            .peers
-            .get_mut(usize::from(idx))
-            .and_then(|p| p.as_mut())
-        else {
-            return;
-        };
-        if p.session.is_none() {
-            return;
+        if let Some(p) = self.peer_mut(idx)
+            && p.session.is_some()
+        {
+            p.out[fi(family)].dump = Some(0);
         }
-        let out = &mut p.out[fi(family)];
-        with_family!(self, family, |fr| {
-            let slots: Vec<u32> = fr.table.slots().collect();
-            for s in slots {
-                if out.enqueue(s) {
-                    fr.table.entry_mut(s).pending += 1;
-                }
-            }
-        });
     }
 
-    /// Empties a neighbor's export queues, letting go of the slots they held.
-    fn reset_out(&mut self, idx: PeerIdx) {
-        let Some(p) = self
-            .peers
-            .get_mut(usize::from(idx))
-            .and_then(|p| p.as_mut())
-        else {
-            return;
-        };
-        let queued = [p.out[0].reset(), p.out[1].reset()];
-        for (family, slots) in Family::ALL.into_iter().zip(queued) {
-            with_family!(self, family, |fr| for s in slots {
-                fr.table.entry_mut(s).pending -= 1;
-                fr.table.release_if_unused(s);
+    /// Drops log entries every neighbor has read.
+    fn trim_logs(&mut self) {
+        for family in Family::ALL {
+            let min = self
+                .peers
+                .iter()
+                .flatten()
+                .filter(|p| {
+                    p.session
+                        .as_ref()
+                        .is_some_and(|s| s.families.contains(&family))
+                })
+                .map(|p| p.out[fi(family)].cursor)
+                .min();
+            with_family!(self, family, |fr| {
+                let upto = min.unwrap_or(fr.log_end());
+                fr.trim(upto)
             });
         }
     }
@@ -416,9 +434,9 @@ impl Rib {
     /// The neighbor's session went down: remove its routes, or keep them as stale until the
     /// `stale_until` deadline (graceful restart helper, RFC 4724 §4.2).
     pub fn peer_down(&mut self, idx: PeerIdx, stale_until: Option<Instant>) {
-        self.reset_out(idx);
         let Some(p) = self.peer_mut(idx) else { return };
         p.session = None;
+        p.out = Default::default();
         for c in &mut p.counters {
             c.advertised = 0;
         }
@@ -711,43 +729,30 @@ impl Rib {
         self.local_origin.iter().map(|(p, _)| *p).collect()
     }
 
-    /// Moves slots whose selection changed into every established neighbor's export queue.
+    /// Ends a batch: slots appended to the change logs may be appended again by the next one;
+    /// logs nobody needs are dropped.
     fn flush_exports(&mut self) {
-        fn flush<K: Key>(fr: &mut FamilyRib<K>, peers: &mut [Option<PeerSlot>], family: Family) {
-            if fr.export_dirty.is_empty() {
-                return;
-            }
-            let dirty = std::mem::take(&mut fr.export_dirty);
-            for &s in &dirty {
+        fn clear<K: Key>(fr: &mut FamilyRib<K>) {
+            for s in std::mem::take(&mut fr.fresh) {
                 fr.table.entry_mut(s).flags &= !ENTRY_EXPORT_DIRTY;
-            }
-            for p in peers.iter_mut().flatten() {
-                if p.session
-                    .as_ref()
-                    .is_some_and(|s| s.families.contains(&family))
-                {
-                    let out = &mut p.out[fi(family)];
-                    for &s in &dirty {
-                        if out.enqueue(s) {
-                            fr.table.entry_mut(s).pending += 1;
-                        }
-                    }
-                }
-            }
-            for &s in &dirty {
                 fr.table.release_if_unused(s);
             }
-            fr.export_dirty = dirty;
-            fr.export_dirty.clear();
         }
-        flush(&mut self.v4, &mut self.peers, Family::Ipv4Unicast);
-        flush(&mut self.v6, &mut self.peers, Family::Ipv6Unicast);
+        clear(&mut self.v4);
+        clear(&mut self.v6);
+        self.trim_logs();
     }
 
-    /// True if the neighbor has queued exports (or an End-of-RIB) waiting.
+    /// True if the neighbor has exports (or an End-of-RIB) waiting.
     pub fn has_outgoing(&self, idx: PeerIdx) -> bool {
-        self.peer(idx)
-            .is_some_and(|p| p.out.iter().any(|o| !o.queue.is_empty() || o.eor_pending))
+        let ends = [self.v4.log_end(), self.v6.log_end()];
+        self.peer(idx).is_some_and(|p| {
+            p.session.is_some()
+                && p.out
+                    .iter()
+                    .enumerate()
+                    .any(|(i, o)| o.cursor < ends[i] || o.dump.is_some() || o.eor_pending)
+        })
     }
 
     /// Drains up to about `budget` octets of UPDATEs for neighbor `idx` (announcements packed
@@ -775,26 +780,44 @@ impl Rib {
                 return;
             }
             let a = &p.out[fi(family)];
-            if a.queue.is_empty() {
-                if a.eor_pending {
-                    write_end_of_rib(out, family);
-                    if let Some(p) = self.peer_mut(idx) {
-                        p.out[fi(family)].eor_pending = false;
-                    }
+            let (mut cursor, dump) = (a.cursor, a.dump);
+            if dump == Some(0) && p.counters[fi(family)].advertised == 0 {
+                // A full scan from nothing advertised covers every pending change: skip them.
+                cursor = with_family!(self, family, |fr| fr.log_end());
+                if let Some(p) = self.peer_mut(idx) {
+                    p.out[fi(family)].cursor = cursor;
                 }
-                return;
             }
-            // Take a chunk off the queue.
-            let chunk: Vec<u32> = {
-                let p = self.peer_mut(idx).expect("peer exists");
-                let a = &mut p.out[fi(family)];
-                let n = a.queue.len().min(CHUNK);
-                let chunk: Vec<u32> = a.queue.drain(..n).collect();
-                for &s in &chunk {
-                    a.queued.set(s, false);
+            // The change log first, then a full scan if one is in progress.
+            let chunk: Vec<u32> = with_family!(self, family, |fr| {
+                if cursor < fr.log_end() {
+                    let from = (cursor - fr.log_base) as usize;
+                    let n = (fr.log.len() - from).min(CHUNK);
+                    let c: Vec<u32> = fr.log.range(from..from + n).copied().collect();
+                    let p = self.peers[usize::from(idx)].as_mut().expect("peer exists");
+                    p.out[fi(family)].cursor += n as u64;
+                    c
+                } else if let Some(start) = dump {
+                    let bound = fr.table.slot_bound();
+                    let end = (u64::from(start) + CHUNK as u64).min(u64::from(bound)) as u32;
+                    let c: Vec<u32> = (start..end)
+                        .filter(|&s| {
+                            let e = fr.table.entry(s);
+                            !e.paths.is_empty() || e.pending != 0
+                        })
+                        .collect();
+                    let p = self.peers[usize::from(idx)].as_mut().expect("peer exists");
+                    p.out[fi(family)].dump = (end < bound).then_some(end);
+                    c
+                } else {
+                    let p = self.peers[usize::from(idx)].as_mut().expect("peer exists");
+                    if p.out[fi(family)].eor_pending {
+                        p.out[fi(family)].eor_pending = false;
+                        write_end_of_rib(out, family);
+                    }
+                    return;
                 }
-                chunk
-            };
+            });
             let mut temps: Vec<AttrId> = Vec::new();
             let mut announce: Vec<(ExportKey, u32)> = Vec::with_capacity(chunk.len());
             let mut withdraw_slots: Vec<u32> = Vec::new();
@@ -877,11 +900,7 @@ impl Rib {
             for id in temps {
                 self.attrs.release(id);
             }
-            // Entries kept alive only for this export can go now.
-            with_family!(self, family, |fr| for &s in &chunk {
-                fr.table.entry_mut(s).pending -= 1;
-                fr.table.release_if_unused(s)
-            });
+            self.trim_logs();
         }
     }
 
@@ -1322,24 +1341,28 @@ fn sweep<K: FamilyKey>(
     }
 }
 
-/// The selected paths of an entry, to detect changes.
+/// The selected paths of an entry, to detect changes (cheap for the common single path).
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Selection {
-    n: u8,
-    paths: [(PeerIdx, u32, u8); MAX_ECMP],
+enum Selection {
+    None,
+    One(Path),
+    Many(u8, [(PeerIdx, u32, u8); MAX_ECMP]),
 }
 
 impl Selection {
     #[inline]
     fn of<K>(e: &Entry<K>) -> Self {
-        let mut s = Selection {
-            n: e.ecmp,
-            paths: [(0, 0, 0); MAX_ECMP],
-        };
-        for (i, p) in e.selected().iter().take(MAX_ECMP).enumerate() {
-            s.paths[i] = (p.peer, p.attrs.0, p.flags);
+        match e.selected() {
+            [] => Selection::None,
+            [p] => Selection::One(*p),
+            many => {
+                let mut a = [(0, 0, 0); MAX_ECMP];
+                for (i, p) in many.iter().take(MAX_ECMP).enumerate() {
+                    a[i] = (p.peer, p.attrs.0, p.flags);
+                }
+                Selection::Many(many.len() as u8, a)
+            }
         }
-        s
     }
 }
 
@@ -1407,7 +1430,9 @@ fn reselect<K: FamilyKey>(fr: &mut FamilyRib<K>, ctx: &mut Ctx<'_>, slot: u32, b
     }
     if ctx.export && e.flags & ENTRY_EXPORT_DIRTY == 0 {
         e.flags |= ENTRY_EXPORT_DIRTY;
-        fr.export_dirty.push(slot);
+        e.pending += 1;
+        fr.log.push_back(slot);
+        fr.fresh.push(slot);
     }
     if ctx.fib && e.flags & ENTRY_FIB_DIRTY == 0 {
         e.flags |= ENTRY_FIB_DIRTY;

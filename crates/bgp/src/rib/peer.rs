@@ -2,9 +2,9 @@
 //! up, prefix counters, graceful-restart stale state, and the Adj-RIB-Out bookkeeping.
 //!
 //! Adj-RIB-Out is not a copy of routes: per family it is a bitmap of the table slots advertised
-//! to the neighbor plus a queue of slots whose export must be re-evaluated. What to send is
-//! computed from Loc-RIB when the queue is drained (see [`super::Rib::take_outgoing`]), so a
-//! neighbor costs two bits per prefix, not a route per prefix.
+//! to the neighbor plus a cursor into the family's change log (shared by all neighbors). What to
+//! send is computed from Loc-RIB when the neighbor drains (see [`super::Rib::take_outgoing`]),
+//! so a neighbor costs one bit per prefix, not a route per prefix.
 //!
 //! What it does not do: sessions (see [`crate::fsm`]).
 
@@ -77,33 +77,18 @@ impl Bits {
     }
 }
 
-/// Adj-RIB-Out of one family.
+/// Adj-RIB-Out of one family: what was advertised, and how far the neighbor has read the
+/// family's change log and (during an initial dump or a route refresh) the table.
 #[derive(Debug, Default)]
 pub struct AdjOut {
     /// Slots currently advertised.
     pub advertised: Bits,
-    /// Slots queued for re-evaluation.
-    pub queued: Bits,
-    /// The queue, in order.
-    pub queue: Vec<u32>,
-    /// Send End-of-RIB once the queue has drained after the initial dump.
+    /// Absolute position in the family's change log up to which this neighbor is done.
+    pub cursor: u64,
+    /// Next slot of a full-table scan in progress (initial dump, ROUTE-REFRESH).
+    pub dump: Option<u32>,
+    /// Send End-of-RIB once the initial dump has been sent.
     pub eor_pending: bool,
-}
-
-impl AdjOut {
-    /// Queues `slot` unless already queued; true if newly queued.
-    #[inline]
-    pub fn enqueue(&mut self, slot: u32) -> bool {
-        if self.queued.set(slot, true) {
-            return false;
-        }
-        self.queue.push(slot);
-        true
-    }
-    /// Forgets everything (session down); returns the slots that were queued.
-    pub fn reset(&mut self) -> Vec<u32> {
-        std::mem::take(self).queue
-    }
 }
 
 /// One neighbor in the RIB.

@@ -2,7 +2,7 @@
 //! it, sorted best first.
 //!
 //! ```text
-//!   index: hash table of u32 slot ids (keyed by the prefix, hashed with a per-process seed)
+//!   index: hash table of (slot id, 32-bit hash) (keyed by the prefix, per-process seed)
 //!   slots: segmented vector (64 Ki entries per segment, so growth never copies the table)
 //!
 //!   Entry (32 bytes for IPv4) = key | paths | ecmp | flags
@@ -209,6 +209,20 @@ impl Key for V6Key {
     }
 }
 
+/// The table's 64-bit hash is derived from 32 bits so that the index can store them (8 bytes
+/// per bucket with the slot) and rehash without reading entries. hashbrown takes the bucket from
+/// the low bits and its tag from the top 7: both come from different bits of the 32.
+#[inline]
+fn expand(h32: u32) -> u64 {
+    u64::from(h32) | (u64::from(h32) << 32)
+}
+
+#[inline]
+fn full_hash<K: Key>(key: K, seed: u64) -> (u64, u32) {
+    let h32 = (key.hash(seed) >> 32) as u32;
+    (expand(h32), h32)
+}
+
 const SEG_BITS: u32 = 16;
 const SEG_LEN: usize = 1 << SEG_BITS;
 
@@ -218,7 +232,7 @@ pub struct Table<K> {
     segments: Vec<Vec<Entry<K>>>,
     len_slots: u32,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    index: HashTable<(u32, u32)>,
     seed: u64,
     live: usize,
 }
@@ -249,15 +263,20 @@ impl<K: Key> Table<K> {
     /// The slot of `key`, if present.
     #[inline]
     pub fn find(&self, key: K) -> Option<u32> {
-        let h = key.hash(self.seed);
-        self.index.find(h, |&s| self.at(s).key == key).copied()
+        let (h, h32) = full_hash(key, self.seed);
+        self.index
+            .find(h, |&(s, t)| t == h32 && self.at(s).key == key)
+            .map(|&(s, _)| s)
     }
 
     /// The slot of `key`, creating an empty entry if needed.
     #[inline]
     pub fn find_or_insert(&mut self, key: K) -> u32 {
-        let h = key.hash(self.seed);
-        if let Some(&s) = self.index.find(h, |&s| self.at(s).key == key) {
+        let (h, h32) = full_hash(key, self.seed);
+        if let Some(&(s, _)) = self
+            .index
+            .find(h, |&(s, t)| t == h32 && self.at(s).key == key)
+        {
             return s;
         }
         let entry = Entry {
@@ -282,13 +301,9 @@ impl<K: Key> Table<K> {
                 s
             }
         };
-        let seed = self.seed;
-        let segments = &self.segments;
-        self.index.insert_unique(h, slot, |&s| {
-            segments[(s >> SEG_BITS) as usize][s as usize & (SEG_LEN - 1)]
-                .key
-                .hash(seed)
-        });
+        // Rehashing uses the stored 32-bit hash: growth never touches the entries.
+        self.index
+            .insert_unique(h, (slot, h32), |&(_, t)| expand(t));
         self.live += 1;
         slot
     }
@@ -314,9 +329,8 @@ impl<K: Key> Table<K> {
         {
             return;
         }
-        let key = e.key;
-        let h = key.hash(self.seed);
-        if let Ok(found) = self.index.find_entry(h, |&s| s == slot) {
+        let (h, _) = full_hash(e.key, self.seed);
+        if let Ok(found) = self.index.find_entry(h, |&(s, _)| s == slot) {
             found.remove();
         }
         self.free.push(slot);
