@@ -15,6 +15,8 @@
 //! What this crate does not do: AWS policy. Gateways plug their route-priority rules in through
 //! [`rib::Policy`].
 
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod fsm;
 pub mod rib;
 pub mod wire;

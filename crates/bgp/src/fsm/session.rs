@@ -288,7 +288,7 @@ impl Session {
     /// Releases everything and goes to Idle ("release all BGP resources, drop the TCP
     /// connection"). `counted` increments ConnectRetryCounter; `restart` overrides the automatic
     /// restart delay (Some(None) disables it).
-    fn to_idle(
+    fn go_idle(
         &mut self,
         now: Instant,
         reason: DownReason,
@@ -335,9 +335,7 @@ impl Session {
     /// RFC 4724 §4.2: the helper keeps routes when the session drops without a NOTIFICATION
     /// (TCP failure, hold timer expiry on our side is excluded as it sends one).
     fn gr_retain(&self, reason: &DownReason) -> Option<Duration> {
-        if self.cfg.graceful_restart.is_none() {
-            return None;
-        }
+        self.cfg.graceful_restart?;
         let gr = self.negotiated.as_ref()?.peer_graceful_restart.as_ref()?;
         match reason {
             DownReason::ConnectionFailed | DownReason::PeerRestarted => {
@@ -355,7 +353,7 @@ impl Session {
         restart: Option<Option<Duration>>,
     ) {
         self.send_notification(self.conn, &n);
-        self.to_idle(now, DownReason::sent(&n), counted, restart);
+        self.go_idle(now, DownReason::sent(&n), counted, restart);
     }
 
     // ---- events --------------------------------------------------------------------------
@@ -391,7 +389,7 @@ impl Session {
             State::Idle => {}
             State::Connect | State::Active => {
                 self.connect_retry_counter = 0;
-                self.to_idle(now, DownReason::AdminStop { message }, false, Some(None));
+                self.go_idle(now, DownReason::AdminStop { message }, false, Some(None));
             }
             State::OpenSent | State::OpenConfirm | State::Established => {
                 // RFC 4486 §4 / RFC 9003: Cease/2 with the shutdown communication.
@@ -401,7 +399,7 @@ impl Session {
                 };
                 self.send_notification(self.conn, &n);
                 self.connect_retry_counter = 0;
-                self.to_idle(now, DownReason::AdminStop { message }, false, Some(None));
+                self.go_idle(now, DownReason::AdminStop { message }, false, Some(None));
             }
         }
     }
@@ -430,7 +428,7 @@ impl Session {
         };
         match self.state {
             State::Connect | State::Active => {
-                self.to_idle(now, DownReason::sent(&n), true, restart)
+                self.go_idle(now, DownReason::sent(&n), true, restart)
             }
             _ => self.notify_and_idle(now, n, true, restart),
         }
@@ -483,7 +481,7 @@ impl Session {
                 }
             }
             (State::Connect | State::Active, Timer::Hold | Timer::Keepalive) => {
-                self.to_idle(now, DownReason::ConnectionFailed, true, None);
+                self.go_idle(now, DownReason::ConnectionFailed, true, None);
             }
             (State::OpenSent, _) => self.fsm_error(now, 1),
             (State::OpenConfirm, _) => self.fsm_error(now, 2),
@@ -495,7 +493,7 @@ impl Session {
     fn notify_and_idle_hold_expired(&mut self, now: Instant) {
         let n = Notification::hold_timer_expired();
         self.send_notification(self.conn, &n);
-        self.to_idle(now, DownReason::HoldTimerExpired, true, None);
+        self.go_idle(now, DownReason::HoldTimerExpired, true, None);
     }
 
     /// RFC 6608: Finite State Machine Error with the state as subcode.
@@ -567,7 +565,7 @@ impl Session {
                 self.start_timer(now, Timer::ConnectRetry, self.cfg.connect_retry);
                 self.goto(State::Active);
             }
-            State::Connect => self.to_idle(now, DownReason::ConnectionFailed, false, None),
+            State::Connect => self.go_idle(now, DownReason::ConnectionFailed, false, None),
             State::OpenSent => {
                 if let Some(c) = self.conn.take() {
                     self.out.push(Action::Close(c));
@@ -584,7 +582,7 @@ impl Session {
                 self.goto(State::Active);
             }
             State::Active | State::OpenConfirm | State::Established => {
-                self.to_idle(now, DownReason::ConnectionFailed, true, None)
+                self.go_idle(now, DownReason::ConnectionFailed, true, None)
             }
         }
     }
@@ -608,7 +606,7 @@ impl Session {
                 // Events 24/25: no reply, release, Idle.
                 let counted = !(n.code == 2 && n.subcode == 1);
                 info!(notification = %n, "received NOTIFICATION");
-                self.to_idle(now, DownReason::received(&n), counted, None);
+                self.go_idle(now, DownReason::received(&n), counted, None);
             }
             (State::Connect | State::Active, Message::Open(open))
                 if self.timer_running(Timer::DelayOpen) =>
@@ -621,7 +619,7 @@ impl Session {
                 self.accept_open(now, id, open);
             }
             (State::Connect | State::Active, _) => {
-                self.to_idle(now, DownReason::ConnectionFailed, true, None);
+                self.go_idle(now, DownReason::ConnectionFailed, true, None);
             }
             (State::OpenSent, Message::Open(open)) => {
                 self.stop_timer(Timer::DelayOpen);
@@ -671,7 +669,7 @@ impl Session {
             // SendNOTIFICATIONwithoutOPEN is off (RFC 4271 §8.1.1 default): no NOTIFICATION
             // before our OPEN went out.
             State::Connect | State::Active => {
-                self.to_idle(now, DownReason::ConnectionFailed, true, None)
+                self.go_idle(now, DownReason::ConnectionFailed, true, None)
             }
             State::Idle => {}
             _ => self.notify_and_idle(now, e.notification(), true, None),

@@ -110,6 +110,8 @@ pub enum FibChange {
         prefix: Prefix,
         /// Next hops.
         next_hops: Vec<IpAddr>,
+        /// True if no route was installed for the prefix before.
+        new: bool,
     },
     /// Remove the route.
     Delete {
@@ -578,8 +580,11 @@ impl Rib {
 
         // Announcements.
         if let Some(attrs) = &update.attrs {
-            let v4 = (has(Family::Ipv4Unicast) && !update.nlri.is_empty())
-                .then(|| (Family::Ipv4Unicast, attrs.next_hop, update.nlri));
+            let v4 = (has(Family::Ipv4Unicast) && !update.nlri.is_empty()).then_some((
+                Family::Ipv4Unicast,
+                attrs.next_hop,
+                update.nlri,
+            ));
             let mp = update
                 .mp_reach
                 .as_ref()
@@ -1000,8 +1005,13 @@ impl Rib {
                         out.push(FibChange::Delete { prefix });
                     }
                 } else {
+                    let new = e.flags & ENTRY_FIB_INSTALLED == 0;
                     e.flags |= ENTRY_FIB_INSTALLED;
-                    out.push(FibChange::Replace { prefix, next_hops });
+                    out.push(FibChange::Replace {
+                        prefix,
+                        next_hops,
+                        new,
+                    });
                 }
                 fr.table.release_if_unused(s);
             }

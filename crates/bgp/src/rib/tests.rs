@@ -140,7 +140,8 @@ fn best_path_is_shortest_as_path_and_fib_follows() {
         r.take_fib_changes(),
         vec![FibChange::Replace {
             prefix: p("10.0.0.0/24"),
-            next_hops: vec!["192.0.2.1".parse().unwrap()]
+            next_hops: vec!["192.0.2.1".parse().unwrap()],
+            new: true,
         }]
     );
     apply(
@@ -154,7 +155,8 @@ fn best_path_is_shortest_as_path_and_fib_follows() {
         r.take_fib_changes(),
         vec![FibChange::Replace {
             prefix: p("10.0.0.0/24"),
-            next_hops: vec!["192.0.2.2".parse().unwrap()]
+            next_hops: vec!["192.0.2.2".parse().unwrap()],
+            new: false,
         }]
     );
     // Withdraw from b: back to a. Withdraw from a: gone.

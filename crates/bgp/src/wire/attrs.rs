@@ -663,7 +663,7 @@ impl AttrBuilder {
                 }
             }
             code::COMMUNITIES => {
-                if value.is_empty() || value.len() % 4 != 0 {
+                if value.is_empty() || !value.len().is_multiple_of(4) {
                     self.problems.push(problem(
                         code_byte,
                         TreatAsWithdraw,

@@ -125,7 +125,8 @@ impl Ipv4Prefix {
     pub fn addr(self) -> Ipv4Addr {
         Ipv4Addr::from(self.addr)
     }
-    /// Length in bits.
+    /// Length in bits (a mask length: there is no "empty" prefix, hence no `is_empty`).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> u8 {
         self.len
     }
@@ -165,7 +166,8 @@ impl Ipv6Prefix {
     pub fn addr(self) -> Ipv6Addr {
         Ipv6Addr::from(self.addr)
     }
-    /// Length in bits.
+    /// Length in bits (a mask length: there is no "empty" prefix, hence no `is_empty`).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> u8 {
         self.len
     }
@@ -196,7 +198,8 @@ impl Prefix {
             Prefix::V6(_) => Family::Ipv6Unicast,
         }
     }
-    /// Length in bits.
+    /// Length in bits (a mask length: there is no "empty" prefix, hence no `is_empty`).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(self) -> u8 {
         match self {
             Prefix::V4(p) => p.len,
