@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use super::conn::{self, ConnEvent, ConnTasks, SocketOptions, WriterMsg};
 use crate::fsm::{
@@ -254,7 +254,15 @@ impl Task {
                 }
             }
             ConnEvent::ConnectFailed(id, e) => {
-                debug!(error = %e, "connect failed");
+                if self.p.sockets.password.is_some() {
+                    info!(
+                        error = %e,
+                        "connect failed (TCP MD5 is configured for this neighbor: a key mismatch \
+                         makes the peer's kernel drop the handshake silently, so check both keys)"
+                    );
+                } else {
+                    info!(error = %e, "connect failed");
+                }
                 let _ = self
                     .to_core
                     .send(FromSession::ConnectFailed {
