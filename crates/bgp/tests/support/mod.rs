@@ -142,6 +142,11 @@ impl Drop for Hl {
 
 /// Polls until `f` returns Ok, with a readable failure.
 pub fn wait<T>(what: &str, secs: u64, f: impl FnMut() -> Result<T, String>) -> T {
-    testkit::wait_for(what, Duration::from_secs(secs), Duration::from_millis(100), f)
-        .unwrap_or_else(|e| panic!("{e}"))
+    testkit::wait_for(
+        what,
+        Duration::from_secs(secs),
+        Duration::from_millis(100),
+        f,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
