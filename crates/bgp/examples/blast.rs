@@ -31,7 +31,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { hl_bgpd: String::new(), case: "shared".into(), kernel: false, gateway: Ipv4Addr::new(127, 0, 0, 2) };
+    let mut a = Args {
+        hl_bgpd: String::new(),
+        case: "shared".into(),
+        kernel: false,
+        gateway: Ipv4Addr::new(127, 0, 0, 2),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         match k.as_str() {
@@ -47,8 +52,9 @@ fn args() -> Args {
 }
 
 fn encode(start: u32, n: u32, paths: u32, peer_as: u32, nh: Ipv4Addr) -> Vec<u8> {
-    let prefixes: Vec<Prefix> =
-        (start..start + n).map(|i| Prefix::new(Ipv4Addr::from(i << 8).into(), 24).unwrap()).collect();
+    let prefixes: Vec<Prefix> = (start..start + n)
+        .map(|i| Prefix::new(Ipv4Addr::from(i << 8).into(), 24).unwrap())
+        .collect();
     let mut out = Vec::new();
     let per = (n.div_ceil(paths)) as usize;
     for (i, chunk) in prefixes.chunks(per).enumerate() {
@@ -58,10 +64,24 @@ fn encode(start: u32, n: u32, paths: u32, peer_as: u32, nh: Ipv4Addr) -> Vec<u8>
             ..Default::default()
         };
         let mut ab = Vec::new();
-        encode_attrs(&mut ab, &a, &EncodeContext { four_octet_as: true, ibgp: false }, true);
+        encode_attrs(
+            &mut ab,
+            &a,
+            &EncodeContext {
+                four_octet_as: true,
+                ibgp: false,
+            },
+            true,
+        );
         let mut done = 0;
         while done < chunk.len() {
-            done += pack_announce(&mut out, Family::Ipv4Unicast, &ab, &a.next_hop, &chunk[done..]);
+            done += pack_announce(
+                &mut out,
+                Family::Ipv4Unicast,
+                &ab,
+                &a.next_hop,
+                &chunk[done..],
+            );
         }
     }
     out
@@ -103,7 +123,11 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = format!(
         "asn = 64512\nrouter_id = \"10.255.0.1\"\nlisten = [\"127.0.0.1:179\"]\n{}\n",
-        if a.kernel { "kernel = { table = 254 }" } else { "" }
+        if a.kernel {
+            "kernel = { table = 254 }"
+        } else {
+            ""
+        }
     );
     for i in 0..peers {
         cfg.push_str(&format!(
@@ -115,7 +139,12 @@ fn main() {
     std::fs::write(dir.path().join("bgpd.toml"), cfg).unwrap();
     let sock = dir.path().join("ctl.sock");
     let mut child = Command::new(&a.hl_bgpd)
-        .args(["--config", dir.path().join("bgpd.toml").to_str().unwrap(), "--control", sock.to_str().unwrap()])
+        .args([
+            "--config",
+            dir.path().join("bgpd.toml").to_str().unwrap(),
+            "--control",
+            sock.to_str().unwrap(),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -123,7 +152,10 @@ fn main() {
     let pid = child.id();
     let t = Instant::now();
     while !sock.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "hl-bgpd did not start");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "hl-bgpd did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let base_rss = vm(pid, "VmRSS:");
@@ -135,21 +167,35 @@ fn main() {
     ev.read_line(&mut line).unwrap();
 
     let inputs: Vec<Vec<u8>> = (0..peers)
-        .map(|i| encode(0x0a00_0000 + i * per_peer, per_peer, paths, 65001 + i, a.gateway))
+        .map(|i| {
+            encode(
+                0x0a00_0000 + i * per_peer,
+                per_peer,
+                paths,
+                65001 + i,
+                a.gateway,
+            )
+        })
         .collect();
     let total = u64::from(peers) * u64::from(per_peer);
     let mut established_at = None;
     let mut writers = Vec::new();
     for (i, input) in inputs.into_iter().enumerate() {
-        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        sock.bind(&SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2 + i as u8), 0)).into()).unwrap();
-        sock.connect(&SocketAddr::from((Ipv4Addr::LOCALHOST, 179)).into()).unwrap();
+        let sock =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        sock.bind(&SocketAddr::from((Ipv4Addr::new(127, 0, 0, 2 + i as u8), 0)).into())
+            .unwrap();
+        sock.connect(&SocketAddr::from((Ipv4Addr::LOCALHOST, 179)).into())
+            .unwrap();
         let mut s: TcpStream = sock.into();
         let open = Open {
             my_as: (65001 + i) as u16,
             hold_time: 90,
             bgp_id: Ipv4Addr::new(10, 1, 0, 1 + i as u8),
-            capabilities: vec![Capability::Multiprotocol { afi: 1, safi: 1 }, Capability::FourOctetAs(65001 + i as u32)],
+            capabilities: vec![
+                Capability::Multiprotocol { afi: 1, safi: 1 },
+                Capability::FourOctetAs(65001 + i as u32),
+            ],
         };
         let mut b = Vec::new();
         open.encode(&mut b);
@@ -179,8 +225,14 @@ fn main() {
         }
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         if v["event"]["kind"] == "bgp.prefixes" {
-            let n = v["event"]["data"]["neighbor"].as_str().unwrap_or("").to_string();
-            accepted.insert(n, v["event"]["data"]["ipv4"]["accepted"].as_u64().unwrap_or(0));
+            let n = v["event"]["data"]["neighbor"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            accepted.insert(
+                n,
+                v["event"]["data"]["ipv4"]["accepted"].as_u64().unwrap_or(0),
+            );
             if accepted.values().sum::<u64>() == total {
                 rib_done = t0.elapsed();
                 break;
@@ -192,7 +244,9 @@ fn main() {
     if a.kernel {
         let mut c = BufReader::new(UnixStream::connect(&sock).unwrap());
         loop {
-            c.get_mut().write_all(b"{\"id\":2,\"method\":\"show\",\"params\":{\"what\":\"summary\"}}\n").unwrap();
+            c.get_mut()
+                .write_all(b"{\"id\":2,\"method\":\"show\",\"params\":{\"what\":\"summary\"}}\n")
+                .unwrap();
             let mut l = String::new();
             c.read_line(&mut l).unwrap();
             let v: serde_json::Value = serde_json::from_str(&l).unwrap();
@@ -200,7 +254,10 @@ fn main() {
                 kernel_done = Some(t0.elapsed());
                 break;
             }
-            assert!(t0.elapsed() < Duration::from_secs(600), "kernel install did not finish: {l}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(600),
+                "kernel install did not finish: {l}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -211,7 +268,13 @@ fn main() {
         rib_done.as_secs_f64(),
         rss_rib,
         base_rss,
-        kernel_done.map(|d| format!(" established->kernel={:.3}s peak_rss_with_kernel={:.1}MiB", d.as_secs_f64(), vm(pid, "VmHWM:"))).unwrap_or_default()
+        kernel_done
+            .map(|d| format!(
+                " established->kernel={:.3}s peak_rss_with_kernel={:.1}MiB",
+                d.as_secs_f64(),
+                vm(pid, "VmHWM:")
+            ))
+            .unwrap_or_default()
     );
     for w in writers {
         drop(w.join());

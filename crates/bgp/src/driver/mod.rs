@@ -169,7 +169,8 @@ impl Speaker {
             None => None,
         };
         let (api, api_rx) = mpsc::channel(256);
-        let (from_sessions_tx, from_sessions) = mpsc::channel(1024);
+        // Small on purpose: when the RIB is busy, TCP backpressure (not memory) absorbs the burst.
+        let (from_sessions_tx, from_sessions) = mpsc::channel(32);
         let mut core = Core {
             cfg: cfg.clone(),
             rib,

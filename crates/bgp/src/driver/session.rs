@@ -151,7 +151,7 @@ async fn run(
     to_core: mpsc::Sender<FromSession>,
     mut commands: mpsc::Receiver<ToSession>,
 ) {
-    let (events_tx, mut events_rx) = mpsc::channel::<ConnEvent>(64);
+    let (events_tx, mut events_rx) = mpsc::channel::<ConnEvent>(8);
     let fsm = Session::new(p.fsm.clone());
     let start_down = p.start_down;
     let mut t = Task {

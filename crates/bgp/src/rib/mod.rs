@@ -544,8 +544,11 @@ impl Rib {
         let Some(session) = &peer.session else {
             return Ok(stats);
         };
-        let families = session.families.clone();
-        let has = |f: Family| families.contains(&f);
+        let negotiated = [
+            session.families.contains(&Family::Ipv4Unicast),
+            session.families.contains(&Family::Ipv6Unicast),
+        ];
+        let has = |f: Family| negotiated[fi(f)];
         let export = self.any_export_target(idx);
         let local_pref = peer.policy.local_pref;
 
@@ -674,7 +677,7 @@ impl Rib {
             // RFC 4724 §4.2: End-of-RIB ends the stale period for the family.
             self.sweep_peer(idx, f, true);
         }
-        self.flush_exports();
+        // No flush here: a batch of UPDATEs shares one (take_outgoing flushes first).
         match exceeded {
             Some(e) => Err(e),
             None => Ok(stats),
@@ -764,6 +767,7 @@ impl Rib {
     /// per attribute set, withdrawals packed), then End-of-RIB once the initial dump is out.
     /// Returns an empty vector when nothing is queued.
     pub fn take_outgoing(&mut self, idx: PeerIdx, budget: usize) -> Vec<u8> {
+        self.flush_exports();
         let mut out = Vec::new();
         for family in Family::ALL {
             if out.len() >= budget {
