@@ -53,7 +53,13 @@ fn args() -> Args {
 
 fn encode(start: u32, n: u32, paths: u32, peer_as: u32, nh: Ipv4Addr) -> Vec<u8> {
     let prefixes: Vec<Prefix> = (start..start + n)
-        .map(|i| Prefix::new(Ipv4Addr::from(i << 8).into(), 24).unwrap())
+        .map(|i| {
+            Prefix::new(
+                Ipv4Addr::from((10u32 << 24).wrapping_add(i << 8)).into(),
+                24,
+            )
+            .unwrap()
+        })
         .collect();
     let mut out = Vec::new();
     let per = (n.div_ceil(paths)) as usize;
@@ -167,15 +173,7 @@ fn main() {
     ev.read_line(&mut line).unwrap();
 
     let inputs: Vec<Vec<u8>> = (0..peers)
-        .map(|i| {
-            encode(
-                0x0a00_0000 + i * per_peer,
-                per_peer,
-                paths,
-                65001 + i,
-                a.gateway,
-            )
-        })
+        .map(|i| encode(i * per_peer, per_peer, paths, 65001 + i, a.gateway))
         .collect();
     let total = u64::from(peers) * u64::from(per_peer);
     let mut established_at = None;

@@ -18,7 +18,13 @@ use bgp::wire::{
 
 fn prefixes(start: u32, n: u32) -> Vec<Prefix> {
     (start..start + n)
-        .map(|i| Prefix::new(Ipv4Addr::from(i << 8).into(), 24).unwrap())
+        .map(|i| {
+            Prefix::new(
+                Ipv4Addr::from((10u32 << 24).wrapping_add(i << 8)).into(),
+                24,
+            )
+            .unwrap()
+        })
         .collect()
 }
 
@@ -73,13 +79,7 @@ fn main() {
         other => panic!("unknown case {other}"),
     };
     let inputs: Vec<Vec<u8>> = (0..peers)
-        .map(|p| {
-            encode(
-                &prefixes(0x0a00_0000 + p * per_peer, per_peer),
-                paths,
-                65001 + p,
-            )
-        })
+        .map(|p| encode(&prefixes(p * per_peer, per_peer), paths, 65001 + p))
         .collect();
     let input_mib: f64 = inputs.iter().map(|i| i.len()).sum::<usize>() as f64 / 1048576.0;
     let mut rib = Rib::new(

@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     while !rib.take_outgoing(b, 1 << 16).is_empty() {}
-    let _ = rib.take_fib_changes();
+    let _ = rib.take_fib_changes(usize::MAX);
     rib.peer_down(a, None);
     rib.peer_down(b, None);
     assert_eq!(rib.attr_sets(), 0, "attribute sets leaked");

@@ -22,18 +22,15 @@ const IN_FLIGHT: usize = 512;
 pub fn spawn(
     table: u32,
     events: impl Fn(SpeakerEvent) + Send + 'static,
-) -> std::io::Result<(mpsc::UnboundedSender<Vec<FibChange>>, Arc<AtomicU64>)> {
+) -> std::io::Result<(mpsc::Sender<Vec<FibChange>>, Arc<AtomicU64>)> {
     let batcher = RouteBatcher::new()?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<FibChange>>();
+    // Two chunks: one being installed, one ready.
+    let (tx, mut rx) = mpsc::channel::<Vec<FibChange>>(2);
     let installed = Arc::new(AtomicU64::new(0));
     let count = installed.clone();
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
-            // Coalesce whatever else is already waiting.
-            let mut changes = first;
-            while let Ok(more) = rx.try_recv() {
-                changes.extend(more);
-            }
+            let changes = first;
             let mut replace = Vec::new();
             let mut delete = Vec::new();
             let mut fresh = 0u64;

@@ -332,8 +332,11 @@ struct Core {
     routes: listener::Routes,
     events: broadcast::Sender<EventRecord>,
     from_sessions_tx: mpsc::Sender<FromSession>,
-    kernel: Option<(mpsc::UnboundedSender<Vec<FibChange>>, Arc<AtomicU64>)>,
+    kernel: Option<(mpsc::Sender<Vec<FibChange>>, Arc<AtomicU64>)>,
 }
+
+/// Most kernel route changes handed to the installer at once.
+const FIB_CHUNK: usize = 4096;
 
 /// Most octets handed to a connection writer at once.
 const EXPORT_CHUNK: usize = 64 * 1024;
@@ -452,11 +455,13 @@ impl Core {
         }
     }
 
+    /// Hands kernel changes to the installer in bounded chunks (memory stays flat for a
+    /// million routes); the rest waits for the next round.
     fn fib(&mut self) {
         if let Some((tx, _)) = &self.kernel {
-            let changes = self.rib.take_fib_changes();
-            if !changes.is_empty() {
-                let _ = tx.send(changes);
+            while self.rib.has_fib_changes() {
+                let Ok(permit) = tx.try_reserve() else { break };
+                permit.send(self.rib.take_fib_changes(FIB_CHUNK));
             }
         }
     }

@@ -972,10 +972,18 @@ impl Rib {
         Some((bytes, nh))
     }
 
-    /// Drains kernel route changes for selections that changed (only with `fib` on).
-    pub fn take_fib_changes(&mut self) -> Vec<FibChange> {
-        fn drain<K: Key>(fr: &mut FamilyRib<K>, attrs: &AttrStore, out: &mut Vec<FibChange>) {
-            let dirty = std::mem::take(&mut fr.fib_dirty);
+    /// Drains up to `max` kernel route changes for selections that changed (only with `fib` on),
+    /// oldest first.
+    pub fn take_fib_changes(&mut self, max: usize) -> Vec<FibChange> {
+        fn drain<K: Key>(
+            fr: &mut FamilyRib<K>,
+            attrs: &AttrStore,
+            out: &mut Vec<FibChange>,
+            max: usize,
+        ) {
+            // Oldest first; the rest stays queued for the next call.
+            let n = fr.fib_dirty.len().min(max.saturating_sub(out.len()));
+            let dirty: Vec<u32> = fr.fib_dirty.drain(..n).collect();
             for &s in &dirty {
                 let e = fr.table.entry_mut(s);
                 e.flags &= !ENTRY_FIB_DIRTY;
@@ -1019,13 +1027,16 @@ impl Rib {
                 }
                 fr.table.release_if_unused(s);
             }
-            fr.fib_dirty = dirty;
-            fr.fib_dirty.clear();
         }
         let mut out = Vec::new();
-        drain(&mut self.v4, &self.attrs, &mut out);
-        drain(&mut self.v6, &self.attrs, &mut out);
+        drain(&mut self.v4, &self.attrs, &mut out, max);
+        drain(&mut self.v6, &self.attrs, &mut out, max);
         out
+    }
+
+    /// True if kernel route changes are waiting.
+    pub fn has_fib_changes(&self) -> bool {
+        !self.v4.fib_dirty.is_empty() || !self.v6.fib_dirty.is_empty()
     }
 
     /// Number of prefixes with a selected route.

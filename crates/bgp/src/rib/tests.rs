@@ -137,7 +137,7 @@ fn best_path_is_shortest_as_path_and_fib_follows() {
     )
     .unwrap();
     assert_eq!(
-        r.take_fib_changes(),
+        r.take_fib_changes(usize::MAX),
         vec![FibChange::Replace {
             prefix: p("10.0.0.0/24"),
             next_hops: vec!["192.0.2.1".parse().unwrap()],
@@ -152,7 +152,7 @@ fn best_path_is_shortest_as_path_and_fib_follows() {
     .unwrap();
     assert_eq!(r.selected(p("10.0.0.0/24"))[0].0, b);
     assert_eq!(
-        r.take_fib_changes(),
+        r.take_fib_changes(usize::MAX),
         vec![FibChange::Replace {
             prefix: p("10.0.0.0/24"),
             next_hops: vec!["192.0.2.2".parse().unwrap()],
@@ -162,10 +162,10 @@ fn best_path_is_shortest_as_path_and_fib_follows() {
     // Withdraw from b: back to a. Withdraw from a: gone.
     apply(&mut r, b, &withdraw_bytes(&[p("10.0.0.0/24")])).unwrap();
     assert_eq!(r.selected(p("10.0.0.0/24"))[0].0, a);
-    r.take_fib_changes();
+    r.take_fib_changes(usize::MAX);
     apply(&mut r, a, &withdraw_bytes(&[p("10.0.0.0/24")])).unwrap();
     assert_eq!(
-        r.take_fib_changes(),
+        r.take_fib_changes(usize::MAX),
         vec![FibChange::Delete {
             prefix: p("10.0.0.0/24")
         }]
@@ -202,7 +202,7 @@ fn ecmp_selects_equal_paths_with_the_same_as_path() {
         &announce_bytes(&attrs(&[65003, 9], 3), &[p("10.9.0.0/16")]),
     )
     .unwrap();
-    let changes = r.take_fib_changes();
+    let changes = r.take_fib_changes(usize::MAX);
     let Some(FibChange::Replace { next_hops, .. }) = changes.last() else {
         panic!("{changes:?}")
     };
@@ -580,7 +580,7 @@ fn originated_routes_are_exported_with_next_hop_self_and_not_installed() {
     r.take_outgoing(b, 1 << 20);
     r.originate(p("172.31.0.0/16"), PathAttrs::default());
     assert!(
-        r.take_fib_changes().is_empty(),
+        r.take_fib_changes(usize::MAX).is_empty(),
         "own routes are not installed"
     );
     let (ann, ..) = decode_out(&r.take_outgoing(b, 1 << 20));
