@@ -157,9 +157,10 @@ impl Speaker {
                 }
             }
         }
-        for l in listeners {
-            tokio::spawn(listener::run(l, routes.clone()));
-        }
+        let listeners: Vec<_> = listeners
+            .into_iter()
+            .map(|l| tokio::spawn(listener::run(l, routes.clone())))
+            .collect();
         let ev = events.clone();
         let kernel = match cfg.kernel {
             Some(k) => Some(
@@ -180,6 +181,7 @@ impl Speaker {
             events: events.clone(),
             from_sessions_tx,
             kernel,
+            listeners,
         };
         for n in cfg.neighbors.clone() {
             core.add_neighbor(n)?;
@@ -333,6 +335,7 @@ struct Core {
     events: broadcast::Sender<EventRecord>,
     from_sessions_tx: mpsc::Sender<FromSession>,
     kernel: Option<(mpsc::Sender<Vec<FibChange>>, Arc<AtomicU64>)>,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Most kernel route changes handed to the installer at once.
@@ -448,6 +451,9 @@ impl Core {
     }
 
     async fn stop_all(&mut self) {
+        for l in &self.listeners {
+            l.abort();
+        }
         for n in self.neighbors.values() {
             let _ =
                 n.tx.send(ToSession::Shutdown(Some("speaker shutting down".into())))
@@ -561,8 +567,12 @@ impl Core {
                 n.up_since = None;
                 n.last_down = Some(reason.clone());
                 let neighbor = n.name.clone();
-                self.rib
-                    .peer_down(peer, retain_stale.map(|d| Instant::now() + d));
+                self.rib.peer_down(
+                    peer,
+                    retain_stale
+                        .as_ref()
+                        .map(|r| (Instant::now() + r.time, &r.families[..])),
+                );
                 self.emit(
                     "bgp.down",
                     SpeakerEvent::Down {

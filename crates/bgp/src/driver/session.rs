@@ -28,7 +28,8 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::conn::{self, ConnEvent, ConnTasks, SocketOptions, WriterMsg};
 use crate::fsm::{
-    Action, AutoStopReason, ConnId, DownReason, Event, Negotiated, Session, SessionConfig, State,
+    Action, AutoStopReason, ConnId, DownReason, Event, Negotiated, Session, SessionConfig,
+    StaleRetention, State,
 };
 use crate::rib::PeerIdx;
 use crate::wire::{Family, HEADER_LEN, Message, MessageType, RouteRefresh, frame};
@@ -81,8 +82,8 @@ pub enum FromSession {
         peer: PeerIdx,
         /// Why.
         reason: DownReason,
-        /// Graceful restart helper: keep routes this long.
-        retain_stale: Option<Duration>,
+        /// Graceful restart helper: what to keep.
+        retain_stale: Option<StaleRetention>,
     },
     /// Whole UPDATE messages from connection `conn`.
     Updates {

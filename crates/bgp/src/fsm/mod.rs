@@ -16,4 +16,6 @@ mod tests;
 
 pub use config::{HoldTime, HoldTimeError, SessionConfig};
 pub use session::Session;
-pub use types::{Action, AutoStopReason, ConnId, DownReason, Event, Negotiated, State, Timer};
+pub use types::{
+    Action, AutoStopReason, ConnId, DownReason, Event, Negotiated, StaleRetention, State, Timer,
+};

@@ -43,9 +43,11 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info};
 
 use super::config::SessionConfig;
-use super::types::{Action, AutoStopReason, ConnId, DownReason, Event, Negotiated, State, Timer};
+use super::types::{
+    Action, AutoStopReason, ConnId, DownReason, Event, Negotiated, StaleRetention, State, Timer,
+};
 use crate::wire::open::{AS_TRANS, Capability, GracefulRestart};
-use crate::wire::{CeaseSubcode, Message, Notification, Open, WireError, write_keepalive};
+use crate::wire::{CeaseSubcode, Family, Message, Notification, Open, WireError, write_keepalive};
 
 const TIMERS: [Timer; 5] = [
     Timer::ConnectRetry,
@@ -333,16 +335,32 @@ impl Session {
     }
 
     /// RFC 4724 §4.2: the helper keeps routes when the session drops without a NOTIFICATION
-    /// (TCP failure, hold timer expiry on our side is excluded as it sends one).
-    fn gr_retain(&self, reason: &DownReason) -> Option<Duration> {
+    /// (TCP failure, or the peer reconnecting), for the families the peer listed in its
+    /// graceful-restart capability. A capability with no family (helper-only peers, FRR's
+    /// default) keeps nothing.
+    fn gr_retain(&self, reason: &DownReason) -> Option<StaleRetention> {
         self.cfg.graceful_restart?;
-        let gr = self.negotiated.as_ref()?.peer_graceful_restart.as_ref()?;
-        match reason {
-            DownReason::ConnectionFailed | DownReason::PeerRestarted => {
-                Some(Duration::from_secs(u64::from(gr.restart_time)))
-            }
-            _ => None,
+        let neg = self.negotiated.as_ref()?;
+        let gr = neg.peer_graceful_restart.as_ref()?;
+        if !matches!(
+            reason,
+            DownReason::ConnectionFailed | DownReason::PeerRestarted
+        ) {
+            return None;
         }
+        let families: Vec<Family> = gr
+            .families
+            .iter()
+            .filter_map(|&(afi, safi, _)| Family::from_afi_safi(afi, safi))
+            .filter(|f| neg.families.contains(f))
+            .collect();
+        if families.is_empty() {
+            return None;
+        }
+        Some(StaleRetention {
+            time: Duration::from_secs(u64::from(gr.restart_time)),
+            families,
+        })
     }
 
     fn notify_and_idle(

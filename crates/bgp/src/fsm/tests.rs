@@ -480,7 +480,10 @@ fn graceful_restart_helper_keeps_routes_when_the_peer_reconnects() {
     ));
     assert!(a.contains(&Action::Down {
         reason: DownReason::PeerRestarted,
-        retain_stale: Some(Duration::from_secs(90))
+        retain_stale: Some(StaleRetention {
+            time: Duration::from_secs(90),
+            families: vec![Family::Ipv4Unicast]
+        })
     }));
     assert_eq!(h.state(), OpenConfirm);
     assert_eq!(h.s.connection(), Some(SECOND));
@@ -494,6 +497,22 @@ fn graceful_restart_helper_keeps_routes_when_the_peer_reconnects() {
             ..
         }
     )));
+}
+
+#[test]
+fn a_graceful_restart_capability_without_families_keeps_nothing() {
+    let mut h = in_state(OpenSent, cfg());
+    let mut open = peer_open([10, 0, 0, 2], 90, true);
+    if let Some(Capability::GracefulRestart(gr)) = open.capabilities.last_mut() {
+        gr.families.clear(); // FRR's default: helper only
+    }
+    h.ev(Event::Message(MAIN, Ok(msg(open))));
+    h.ev(Event::Message(MAIN, Ok(Message::Keepalive)));
+    let a = h.ev(Event::TcpConnectionFails(MAIN));
+    assert!(a.contains(&Action::Down {
+        reason: DownReason::ConnectionFailed,
+        retain_stale: None
+    }));
 }
 
 #[test]

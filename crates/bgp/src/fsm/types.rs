@@ -142,17 +142,26 @@ pub enum Action {
     /// The session reached Established with these parameters; the RIB starts this peer.
     Established(Negotiated),
     /// The session left Established; the RIB removes the peer's routes, or (RFC 4724 helper)
-    /// keeps them as stale for `retain_stale`.
+    /// keeps those of some families as stale.
     Down {
         /// Why.
         reason: DownReason,
-        /// Keep the routes marked stale this long (graceful restart helper).
-        retain_stale: Option<Duration>,
+        /// Graceful restart helper: what to keep, and how long.
+        retain_stale: Option<StaleRetention>,
     },
     /// Hand the UPDATE in the event just processed to the RIB.
     ProcessUpdate,
     /// The peer asked for our routes of a family again (RFC 2918).
     RouteRefreshRequested(Family),
+}
+
+/// RFC 4724 §4.2: routes of these families are kept, marked stale, for `time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleRetention {
+    /// The peer's restart time.
+    pub time: Duration,
+    /// Families the peer listed in its graceful-restart capability (and that were negotiated).
+    pub families: Vec<Family>,
 }
 
 /// What the peer and we agreed on in the OPEN exchange.

@@ -433,30 +433,31 @@ impl Rib {
         }
     }
 
-    /// The neighbor's session went down: remove its routes, or keep them as stale until the
-    /// `stale_until` deadline (graceful restart helper, RFC 4724 §4.2).
-    pub fn peer_down(&mut self, idx: PeerIdx, stale_until: Option<Instant>) {
+    /// The neighbor's session went down: remove its routes, or, for the families in `stale`,
+    /// keep them marked stale until the deadline (graceful restart helper, RFC 4724 §4.2).
+    pub fn peer_down(&mut self, idx: PeerIdx, stale: Option<(Instant, &[Family])>) {
         let Some(p) = self.peer_mut(idx) else { return };
         p.session = None;
         p.out = Default::default();
         for c in &mut p.counters {
             c.advertised = 0;
         }
-        match stale_until {
-            Some(deadline) if idx != 0 => {
-                p.stale_deadline = Some(deadline);
-                self.mark_stale(idx);
-            }
-            _ => {
-                p.stale_deadline = None;
-                for f in Family::ALL {
-                    self.sweep_peer(idx, f, false);
-                }
+        p.stale_deadline = stale.filter(|_| idx != 0).map(|(d, _)| d);
+        let keep: &[Family] = match stale {
+            Some((_, families)) if idx != 0 => families,
+            _ => &[],
+        };
+        for f in Family::ALL {
+            if keep.contains(&f) {
+                self.mark_stale(idx, f);
+            } else {
+                self.sweep_peer(idx, f, false);
             }
         }
+        self.trim_logs();
     }
 
-    fn mark_stale(&mut self, idx: PeerIdx) {
+    fn mark_stale(&mut self, idx: PeerIdx, family: Family) {
         fn mark<K: Key>(fr: &mut FamilyRib<K>, idx: PeerIdx) {
             let slots: Vec<u32> = fr.table.slots().collect();
             for s in slots {
@@ -468,8 +469,10 @@ impl Rib {
                 }
             }
         }
-        mark(&mut self.v4, idx);
-        mark(&mut self.v6, idx);
+        match family {
+            Family::Ipv4Unicast => mark(&mut self.v4, idx),
+            Family::Ipv6Unicast => mark(&mut self.v6, idx),
+        }
     }
 
     /// Removes the peer's paths of a family (all, or only stale ones).

@@ -436,7 +436,10 @@ fn graceful_restart_keeps_stale_routes_until_end_of_rib_or_deadline() {
     )
     .unwrap();
     let t0 = Instant::now();
-    r.peer_down(a, Some(t0 + Duration::from_secs(120)));
+    r.peer_down(
+        a,
+        Some((t0 + Duration::from_secs(120), &[Family::Ipv4Unicast])),
+    );
     assert_eq!(
         r.loc_rib_len(Family::Ipv4Unicast),
         2,
@@ -464,7 +467,10 @@ fn graceful_restart_keeps_stale_routes_until_end_of_rib_or_deadline() {
     assert!(r.route(p("10.1.0.0/16")).is_some());
 
     // Without End-of-RIB the deadline sweeps.
-    r.peer_down(a, Some(t0 + Duration::from_secs(5)));
+    r.peer_down(
+        a,
+        Some((t0 + Duration::from_secs(5), &[Family::Ipv4Unicast])),
+    );
     r.handle_timeouts(t0 + Duration::from_secs(4));
     assert!(r.route(p("10.1.0.0/16")).is_some());
     r.handle_timeouts(t0 + Duration::from_secs(5));
