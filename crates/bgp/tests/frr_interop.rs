@@ -574,3 +574,77 @@ fn kernel_install_and_removal() {
         }
     });
 }
+
+#[test]
+fn ecmp_from_two_frr_peers_is_a_multipath_kernel_route() {
+    require_root_and_frr();
+    let mut lab = Lab::new("bgpi-ecmp").unwrap();
+    for n in ["frr1", "frr2", "hl"] {
+        lab.node(n).unwrap();
+    }
+    lab.link("frr1", "10.0.1.1/24", "hl", "10.0.1.2/24")
+        .unwrap();
+    lab.link("frr2", "10.0.2.1/24", "hl", "10.0.2.2/24")
+        .unwrap();
+    let conf = |id: u8| {
+        format!(
+            "router bgp 65001\n bgp router-id 10.0.{id}.1\n no bgp ebgp-requires-policy\n no bgp network import-check\n \
+             timers bgp 1 3\n neighbor 10.0.{id}.2 remote-as 64512\n neighbor 10.0.{id}.2 timers connect 1\n \
+             address-family ipv4 unicast\n  network 192.0.2.0/24\n exit-address-family\n"
+        )
+    };
+    let frr1 = Frr::start(&lab, "frr1", &conf(1)).unwrap();
+    let mut frr2 = Some(Frr::start(&lab, "frr2", &conf(2)).unwrap());
+    let hl = Hl::start(
+        &lab,
+        "hl",
+        r#"
+asn = 64512
+router_id = "10.0.0.2"
+profile = "fast"
+listen = ["0.0.0.0:179"]
+max_paths = 4
+kernel = { table = 254 }
+[[neighbor]]
+address = "10.0.1.1"
+remote_as = 65001
+[[neighbor]]
+address = "10.0.2.1"
+remote_as = 65001
+"#,
+    );
+    let route = || {
+        lab.exec("hl", &["ip", "route", "show", "192.0.2.0/24"])
+            .unwrap_or_default()
+    };
+    wait("multipath route via both FRRs", 30, || {
+        let r = route();
+        if r.contains("proto bgp")
+            && r.contains("nexthop via 10.0.1.1")
+            && r.contains("nexthop via 10.0.2.1")
+        {
+            Ok(())
+        } else {
+            Err(r)
+        }
+    });
+    let shown = hl.route("192.0.2.0/24");
+    let selected = shown["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["selected"] == json!(true))
+        .count();
+    assert_eq!(selected, 2, "{shown}");
+    // One FRR goes away: the route falls back to a single next hop.
+    drop(frr2.take());
+    wait("single path after frr2 is gone", 30, || {
+        let r = route();
+        if r.contains("via 10.0.1.1") && !r.contains("10.0.2.1") {
+            Ok(())
+        } else {
+            Err(r)
+        }
+    });
+    assert_eq!(frr1.neighbor_state("10.0.1.2"), "Established");
+}
