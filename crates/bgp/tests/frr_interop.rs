@@ -648,3 +648,66 @@ remote_as = 65001
     });
     assert_eq!(frr1.neighbor_state("10.0.1.2"), "Established");
 }
+
+#[test]
+fn ebgp_ttl_one_cannot_cross_a_router_and_multihop_two_can() {
+    require_root_and_frr();
+    let mut lab = Lab::new("bgpi-ttl").unwrap();
+    for n in ["hl", "r", "frr"] {
+        lab.node(n).unwrap();
+    }
+    lab.link("hl", "10.0.1.2/24", "r", "10.0.1.1/24").unwrap();
+    lab.link("r", "10.0.2.1/24", "frr", "10.0.2.2/24").unwrap();
+    lab.exec("r", &["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        .unwrap();
+    lab.exec(
+        "hl",
+        &["ip", "route", "add", "10.0.2.0/24", "via", "10.0.1.1"],
+    )
+    .unwrap();
+    lab.exec(
+        "frr",
+        &["ip", "route", "add", "10.0.1.0/24", "via", "10.0.2.1"],
+    )
+    .unwrap();
+    let frr = Frr::start(
+        &lab,
+        "frr",
+        "router bgp 65001\n bgp router-id 10.0.2.2\n no bgp ebgp-requires-policy\n timers bgp 1 3\n \
+         neighbor 10.0.1.2 remote-as 64512\n neighbor 10.0.1.2 ebgp-multihop 2\n neighbor 10.0.1.2 passive\n",
+    )
+    .unwrap();
+    let conf = |multihop: &str| {
+        format!(
+            "asn = 64512\nrouter_id = \"10.0.1.2\"\nprofile = \"fast\"\nlisten = []\n\
+             [[neighbor]]\naddress = \"10.0.2.2\"\nremote_as = 65001\nconnect_retry = 1\n{multihop}\n"
+        )
+    };
+    {
+        // Default eBGP TTL 1: the router drops our SYNs, no session however long we try.
+        let hl = Hl::start(&lab, "hl", &conf(""));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            assert_ne!(
+                hl.state("10.0.2.2"),
+                "Established",
+                "TTL 1 crossed a router"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        assert_ne!(frr.neighbor_state("10.0.1.2"), "Established");
+    }
+    let hl = Hl::start(&lab, "hl", &conf("ebgp_multihop = 2"));
+    established_at(&frr, &hl, "10.0.1.2", "10.0.2.2");
+}
+
+fn established_at(frr: &Frr, hl: &Hl, frr_sees: &str, hl_sees: &str) {
+    wait("both sides Established", 30, || {
+        let (f, h) = (frr.neighbor_state(frr_sees), hl.state(hl_sees));
+        if f == "Established" && h == "Established" {
+            Ok(())
+        } else {
+            Err(format!("frr={f} hl={h}"))
+        }
+    })
+}
