@@ -1,5 +1,6 @@
-//! Path attributes: the owned [`PathAttrs`] set, its encoding, and the per-attribute decoding
-//! rules with RFC 7606 outcomes.
+//! Path attributes: the owned [`PathAttrs`] set and its parts, and the vocabulary of decoding
+//! (contexts, RFC 7606 outcomes). The per-attribute decoder lives in `attr_decode.rs`, the
+//! encoder in `attr_encode.rs` (re-exported here as [`encode_attrs`]).
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -24,8 +25,6 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-use super::open::AS_TRANS;
 
 /// Attribute flag bits.
 pub mod flags {
@@ -84,7 +83,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    fn from_u8(v: u8) -> Option<Origin> {
+    pub(super) fn from_u8(v: u8) -> Option<Origin> {
         match v {
             0 => Some(Origin::Igp),
             1 => Some(Origin::Egp),
@@ -92,7 +91,7 @@ impl Origin {
             _ => None,
         }
     }
-    fn to_u8(self) -> u8 {
+    pub(super) fn to_u8(self) -> u8 {
         match self {
             Origin::Igp => 0,
             Origin::Egp => 1,
@@ -116,7 +115,7 @@ pub enum SegmentKind {
 }
 
 impl SegmentKind {
-    fn from_u8(v: u8) -> Option<Self> {
+    pub(super) fn from_u8(v: u8) -> Option<Self> {
         Some(match v {
             1 => SegmentKind::Set,
             2 => SegmentKind::Sequence,
@@ -125,7 +124,7 @@ impl SegmentKind {
             _ => return None,
         })
     }
-    fn to_u8(self) -> u8 {
+    pub(super) fn to_u8(self) -> u8 {
         match self {
             SegmentKind::Set => 1,
             SegmentKind::Sequence => 2,
@@ -220,7 +219,7 @@ impl AsPath {
         }
     }
 
-    fn needs_four_octets(&self) -> bool {
+    pub(super) fn needs_four_octets(&self) -> bool {
         self.segments
             .iter()
             .any(|s| s.asns.iter().any(|&a| a > 0xffff))
@@ -479,473 +478,8 @@ pub struct AttrProblem {
     pub reason: &'static str,
 }
 
-/// Accumulates attributes while an UPDATE is parsed.
-#[derive(Debug, Default)]
-pub(crate) struct AttrBuilder {
-    pub attrs: PathAttrs,
-    pub seen_origin: bool,
-    pub seen_as_path: bool,
-    pub seen_next_hop: bool,
-    as4_path: Option<AsPath>,
-    as4_aggregator: Option<Aggregator>,
-    pub problems: Vec<AttrProblem>,
-}
-
-fn problem(code: u8, action: AttrErrorAction, reason: &'static str) -> AttrProblem {
-    AttrProblem {
-        code,
-        action,
-        reason,
-    }
-}
-
-fn be32(v: &[u8]) -> u32 {
-    u32::from_be_bytes([v[0], v[1], v[2], v[3]])
-}
-
-/// Decodes AS_PATH / AS4_PATH segments with `width` octets per ASN (RFC 7606 §7.2 checks).
-fn decode_as_path(mut v: &[u8], width: usize) -> Result<AsPath, &'static str> {
-    let mut segments = Vec::new();
-    while !v.is_empty() {
-        let [t, n, rest @ ..] = v else {
-            return Err("truncated segment header");
-        };
-        let kind = SegmentKind::from_u8(*t).ok_or("unknown segment type")?;
-        if *n == 0 {
-            return Err("zero-length segment");
-        }
-        let bytes = usize::from(*n) * width;
-        let body = rest.get(..bytes).ok_or("segment overruns the attribute")?;
-        let asns = if width == 4 {
-            body.chunks_exact(4).map(be32).collect()
-        } else {
-            body.chunks_exact(2)
-                .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-                .collect()
-        };
-        segments.push(AsSegment { kind, asns });
-        v = &rest[bytes..];
-    }
-    Ok(AsPath { segments })
-}
-
-impl AttrBuilder {
-    /// Handles one attribute (not MP_REACH/MP_UNREACH). Returns `Err` only for the errors RFC 7606
-    /// leaves as session resets.
-    pub(crate) fn add(
-        &mut self,
-        flags_byte: u8,
-        code_byte: u8,
-        value: &[u8],
-        ctx: &DecodeContext,
-    ) -> Result<(), super::WireError> {
-        use AttrErrorAction::*;
-        let optional = flags_byte & flags::OPTIONAL != 0;
-        let transitive = flags_byte & flags::TRANSITIVE != 0;
-        // RFC 7606 §3 (c): wrong flags on an attribute we know -> its own error handling.
-        let expected_flags_ok = match code_byte {
-            1..=3 | 5 | 6 => !optional && transitive,
-            4 => optional && !transitive,
-            7 | 8 | 17 | 18 => optional && transitive,
-            _ => true,
-        };
-        if !expected_flags_ok {
-            let action = if matches!(code_byte, 6 | 7 | 17 | 18) {
-                Discard
-            } else {
-                TreatAsWithdraw
-            };
-            self.problems
-                .push(problem(code_byte, action, "attribute flags error"));
-            return Ok(());
-        }
-        match code_byte {
-            code::ORIGIN => match value {
-                [v] if Origin::from_u8(*v).is_some() => {
-                    self.attrs.origin = Origin::from_u8(*v).unwrap_or(Origin::Incomplete);
-                    self.seen_origin = true;
-                }
-                _ => self
-                    .problems
-                    .push(problem(code::ORIGIN, TreatAsWithdraw, "invalid ORIGIN")),
-            },
-            code::AS_PATH => {
-                let width = if ctx.four_octet_as { 4 } else { 2 };
-                match decode_as_path(value, width) {
-                    Ok(p) => {
-                        if let Some(peer_as) = ctx.enforce_first_as
-                            && p.first_as() != Some(peer_as)
-                        {
-                            // RFC 4271 §6.3 says 3/11; RFC 7606 §7.2 softens it to treat-as-withdraw.
-                            self.problems.push(problem(
-                                code::AS_PATH,
-                                TreatAsWithdraw,
-                                "first AS is not the peer's AS",
-                            ));
-                        }
-                        self.attrs.as_path = p;
-                        self.seen_as_path = true;
-                    }
-                    Err(reason) => {
-                        self.problems
-                            .push(problem(code::AS_PATH, TreatAsWithdraw, reason))
-                    }
-                }
-            }
-            code::NEXT_HOP => match value {
-                [a, b, c, d] => {
-                    let nh = Ipv4Addr::new(*a, *b, *c, *d);
-                    // RFC 7606 §7.3: a semantically wrong next hop may be treated as withdraw.
-                    if nh.is_unspecified() || nh.is_multicast() || nh.is_broadcast() {
-                        self.problems.push(problem(
-                            code::NEXT_HOP,
-                            TreatAsWithdraw,
-                            "NEXT_HOP is not a unicast address",
-                        ));
-                    }
-                    self.attrs.next_hop = NextHop::V4(nh);
-                    self.seen_next_hop = true;
-                }
-                _ => self.problems.push(problem(
-                    code::NEXT_HOP,
-                    TreatAsWithdraw,
-                    "NEXT_HOP length != 4",
-                )),
-            },
-            code::MED => match value {
-                [_, _, _, _] => self.attrs.med = Some(be32(value)),
-                _ => self
-                    .problems
-                    .push(problem(code::MED, TreatAsWithdraw, "MED length != 4")),
-            },
-            code::LOCAL_PREF => {
-                if ctx.ebgp {
-                    // RFC 4271 §5.1.5 / RFC 7606 §7.5: ignored from external peers.
-                    self.problems.push(problem(
-                        code::LOCAL_PREF,
-                        Discard,
-                        "LOCAL_PREF from an eBGP peer",
-                    ));
-                } else if value.len() == 4 {
-                    self.attrs.local_pref = Some(be32(value));
-                } else {
-                    self.problems.push(problem(
-                        code::LOCAL_PREF,
-                        TreatAsWithdraw,
-                        "LOCAL_PREF length != 4",
-                    ));
-                }
-            }
-            code::ATOMIC_AGGREGATE => {
-                if value.is_empty() {
-                    self.attrs.atomic_aggregate = true;
-                } else {
-                    self.problems
-                        .push(problem(code_byte, Discard, "ATOMIC_AGGREGATE length != 0"));
-                }
-            }
-            code::AGGREGATOR => {
-                let width = if ctx.four_octet_as { 8 } else { 6 };
-                if value.len() == width {
-                    let (asn, addr) = value.split_at(width - 4);
-                    let asn = if width == 8 {
-                        be32(asn)
-                    } else {
-                        u32::from(u16::from_be_bytes([asn[0], asn[1]]))
-                    };
-                    self.attrs.aggregator = Some(Aggregator {
-                        asn,
-                        addr: Ipv4Addr::from(be32(addr)),
-                    });
-                } else {
-                    self.problems
-                        .push(problem(code_byte, Discard, "AGGREGATOR length mismatch"));
-                }
-            }
-            code::COMMUNITIES => {
-                if value.is_empty() || !value.len().is_multiple_of(4) {
-                    self.problems.push(problem(
-                        code_byte,
-                        TreatAsWithdraw,
-                        "COMMUNITIES length not a positive multiple of 4",
-                    ));
-                } else {
-                    self.attrs.communities =
-                        value.chunks_exact(4).map(|c| Community(be32(c))).collect();
-                }
-            }
-            code::ORIGINATOR_ID | code::CLUSTER_LIST if ctx.ebgp => {
-                // RFC 7606 §7.9, §7.10: route-reflection attributes from eBGP are discarded.
-                self.problems.push(problem(
-                    code_byte,
-                    Discard,
-                    "route reflection attribute from an eBGP peer",
-                ));
-            }
-            code::AS4_PATH => {
-                if ctx.four_octet_as {
-                    // RFC 6793 §4.1: a NEW speaker ignores AS4_PATH from a NEW speaker.
-                    self.problems.push(problem(
-                        code_byte,
-                        Discard,
-                        "AS4_PATH on a 4-octet session",
-                    ));
-                } else {
-                    match decode_as_path(value, 4) {
-                        Ok(p) => self.as4_path = Some(p),
-                        Err(r) => self.problems.push(problem(code_byte, Discard, r)),
-                    }
-                }
-            }
-            code::AS4_AGGREGATOR => {
-                if ctx.four_octet_as {
-                    self.problems.push(problem(
-                        code_byte,
-                        Discard,
-                        "AS4_AGGREGATOR on a 4-octet session",
-                    ));
-                } else if value.len() == 8 {
-                    self.as4_aggregator = Some(Aggregator {
-                        asn: be32(&value[..4]),
-                        addr: Ipv4Addr::from(be32(&value[4..])),
-                    });
-                } else {
-                    self.problems
-                        .push(problem(code_byte, Discard, "AS4_AGGREGATOR length != 8"));
-                }
-            }
-            other => {
-                if !optional {
-                    // RFC 4271 §6.3: an unrecognized well-known attribute resets the session.
-                    return Err(super::WireError::UnrecognizedWellKnownAttribute(other));
-                }
-                if transitive || !ctx.ebgp {
-                    // Optional transitive: pass on with Partial set (RFC 4271 §5). Non-transitive
-                    // ones from iBGP (ORIGINATOR_ID, CLUSTER_LIST) are kept for show only; the
-                    // export path drops non-transitive attributes.
-                    let mut f = flags_byte & !flags::EXTENDED;
-                    if transitive {
-                        f |= flags::PARTIAL;
-                    }
-                    let raw = RawAttr {
-                        flags: f,
-                        code: other,
-                        value: value.into(),
-                    };
-                    match self.attrs.other.binary_search_by_key(&other, |a| a.code) {
-                        Ok(_) => {}
-                        Err(pos) => self.attrs.other.insert(pos, raw),
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// RFC 6793 §4.2.3: reconcile AS_PATH/AGGREGATOR with AS4_PATH/AS4_AGGREGATOR from an OLD peer.
-    pub(crate) fn finish(mut self) -> (PathAttrs, Vec<AttrProblem>, bool, bool, bool) {
-        if let Some(agg) = self.attrs.aggregator
-            && agg.asn != u32::from(AS_TRANS)
-            && self.as4_aggregator.is_some()
-        {
-            // AGGREGATOR from an OLD speaker that is not AS_TRANS: ignore both AS4 attributes.
-            self.as4_aggregator = None;
-            self.as4_path = None;
-        }
-        if let Some(a4) = self.as4_aggregator {
-            self.attrs.aggregator = Some(a4);
-        }
-        if let Some(p4) = self.as4_path.take() {
-            let n = self.attrs.as_path.path_len();
-            let n4 = p4.path_len();
-            if n >= n4 {
-                // Keep the leading (n - n4) ASes of AS_PATH and append AS4_PATH.
-                let mut keep = n - n4;
-                let mut merged = Vec::new();
-                for seg in &self.attrs.as_path.segments {
-                    if keep == 0 {
-                        break;
-                    }
-                    match seg.kind {
-                        SegmentKind::Sequence => {
-                            let take = (keep as usize).min(seg.asns.len());
-                            merged.push(AsSegment {
-                                kind: seg.kind,
-                                asns: seg.asns[..take].to_vec(),
-                            });
-                            keep -= take as u32;
-                        }
-                        SegmentKind::Set => {
-                            merged.push(seg.clone());
-                            keep -= 1;
-                        }
-                        _ => merged.push(seg.clone()),
-                    }
-                }
-                merged.extend(p4.segments);
-                // Join adjacent sequences so that path_len and display stay canonical.
-                let mut joined: Vec<AsSegment> = Vec::with_capacity(merged.len());
-                for s in merged {
-                    match joined.last_mut() {
-                        Some(last)
-                            if last.kind == SegmentKind::Sequence
-                                && s.kind == SegmentKind::Sequence
-                                && last.asns.len() + s.asns.len() <= 255 =>
-                        {
-                            last.asns.extend(s.asns)
-                        }
-                        _ => joined.push(s),
-                    }
-                }
-                self.attrs.as_path = AsPath { segments: joined };
-            }
-            // else: AS4_PATH longer than AS_PATH is ignored (RFC 6793 §4.2.3).
-        }
-        (
-            self.attrs,
-            self.problems,
-            self.seen_origin,
-            self.seen_as_path,
-            self.seen_next_hop,
-        )
-    }
-}
-
-fn push_attr(out: &mut Vec<u8>, flag_bits: u8, code: u8, value: &[u8]) {
-    if value.len() > 255 {
-        out.push(flag_bits | flags::EXTENDED);
-        out.push(code);
-        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
-    } else {
-        out.push(flag_bits & !flags::EXTENDED);
-        out.push(code);
-        out.push(value.len() as u8);
-    }
-    out.extend_from_slice(value);
-}
-
-fn encode_segments(path: &AsPath, four: bool, out: &mut Vec<u8>) {
-    for s in &path.segments {
-        for chunk in s.asns.chunks(255) {
-            out.push(s.kind.to_u8());
-            out.push(chunk.len() as u8);
-            for &a in chunk {
-                if four {
-                    out.extend_from_slice(&a.to_be_bytes());
-                } else {
-                    let a16 = if a > 0xffff { AS_TRANS } else { a as u16 };
-                    out.extend_from_slice(&a16.to_be_bytes());
-                }
-            }
-        }
-    }
-}
-
-/// Appends the encoding of `attrs` (everything but MP_REACH/MP_UNREACH; NEXT_HOP only when
-/// `with_next_hop`, i.e. for IPv4 NLRI), in ascending type code order.
-pub fn encode_attrs(
-    out: &mut Vec<u8>,
-    attrs: &PathAttrs,
-    ctx: &EncodeContext,
-    with_next_hop: bool,
-) {
-    let mut buf = Vec::with_capacity(64);
-    push_attr(
-        out,
-        flags::TRANSITIVE,
-        code::ORIGIN,
-        &[attrs.origin.to_u8()],
-    );
-    encode_segments(&attrs.as_path, ctx.four_octet_as, &mut buf);
-    push_attr(out, flags::TRANSITIVE, code::AS_PATH, &buf);
-    if with_next_hop && let NextHop::V4(nh) = attrs.next_hop {
-        push_attr(out, flags::TRANSITIVE, code::NEXT_HOP, &nh.octets());
-    }
-    if let Some(med) = attrs.med {
-        push_attr(out, flags::OPTIONAL, code::MED, &med.to_be_bytes());
-    }
-    if ctx.ibgp {
-        // RFC 4271 §5.1.5: LOCAL_PREF in every UPDATE to an internal peer.
-        push_attr(
-            out,
-            flags::TRANSITIVE,
-            code::LOCAL_PREF,
-            &attrs.local_pref.unwrap_or(100).to_be_bytes(),
-        );
-    }
-    if attrs.atomic_aggregate {
-        push_attr(out, flags::TRANSITIVE, code::ATOMIC_AGGREGATE, &[]);
-    }
-    if let Some(agg) = attrs.aggregator {
-        buf.clear();
-        if ctx.four_octet_as {
-            buf.extend_from_slice(&agg.asn.to_be_bytes());
-        } else {
-            let a16 = if agg.asn > 0xffff {
-                AS_TRANS
-            } else {
-                agg.asn as u16
-            };
-            buf.extend_from_slice(&a16.to_be_bytes());
-        }
-        buf.extend_from_slice(&agg.addr.octets());
-        push_attr(
-            out,
-            flags::OPTIONAL | flags::TRANSITIVE,
-            code::AGGREGATOR,
-            &buf,
-        );
-    }
-    if !attrs.communities.is_empty() {
-        buf.clear();
-        for c in &attrs.communities {
-            buf.extend_from_slice(&c.0.to_be_bytes());
-        }
-        push_attr(
-            out,
-            flags::OPTIONAL | flags::TRANSITIVE,
-            code::COMMUNITIES,
-            &buf,
-        );
-    }
-    let mut as4_done = false;
-    let needs_as4 = !ctx.four_octet_as && attrs.as_path.needs_four_octets();
-    let needs_as4_agg = !ctx.four_octet_as && attrs.aggregator.is_some_and(|a| a.asn > 0xffff);
-    let write_as4 = |out: &mut Vec<u8>| {
-        // RFC 6793 §4.2.2: an OLD peer gets AS4_PATH / AS4_AGGREGATOR when ASNs need 4 octets.
-        if needs_as4 {
-            let mut b = Vec::new();
-            encode_segments(&attrs.as_path, true, &mut b);
-            push_attr(out, flags::OPTIONAL | flags::TRANSITIVE, code::AS4_PATH, &b);
-        }
-        if needs_as4_agg && let Some(agg) = attrs.aggregator {
-            let mut b = agg.asn.to_be_bytes().to_vec();
-            b.extend_from_slice(&agg.addr.octets());
-            push_attr(
-                out,
-                flags::OPTIONAL | flags::TRANSITIVE,
-                code::AS4_AGGREGATOR,
-                &b,
-            );
-        }
-    };
-    for raw in &attrs.other {
-        if raw.flags & flags::TRANSITIVE == 0 {
-            continue; // optional non-transitive attributes are never passed on
-        }
-        if !as4_done && raw.code > code::AS4_AGGREGATOR {
-            write_as4(out);
-            as4_done = true;
-        }
-        if raw.code == code::AS4_PATH || raw.code == code::AS4_AGGREGATOR {
-            continue;
-        }
-        push_attr(out, raw.flags, raw.code, &raw.value);
-    }
-    if !as4_done {
-        write_as4(out);
-    }
-}
+pub(crate) use super::attr_decode::AttrBuilder;
+pub use super::attr_encode::encode_attrs;
 
 #[cfg(test)]
 mod tests {
