@@ -2,8 +2,9 @@
 //!
 //! Layout: [`header`] frames a byte stream into messages; [`open`], [`update`],
 //! [`notification`] and [`route_refresh`] decode and encode bodies; [`attrs`] holds the path
-//! attribute set (decoded in `attr_decode.rs`, encoded in `attr_encode.rs`); [`prefix`] the compact prefixes and NLRI runs; [`error`] the one error type,
-//! whose every variant maps onto one NOTIFICATION.
+//! attribute set (decoded in `attr_decode.rs`, encoded in `attr_encode.rs`); [`prefix`] the
+//! compact prefixes and NLRI runs; [`error`] the one error type, whose every variant maps onto
+//! one NOTIFICATION.
 //!
 //! Promise: no function in this module panics on any input bytes (fuzzed under `crates/bgp/fuzz`,
 //! property-tested in `tests/wire_props.rs`).
