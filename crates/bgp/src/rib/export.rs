@@ -115,11 +115,13 @@ impl Rib {
     pub fn has_outgoing(&self, idx: PeerIdx) -> bool {
         let ends = [self.v4.log_end(), self.v6.log_end()];
         self.peer(idx).is_some_and(|p| {
-            p.session.is_some()
-                && p.out
-                    .iter()
-                    .enumerate()
-                    .any(|(i, o)| o.cursor < ends[i] || o.dump.is_some() || o.eor_pending)
+            p.session.as_ref().is_some_and(|s| {
+                Family::ALL.iter().any(|&f| {
+                    let o = &p.out[fi(f)];
+                    s.families.contains(&f)
+                        && (o.cursor < ends[fi(f)] || o.dump.is_some() || o.eor_pending)
+                })
+            })
         })
     }
 
@@ -145,6 +147,14 @@ impl Rib {
             let Some(session) = p.session.clone() else {
                 return;
             };
+            if !session.families.contains(&family) {
+                // Never negotiated: nothing is sent, and the log is not held back for it.
+                let end = with_family!(self, family, |fr| fr.log_end());
+                if let Some(p) = self.peer_mut(idx) {
+                    p.out[fi(family)].cursor = end;
+                }
+                return;
+            }
             if out.len() >= budget {
                 return;
             }
@@ -221,6 +231,13 @@ impl Rib {
                 let bytes = match self.export_attrs(idx, family, &session, key) {
                     Some(b) => b,
                     None => {
+                        tracing::warn!(
+                            peer = idx,
+                            ?family,
+                            routes = j - i,
+                            "no next hop of this family for the neighbor (the session runs over \
+                             the other family): set next_hop_v4/next_hop_v6; routes not sent"
+                        );
                         i = j;
                         continue;
                     }

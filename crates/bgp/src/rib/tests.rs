@@ -617,3 +617,51 @@ fn route_refresh_resends_everything() {
     r.refresh_export(b, Family::Ipv4Unicast);
     assert_eq!(decode_out(&r.take_outgoing(b, 1 << 20)).0.len(), 2);
 }
+
+#[test]
+fn nothing_is_sent_in_a_family_the_neighbor_did_not_negotiate() {
+    let mut r = rib(1);
+    let a = add(&mut r, 1, 65001, PeerPolicy::default()); // IPv4 only (see `add`)
+    let b = r.add_peer(
+        "v6".into(),
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9)),
+        65009,
+        PeerPolicy::default(),
+    );
+    r.peer_up(
+        b,
+        SessionInfo {
+            families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
+            local_v6: Some("2001:db8::100".parse().unwrap()),
+            ..session(&[], [192, 0, 2, 100], 9)
+        },
+    );
+    r.take_outgoing(a, 1 << 20);
+    r.originate(p("2001:db8:1::/48"), PathAttrs::default());
+    r.originate(p("10.7.0.0/16"), PathAttrs::default());
+    let bytes = r.take_outgoing(a, 1 << 20);
+    let (ann, ..) = decode_out(&bytes);
+    assert_eq!(
+        ann.iter().map(|x| x.0).collect::<Vec<_>>(),
+        vec![p("10.7.0.0/16")]
+    );
+    let mut buf = &bytes[..];
+    while let Some(f) = frame(buf).unwrap() {
+        let u = Update::decode(
+            &buf[HEADER_LEN..f.len],
+            &DecodeContext {
+                four_octet_as: true,
+                ebgp: true,
+                enforce_first_as: None,
+            },
+        )
+        .unwrap();
+        assert!(u.mp_reach.is_none(), "IPv6 sent to an IPv4-only neighbor");
+        buf = &buf[f.len..];
+    }
+    assert!(!r.has_outgoing(a));
+    assert!(
+        r.has_outgoing(b),
+        "the dual-stack neighbor still has its IPv6 route queued"
+    );
+}
