@@ -711,3 +711,74 @@ fn established_at(frr: &Frr, hl: &Hl, frr_sees: &str, hl_sees: &str) {
         }
     })
 }
+
+#[test]
+fn ipv6_transport_session_like_a_direct_connect_ipv6_peering() {
+    let lab = lab("bgpi-v6");
+    let frr = Frr::start(
+        &lab,
+        "frr",
+        "router bgp 65001\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n no bgp network import-check\n \
+         timers bgp 1 3\n neighbor 2001:db8::2 remote-as 64512\n neighbor 2001:db8::2 timers connect 1\n \
+         neighbor 2001:db8::2 password v6-key\n \
+         address-family ipv6 unicast\n  neighbor 2001:db8::2 activate\n  network 2001:db8:100::/48\n exit-address-family\n",
+    )
+    .unwrap();
+    let hl = Hl::start(
+        &lab,
+        "hl",
+        r#"
+asn = 64512
+router_id = "10.0.0.2"
+profile = "fast"
+listen = ["[::]:179"]
+networks = [{ prefix = "2001:db8:200::/48" }]
+[[neighbor]]
+address = "2001:db8::1"
+remote_as = 65001
+families = ["ipv6-unicast"]
+password = "v6-key"
+connect_retry = 1
+"#,
+    );
+    wait("IPv6 session Established", 30, || {
+        let (f, h) = (frr.neighbor_state("2001:db8::2"), hl.state("2001:db8::1"));
+        if f == "Established" && h == "Established" {
+            Ok(())
+        } else {
+            Err(format!("frr={f} hl={h}"))
+        }
+    });
+    let r = wait("2001:db8:100::/48 at hl", 20, || {
+        let r = hl.route("2001:db8:100::/48");
+        if r.is_null() {
+            Err("missing".to_string())
+        } else {
+            Ok(r)
+        }
+    });
+    assert!(
+        r["paths"][0]["next_hop"]
+            .as_str()
+            .unwrap()
+            .starts_with("2001:db8::1"),
+        "{r}"
+    );
+    wait("2001:db8:200::/48 at FRR", 20, || {
+        if frr_has(&frr, "ipv6", "2001:db8:200::/48") {
+            Ok(())
+        } else {
+            Err("missing".into())
+        }
+    });
+    let fr = frr_route(&frr, "ipv6", "2001:db8:200::/48");
+    assert_eq!(
+        fr["paths"][0]["nexthops"][0]["ip"],
+        json!("2001:db8::2"),
+        "{fr}"
+    );
+    assert_eq!(
+        hl.neighbor("2001:db8::1")["families"],
+        json!(["ipv6-unicast"])
+    );
+}
