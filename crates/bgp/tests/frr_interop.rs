@@ -782,3 +782,52 @@ connect_retry = 1
         json!(["ipv6-unicast"])
     );
 }
+
+#[test]
+fn graceful_restart_helper_keeps_routes_while_frr_restarts() {
+    let lab = lab("bgpi-gr");
+    let conf = "router bgp 65001\n bgp router-id 10.0.0.1\n no bgp ebgp-requires-policy\n no bgp network import-check\n \
+                timers bgp 1 3\n bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n \
+                bgp graceful-restart restart-time 30\n neighbor 10.0.0.2 remote-as 64512\n neighbor 10.0.0.2 timers connect 1\n \
+                address-family ipv4 unicast\n  network 192.0.2.0/24\n  network 198.18.0.0/15\n exit-address-family\n";
+    let frr = Frr::start(&lab, "frr", conf).unwrap();
+    let hl = Hl::start(
+        &lab,
+        "hl",
+        "asn = 64512\nrouter_id = \"10.0.0.2\"\nprofile = \"fast\"\nlisten = [\"0.0.0.0:179\"]\n\
+         [[neighbor]]\naddress = \"10.0.0.1\"\nremote_as = 65001\nconnect_retry = 1\n",
+    );
+    established(&frr, &hl);
+    wait("routes at hl", 20, || {
+        if hl.route("198.18.0.0/15").is_null() {
+            Err("missing".into())
+        } else {
+            Ok(())
+        }
+    });
+    // FRR dies without a NOTIFICATION (its sockets are reset by the kernel): we keep its routes.
+    drop(frr);
+    wait("session down, routes kept as stale", 20, || {
+        let n = hl.neighbor("10.0.0.1");
+        let r = hl.route("198.18.0.0/15");
+        if n["state"] != "Established" && r["paths"][0]["stale"] == json!(true) {
+            Ok(())
+        } else {
+            Err(format!("{} {r}", n["state"]))
+        }
+    });
+    // FRR comes back announcing only 192.0.2.0/24: after its End-of-RIB the stale 198.18.0.0/15
+    // is swept and the refreshed route is no longer stale.
+    let conf2 = conf.replace("  network 198.18.0.0/15\n", "");
+    let frr = Frr::start(&lab, "frr", &conf2).unwrap();
+    established(&frr, &hl);
+    wait("stale route swept after End-of-RIB", 30, || {
+        let gone = hl.route("198.18.0.0/15").is_null();
+        let kept = hl.route("192.0.2.0/24");
+        if gone && kept["paths"][0]["stale"] == json!(false) {
+            Ok(())
+        } else {
+            Err(format!("gone={gone} {kept}"))
+        }
+    });
+}
