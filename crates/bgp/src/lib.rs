@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `wire`, `fsm` and `rib` have no tokio, no sockets and no clock reads (time is an argument);
-//! `driver`, `kernel` and `config` sit beside them behind the default `driver` feature.
+//! `driver` (with its `config`, `kernel`, `control` modules and the `hl-bgpd` binary) sits beside
+//! them behind the default `driver` feature.
 //!
 //! What this crate does not do: AWS policy. Gateways plug their route-priority rules in through
 //! [`rib::Policy`].
