@@ -158,6 +158,39 @@ async fn two_speakers_exchange_routes_and_shut_down_with_a_message() {
     wait_state(&b, "127.0.0.1", State::Established).await;
     assert_eq!(b.neighbors().await.unwrap()[0].established_count, 2);
 
+    // A policy change re-advertises under the new options while the session stays up.
+    a.originate(p, PathAttrs::default()).await.unwrap();
+    let policy = bgp::rib::PeerPolicy {
+        med: Some(77),
+        as_path_prepend: 2,
+        ..Default::default()
+    };
+    a.set_neighbor_policy(ip("127.0.0.2"), policy)
+        .await
+        .unwrap();
+    wait_for_async(
+        "b sees the new MED and prepends",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            match b.route(p).await.unwrap() {
+                Some(r)
+                    if r.paths[0].med == Some(77) && r.paths[0].as_path == "64512 64512 64512" =>
+                {
+                    Ok(())
+                }
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        b.neighbors().await.unwrap()[0].established_count,
+        2,
+        "no session reset"
+    );
+
     // Unknown neighbors are an error, not a silent no-op.
     assert!(
         a.route_refresh(ip("127.0.0.9"), Family::Ipv4Unicast)

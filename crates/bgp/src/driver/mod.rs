@@ -47,7 +47,9 @@ use self::conn::SocketOptions;
 use self::rib_task::Core;
 use self::session::{FromSession, SessionParams, ToSession};
 use crate::fsm::{AutoStopReason, ConnId, DownReason, Negotiated, State};
-use crate::rib::{FibChange, PeerIdx, Policy, Rib, RibConfig, RouteView, SessionInfo, UpdateStats};
+use crate::rib::{
+    FibChange, PeerIdx, PeerPolicy, Policy, Rib, RibConfig, RouteView, SessionInfo, UpdateStats,
+};
 use crate::wire::{DecodeContext, Family, HEADER_LEN, Origin, PathAttrs, Prefix, Update, frame};
 
 /// The driver's errors.
@@ -91,6 +93,11 @@ pub(super) enum ApiCmd {
         oneshot::Sender<Result<(), DriverError>>,
     ),
     RemoveNeighbor(IpAddr, oneshot::Sender<Result<(), DriverError>>),
+    SetPolicy(
+        IpAddr,
+        Box<PeerPolicy>,
+        oneshot::Sender<Result<(), DriverError>>,
+    ),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -283,6 +290,19 @@ impl Speaker {
     /// connections; outgoing ones use it at once).
     pub async fn add_neighbor(&self, n: NeighborConfig) -> Result<(), DriverError> {
         self.ask(|tx| ApiCmd::AddNeighbor(Box::new(n), tx)).await?
+    }
+
+    /// Replaces a neighbor's policy options (export filter, prepend, MED, communities, ...) while
+    /// the session stays up; everything is re-advertised under the new options (e.g. AWS lowering
+    /// the MED on one tunnel during an endpoint update). Import changes apply to routes received
+    /// from then on; ask for a [`route_refresh`](Self::route_refresh) to re-apply them.
+    pub async fn set_neighbor_policy(
+        &self,
+        addr: IpAddr,
+        policy: PeerPolicy,
+    ) -> Result<(), DriverError> {
+        self.ask(|tx| ApiCmd::SetPolicy(addr, Box::new(policy), tx))
+            .await?
     }
 
     /// Removes a neighbor (Cease/3) and its routes.

@@ -452,6 +452,19 @@ impl Core {
             ApiCmd::AddNeighbor(n, tx) => {
                 let _ = tx.send(self.add_neighbor(*n));
             }
+            ApiCmd::SetPolicy(addr, policy, tx) => {
+                let r = match self.by_addr.get(&listener::canonical(addr)) {
+                    Some(&idx) => {
+                        if let Some(n) = self.neighbors.get_mut(&idx) {
+                            n.cfg.max_prefix = policy.max_prefix;
+                        }
+                        self.rib.set_peer_policy(idx, *policy);
+                        Ok(())
+                    }
+                    None => Err(DriverError::UnknownNeighbor(addr)),
+                };
+                let _ = tx.send(r);
+            }
             ApiCmd::RemoveNeighbor(addr, tx) => {
                 let r = match self.by_addr.remove(&addr) {
                     Some(idx) => {
