@@ -497,8 +497,9 @@ fn max_prefix_101_of_100_ceases_with_6_1_and_frr_reports_it() {
         ..Default::default()
     };
     let lab = lab("bgpi-maxpfx");
-    let frr = Frr::start(&lab, "frr", &frr_conf(&o)).unwrap();
     let hl = Hl::start(&lab, "hl", &hl_conf(&o));
+    let events = hl.events();
+    let frr = Frr::start(&lab, "frr", &frr_conf(&o)).unwrap();
     // FRR announces 101 IPv4 prefixes (192.0.2.0/24 plus 100 more): hl sends Cease/1 and goes Idle.
     let reason = wait(
         "FRR reports Cease/Maximum Number of Prefixes Reached",
@@ -522,6 +523,31 @@ fn max_prefix_101_of_100_ceases_with_6_1_and_frr_reports_it() {
         hl.route("192.0.2.0/24").is_null(),
         "the session's routes are withdrawn"
     );
+    // The control socket streamed the story: max-prefix, then down with Cease/1.
+    let mut seen: Vec<Value> = Vec::new();
+    wait("bgp.max_prefix and bgp.down events", 10, || {
+        seen.extend(events.try_iter());
+        let kinds = |k: &str| seen.iter().any(|e| e["kind"] == k);
+        if kinds("bgp.max_prefix") && kinds("bgp.down") {
+            Ok(())
+        } else {
+            Err(format!("{} events", seen.len()))
+        }
+    });
+    let mp = seen
+        .iter()
+        .find(|e| e["kind"] == "bgp.max_prefix")
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    assert_eq!(mp["data"]["limit"], json!(100));
+    assert_eq!(mp["data"]["count"], json!(101));
+    assert!(mp["t_ns"].as_u64().is_some_and(|t| t > 0));
+    let down = seen
+        .iter()
+        .find(|e| e["kind"] == "bgp.down")
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    assert_eq!(down["data"]["reason"]["code"], json!(6), "{down}");
+    assert_eq!(down["data"]["reason"]["subcode"], json!(1), "{down}");
+    assert_eq!(down["node"], json!("hl"));
     // Stays down for the configured 60 s restart time, not the short backoff.
     std::thread::sleep(Duration::from_secs(3));
     assert_ne!(hl.state("10.0.0.1"), "Established");

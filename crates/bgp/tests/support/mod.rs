@@ -126,6 +126,29 @@ impl Hl {
         self.show("route", json!({"prefix": prefix}))
     }
 
+    /// Subscribes to the event stream; events arrive on the returned channel.
+    pub fn events(&self) -> std::sync::mpsc::Receiver<Value> {
+        let mut s = UnixStream::connect(&self.sock).expect("control socket");
+        s.write_all(b"{\"id\":9,\"method\":\"events\"}\n").unwrap();
+        let mut r = BufReader::new(s);
+        let mut first = String::new();
+        r.read_line(&mut first).unwrap();
+        assert!(first.contains("subscribed"), "{first}");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in r.lines() {
+                let Ok(line) = line else { break };
+                let Ok(v) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if tx.send(v["event"].clone()).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
