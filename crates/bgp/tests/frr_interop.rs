@@ -857,3 +857,32 @@ fn graceful_restart_helper_keeps_routes_while_frr_restarts() {
         }
     });
 }
+
+#[test]
+fn sigterm_ends_sessions_with_administrative_shutdown() {
+    let o = Opts::default();
+    let lab = lab("bgpi-sigterm");
+    let frr = Frr::start(&lab, "frr", &frr_conf(&o)).unwrap();
+    let hl = Hl::start(&lab, "hl", &hl_conf(&o));
+    established(&frr, &hl);
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &hl.pid().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reason = wait("FRR reports Cease/Administrative Shutdown", 15, || {
+        let n = frr.neighbor("10.0.0.2").unwrap();
+        let r = format!(
+            "{} {} {}",
+            n["lastResetDueTo"], n["lastNotificationReason"], n["lastShutdownDescription"]
+        );
+        if r.contains("Administrative Shutdown") {
+            Ok(r)
+        } else {
+            Err(r)
+        }
+    });
+    assert!(reason.contains("Cease"), "{reason}");
+}

@@ -110,9 +110,7 @@ fn main() -> ExitCode {
             _ = term.recv() => {}
         }
         info!("stopping");
-        if let Ok(s) = Arc::try_unwrap(speaker) {
-            s.shutdown().await;
-        }
+        speaker.shutdown().await;
         // Let the writer tasks flush the NOTIFICATIONs.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         if let Some(p) = args.control {

@@ -310,8 +310,8 @@ impl Speaker {
         self.ask(|tx| ApiCmd::RemoveNeighbor(addr, tx)).await?
     }
 
-    /// Stops every session (Cease/2) and the speaker.
-    pub async fn shutdown(self) {
+    /// Stops every session (Cease/2 "speaker shutting down") and the speaker.
+    pub async fn shutdown(&self) {
         let _ = self.ask(ApiCmd::Shutdown).await;
     }
 }
