@@ -116,30 +116,35 @@ impl Rib {
 
     /// All prefixes of a family as shown, sorted, at most `limit` of them.
     pub fn routes(&self, family: Family, limit: usize) -> Vec<RouteView> {
-        let mut v: Vec<RouteView> = match family {
-            Family::Ipv4Unicast => self
-                .v4
-                .table
-                .slots()
-                .map(|s| {
-                    let e = self.v4.table.entry(s);
-                    self.view(e.key.prefix(), e, &self.attrs)
-                })
+        // Keep only the `limit` smallest prefixes while scanning (a bounded max-heap), so that
+        // showing the first routes of a million-route table costs memory for `limit` views only.
+        fn smallest<K: Key>(t: &Table<K>, limit: usize) -> Vec<(Prefix, u32)> {
+            let mut heap: std::collections::BinaryHeap<(Prefix, u32)> = Default::default();
+            for s in t.slots() {
+                let e = t.entry(s);
+                if e.paths.is_empty() {
+                    continue;
+                }
+                let p = e.key.prefix();
+                if heap.len() < limit {
+                    heap.push((p, s));
+                } else if heap.peek().is_some_and(|top| p < top.0) {
+                    heap.pop();
+                    heap.push((p, s));
+                }
+            }
+            heap.into_sorted_vec()
+        }
+        match family {
+            Family::Ipv4Unicast => smallest(&self.v4.table, limit)
+                .into_iter()
+                .map(|(p, s)| self.view(p, self.v4.table.entry(s), &self.attrs))
                 .collect(),
-            Family::Ipv6Unicast => self
-                .v6
-                .table
-                .slots()
-                .map(|s| {
-                    let e = self.v6.table.entry(s);
-                    self.view(e.key.prefix(), e, &self.attrs)
-                })
+            Family::Ipv6Unicast => smallest(&self.v6.table, limit)
+                .into_iter()
+                .map(|(p, s)| self.view(p, self.v6.table.entry(s), &self.attrs))
                 .collect(),
-        };
-        v.retain(|r| !r.paths.is_empty());
-        v.sort_by_key(|r| r.prefix);
-        v.truncate(limit);
-        v
+        }
     }
 
     fn view(&self, prefix: Prefix, e: &dyn EntryView, attrs: &AttrStore) -> RouteView {

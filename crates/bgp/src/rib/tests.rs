@@ -665,3 +665,24 @@ fn nothing_is_sent_in_a_family_the_neighbor_did_not_negotiate() {
         "the dual-stack neighbor still has its IPv6 route queued"
     );
 }
+
+#[test]
+fn routes_shows_the_smallest_prefixes_sorted_up_to_the_limit() {
+    let mut r = rib(1);
+    let a = add(&mut r, 1, 65001, PeerPolicy::default());
+    let prefixes: Vec<Prefix> = (0..50u32)
+        .rev()
+        .map(|i| Prefix::new(Ipv4Addr::from((10 << 24) | (i << 8)).into(), 24).unwrap())
+        .collect();
+    apply(&mut r, a, &announce_bytes(&attrs(&[65001], 1), &prefixes)).unwrap();
+    let shown: Vec<Prefix> = r
+        .routes(Family::Ipv4Unicast, 3)
+        .into_iter()
+        .map(|v| v.prefix)
+        .collect();
+    assert_eq!(
+        shown,
+        vec![p("10.0.0.0/24"), p("10.0.1.0/24"), p("10.0.2.0/24")]
+    );
+    assert_eq!(r.routes(Family::Ipv4Unicast, 1000).len(), 50);
+}
