@@ -2,11 +2,19 @@
 //!
 //! - [`aead`]: AES-GCM-16 (RFC 4106 / RFC 5282) and ChaCha20-Poly1305 (RFC 7634), the combined-mode
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
+//! - [`prf`]: HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
+//! - [`dh`]: Diffie-Hellman groups 19, 20 (RFC 5903) and 31 (RFC 8031).
+//! - [`secret`]: [`SecretBytes`], key material that is zeroized on drop and never printed.
 //!
 //! What it does not do: choose which suite to use (that is proposal negotiation, in IKE), or hold
 //! sequence numbers and replay state (that is the ESP SA).
 
 pub mod aead;
+pub mod dh;
+pub mod prf;
+pub mod secret;
+
+pub use secret::SecretBytes;
 
 /// Errors from the crypto layer. Messages never contain key material.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -24,6 +32,33 @@ pub enum CryptoError {
     /// The integrity check failed: the packet was tampered with, corrupted, or sealed with another key.
     #[error("integrity check failed")]
     Integrity,
+    /// `prf+` cannot produce that many octets (255 PRF blocks at most, RFC 7296 §2.13).
+    #[error("prf+ asked for {requested} octets, at most {max} can be derived")]
+    PrfPlusTooLong {
+        /// Octets asked for.
+        requested: usize,
+        /// The PRF's limit.
+        max: usize,
+    },
+    /// The random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+    /// A peer's Diffie-Hellman public value has the wrong length for its group.
+    #[error("{group} public value must be {expected} octets, got {got}")]
+    PublicValueLength {
+        /// The group's name.
+        group: &'static str,
+        /// Octets expected.
+        expected: usize,
+        /// Octets received.
+        got: usize,
+    },
+    /// A peer's Diffie-Hellman public value is not a valid point, or gives a degenerate secret.
+    #[error("invalid {group} public value")]
+    InvalidPublicValue {
+        /// The group's name.
+        group: &'static str,
+    },
     /// The input was too short to hold the fixed-size fields (IV, ICV).
     #[error("input of {got} bytes is shorter than the {needed} bytes the suite needs")]
     TooShort {
