@@ -8,3 +8,4 @@
 //! the gateways pass those in.
 
 pub mod crypto;
+pub mod esp;
