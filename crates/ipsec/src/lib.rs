@@ -1,6 +1,7 @@
 //! IPsec for hybridlab: what an AWS Site-to-Site VPN tunnel is made of.
 //!
 //! - [`crypto`]: the cipher suites (AEAD, PRF, Diffie-Hellman) shared by IKE and ESP.
+//! - [`ike`]: IKEv2 messages, key derivation and the sans-IO IKE SA state machine.
 //!
 //! The protocol cores (IKEv2 SA state machines, ESP SAs, anti-replay) are sans-IO: no tokio, no
 //! sockets, no clock reads. The data plane (TUN <-> ESP-in-UDP) and the tokio tunnel driver sit beside
@@ -9,3 +10,4 @@
 
 pub mod crypto;
 pub mod esp;
+pub mod ike;

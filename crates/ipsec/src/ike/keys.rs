@@ -1,0 +1,311 @@
+//! IKEv2 key derivation (RFC 7296 §2.14, §2.17, §2.18) and the shared-key AUTH value (§2.15).
+//!
+//! ```text
+//!  SKEYSEED = prf(Ni | Nr, g^ir)                                  (§2.14, new IKE SA)
+//!  SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)               (§2.18, IKE SA rekey)
+//!  {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}
+//!           = prf+ (SKEYSEED, Ni | Nr | SPIi | SPIr)
+//!
+//!  KEYMAT   = prf+(SK_d, [g^ir (new) |] Ni | Nr)                  (§2.17, CHILD_SA)
+//!           = initiator->responder key | responder->initiator key
+//!
+//!  AUTH     = prf( prf(Shared Secret, "Key Pad for IKEv2"),
+//!                  <SignedOctets> )                               (§2.15)
+//!  SignedOctets (initiator) = RealMessage1 | Nr | prf(SK_pi, IDi')
+//!  SignedOctets (responder) = RealMessage2 | Ni | prf(SK_pr, IDr')
+//! ```
+//!
+//! With an AEAD cipher SK_ai and SK_ar are empty, and SK_e* is key plus 4 octets of salt
+//! (RFC 5282 §7.1, RFC 7634 §3).
+//!
+//! What it does not do: choose nonces or run Diffie-Hellman (the SA does, through `crypto::dh`).
+
+use crate::crypto::aead::{AeadAlgorithm, AeadKey};
+use crate::crypto::prf::PrfAlgorithm;
+use crate::crypto::{CryptoError, SecretBytes};
+
+/// The keys of one IKE SA, as octets (for checks against another implementation's log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IkeKeyMaterial {
+    /// SKEYSEED.
+    pub skeyseed: SecretBytes,
+    /// SK_d: the seed of CHILD_SA and rekeyed IKE SA keys.
+    pub sk_d: SecretBytes,
+    /// SK_ai (empty with an AEAD).
+    pub sk_ai: SecretBytes,
+    /// SK_ar (empty with an AEAD).
+    pub sk_ar: SecretBytes,
+    /// SK_ei: protects initiator -> responder messages.
+    pub sk_ei: SecretBytes,
+    /// SK_er: protects responder -> initiator messages.
+    pub sk_er: SecretBytes,
+    /// SK_pi: binds the initiator's ID into AUTH.
+    pub sk_pi: SecretBytes,
+    /// SK_pr: binds the responder's ID into AUTH.
+    pub sk_pr: SecretBytes,
+}
+
+/// SKEYSEED of a new IKE SA (RFC 7296 §2.14).
+pub fn skeyseed(prf: PrfAlgorithm, ni: &[u8], nr: &[u8], g_ir: &SecretBytes) -> SecretBytes {
+    let mut key = Vec::with_capacity(ni.len() + nr.len());
+    key.extend_from_slice(ni);
+    key.extend_from_slice(nr);
+    let key = SecretBytes::new(key);
+    prf.prf(key.expose(), &[g_ir.expose()])
+}
+
+/// SKEYSEED of an IKE SA that replaces one whose SK_d was `old_sk_d` (RFC 7296 §2.18); `old_prf`
+/// is the old SA's PRF.
+pub fn rekeyed_skeyseed(
+    old_prf: PrfAlgorithm,
+    old_sk_d: &SecretBytes,
+    g_ir: &SecretBytes,
+    ni: &[u8],
+    nr: &[u8],
+) -> SecretBytes {
+    old_prf.prf(old_sk_d.expose(), &[g_ir.expose(), ni, nr])
+}
+
+/// Cuts the seven IKE SA keys from `prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)` (RFC 7296 §2.14).
+pub fn ike_key_material(
+    prf: PrfAlgorithm,
+    aead: AeadAlgorithm,
+    skeyseed: SecretBytes,
+    ni: &[u8],
+    nr: &[u8],
+    spi_i: u64,
+    spi_r: u64,
+) -> Result<IkeKeyMaterial, CryptoError> {
+    let p = prf.output_len();
+    let e = aead.keymat_len();
+    let mut stream = prf.prf_plus(
+        skeyseed.expose(),
+        &[ni, nr, &spi_i.to_be_bytes(), &spi_r.to_be_bytes()],
+        3 * p + 2 * e,
+    )?;
+    let sk_d = stream.take_front(p);
+    let sk_ei = stream.take_front(e);
+    let sk_er = stream.take_front(e);
+    let sk_pi = stream.take_front(p);
+    let sk_pr = stream.take_front(p);
+    Ok(IkeKeyMaterial {
+        skeyseed,
+        sk_d,
+        sk_ai: SecretBytes::default(),
+        sk_ar: SecretBytes::default(),
+        sk_ei,
+        sk_er,
+        sk_pi,
+        sk_pr,
+    })
+}
+
+/// The keyed ciphers and PRF keys one IKE SA runs on.
+#[derive(Debug)]
+pub struct IkeSaKeys {
+    /// The negotiated PRF.
+    pub prf: PrfAlgorithm,
+    /// The negotiated AEAD.
+    pub aead: AeadAlgorithm,
+    /// SK_d.
+    pub sk_d: SecretBytes,
+    /// Cipher for initiator -> responder messages.
+    pub ei: AeadKey,
+    /// Cipher for responder -> initiator messages.
+    pub er: AeadKey,
+    /// SK_pi.
+    pub sk_pi: SecretBytes,
+    /// SK_pr.
+    pub sk_pr: SecretBytes,
+}
+
+impl IkeSaKeys {
+    /// Keys the ciphers from derived material.
+    pub fn new(
+        prf: PrfAlgorithm,
+        aead: AeadAlgorithm,
+        m: IkeKeyMaterial,
+    ) -> Result<IkeSaKeys, CryptoError> {
+        Ok(IkeSaKeys {
+            prf,
+            aead,
+            ei: AeadKey::new(aead, m.sk_ei.expose())?,
+            er: AeadKey::new(aead, m.sk_er.expose())?,
+            sk_d: m.sk_d.clone(),
+            sk_pi: m.sk_pi.clone(),
+            sk_pr: m.sk_pr.clone(),
+        })
+    }
+}
+
+/// CHILD_SA keying material for one ESP SA pair (RFC 7296 §2.17).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildKeyMaterial {
+    /// Protects initiator -> responder traffic (inbound at the responder).
+    pub initiator_to_responder: SecretBytes,
+    /// Protects responder -> initiator traffic.
+    pub responder_to_initiator: SecretBytes,
+}
+
+/// `KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr)`, split into the two directions. `ni` and `nr` are the
+/// nonces of the exchange that created the CHILD_SA (IKE_SA_INIT's for the first one).
+pub fn child_key_material(
+    prf: PrfAlgorithm,
+    aead: AeadAlgorithm,
+    sk_d: &SecretBytes,
+    g_ir: Option<&SecretBytes>,
+    ni: &[u8],
+    nr: &[u8],
+) -> Result<ChildKeyMaterial, CryptoError> {
+    let e = aead.keymat_len();
+    let mut stream = match g_ir {
+        Some(g) => prf.prf_plus(sk_d.expose(), &[g.expose(), ni, nr], 2 * e)?,
+        None => prf.prf_plus(sk_d.expose(), &[ni, nr], 2 * e)?,
+    };
+    let initiator_to_responder = stream.take_front(e);
+    Ok(ChildKeyMaterial {
+        initiator_to_responder,
+        responder_to_initiator: stream,
+    })
+}
+
+/// The pad RFC 7296 §2.15 mixes into the pre-shared key.
+pub const KEY_PAD: &[u8] = b"Key Pad for IKEv2";
+
+/// The Shared Key MIC AUTH value (RFC 7296 §2.15). `message` is the sender's IKE_SA_INIT message
+/// exactly as sent, `peer_nonce` the other side's nonce, `sk_p` the sender's SK_pi or SK_pr and
+/// `id_body` the sender's ID payload body (type, 3 reserved octets, data).
+pub fn psk_auth(
+    prf: PrfAlgorithm,
+    psk: &SecretBytes,
+    message: &[u8],
+    peer_nonce: &[u8],
+    sk_p: &SecretBytes,
+    id_body: &[u8],
+) -> SecretBytes {
+    let maced_id = prf.prf(sk_p.expose(), &[id_body]);
+    let key = prf.prf(psk.expose(), &[KEY_PAD]);
+    prf.prf(key.expose(), &[message, peer_nonce, maced_id.expose()])
+}
+
+/// Compares two AUTH values without an early exit on the first differing octet.
+pub fn auth_matches(expected: &SecretBytes, received: &[u8]) -> bool {
+    let expected = expected.expose();
+    if expected.len() != received.len() {
+        return false;
+    }
+    let diff = expected
+        .iter()
+        .zip(received)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(diff) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psk_auth_depends_on_every_input_and_verifies() {
+        let prf = PrfAlgorithm::HmacSha256;
+        let psk = SecretBytes::from_slice(b"example.psk.1234");
+        let skp = SecretBytes::from_slice(&[3; 32]);
+        let base = psk_auth(
+            prf,
+            &psk,
+            b"msg1",
+            b"nonce",
+            &skp,
+            &[1, 0, 0, 0, 10, 0, 0, 1],
+        );
+        assert_eq!(base.len(), 32);
+        assert!(auth_matches(&base, base.expose()));
+        let variants = [
+            psk_auth(
+                prf,
+                &SecretBytes::from_slice(b"other.psk.12345"),
+                b"msg1",
+                b"nonce",
+                &skp,
+                &[1, 0, 0, 0, 10, 0, 0, 1],
+            ),
+            psk_auth(
+                prf,
+                &psk,
+                b"msg2",
+                b"nonce",
+                &skp,
+                &[1, 0, 0, 0, 10, 0, 0, 1],
+            ),
+            psk_auth(
+                prf,
+                &psk,
+                b"msg1",
+                b"nonc3",
+                &skp,
+                &[1, 0, 0, 0, 10, 0, 0, 1],
+            ),
+            psk_auth(
+                prf,
+                &psk,
+                b"msg1",
+                b"nonce",
+                &SecretBytes::from_slice(&[4; 32]),
+                &[1, 0, 0, 0, 10, 0, 0, 1],
+            ),
+            psk_auth(
+                prf,
+                &psk,
+                b"msg1",
+                b"nonce",
+                &skp,
+                &[1, 0, 0, 0, 10, 0, 0, 2],
+            ),
+        ];
+        for v in variants {
+            assert!(!auth_matches(&base, v.expose()));
+        }
+        assert!(!auth_matches(&base, &base.expose()[..31]));
+    }
+
+    #[test]
+    fn key_material_has_the_suite_lengths() {
+        let m = ike_key_material(
+            PrfAlgorithm::HmacSha384,
+            AeadAlgorithm::AesGcm16Key256,
+            SecretBytes::from_slice(&[1; 48]),
+            &[2; 32],
+            &[3; 32],
+            1,
+            2,
+        )
+        .unwrap();
+        assert_eq!(m.sk_d.len(), 48);
+        assert_eq!(m.sk_ei.len(), 36);
+        assert_eq!(m.sk_er.len(), 36);
+        assert_eq!(m.sk_pi.len(), 48);
+        assert!(m.sk_ai.is_empty());
+        assert_ne!(m.sk_ei, m.sk_er);
+        let c = child_key_material(
+            PrfAlgorithm::HmacSha256,
+            AeadAlgorithm::ChaCha20Poly1305,
+            &m.sk_d,
+            None,
+            &[2; 32],
+            &[3; 32],
+        )
+        .unwrap();
+        assert_eq!(c.initiator_to_responder.len(), 36);
+        assert_eq!(c.responder_to_initiator.len(), 36);
+        let pfs = child_key_material(
+            PrfAlgorithm::HmacSha256,
+            AeadAlgorithm::ChaCha20Poly1305,
+            &m.sk_d,
+            Some(&SecretBytes::from_slice(&[9; 32])),
+            &[2; 32],
+            &[3; 32],
+        )
+        .unwrap();
+        assert_ne!(c, pfs);
+    }
+}

@@ -1,0 +1,6 @@
+//! IKEv2 (RFC 7296) with pre-shared-key authentication, as AWS Site-to-Site VPN speaks it.
+//!
+//! - [`wire`]: message and payload codec.
+
+pub mod keys;
+pub mod wire;
