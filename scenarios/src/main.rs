@@ -1,1 +1,2 @@
+//! `hybridlab`: run, validate, list, show and tear down emulated AWS hybrid-connectivity labs.
 fn main() {}

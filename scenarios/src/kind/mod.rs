@@ -1,0 +1,268 @@
+//! Node kinds are plug-ins: `host` and `router` now, `vgw`, `cgw`, `dxgw`, `tgw-connect` later.
+//!
+//! A kind owns its TOML section (an array of tables named after it, `[[host]]`), validates its
+//! nodes against the whole topology, declares what its namespace needs (forwarding, static
+//! routes, bring-up dependencies), generates its config and the processes to spawn (daemons run
+//! as `hybridlab daemon <kind> --config FILE` and serve a control socket), declares its timers
+//! for the `aws`/`fast` profiles, and may add timeline actions and expectation checks that go
+//! through its control socket.
+//!
+//! Adding a kind is a new module implementing [`NodeKind`] and [`NodeSpec`] plus one line in
+//! [`Registry::builtin`]; the engine's bring-up, timeline, probes and reports do not change.
+//!
+//! ```text
+//!  scenario.toml --parse--> [[host]] --HostKind::parse--> Vec<Box<dyn NodeSpec>>
+//!                           [[vgw]]  --VgwKind::parse---> ...        |
+//!                                                                    v
+//!            validate(topology) -> setup() -> processes(env) -> engine bring-up
+//! ```
+//!
+//! What it does not do: create anything (the engine does, through `netns`).
+
+pub mod common;
+pub mod host;
+pub mod router;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use control::{ActionParams, ShowParams};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::Topology;
+use crate::model::timing::{TimerDef, Timing};
+use crate::parse::{Node, ParseCx};
+use crate::source::FieldPath;
+
+/// A kind of node; one value per kind lives in the [`Registry`].
+pub trait NodeKind: Send + Sync + 'static {
+    /// The kind's name and TOML section, e.g. `host` for `[[host]]`.
+    fn name(&self) -> &'static str;
+
+    /// One line for `hybridlab list --kinds` and errors.
+    fn summary(&self) -> &'static str;
+
+    /// Parses one table of the section (found at `path`, e.g. `host[2]`).
+    fn parse(
+        &self,
+        table: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<Box<dyn NodeSpec>, Diagnostic>;
+
+    /// The timers this kind reads, with their `aws` and `fast` values.
+    fn timers(&self) -> &'static [TimerDef] {
+        &[]
+    }
+
+    /// Timeline action names this kind adds (e.g. `withdraw`, `rekey`).
+    fn actions(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Parses one of [`NodeKind::actions`]; `rest` holds the entry's action-specific keys.
+    fn parse_action(
+        &self,
+        action: &str,
+        rest: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<KindRequest, Diagnostic> {
+        let _ = (rest, action);
+        Err(cx.error(path, format!("kind {} has no actions", self.name())))
+    }
+
+    /// Expectation check names this kind adds.
+    fn checks(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Parses one of [`NodeKind::checks`].
+    fn parse_check(
+        &self,
+        check: &str,
+        rest: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<KindCheck, Diagnostic> {
+        let _ = (rest, check);
+        Err(cx.error(path, format!("kind {} has no checks", self.name())))
+    }
+
+    /// Runs this kind's daemon (`hybridlab daemon <kind> --config FILE`); returns the exit code.
+    fn run_daemon(&self, config: &Path) -> Result<i32, String> {
+        let _ = config;
+        Err(format!("kind {} has no daemon", self.name()))
+    }
+}
+
+/// One node of some kind, as parsed.
+pub trait NodeSpec: std::fmt::Debug + Send + Sync {
+    /// The node's name.
+    fn name(&self) -> &str;
+
+    /// Its kind's name.
+    fn kind(&self) -> &'static str;
+
+    /// Where it was declared (`host[0]`).
+    fn path(&self) -> &FieldPath;
+
+    /// The site it belongs to.
+    fn site(&self) -> Option<&str> {
+        None
+    }
+
+    /// Checks against the whole topology (references, addresses); runs before anything exists.
+    fn validate(&self, topo: &Topology, cx: &ParseCx<'_>) -> Vec<Diagnostic>;
+
+    /// What its namespace needs besides its links.
+    fn setup(&self, topo: &Topology) -> NodeSetup;
+
+    /// The processes to start in its namespace once its links, addresses and routes exist.
+    fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
+        let _ = env;
+        Vec::new()
+    }
+}
+
+/// What a node's namespace needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NodeSetup {
+    /// IPv4/IPv6 forwarding on.
+    pub forwarding: bool,
+    /// Static routes, added after the links' addresses.
+    pub routes: Vec<StaticRoute>,
+    /// Nodes whose processes must be running before this node's start.
+    pub depends_on: Vec<String>,
+}
+
+/// A static route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRoute {
+    /// Destination.
+    pub to: IpNet,
+    /// Next hop.
+    #[serde(default)]
+    pub via: Option<IpAddr>,
+    /// Device (when there is no next hop, or to pin it).
+    #[serde(default)]
+    pub dev: Option<String>,
+}
+
+/// What a kind may use when it generates configs and commands.
+#[derive(Debug)]
+pub struct NodeEnv<'a> {
+    /// The lab's name.
+    pub lab: &'a str,
+    /// `<state>/<lab>/<node>/`: configs, logs and the control socket live here.
+    pub node_dir: PathBuf,
+    /// The control socket path the node's daemon must serve.
+    pub socket: PathBuf,
+    /// The `hybridlab` executable (daemons are `hybridlab daemon <kind>`).
+    pub exe: PathBuf,
+    /// Resolved timers.
+    pub timing: &'a Timing,
+    /// The whole topology.
+    pub topology: &'a Topology,
+}
+
+/// A process to spawn in a node's namespace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessSpec {
+    /// Name, unique within the node (kill/restart refer to it).
+    pub name: String,
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Files to write into the node directory first: (file name, contents).
+    pub files: Vec<(String, String)>,
+    /// Whether it serves the node's control socket (the engine waits for it and reads events).
+    pub control_socket: bool,
+}
+
+/// A kind action, executed by sending `params` to `node`'s control socket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindRequest {
+    /// The kind that owns it.
+    pub kind: &'static str,
+    /// The target node.
+    pub node: String,
+    /// The request.
+    pub params: ActionParams,
+}
+
+/// How a kind judges a `show` result: `Ok(what was seen)` or `Err(why not)`.
+pub type Verdict = Arc<dyn Fn(&Value) -> Result<String, String> + Send + Sync>;
+
+/// A kind check: the engine polls `show` on `node` and applies `verdict`.
+#[derive(Clone, Serialize)]
+pub struct KindCheck {
+    /// The kind that owns it.
+    pub kind: &'static str,
+    /// The node asked.
+    pub node: String,
+    /// The request.
+    pub show: ShowParams,
+    /// One line for reports.
+    pub describe: String,
+    /// The judgement.
+    #[serde(skip)]
+    pub verdict: Verdict,
+}
+
+impl std::fmt::Debug for KindCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindCheck")
+            .field("kind", &self.kind)
+            .field("node", &self.node)
+            .field("show", &self.show)
+            .field("describe", &self.describe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The registered kinds.
+pub struct Registry {
+    kinds: Vec<Box<dyn NodeKind>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.kinds.iter().map(|k| k.name()))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Every kind this build knows. Adding a kind: one line here.
+    pub fn builtin() -> Registry {
+        Registry {
+            kinds: vec![Box::new(host::HostKind), Box::new(router::RouterKind)],
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn get(&self, name: &str) -> Option<&dyn NodeKind> {
+        self.kinds.iter().find(|k| k.name() == name).map(|k| &**k)
+    }
+
+    /// Every kind.
+    pub fn all(&self) -> impl Iterator<Item = &dyn NodeKind> {
+        self.kinds.iter().map(|k| &**k)
+    }
+
+    /// The kind that adds timeline action `action`.
+    pub fn action_owner(&self, action: &str) -> Option<&dyn NodeKind> {
+        self.all().find(|k| k.actions().contains(&action))
+    }
+
+    /// The kind that adds check `check`.
+    pub fn check_owner(&self, check: &str) -> Option<&dyn NodeKind> {
+        self.all().find(|k| k.checks().contains(&check))
+    }
+}

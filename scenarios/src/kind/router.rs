@@ -1,0 +1,101 @@
+//! `[[router]]`: a forwarding node with static routes, the simplest transit between sites.
+//!
+//! ```toml
+//! [[router]]
+//! name = "r1"
+//! site = "onprem"
+//! routes = [{ to = "10.2.0.0/24", via = "10.255.0.2" }]
+//! ```
+//!
+//! What it does not do: run a routing protocol (the gateway kinds do).
+
+use serde::Deserialize;
+
+use crate::diagnostic::Diagnostic;
+use crate::kind::common::{validate_depends, validate_routes};
+use crate::kind::{NodeKind, NodeSetup, NodeSpec, StaticRoute};
+use crate::model::Topology;
+use crate::parse::{Node, ParseCx};
+use crate::source::FieldPath;
+
+/// The `router` kind.
+#[derive(Debug)]
+pub struct RouterKind;
+
+/// One router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Router {
+    /// Name.
+    pub name: String,
+    /// Site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Static routes.
+    #[serde(default)]
+    pub routes: Vec<StaticRoute>,
+    /// Nodes to start first.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(skip)]
+    path: FieldPath,
+}
+
+impl NodeKind for RouterKind {
+    fn name(&self) -> &'static str {
+        "router"
+    }
+
+    fn summary(&self) -> &'static str {
+        "forwards packets between its links using static routes"
+    }
+
+    fn parse(
+        &self,
+        table: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<Box<dyn NodeSpec>, Diagnostic> {
+        let mut r: Router = cx.de(table, path)?;
+        r.path = path.clone();
+        Ok(Box::new(r))
+    }
+}
+
+impl NodeSpec for Router {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "router"
+    }
+
+    fn path(&self) -> &FieldPath {
+        &self.path
+    }
+
+    fn site(&self) -> Option<&str> {
+        self.site.as_deref()
+    }
+
+    fn validate(&self, topo: &Topology, cx: &ParseCx<'_>) -> Vec<Diagnostic> {
+        let mut out = validate_routes(&self.name, &self.routes, &self.path.key("routes"), topo, cx);
+        out.extend(validate_depends(
+            &self.name,
+            &self.depends_on,
+            &self.path.key("depends_on"),
+            topo,
+            cx,
+        ));
+        out
+    }
+
+    fn setup(&self, _topo: &Topology) -> NodeSetup {
+        NodeSetup {
+            forwarding: true,
+            routes: self.routes.clone(),
+            depends_on: self.depends_on.clone(),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! `[[timeline]]`: actions on the running lab.
+//!
+//! ```toml
+//! [[timeline]]
+//! name = "cut-wan"
+//! at = "3s"
+//! action = "cut"            # drop traffic with nftables rules in the node namespaces
+//! link = "wan"              # or node = "r1" (its whole underlay)
+//! proto = "udp"             # optional: only this protocol (udp tcp icmp esp gre ...)
+//! port = 4500               # optional: only this port (udp/tcp)
+//! duration = "2s"           # optional: restore by itself after this long
+//!
+//! [[timeline]]
+//! after = "cut-wan"
+//! delay = "2s"
+//! action = "restore"
+//! cut = "cut-wan"           # or link = / node = : every cut on it
+//!
+//! # link_down / link_up { link, node? }   kill / restart { node, process? }
+//! # flap { link, count, period, down? }   and the actions node kinds add (withdraw, rekey ...)
+//! ```
+//!
+//! What it does not do: run actions (the engine does).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::kind::KindRequest;
+use crate::model::when::When;
+use crate::source::FieldPath;
+
+/// Which traffic a cut drops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct TrafficMatch {
+    /// IP protocol name (`udp`, `tcp`, `icmp`, `esp`, `gre`, ...); `None`: all traffic.
+    pub proto: Option<String>,
+    /// Port (UDP/TCP only), matched as source or destination.
+    pub port: Option<u16>,
+}
+
+impl TrafficMatch {
+    /// One-line rendering for reports: `all traffic`, `udp`, `udp port 4500`.
+    pub fn describe(&self) -> String {
+        match (&self.proto, self.port) {
+            (None, _) => "all traffic".to_string(),
+            (Some(p), None) => p.clone(),
+            (Some(p), Some(port)) => format!("{p} port {port}"),
+        }
+    }
+}
+
+/// What a cut or restore applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CutTarget {
+    /// Both ends of a link.
+    Link(String),
+    /// Every interface of a node (its underlay), loopback excepted.
+    Node(String),
+}
+
+/// How a flap takes the link away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FlapHow {
+    /// Administrative link down/up (carrier loss seen by both ends).
+    #[default]
+    Down,
+    /// A silent cut (packets dropped, link stays up).
+    Cut,
+}
+
+/// One action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    /// Drop traffic.
+    Cut {
+        /// Where.
+        target: CutTarget,
+        /// Which traffic.
+        matching: TrafficMatch,
+        /// Restore by itself after this long.
+        duration: Option<Duration>,
+    },
+    /// Remove a cut.
+    Restore {
+        /// The cut action's name, or every cut on a target.
+        which: RestoreWhich,
+    },
+    /// Set a link's ends down (or only the end on `node`).
+    LinkDown {
+        /// The link.
+        link: String,
+        /// Only this end.
+        node: Option<String>,
+    },
+    /// Set a link's ends up again.
+    LinkUp {
+        /// The link.
+        link: String,
+        /// Only this end.
+        node: Option<String>,
+    },
+    /// SIGKILL a node's process.
+    Kill {
+        /// The node.
+        node: String,
+        /// The process (its name); `None`: the node's only or main process.
+        process: Option<String>,
+    },
+    /// Start a killed process again (or kill and start a running one).
+    Restart {
+        /// The node.
+        node: String,
+        /// The process.
+        process: Option<String>,
+    },
+    /// Take a link away and back `count` times, one cycle per `period`.
+    Flap {
+        /// The link.
+        link: String,
+        /// Cycles.
+        count: u32,
+        /// Length of one cycle.
+        period: Duration,
+        /// Time away within a cycle (default half the period).
+        down: Duration,
+        /// Down/up or silent cut.
+        how: FlapHow,
+    },
+    /// An action a node kind owns, sent through the node's control socket.
+    Kind(KindRequest),
+}
+
+/// What a restore removes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreWhich {
+    /// The cut made by this named action.
+    Named(String),
+    /// Every cut on this target.
+    Target(CutTarget),
+}
+
+/// One timeline entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// Name (given, or generated like `cut wan`).
+    pub name: String,
+    /// When it runs.
+    pub when: When,
+    /// What it does.
+    pub action: Action,
+    /// Where it was declared.
+    #[serde(skip)]
+    pub path: FieldPath,
+}
+
+/// Raw keys every timeline entry may have.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EntryCommon {
+    pub name: Option<String>,
+    pub at: Option<crate::duration::Dur>,
+    pub after: Option<String>,
+    pub on_event: Option<crate::model::when::EventMatch>,
+    pub delay: Option<crate::duration::Dur>,
+    pub action: String,
+}
+
+/// Keys of `cut`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CutRaw {
+    pub link: Option<String>,
+    pub node: Option<String>,
+    pub proto: Option<String>,
+    pub port: Option<u16>,
+    pub duration: Option<crate::duration::Dur>,
+}
+
+/// Keys of `restore`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RestoreRaw {
+    pub cut: Option<String>,
+    pub link: Option<String>,
+    pub node: Option<String>,
+}
+
+/// Keys of `link_down` / `link_up`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinkRaw {
+    pub link: String,
+    pub node: Option<String>,
+}
+
+/// Keys of `kill` / `restart`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProcessRaw {
+    pub node: String,
+    pub process: Option<String>,
+}
+
+/// Keys of `flap`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FlapRaw {
+    pub link: String,
+    pub count: u32,
+    pub period: crate::duration::Dur,
+    pub down: Option<crate::duration::Dur>,
+    #[serde(default)]
+    pub how: FlapHow,
+}
+
+/// Protocol names a cut accepts, with their IP protocol numbers.
+pub const PROTOCOLS: &[(&str, u8)] = &[
+    ("icmp", 1),
+    ("igmp", 2),
+    ("tcp", 6),
+    ("udp", 17),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("icmpv6", 58),
+    ("ospf", 89),
+    ("sctp", 132),
+];

@@ -1,0 +1,62 @@
+//! The scenarios shipped inside the binary (`scenarios/*.toml`), listed by `hybridlab list`
+//! and run by name (`hybridlab run two-sites`); `hybridlab run` alone runs [`DEFAULT`].
+//!
+//! What it does not do: read files at run time (they are compiled in with `include_str!`).
+
+use crate::source::Source;
+
+/// One shipped scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Shipped {
+    /// Its name (the file name without `.toml`).
+    pub name: &'static str,
+    /// Its text.
+    pub text: &'static str,
+}
+
+/// Every shipped scenario.
+pub const SHIPPED: &[Shipped] = &[
+    Shipped {
+        name: "two-sites",
+        text: include_str!("../two-sites.toml"),
+    },
+    Shipped {
+        name: "udp-only-outage",
+        text: include_str!("../udp-only-outage.toml"),
+    },
+    Shipped {
+        name: "flapping-wan",
+        text: include_str!("../flapping-wan.toml"),
+    },
+];
+
+/// What `hybridlab run` runs without a file.
+pub const DEFAULT: &str = "two-sites";
+
+/// The shipped scenario called `name`.
+pub fn find(name: &str) -> Option<Shipped> {
+    SHIPPED.iter().copied().find(|s| s.name == name)
+}
+
+impl Shipped {
+    /// As a [`Source`] named `<shipped>/NAME.toml`.
+    pub fn source(&self) -> Source {
+        Source::new(format!("<shipped>/{}.toml", self.name), self.text)
+    }
+
+    /// The `description` of its `[scenario]` table.
+    pub fn description(&self) -> String {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            scenario: Meta,
+        }
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            #[serde(default)]
+            description: String,
+        }
+        toml::from_str::<Doc>(self.text)
+            .map(|d| d.scenario.description)
+            .unwrap_or_default()
+    }
+}
