@@ -4,3 +4,5 @@
 
 pub mod keys;
 pub mod wire;
+pub mod nat;
+pub mod suite;
