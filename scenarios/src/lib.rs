@@ -12,8 +12,10 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod kind;
+pub mod loss;
 pub mod model;
 pub mod parse;
+pub mod report;
 pub mod shipped;
 pub mod source;
 pub mod validate;
