@@ -1,8 +1,9 @@
 //! Test fixtures shared by hybridlab's crates and system tests.
 //!
 //! What it does: polling with a deadline instead of sleeping ([`poll`]), throw-away namespace labs
-//! ([`lab`]), real FRR zebra + bgpd in a lab node queried with vtysh JSON ([`frr`]); runners for
-//! BIRD, GoBGP and strongSwan come later.
+//! ([`lab`]), real FRR zebra + bgpd in a lab node queried with vtysh JSON ([`frr`]), real strongSwan
+//! (charon + kernel-libipsec) driven with swanctl ([`strongswan`]); runners for BIRD and GoBGP come
+//! later.
 //!
 //! What it does not do: it is never a dependency of product code, and it never mocks a peer:
 //! interop tests talk to the real daemons.
@@ -10,5 +11,6 @@
 pub mod frr;
 pub mod lab;
 pub mod poll;
+pub mod strongswan;
 
 pub use poll::{Timeout, wait_for, wait_for_async};
