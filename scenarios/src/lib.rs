@@ -19,3 +19,4 @@ pub mod report;
 pub mod shipped;
 pub mod source;
 pub mod validate;
+pub mod probe;
