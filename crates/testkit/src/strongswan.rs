@@ -24,6 +24,16 @@
 //! - Without a NAT, `encap = yes` makes strongSwan fake NAT detection so both ends float to
 //!   UDP 4500 and ESP is UDP-encapsulated (RFC 3948), which is the only ESP our data plane does.
 //!
+//! - What charon 5.9.8 sends in this setup (`mobike = no`), i.e. what our IKE side must accept:
+//!   IKE_SA_INIT `[ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) N(REDIR_SUP) ]`
+//!   (responses add `N(CHDLESS_SUP) N(MULT_AUTH)`); IKE_AUTH `[ IDi N(INIT_CONTACT) IDr AUTH SA
+//!   TSi TSr N(MULT_AUTH) N(EAP_ONLY) N(MSG_ID_SYN_SUP) ]`; a wrong PSK is answered with
+//!   `[ N(AUTH_FAILED) ]` alone and logged as `tried 1 shared key ... but MAC mismatched`;
+//!   CHILD_SA rekey `[ N(REKEY_SA) SA No KE TSi TSr ]` (KE only with a PFS group in the ESP
+//!   proposal); IKE SA rekey `[ SA No KE ]` followed by `INFORMATIONAL [ D ]` on the old SA.
+//!   charon pads the Encrypted payload with nothing (Pad Length 0) and floats to 4500 after
+//!   IKE_SA_INIT.
+//!
 //! The daemon dies with the test thread that started it (PR_SET_PDEATHSIG) and is killed on
 //! drop. Nothing here mocks strongSwan: it is the distribution's charon.
 //!
