@@ -9,5 +9,7 @@
 //! the gateways pass those in.
 
 pub mod crypto;
+#[cfg(feature = "dataplane")]
+pub mod dataplane;
 pub mod esp;
 pub mod ike;

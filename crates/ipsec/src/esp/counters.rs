@@ -24,6 +24,7 @@ pub struct Counters {
     padding_errors: AtomicU64,
     dummy_packets: AtomicU64,
     unknown_spi: AtomicU64,
+    no_outbound_sa: AtomicU64,
     send_errors: AtomicU64,
     last_inbound_ns: AtomicU64,
 }
@@ -52,6 +53,8 @@ pub struct CountersSnapshot {
     pub dummy_packets: u64,
     /// ESP packets for an SPI with no SA (tunnel counters only).
     pub unknown_spi: u64,
+    /// Inside packets dropped because no outbound SA was active (tunnel counters only).
+    pub no_outbound_sa: u64,
     /// Datagrams or TUN writes the kernel refused.
     pub send_errors: u64,
     /// When the last packet authenticated (caller's monotonic nanoseconds; 0 = never).
@@ -84,6 +87,8 @@ impl Counters {
         add_dummy_packets => dummy_packets;
         /// Adds `n` to `unknown_spi`.
         add_unknown_spi => unknown_spi;
+        /// Adds `n` to `no_outbound_sa`.
+        add_no_outbound_sa => no_outbound_sa;
         /// Adds `n` to `send_errors`.
         add_send_errors => send_errors;
     }
@@ -121,6 +126,7 @@ impl Counters {
             padding_errors: self.padding_errors.load(Relaxed),
             dummy_packets: self.dummy_packets.load(Relaxed),
             unknown_spi: self.unknown_spi.load(Relaxed),
+            no_outbound_sa: self.no_outbound_sa.load(Relaxed),
             send_errors: self.send_errors.load(Relaxed),
             last_inbound_ns: self.last_inbound_ns.load(Relaxed),
         }

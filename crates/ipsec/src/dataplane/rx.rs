@@ -1,0 +1,291 @@
+//! The rx thread: UDP -> ESP -> TUN, and IKE messages to the IKE side.
+//!
+//! ```text
+//!  poll(socket, wake) ─► recvmmsg into slots (each a datagram or a GRO train of same-size ones)
+//!        ▲               drain commands (new inbound SAs are live before any packet is opened)
+//!        │               per datagram: marker 0000 → IKE channel │ 0xFF → keepalive │ ESP:
+//!        │                  SA by SPI → open in place → inner packet (TFC padding trimmed)
+//!        │                  TCP data → coalescer (one super-segment per flow run) → TUN
+//!        └──────────────    anything else → TUN as it is (vnet header written in place)
+//! ```
+//!
+//! What it does not do: act on IKE messages, or answer anything on the wire.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::net::UdpSocket;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use netns::mmsg::{RecvBatch, RecvMeta};
+use netns::poll::poll_readable;
+use tokio::sync::mpsc as tokio_mpsc;
+
+use super::coalesce::{Coalescer, Offer};
+use super::vnet::{self, VnetHdr};
+use super::{DataplaneConfig, DataplaneEvent, Direction, IkeDatagram, RxCommand, Shared};
+use crate::esp::udp_encap::{self, Datagram};
+use crate::esp::wire::PAYLOAD_OFFSET;
+use crate::esp::{EspError, InboundSa};
+
+/// One receive slot: the largest UDP payload (a GRO train is at most one IP packet).
+const SLOT: usize = 65536;
+/// Slots per recvmmsg.
+const SLOTS: usize = 8;
+
+struct Inbound {
+    sa: Box<InboundSa>,
+    hard_reported: bool,
+}
+
+pub(crate) struct RxWorker {
+    shared: Arc<Shared>,
+    tun: File,
+    socket: UdpSocket,
+    commands: mpsc::Receiver<RxCommand>,
+    wake: UnixDatagram,
+    ike: tokio_mpsc::Sender<IkeDatagram>,
+    vnet_hdr: bool,
+    sas: Vec<Inbound>,
+    slots: Vec<Vec<u8>>,
+    meta: [RecvMeta; SLOTS],
+    batch: RecvBatch,
+    coalescer: Coalescer,
+}
+
+impl RxWorker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        tun: File,
+        socket: UdpSocket,
+        commands: mpsc::Receiver<RxCommand>,
+        wake: UnixDatagram,
+        ike: tokio_mpsc::Sender<IkeDatagram>,
+        config: &DataplaneConfig,
+    ) -> RxWorker {
+        RxWorker {
+            shared,
+            tun,
+            socket,
+            commands,
+            wake,
+            ike,
+            vnet_hdr: config.vnet_hdr,
+            sas: Vec::with_capacity(4),
+            slots: (0..SLOTS).map(|_| vec![0u8; SLOT]).collect(),
+            meta: [RecvMeta::default(); SLOTS],
+            batch: RecvBatch::new(SLOTS),
+            coalescer: Coalescer::new(),
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        let span = tracing::debug_span!("esp_rx", tunnel = %self.shared.name);
+        let _guard = span.enter();
+        if let Err(e) = self.run_loop() {
+            tracing::error!(error = %e, "ESP rx thread stopped");
+            self.shared.event(DataplaneEvent::Failed {
+                reason: format!("rx: {e}"),
+            });
+        }
+    }
+
+    fn run_loop(&mut self) -> io::Result<()> {
+        loop {
+            if self.shared.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let ready = poll_readable(
+                &[self.socket.as_fd(), self.wake.as_fd()],
+                Some(Duration::from_secs(1)),
+            )?;
+            if ready & 2 != 0 {
+                let mut b = [0u8; 16];
+                while self.wake.recv(&mut b).is_ok() {}
+            }
+            self.drain_commands();
+            if ready & 1 != 0 {
+                self.receive()?;
+            }
+        }
+    }
+
+    fn drain_commands(&mut self) {
+        while let Ok(command) = self.commands.try_recv() {
+            match command {
+                RxCommand::Install(sa) => self.sas.push(Inbound {
+                    sa,
+                    hard_reported: false,
+                }),
+                RxCommand::Remove { spi } => self.sas.retain(|i| i.sa.spi() != spi),
+            }
+        }
+    }
+
+    /// Receives until the socket is empty.
+    fn receive(&mut self) -> io::Result<()> {
+        loop {
+            let n = match self.batch.recv(self.socket.as_fd(), &mut self.slots) {
+                Ok(metas) => {
+                    self.meta[..metas.len()].copy_from_slice(metas);
+                    metas.len()
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            // Commands queued before these datagrams arrived (a new inbound SA) apply to them.
+            self.drain_commands();
+            let now_ns = self.shared.now_ns();
+            let mut slots = std::mem::take(&mut self.slots);
+            for (i, slot) in slots.iter_mut().enumerate().take(n) {
+                let meta = self.meta[i];
+                let slot = &mut slot[..meta.len.min(SLOT)];
+                if meta.truncated {
+                    self.shared.counters.add_malformed(1);
+                    continue;
+                }
+                let segment = meta.gro_segment_size.map_or(slot.len(), usize::from).max(1);
+                for datagram in slot.chunks_mut(segment) {
+                    self.datagram(datagram, meta, now_ns)?;
+                }
+            }
+            self.slots = slots;
+            self.flush_coalesced()?;
+        }
+    }
+
+    fn datagram(&mut self, datagram: &mut [u8], meta: RecvMeta, now_ns: u64) -> io::Result<()> {
+        match udp_encap::classify(datagram) {
+            Datagram::Esp(_) => self.esp(datagram, now_ns),
+            Datagram::Ike(message) => {
+                if let Some(from) = meta.addr
+                    && self
+                        .ike
+                        .try_send(IkeDatagram {
+                            from,
+                            message: message.to_vec(),
+                        })
+                        .is_err()
+                {
+                    tracing::debug!("IKE queue full or closed; message dropped");
+                }
+                Ok(())
+            }
+            Datagram::NatKeepalive => Ok(()),
+            Datagram::Malformed => {
+                self.shared.counters.add_malformed(1);
+                Ok(())
+            }
+        }
+    }
+
+    fn esp(&mut self, packet: &mut [u8], now_ns: u64) -> io::Result<()> {
+        let spi = u32::from_be_bytes([packet[0], packet[1], packet[2], packet[3]]);
+        let Some(inbound) = self.sas.iter_mut().find(|i| i.sa.spi() == spi) else {
+            self.shared.counters.add_unknown_spi(1);
+            return Ok(());
+        };
+        let opened = match inbound.sa.open(packet, now_ns) {
+            Ok(opened) => opened,
+            Err(e) => {
+                e.count(&self.shared.counters);
+                if matches!(e, EspError::HardLimit) && !inbound.hard_reported {
+                    inbound.hard_reported = true;
+                    self.shared.event(DataplaneEvent::HardLimit {
+                        inbound_spi: spi,
+                        direction: Direction::Inbound,
+                    });
+                }
+                return Ok(());
+            }
+        };
+        if opened.soft_limit {
+            self.shared.event(DataplaneEvent::SoftLimit {
+                inbound_spi: spi,
+                direction: Direction::Inbound,
+            });
+        }
+        let mut inner = opened.payload;
+        // Trim TFC padding (RFC 4303 §2.7) by the inner header's own length.
+        let ip = &packet[inner.clone()];
+        let ip_len = match ip.first().map(|b| b >> 4) {
+            Some(4) if ip.len() >= 20 => usize::from(u16::from_be_bytes([ip[2], ip[3]])),
+            Some(6) if ip.len() >= 40 => usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40,
+            _ => 0,
+        };
+        if ip_len == 0 || ip_len > inner.len() {
+            self.shared.counters.add_malformed(1);
+            return Ok(());
+        }
+        inner.end = inner.start + ip_len;
+        self.shared.counters.add_in(1, ip_len as u64, now_ns);
+        self.deliver(packet, inner.start, inner.end)
+    }
+
+    /// Hands one decrypted packet (`packet[start..end]`) to TUN, through the coalescer.
+    fn deliver(&mut self, packet: &mut [u8], start: usize, end: usize) -> io::Result<()> {
+        if !self.vnet_hdr {
+            return self.write_tun(&packet[start..end]);
+        }
+        match self.coalescer.offer(&packet[start..end]) {
+            Offer::Taken => return Ok(()),
+            Offer::Refused => {}
+            Offer::FlushFirst => {
+                self.flush_coalesced()?;
+                if self.coalescer.offer(&packet[start..end]) == Offer::Taken {
+                    return Ok(());
+                }
+            }
+        }
+        self.flush_coalesced()?;
+        // The ESP header and IV in front of the packet are spent: put the vnet header there.
+        debug_assert_eq!(start, PAYLOAD_OFFSET);
+        let hdr_at = start - vnet::LEN;
+        VnetHdr::NONE.encode(&mut packet[hdr_at..start]);
+        self.write_tun(&packet[hdr_at..end])
+    }
+
+    fn flush_coalesced(&mut self) -> io::Result<()> {
+        let Some(frame) = self.coalescer.flush() else {
+            return Ok(());
+        };
+        let result = write_frame(&mut self.tun, frame);
+        self.count_tun_result(result);
+        Ok(())
+    }
+
+    fn write_tun(&mut self, frame: &[u8]) -> io::Result<()> {
+        let result = write_frame(&mut self.tun, frame);
+        self.count_tun_result(result);
+        Ok(())
+    }
+
+    fn count_tun_result(&self, result: io::Result<()>) {
+        if let Err(e) = result {
+            // EIO when the device is down, EINVAL on a packet the kernel refuses: count, go on.
+            tracing::debug!(error = %e, "TUN write failed");
+            self.shared.counters.add_send_errors(1);
+        }
+    }
+}
+
+/// One TUN write carries exactly one packet (or super-segment); it is never partial.
+fn write_frame(tun: &mut File, frame: &[u8]) -> io::Result<()> {
+    let n = tun.write(frame)?;
+    if n == frame.len() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            format!("TUN took {n} of {} octets", frame.len()),
+        ))
+    }
+}
