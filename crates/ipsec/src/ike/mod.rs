@@ -2,7 +2,9 @@
 //!
 //! - [`wire`]: message and payload codec.
 
+pub mod config;
 pub mod keys;
-pub mod wire;
 pub mod nat;
+pub mod session;
 pub mod suite;
+pub mod wire;

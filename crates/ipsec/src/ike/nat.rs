@@ -61,7 +61,7 @@ impl NatDetection {
         NatDetection {
             supported: true,
             local_behind_nat: destination_hash.is_some_and(|h| h != ours.as_slice()),
-            remote_behind_nat: !source_hashes.iter().any(|h| *h == theirs.as_slice()),
+            remote_behind_nat: !source_hashes.contains(&theirs.as_slice()),
         }
     }
 

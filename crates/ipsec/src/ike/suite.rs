@@ -48,7 +48,12 @@ impl IkeSuite {
 
     /// strongSwan proposal syntax, e.g. `aes256gcm16-prfsha256-ecp256`.
     pub fn name(&self) -> String {
-        format!("{}-{}-{}", self.aead.name(), self.prf.name(), self.dh.name())
+        format!(
+            "{}-{}-{}",
+            self.aead.name(),
+            self.prf.name(),
+            self.dh.name()
+        )
     }
 }
 
@@ -180,7 +185,11 @@ pub fn choose_ike(ours: &[IkeSuite], theirs: &[Proposal]) -> Option<Chosen<IkeSu
 /// Picks an ESP suite. In IKE_AUTH (`with_ke == false`) KE transforms are ignored (RFC 7296
 /// §1.2: the first CHILD_SA uses the IKE SA's key exchange). In CREATE_CHILD_SA a proposal must
 /// offer our PFS group, or offer no KE transform when our suite has none.
-pub fn choose_esp(ours: &[EspSuite], theirs: &[Proposal], with_ke: bool) -> Option<Chosen<EspSuite>> {
+pub fn choose_esp(
+    ours: &[EspSuite],
+    theirs: &[Proposal],
+    with_ke: bool,
+) -> Option<Chosen<EspSuite>> {
     for suite in ours {
         for p in theirs.iter().filter(|p| p.protocol == ProtocolId::Esp) {
             if p.spi.len() != 4 {
@@ -317,7 +326,8 @@ mod tests {
         // Cisco/AWS style: one proposal listing several algorithms per type.
         let mut p = ike_proposals(&[A128], None).remove(0);
         p.transforms.push(Transform::new(TransformType::Ke, 31));
-        p.transforms.push(Transform::with_key_length(TransformType::Encr, 20, 256));
+        p.transforms
+            .push(Transform::with_key_length(TransformType::Encr, 20, 256));
         let chosen = choose_ike(&[CHACHA, A256], &[p]).unwrap();
         assert_eq!(chosen.suite, A256);
     }
@@ -346,7 +356,10 @@ mod tests {
         assert_eq!(choose_esp(&[pfs], &rekey, true), None);
         let rekey = esp_proposals(&[pfs], 1, true);
         let c = choose_esp(&[pfs], &rekey, true).unwrap();
-        assert_eq!(accepted_esp(&[pfs], &[esp_reply(&c, 2, true)], true), Some(pfs));
+        assert_eq!(
+            accepted_esp(&[pfs], &[esp_reply(&c, 2, true)], true),
+            Some(pfs)
+        );
         // A PFS offer does not satisfy a suite without PFS.
         assert_eq!(choose_esp(&[no_pfs], &rekey, true), None);
     }
