@@ -11,12 +11,13 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod engine;
 pub mod kind;
 pub mod loss;
 pub mod model;
 pub mod parse;
+pub mod probe;
 pub mod report;
 pub mod shipped;
 pub mod source;
 pub mod validate;
-pub mod probe;

@@ -62,6 +62,12 @@ pub const ENGINE_TIMERS: &[TimerDef] = &[
         doc: "how often a waiting expectation re-checks",
     },
     TimerDef {
+        name: "event_wait",
+        aws: Duration::from_secs(600),
+        fast: Duration::from_secs(60),
+        doc: "how long an `on_event` trigger waits for its daemon event",
+    },
+    TimerDef {
         name: "linger",
         aws: Duration::from_secs(5),
         fast: Duration::from_secs(1),
