@@ -24,24 +24,37 @@ fn spec(name: &str, port: u16, rate: u32) -> ProbeSpec {
 async fn delivers(kind: ProbeKind, spec: ProbeSpec) {
     let since = netns::clock::monotonic_ns();
     let mut running = start(kind, spec, Arc::new(HereRunner)).await.unwrap();
-    testkit::wait_for_async("20 deliveries", Duration::from_secs(10), Duration::from_millis(10), || {
-        let n = lock(&running.log).arrivals.len();
-        async move { if n >= 20 { Ok(n) } else { Err(n) } }
-    })
+    testkit::wait_for_async(
+        "20 deliveries",
+        Duration::from_secs(10),
+        Duration::from_millis(10),
+        || {
+            let n = lock(&running.log).arrivals.len();
+            async move { if n >= 20 { Ok(n) } else { Err(n) } }
+        },
+    )
     .await
     .unwrap();
     assert!(running.delivered_since(since));
     running.stop_sending();
     let interval = running.spec.interval();
     // Packets still in flight when sending stopped arrive within a few ms on loopback.
-    testkit::wait_for_async("in-flight packets", Duration::from_secs(5), Duration::from_millis(5), || {
-        let r = lock(&running.log).analyse(interval);
-        async move { if r.lost == 0 { Ok(()) } else { Err(r) } }
-    })
+    testkit::wait_for_async(
+        "in-flight packets",
+        Duration::from_secs(5),
+        Duration::from_millis(5),
+        || {
+            let r = lock(&running.log).analyse(interval);
+            async move { if r.lost == 0 { Ok(()) } else { Err(r) } }
+        },
+    )
     .await
     .unwrap();
     let r = lock(&running.log).analyse(interval);
-    assert!(r.sent >= 20 && r.received == r.sent && r.windows.is_empty(), "{r:?}");
+    assert!(
+        r.sent >= 20 && r.received == r.sent && r.windows.is_empty(),
+        "{r:?}"
+    );
     assert_eq!(r.duplicates, 0);
 }
 

@@ -50,21 +50,34 @@ pub fn parse_reply(v6: bool, b: &[u8]) -> Option<Payload> {
 
 /// Starts the echo sender and the reply reader on one socket.
 pub async fn start(spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running, ProbeError> {
-    let err = |what, source| ProbeError::Socket { probe: spec.name.clone(), what, source };
+    let err = |what, source| ProbeError::Socket {
+        probe: spec.name.clone(),
+        what,
+        source,
+    };
     let dst = spec.dst;
     let v6 = dst.is_ipv6();
-    let std_sock = in_ns(&*runner, &spec.from, move || -> std::io::Result<std::net::UdpSocket> {
-        let (domain, proto) = if v6 {
-            (socket2::Domain::IPV6, socket2::Protocol::ICMPV6)
-        } else {
-            (socket2::Domain::IPV4, socket2::Protocol::ICMPV4)
-        };
-        let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(proto))?;
-        s.set_nonblocking(true)?;
-        s.connect(&std::net::SocketAddr::new(dst.ip(), 0).into())?;
-        Ok(s.into())
-    })?
-    .map_err(|e| err("opening an ICMP socket (is net.ipv4.ping_group_range open?)", e))?;
+    let std_sock = in_ns(
+        &*runner,
+        &spec.from,
+        move || -> std::io::Result<std::net::UdpSocket> {
+            let (domain, proto) = if v6 {
+                (socket2::Domain::IPV6, socket2::Protocol::ICMPV6)
+            } else {
+                (socket2::Domain::IPV4, socket2::Protocol::ICMPV4)
+            };
+            let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(proto))?;
+            s.set_nonblocking(true)?;
+            s.connect(&std::net::SocketAddr::new(dst.ip(), 0).into())?;
+            Ok(s.into())
+        },
+    )?
+    .map_err(|e| {
+        err(
+            "opening an ICMP socket (is net.ipv4.ping_group_range open?)",
+            e,
+        )
+    })?;
     let sock = Arc::new(UdpSocket::from_std(std_sock).map_err(|e| err("registering", e))?);
     let log = Arc::new(std::sync::Mutex::new(ProbeLog::default()));
     let span = debug_span!("probe", name = %spec.name, kind = "icmp");
@@ -92,7 +105,15 @@ pub async fn start(spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running
                     tick.tick().await;
                     let now = netns::clock::monotonic_ns();
                     let seq = lock(&log).sent(now);
-                    let pkt = echo_request(v6, seq as u16, &Payload { probe_id: spec.probe_id, seq, sent_ns: now });
+                    let pkt = echo_request(
+                        v6,
+                        seq as u16,
+                        &Payload {
+                            probe_id: spec.probe_id,
+                            seq,
+                            sent_ns: now,
+                        },
+                    );
                     if let Err(e) = sock.send(&pkt).await {
                         trace!(error = %e, seq, "send failed");
                     }
@@ -111,7 +132,11 @@ mod tests {
 
     #[test]
     fn request_and_reply_shapes() {
-        let p = Payload { probe_id: 7, seq: 300, sent_ns: 42 };
+        let p = Payload {
+            probe_id: 7,
+            seq: 300,
+            sent_ns: 42,
+        };
         let mut r = echo_request(false, 300, &p);
         assert_eq!((r[0], r[1], &r[6..8]), (8, 0, &[1u8, 44][..]));
         assert_eq!(parse_reply(false, &r), None, "a request is not a reply");

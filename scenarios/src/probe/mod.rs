@@ -35,7 +35,11 @@ pub trait NsRunner: Send + Sync {
 }
 
 /// Runs `f` in `node`'s namespace and returns its result.
-pub fn in_ns<R: Send>(runner: &dyn NsRunner, node: &str, f: impl FnOnce() -> R + Send) -> Result<R, ProbeError> {
+pub fn in_ns<R: Send>(
+    runner: &dyn NsRunner,
+    node: &str,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R, ProbeError> {
     let mut slot = None;
     runner
         .run_in(node, Box::new(|| slot = Some(f())))
@@ -160,8 +164,18 @@ pub struct Running {
 }
 
 impl Running {
-    pub(crate) fn new(spec: ProbeSpec, log: SharedLog, sender: tokio::task::JoinHandle<()>, others: Vec<tokio::task::JoinHandle<()>>) -> Running {
-        Running { spec, log, tasks: others, sender: Some(sender) }
+    pub(crate) fn new(
+        spec: ProbeSpec,
+        log: SharedLog,
+        sender: tokio::task::JoinHandle<()>,
+        others: Vec<tokio::task::JoinHandle<()>>,
+    ) -> Running {
+        Running {
+            spec,
+            log,
+            tasks: others,
+            sender: Some(sender),
+        }
     }
 
     /// Stops sending; receivers keep listening for packets still in flight.
@@ -187,7 +201,11 @@ impl Drop for Running {
 }
 
 /// Starts a probe of `kind`.
-pub async fn start(kind: crate::model::ProbeKind, spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running, ProbeError> {
+pub async fn start(
+    kind: crate::model::ProbeKind,
+    spec: ProbeSpec,
+    runner: Arc<dyn NsRunner>,
+) -> Result<Running, ProbeError> {
     match kind {
         crate::model::ProbeKind::Udp => udp::start(spec, runner).await,
         crate::model::ProbeKind::Tcp => tcp::start(spec, runner).await,

@@ -21,11 +21,20 @@ pub fn timeout(spec: &ProbeSpec) -> Duration {
 
 /// Starts the listener, then the connecting task.
 pub async fn start(spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running, ProbeError> {
-    let err = |what, source| ProbeError::Socket { probe: spec.name.clone(), what, source };
+    let err = |what, source| ProbeError::Socket {
+        probe: spec.name.clone(),
+        what,
+        source,
+    };
     let log = Arc::new(std::sync::Mutex::new(ProbeLog::default()));
     let bind = any_addr(&spec.dst, spec.dst.port());
-    let std_listener = in_ns(&*runner, &spec.to_node, || std::net::TcpListener::bind(bind))?.map_err(|e| err("listening", e))?;
-    std_listener.set_nonblocking(true).map_err(|e| err("setting non-blocking", e))?;
+    let std_listener = in_ns(&*runner, &spec.to_node, || {
+        std::net::TcpListener::bind(bind)
+    })?
+    .map_err(|e| err("listening", e))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| err("setting non-blocking", e))?;
     let listener = TcpListener::from_std(std_listener).map_err(|e| err("registering", e))?;
     let span = debug_span!("probe", name = %spec.name, kind = "tcp");
     let acceptor = tokio::spawn(
@@ -46,11 +55,19 @@ pub async fn start(spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running
                 loop {
                     tick.tick().await;
                     let dst = spec.dst;
-                    let socket = in_ns(&*runner, &spec.from, move || -> std::io::Result<std::net::TcpStream> {
-                        let s = socket2::Socket::new(socket2::Domain::for_address(dst), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
-                        s.set_nonblocking(true)?;
-                        Ok(s.into())
-                    });
+                    let socket = in_ns(
+                        &*runner,
+                        &spec.from,
+                        move || -> std::io::Result<std::net::TcpStream> {
+                            let s = socket2::Socket::new(
+                                socket2::Domain::for_address(dst),
+                                socket2::Type::STREAM,
+                                Some(socket2::Protocol::TCP),
+                            )?;
+                            s.set_nonblocking(true)?;
+                            Ok(s.into())
+                        },
+                    );
                     let now = netns::clock::monotonic_ns();
                     let seq = lock(&log).sent(now);
                     let stream = match socket {

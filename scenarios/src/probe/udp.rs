@@ -11,11 +11,23 @@ use tracing::{Instrument, debug_span, trace};
 use super::wire::{LEN, Payload};
 use super::{NsRunner, ProbeError, ProbeLog, ProbeSpec, Running, any_addr, in_ns, lock, ticker};
 
-fn bind_in(runner: &dyn NsRunner, node: &str, spec: &ProbeSpec, port: u16) -> Result<UdpSocket, ProbeError> {
-    let err = |what, source| ProbeError::Socket { probe: spec.name.clone(), what, source };
+fn bind_in(
+    runner: &dyn NsRunner,
+    node: &str,
+    spec: &ProbeSpec,
+    port: u16,
+) -> Result<UdpSocket, ProbeError> {
+    let err = |what, source| ProbeError::Socket {
+        probe: spec.name.clone(),
+        what,
+        source,
+    };
     let addr = any_addr(&spec.dst, port);
-    let std_sock = in_ns(runner, node, || std::net::UdpSocket::bind(addr))?.map_err(|e| err("binding", e))?;
-    std_sock.set_nonblocking(true).map_err(|e| err("setting non-blocking", e))?;
+    let std_sock =
+        in_ns(runner, node, || std::net::UdpSocket::bind(addr))?.map_err(|e| err("binding", e))?;
+    std_sock
+        .set_nonblocking(true)
+        .map_err(|e| err("setting non-blocking", e))?;
     UdpSocket::from_std(std_sock).map_err(|e| err("registering", e))
 }
 
@@ -50,7 +62,12 @@ pub async fn start(spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running
                     tick.tick().await;
                     let now = netns::clock::monotonic_ns();
                     let seq = lock(&log).sent(now);
-                    Payload { probe_id: spec.probe_id, seq, sent_ns: now }.encode(&mut buf);
+                    Payload {
+                        probe_id: spec.probe_id,
+                        seq,
+                        sent_ns: now,
+                    }
+                    .encode(&mut buf);
                     // A send error (no route during an outage) is a lost packet, nothing more.
                     if let Err(e) = tx.send_to(&buf, spec.dst).await {
                         trace!(error = %e, seq, "send failed");

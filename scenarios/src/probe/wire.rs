@@ -86,7 +86,11 @@ mod tests {
 
     #[test]
     fn known_bytes() {
-        let p = Payload { probe_id: 0x0102_0304, seq: 5, sent_ns: 0x1122_3344_5566_7788 };
+        let p = Payload {
+            probe_id: 0x0102_0304,
+            seq: 5,
+            sent_ns: 0x1122_3344_5566_7788,
+        };
         let mut b = [0u8; LEN];
         p.encode(&mut b);
         assert_eq!(&b[..8], b"HLPR\x01\x02\x03\x04");
