@@ -2,6 +2,7 @@
 //!
 //! - [`crypto`]: the cipher suites (AEAD, PRF, Diffie-Hellman) shared by IKE and ESP.
 //! - [`ike`]: IKEv2 messages, key derivation and the sans-IO IKE SA state machine.
+//! - [`tunnel`]: a tunnel's AWS options and the tokio driver tying the IKE session to the data plane.
 //!
 //! The protocol cores (IKEv2 SA state machines, ESP SAs, anti-replay) are sans-IO: no tokio, no
 //! sockets, no clock reads. The data plane (TUN <-> ESP-in-UDP) and the tokio tunnel driver sit beside
@@ -13,3 +14,4 @@ pub mod crypto;
 pub mod dataplane;
 pub mod esp;
 pub mod ike;
+pub mod tunnel;

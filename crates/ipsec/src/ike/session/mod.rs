@@ -190,6 +190,11 @@ impl IkeSession {
         self.state
     }
 
+    /// Where the peer is now (floats to UDP 4500 with NAT-T, follows the peer's requests).
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
     /// The configuration.
     pub fn config(&self) -> &IkeConfig {
         &self.cfg
