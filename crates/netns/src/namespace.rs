@@ -1,0 +1,383 @@
+//! Named network namespaces pinned by a bind mount in a directory, the way iproute2 does it, and
+//! running code inside one.
+//!
+//! ```text
+//!   NetnsDir (/run/netns as root; <state>/<lab>/netns rootless, in the private mount namespace)
+//!     |-- hl-demo-r1   <- bind mount of /proc/<tid>/ns/net: keeps the namespace alive
+//!     `-- hl-demo-r2
+//!   Netns { name, path, fd }   the fd keeps it alive too, until dropped
+//! ```
+//!
+//! [`Netns::run`] runs a closure on a fresh scoped thread that did setns(2) into the namespace, so
+//! the caller's threads never change namespace. Sysctls are per namespace and set the same way.
+//!
+//! What it does not do: links, addresses, routes (see [`crate::netlink`]), or kill processes that
+//! keep a namespace alive after it is unpinned (see [`crate::lab`]).
+
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use tracing::debug;
+
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// The directory where namespaces are pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetnsDir {
+    path: PathBuf,
+}
+
+impl NetnsDir {
+    /// `/run/netns`, where `ip netns` looks.
+    pub fn system() -> NetnsDir {
+        NetnsDir::new("/run/netns")
+    }
+
+    /// A pin directory at `path` (created by [`NetnsDir::ensure`]).
+    pub fn new(path: impl Into<PathBuf>) -> NetnsDir {
+        NetnsDir { path: path.into() }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The pin file of namespace `name`.
+    pub fn pin(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Creates the directory and makes it a shared mount point, as `ip netns add` does, so pins
+    /// made later propagate into mount namespaces copied from this one (a spawned daemon with a
+    /// private /run still sees them unmounted when a namespace is deleted).
+    pub fn ensure(&self) -> Result<()> {
+        let what = || format!("preparing namespace directory {}", self.path.display());
+        fs::create_dir_all(&self.path).map_err(|e| Error::os(what(), e))?;
+        let shared = libc::MS_SHARED | libc::MS_REC;
+        match sys::mount(None, &self.path, None, shared, None) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                // Not a mount point yet: bind it onto itself, then make it shared.
+                sys::mount(Some(&self.path), &self.path, None, libc::MS_BIND | libc::MS_REC, None)
+                    .map_err(|e| Error::os(what(), e))?;
+                sys::mount(None, &self.path, None, shared, None).map_err(|e| Error::os(what(), e))
+            }
+            Err(e) => Err(Error::os(what(), e)),
+        }
+    }
+
+    /// Names of the pinned namespaces starting with `prefix`, sorted.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let entries = match fs::read_dir(&self.path) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::os(
+                    format!("listing namespaces in {}", self.path.display()),
+                    e,
+                ));
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.starts_with(prefix))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Unpins namespace `name` (detaching the bind mount, then removing the file). The namespace
+    /// itself disappears once no process, open descriptor or other mount refers to it. A pin that
+    /// is already gone is not an error.
+    pub fn unpin(&self, name: &str) -> Result<()> {
+        let pin = self.pin(name);
+        match sys::umount2(&pin, libc::MNT_DETACH) {
+            Ok(()) => {}
+            // EINVAL: not a mount point (a half-created pin); ENOENT: already gone.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) => {}
+            Err(e) => return Err(Error::os(format!("unmounting namespace pin {}", pin.display()), e)),
+        }
+        match fs::remove_file(&pin) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::os(format!("removing namespace pin {}", pin.display()), e)),
+        }
+    }
+}
+
+/// An open network namespace (a descriptor on it) with the name it is pinned under.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+/// Creates a namespace pinned at `pin` from the calling thread, which must be a throw-away
+/// thread: it is left inside the new namespace.
+fn create_on_this_thread(pin: &Path) -> io::Result<OwnedFd> {
+    // The pin must exist as a file before it can be a bind-mount target. O_EXCL: never adopt
+    // somebody else's namespace of the same name.
+    let created = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(pin)
+        .map(drop);
+    created?;
+    let result = (|| {
+        sys::unshare(libc::CLONE_NEWNET)?;
+        let me = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
+        sys::mount(Some(&me), pin, Some("none"), libc::MS_BIND, None)?;
+        sys::open(pin, libc::O_RDONLY)
+    })();
+    if result.is_err() {
+        let _ = sys::umount2(pin, libc::MNT_DETACH);
+        let _ = fs::remove_file(pin);
+    }
+    result
+}
+
+impl Netns {
+    /// Creates namespace `name` pinned in `dir` (the directory is prepared with
+    /// [`NetnsDir::ensure`] first). Fails with `EEXIST` if the name is taken.
+    pub fn create(dir: &NetnsDir, name: &str) -> Result<Netns> {
+        Ok(Netns::create_many(dir, &[name])?.pop().expect("one name in, one result out")?)
+    }
+
+    /// Creates several namespaces from one helper thread (cheaper than one thread each); one
+    /// result per name, in order. The outer error is about the directory or the thread.
+    pub fn create_many(dir: &NetnsDir, names: &[&str]) -> Result<Vec<Result<Netns>>> {
+        for name in names {
+            crate::names::check_ifname(name)
+                .map_err(|_| Error::invalid("namespace name", *name, "must be a valid file name of at most 15 bytes"))?;
+        }
+        dir.ensure()?;
+        let pins: Vec<(String, PathBuf)> = names
+            .iter()
+            .map(|n| (n.to_string(), dir.pin(n)))
+            .collect();
+        let results = std::thread::scope(|s| {
+            s.spawn(|| {
+                pins.iter()
+                    .map(|(name, pin)| {
+                        // Each unshare gives this thread a fresh namespace; the thread ends in
+                        // the last one and takes nothing with it when it exits.
+                        create_on_this_thread(pin)
+                            .map(|fd| Netns {
+                                name: name.clone(),
+                                path: pin.clone(),
+                                fd,
+                            })
+                            .map_err(|e| Error::os(format!("creating namespace {name}"), e))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .join()
+        })
+        .map_err(|_| Error::Unavailable {
+            what: "creating namespaces".into(),
+            detail: "helper thread panicked".into(),
+        })?;
+        for n in results.iter().flatten() {
+            debug!(ns = %n.name, "namespace created");
+        }
+        Ok(results)
+    }
+
+    /// Opens the namespace pinned as `name` in `dir`.
+    pub fn open(dir: &NetnsDir, name: &str) -> Result<Netns> {
+        let path = dir.pin(name);
+        let mut ns = Netns::open_path(&path)?;
+        ns.name = name.to_string();
+        Ok(ns)
+    }
+
+    /// Opens the namespace at any nsfs path (a pin, or `/proc/<pid>/ns/net`).
+    pub fn open_path(path: &Path) -> Result<Netns> {
+        let fd = sys::open(path, libc::O_RDONLY).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                Error::NotFound {
+                    what: format!("opening namespace {}", path.display()),
+                }
+            } else {
+                Error::os(format!("opening namespace {}", path.display()), e)
+            }
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Netns {
+            name,
+            path: path.to_path_buf(),
+            fd,
+        })
+    }
+
+    /// The namespace of the calling thread.
+    pub fn current() -> Result<Netns> {
+        let path = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
+        let mut ns = Netns::open_path(&path)?;
+        ns.name = "(current)".into();
+        Ok(ns)
+    }
+
+    /// The name it is pinned under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pin path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The namespace's inode number: the identity `/proc/<pid>/ns/net` links show as
+    /// `net:[<inode>]`.
+    pub fn inode(&self) -> Result<u64> {
+        sys::fstat_ino(self.fd.as_fd())
+            .map(|(_, ino)| ino)
+            .map_err(|e| Error::os(format!("stat of namespace {}", self.name), e))
+    }
+
+    /// Another descriptor on the same namespace.
+    pub fn try_clone(&self) -> Result<Netns> {
+        Ok(Netns {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            fd: self
+                .fd
+                .try_clone()
+                .map_err(|e| Error::os(format!("duplicating descriptor of namespace {}", self.name), e))?,
+        })
+    }
+
+    /// Unpins the namespace from `dir` and closes this descriptor. Processes still inside keep
+    /// it alive until they exit.
+    pub fn delete(self, dir: &NetnsDir) -> Result<()> {
+        dir.unpin(&self.name)
+    }
+
+    /// Runs `f` on a new thread inside this namespace and returns its result. The calling thread
+    /// never changes namespace. A panic in `f` is resumed on the caller.
+    pub fn run<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        let fd = self.fd.as_fd();
+        let outcome = std::thread::scope(|s| {
+            s.spawn(move || {
+                sys::setns(fd, libc::CLONE_NEWNET)?;
+                Ok::<R, io::Error>(f())
+            })
+            .join()
+        });
+        match outcome {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => Err(Error::os(format!("entering namespace {}", self.name), e)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Like [`Netns::run`] for a closure that itself returns a [`Result`].
+    pub fn run_result<F, R>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce() -> Result<R> + Send,
+        R: Send,
+    {
+        self.run(f)?
+    }
+
+    /// Brings `lo` up (a new namespace starts with it down).
+    pub fn set_loopback_up(&self) -> Result<()> {
+        self.run(|| sys::set_if_up("lo", true))?
+            .map_err(|e| Error::os(format!("bringing lo up in {}", self.name), e))
+    }
+
+    /// Writes a sysctl of this namespace: `key` as in `sysctl(8)` with dots or slashes
+    /// (`net.ipv4.ip_forward`, `net/ipv6/conf/all/forwarding`). Only `net.*` keys are per
+    /// namespace, so only they are accepted.
+    pub fn set_sysctl(&self, key: &str, value: &str) -> Result<()> {
+        let path = sysctl_path(key)?;
+        let what = format!("setting sysctl {key}={value} in {}", self.name);
+        self.run(|| fs::write(&path, value))?
+            .map_err(|e| Error::os(what, e))
+    }
+
+    /// Reads a `net.*` sysctl of this namespace (trimmed).
+    pub fn sysctl(&self, key: &str) -> Result<String> {
+        let path = sysctl_path(key)?;
+        let what = format!("reading sysctl {key} in {}", self.name);
+        self.run(|| fs::read_to_string(&path))?
+            .map(|s| s.trim().to_string())
+            .map_err(|e| Error::os(what, e))
+    }
+
+    /// Turns IPv4 and IPv6 forwarding on or off (a router node).
+    pub fn set_forwarding(&self, on: bool) -> Result<()> {
+        let v = if on { "1" } else { "0" };
+        self.set_sysctl("net.ipv4.ip_forward", v)?;
+        self.set_sysctl("net.ipv6.conf.all.forwarding", v)
+    }
+
+    /// Sets reverse-path filtering (0 off, 1 strict, 2 loose) on `all` and `default`. Tunnels
+    /// with asymmetric routing need 0 or 2.
+    pub fn set_rp_filter(&self, mode: u8) -> Result<()> {
+        if mode > 2 {
+            return Err(Error::invalid("rp_filter mode", mode.to_string(), "must be 0, 1 or 2"));
+        }
+        let v = mode.to_string();
+        self.set_sysctl("net.ipv4.conf.all.rp_filter", &v)?;
+        self.set_sysctl("net.ipv4.conf.default.rp_filter", &v)
+    }
+}
+
+impl AsFd for Netns {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// `/proc/sys/...` for a `net.*` sysctl key, refusing anything that could escape that tree.
+pub fn sysctl_path(key: &str) -> Result<PathBuf> {
+    let rel = key.replace('.', "/");
+    let ok_chars = key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '_' | '-'));
+    let parts: Vec<&str> = rel.split('/').collect();
+    if !ok_chars || parts.first() != Some(&"net") || parts.iter().any(|p| p.is_empty()) {
+        return Err(Error::invalid(
+            "sysctl key",
+            key,
+            "must be a net.* key of letters, digits, '_' and '-'",
+        ));
+    }
+    Ok(PathBuf::from("/proc/sys").join(rel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sysctl_keys_stay_under_proc_sys_net() {
+        assert_eq!(
+            sysctl_path("net.ipv4.ip_forward").unwrap(),
+            PathBuf::from("/proc/sys/net/ipv4/ip_forward")
+        );
+        assert_eq!(
+            sysctl_path("net/ipv6/conf/all/forwarding").unwrap(),
+            PathBuf::from("/proc/sys/net/ipv6/conf/all/forwarding")
+        );
+        assert!(sysctl_path("kernel.pid_max").is_err());
+        assert!(sysctl_path("net..x").is_err());
+        assert!(sysctl_path("net/../../etc").is_err());
+        assert!(sysctl_path("net.ipv4 x").is_err());
+    }
+}
