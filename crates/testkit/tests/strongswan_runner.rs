@@ -66,25 +66,45 @@ fn two_charons_build_a_tunnel_and_carry_tcp() {
         .spawn(
             "vgw",
             "iperf3",
-            &["-s", "-1", "-B", "169.254.10.2"],
+            &["-s", "-1", "--forceflush", "-B", "169.254.10.2"],
             &vgw.dir().join("iperf3-server.log"),
         )
         .unwrap();
-    let report = wait_for(
+    // The server listens before the client connects (its log says so), and the client's JSON
+    // must carry a receive summary; anything else is retried until the deadline.
+    wait_for(
+        "iperf3 server listening",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || {
+            let log =
+                std::fs::read_to_string(vgw.dir().join("iperf3-server.log")).unwrap_or_default();
+            if log.contains("Server listening") {
+                Ok(())
+            } else {
+                Err(log)
+            }
+        },
+    )
+    .unwrap();
+    let bits = wait_for(
         "an iperf3 run through the tunnel",
         Duration::from_secs(20),
         Duration::from_millis(100),
         || {
-            lab.exec("cgw", &["iperf3", "-c", "169.254.10.2", "-t", "1", "-J"])
-                .map_err(|e| e.to_string())
+            let out = lab
+                .exec("cgw", &["iperf3", "-c", "169.254.10.2", "-t", "1", "-J"])
+                .map_err(|e| e.to_string())?;
+            let report: serde_json::Value =
+                serde_json::from_str(&out).map_err(|e| e.to_string())?;
+            report["end"]["sum_received"]["bits_per_second"]
+                .as_f64()
+                .ok_or(out)
         },
     )
     .unwrap();
     testkit::lab::kill(&mut server);
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-    let bits = report["end"]["sum_received"]["bits_per_second"]
-        .as_f64()
-        .unwrap();
+    let report = format!("{bits} bit/s");
     assert!(bits > 0.0, "{report}");
 
     // The bytes went through the SAs, not around them.
