@@ -153,8 +153,20 @@ impl Netns {
     /// result per name, in order. The outer error is about the directory or the thread.
     pub fn create_many(dir: &NetnsDir, names: &[&str]) -> Result<Vec<Result<Netns>>> {
         for name in names {
-            crate::names::check_ifname(name)
-                .map_err(|_| Error::invalid("namespace name", *name, "must be a valid file name of at most 15 bytes"))?;
+            // A namespace name is a pin file's name (not an interface name): `hl-<lab>-<node>`
+            // reaches 42 bytes with a 24-byte lab and a 15-byte node name.
+            if name.is_empty()
+                || name.len() > 255
+                || *name == "."
+                || *name == ".."
+                || name.contains(['/', '\0'])
+            {
+                return Err(Error::invalid(
+                    "namespace name",
+                    *name,
+                    "must be a valid file name (1 to 255 bytes, no '/' or NUL, not . or ..)",
+                ));
+            }
         }
         dir.ensure()?;
         let pins: Vec<(String, PathBuf)> = names
