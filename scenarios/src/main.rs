@@ -1,2 +1,109 @@
 //! `hybridlab`: run, validate, list, show and tear down emulated AWS hybrid-connectivity labs.
-fn main() {}
+//!
+//! Exit codes: 0 every expectation held; 1 an expectation failed (or the run was interrupted);
+//! 2 bad input or environment (nothing was created when the input was bad).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Emulated AWS hybrid connectivity on one Linux machine.
+#[derive(Debug, Parser)]
+#[command(name = "hybridlab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a scenario: bring the lab up, play the timeline, check expectations, tear down.
+    Run {
+        /// A scenario file, or the name of a shipped scenario (see `list`); default: two-sites.
+        scenario: Option<String>,
+        /// Lab name (default: the scenario's name).
+        #[arg(long)]
+        lab: Option<String>,
+        /// Write the full run record as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write JUnit XML (one test case per expectation).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write the timeline picture (SVG).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// No progress on stderr (the summary still goes to stdout).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario file without creating anything.
+    Validate {
+        /// The scenario file (or a shipped scenario's name).
+        scenario: String,
+    },
+    /// List the shipped scenarios and the node kinds.
+    List,
+    /// Ask a running lab's node for its state through its control socket.
+    Show {
+        /// Lab name.
+        lab: String,
+        /// Node name.
+        node: String,
+        /// What to show (default: the list of views and actions).
+        what: Option<String>,
+        /// View arguments, `key=value` (value parsed as JSON when it is JSON).
+        #[arg(long = "arg", value_name = "KEY=VALUE")]
+        args: Vec<String>,
+    },
+    /// Tear a lab down; without a name, remove every lab whose owner has died.
+    Down {
+        /// Lab name.
+        lab: Option<String>,
+    },
+    /// Run a node kind's daemon (started by `run` inside the node's namespace).
+    #[command(hide = true)]
+    Daemon {
+        /// The node kind.
+        kind: String,
+        /// Its generated configuration.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_tracing();
+    let code = match cli.cmd {
+        Cmd::Validate { scenario } => cli::validate(&scenario),
+        Cmd::List => cli::list(),
+        Cmd::Run {
+            scenario,
+            lab,
+            json,
+            junit,
+            svg,
+            quiet,
+        } => cli::run(cli::RunArgs {
+            scenario,
+            lab,
+            json,
+            junit,
+            svg,
+            quiet,
+        }),
+        Cmd::Show {
+            lab,
+            node,
+            what,
+            args,
+        } => cli::show(&lab, &node, what.as_deref(), &args),
+        Cmd::Down { lab } => cli::down(lab.as_deref()),
+        Cmd::Daemon { kind, config } => cli::daemon(&kind, Path::new(&config)),
+    };
+    ExitCode::from(code)
+}

@@ -23,7 +23,7 @@ fn spec(name: &str, port: u16, rate: u32) -> ProbeSpec {
 
 async fn delivers(kind: ProbeKind, spec: ProbeSpec) {
     let since = netns::clock::monotonic_ns();
-    let mut running = start(kind, spec, Arc::new(HereRunner)).await.unwrap();
+    let running = start(kind, spec, Arc::new(HereRunner)).await.unwrap();
     testkit::wait_for_async(
         "20 deliveries",
         Duration::from_secs(10),

@@ -153,6 +153,7 @@ fn record() -> RunRecord {
             ),
         ],
         error: None,
+        interrupted: false,
     }
 }
 

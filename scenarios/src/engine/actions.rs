@@ -3,7 +3,9 @@
 //! through the node's control socket).
 //!
 //! Behaviour chosen where AWS says nothing (this is a lab, not AWS):
-//! - a link cut drops traffic at both ends of the link; a node cut on every interface but `lo`;
+//! - a link cut installs drop rules at the link's first end only, which sees every packet that
+//!   crosses the link in both directions (so the outage starts and ends with one atomic change);
+//!   a node cut drops on every interface of the node but `lo`; the links stay up (a silent cut);
 //! - `link_up` re-applies the static routes of the nodes on that link, as a router's static
 //!   configuration would (the kernel drops routes through a device that goes down);
 //! - `restart` of a running process kills it first.
@@ -48,13 +50,15 @@ fn ends_of(ctx: &Ctx<'_, impl Backend>, target: &CutTarget) -> Vec<(String, Opti
             .scenario
             .topology
             .link(l)
-            .map(|l| {
-                (0..2)
-                    .map(|i| (l.endpoints[i].node.clone(), Some(l.ifname(i))))
-                    .collect()
-            })
+            .map(|l| vec![(l.endpoints[0].node.clone(), Some(l.ifname(0)))])
             .unwrap_or_default(),
     }
+}
+
+/// The middle of the interval from `before` to now.
+fn midpoint(before: u64) -> u64 {
+    let after = netns::clock::monotonic_ns();
+    before + after.saturating_sub(before) / 2
 }
 
 fn target_name(t: &CutTarget) -> String {
@@ -71,6 +75,7 @@ async fn cut<B: Backend>(
     matching: &TrafficMatch,
 ) -> Result<(), String> {
     let mut ids = Vec::new();
+    let before = netns::clock::monotonic_ns();
     for (node, ifname) in ends_of(ctx, target) {
         match ctx.backend.cut(&node, ifname.as_deref(), matching).await {
             Ok(id) => ids.push(id),
@@ -83,7 +88,10 @@ async fn cut<B: Backend>(
             }
         }
     }
-    let since_ns = ctx.rec.record(
+    // The rules took effect during the calls: stamp the event at their middle.
+    let since_ns = midpoint(before);
+    ctx.rec.record_at(
+        since_ns,
         EventSource::Action,
         name,
         "cut",
@@ -118,12 +126,13 @@ async fn restore<B: Backend>(
     if taken.is_empty() {
         return Err("nothing to restore: no such cut is in force".to_string());
     }
+    let before = netns::clock::monotonic_ns();
     for c in &taken {
         for id in &c.ids {
             ctx.backend.restore(*id).await.map_err(|e| e.to_string())?;
         }
     }
-    let now = netns::clock::monotonic_ns();
+    let now = midpoint(before);
     let detail: Vec<String> = taken
         .iter()
         .map(|c| {
@@ -135,7 +144,7 @@ async fn restore<B: Backend>(
         })
         .collect();
     ctx.rec
-        .record(EventSource::Action, name, "restore", detail.join(", "));
+        .record_at(now, EventSource::Action, name, "restore", detail.join(", "));
     Ok(())
 }
 

@@ -18,7 +18,7 @@ pub mod actions;
 pub mod backend;
 pub mod checks;
 pub mod daemons;
-// TEMP pub mod netns_backend;
+pub mod netns_backend;
 pub mod plan;
 pub mod recorder;
 
@@ -37,6 +37,9 @@ use crate::kind::{NodeEnv, ProcessSpec};
 use crate::model::{CutTarget, Scenario, When};
 use crate::probe::{self, ProbeSpec, Running};
 use crate::report::{EventSource, ExpectationRecord, Outcome, ProbeRecord, RunRecord};
+
+/// How long receivers keep listening after the senders stop, for packets still in flight.
+const DRAIN: Duration = Duration::from_millis(150);
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -236,7 +239,7 @@ fn probe_destination(s: &Scenario, p: &crate::model::Probe) -> Option<(String, I
 fn probe_id(i: usize) -> u32 {
     let t = netns::clock::monotonic_ns();
     ((t ^ (t >> 29) ^ u64::from(std::process::id()) << 7) as u32)
-        .wrapping_add(i as u32 * 0x9e37_79b9)
+        .wrapping_add((i as u32).wrapping_mul(0x9e37_79b9))
 }
 
 /// Runs `scenario` on `backend` until done or until `stop` turns true; always tears down.
@@ -280,19 +283,23 @@ pub async fn run<B: Backend>(
     let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
+    let mut interrupted = false;
     let error = tokio::select! {
         r = main_phase(&mut ctx) => r.err(),
-        _ = stopped => Some("interrupted: tearing down".to_string()),
+        _ = stopped => {
+            interrupted = true;
+            Some("interrupted: tearing down".to_string())
+        }
     };
     if let Some(e) = &error {
         recorder.record(EventSource::Engine, "lab", "error", e.clone());
     }
-    // Probes: stop sending, let packets in flight arrive, then analyse.
-    for p in ctx.probes.values_mut() {
-        p.stop_sending();
-    }
-    if !ctx.probes.is_empty() {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+    // Probes: stop sending (if the run ended early), let packets in flight arrive, analyse.
+    if ctx.probes.values().any(|p| p.is_sending()) {
+        for p in ctx.probes.values() {
+            p.stop_sending();
+        }
+        tokio::time::sleep(DRAIN).await;
     }
     let probes: Vec<ProbeRecord> = scenario
         .probes
@@ -303,7 +310,12 @@ pub async fn run<B: Backend>(
             Some(ProbeRecord {
                 name: p.name.clone(),
                 kind: format!("{:?}", p.kind).to_lowercase(),
-                path: format!("{} -> {}", p.from, running.spec.dst),
+                path: match p.kind {
+                    crate::model::ProbeKind::Icmp => {
+                        format!("{} -> {}", p.from, running.spec.dst.ip())
+                    }
+                    _ => format!("{} -> {}", p.from, running.spec.dst),
+                },
                 rate: p.rate(),
                 start_ns: log.sends.first().copied().unwrap_or(started_ns),
                 stop_ns: log.sends.last().copied().unwrap_or(started_ns),
@@ -360,6 +372,7 @@ pub async fn run<B: Backend>(
             .filter_map(|e| results.get(&e.name).cloned())
             .collect(),
         error,
+        interrupted,
     }
 }
 
@@ -491,14 +504,27 @@ async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>) -> Result<(), String> {
         let exps = s
             .expectations
             .iter()
+            .filter(|e| e.when != When::End)
             .map(|e| checks::expect(ctx, e, &not_end));
         futures::join!(join_all(acts), join_all(exps));
+        // The end: probes run a little longer, stop, drain; then `End` expectations judge the
+        // whole run.
+        tokio::time::sleep(ctx.timer("linger")).await;
+        for p in ctx.probes.values() {
+            p.stop_sending();
+        }
+        tokio::time::sleep(DRAIN).await;
+        let ends = s
+            .expectations
+            .iter()
+            .filter(|e| e.when == When::End)
+            .map(|e| checks::expect(ctx, e, &not_end));
+        join_all(ends).await;
     };
     tokio::select! {
         _ = work => {}
         _ = status => {}
     }
-    tokio::time::sleep(ctx.timer("linger")).await;
     Ok(())
 }
 

@@ -158,9 +158,9 @@ pub struct Running {
     pub spec: ProbeSpec,
     /// Its log.
     pub log: SharedLog,
-    /// First send time, once sending began.
+    /// Receiver tasks.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
-    sender: Option<tokio::task::JoinHandle<()>>,
+    sender: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Running {
@@ -174,15 +174,23 @@ impl Running {
             spec,
             log,
             tasks: others,
-            sender: Some(sender),
+            sender: std::sync::Mutex::new(Some(sender)),
         }
     }
 
     /// Stops sending; receivers keep listening for packets still in flight.
-    pub fn stop_sending(&mut self) {
-        if let Some(s) = self.sender.take() {
+    pub fn stop_sending(&self) {
+        if let Some(s) = self.sender.lock().unwrap_or_else(|p| p.into_inner()).take() {
             s.abort();
         }
+    }
+
+    /// Whether the sender still runs.
+    pub fn is_sending(&self) -> bool {
+        self.sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Whether something sent at or after `since_ns` has arrived.
@@ -213,9 +221,11 @@ pub async fn start(
     }
 }
 
-/// A ticker at `interval` that skips missed ticks (send times are recorded as they really are).
+/// A ticker at `interval`. Ticks missed while the runtime was busy fire at once (`Burst`), so
+/// the probe keeps its average rate; every send time is recorded as it really was, so a burst
+/// does not distort loss windows.
 pub(crate) fn ticker(interval: Duration) -> tokio::time::Interval {
     let mut t = tokio::time::interval(interval);
-    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     t
 }

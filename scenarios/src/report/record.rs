@@ -120,6 +120,9 @@ pub struct RunRecord {
     pub expectations: Vec<ExpectationRecord>,
     /// Why the run stopped early, if it did.
     pub error: Option<String>,
+    /// It stopped because it was asked to (Ctrl-C, SIGTERM), not because something failed.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl RunRecord {

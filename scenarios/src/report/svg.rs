@@ -163,10 +163,12 @@ pub fn render(r: &RunRecord) -> String {
             "<line x1=\"{xx:.1}\" y1=\"{axis_y:.1}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#57606a\"/>\n",
             axis_y + 5.0
         );
+        // Round away float noise such as -0.0.
+        let t_shown = if t.abs() < step / 1000.0 { 0.0 } else { t };
         let label = if step < 1.0 {
-            format!("{t:.1}")
+            format!("{t_shown:.1}")
         } else {
-            format!("{t:.0}")
+            format!("{t_shown:.0}")
         };
         s += &format!(
             "<text x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{label}</text>\n",

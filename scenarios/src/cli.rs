@@ -1,0 +1,390 @@
+//! The subcommands of `hybridlab` (binary-only code: this is where output goes to stdout).
+//!
+//! What it does not do: any engine work itself; it parses, calls the library, and reports.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scenarios::engine::netns_backend::NetnsBackend;
+use scenarios::engine::recorder::Recorder;
+use scenarios::engine::{RunOptions, run as run_engine};
+use scenarios::kind::Registry;
+use scenarios::model::Scenario;
+use scenarios::parse::parse_scenario;
+use scenarios::report::{self, RunRecord, live::Live};
+use scenarios::shipped;
+use scenarios::source::Source;
+
+/// Exit code: every expectation held.
+pub const OK: u8 = 0;
+/// Exit code: an expectation failed.
+pub const FAILED: u8 = 1;
+/// Exit code: bad input or environment.
+pub const BAD: u8 = 2;
+
+/// Logs go to stderr, filtered by `HYBRIDLAB_LOG` (default: warnings).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HYBRIDLAB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn out(text: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes());
+    let _ = o.flush();
+}
+
+fn err(text: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{text}");
+}
+
+/// Reads a scenario: a file path, or a shipped scenario's name.
+fn load_source(arg: &str) -> Result<Source, String> {
+    let path = Path::new(arg);
+    if path.exists() {
+        return std::fs::read_to_string(path)
+            .map(|text| Source::new(arg, text))
+            .map_err(|e| format!("cannot read {arg}: {e}"));
+    }
+    if let Some(s) = shipped::find(arg) {
+        return Ok(s.source());
+    }
+    let names: Vec<&str> = shipped::SHIPPED.iter().map(|s| s.name).collect();
+    Err(format!(
+        "{arg}: no such file, and no shipped scenario of that name (shipped: {})",
+        names.join(", ")
+    ))
+}
+
+fn load(arg: &str) -> Result<Scenario, String> {
+    let source = load_source(arg)?;
+    parse_scenario(&source, &Registry::builtin()).map_err(|d| d.to_string())
+}
+
+/// `hybridlab validate FILE`.
+pub fn validate(arg: &str) -> u8 {
+    match load(arg) {
+        Ok(s) => {
+            out(&format!(
+                "{}: valid ({} nodes, {} links, {} probes, {} actions, {} expectations)\n",
+                s.file,
+                s.topology.nodes.len(),
+                s.topology.links.len(),
+                s.probes.len(),
+                s.timeline.len(),
+                s.expectations.len()
+            ));
+            OK
+        }
+        Err(e) => {
+            err(&e);
+            BAD
+        }
+    }
+}
+
+/// `hybridlab list`.
+pub fn list() -> u8 {
+    let mut text = String::from("Shipped scenarios (hybridlab run NAME):\n");
+    let width = shipped::SHIPPED
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    for s in shipped::SHIPPED {
+        let default = if s.name == shipped::DEFAULT {
+            " (default)"
+        } else {
+            ""
+        };
+        text += &format!("  {:width$}  {}{default}\n", s.name, s.description());
+    }
+    text += "\nNode kinds:\n";
+    let reg = Registry::builtin();
+    let kw = reg.all().map(|k| k.name().len()).max().unwrap_or(0);
+    for k in reg.all() {
+        text += &format!("  {:kw$}  {}\n", k.name(), k.summary());
+    }
+    out(&text);
+    OK
+}
+
+/// Options of `hybridlab run`.
+#[derive(Debug)]
+pub struct RunArgs {
+    /// File or shipped name.
+    pub scenario: Option<String>,
+    /// Lab name.
+    pub lab: Option<String>,
+    /// JSON report path.
+    pub json: Option<PathBuf>,
+    /// JUnit report path.
+    pub junit: Option<PathBuf>,
+    /// SVG path.
+    pub svg: Option<PathBuf>,
+    /// No progress.
+    pub quiet: bool,
+}
+
+/// `hybridlab run [FILE]`: everything is checked before anything is created; then the
+/// process enters its user namespace (when not root) and runs the lab as pid 1 of a new PID
+/// namespace, so that whatever happens to it, the kernel reaps every lab process.
+pub fn run(args: RunArgs) -> u8 {
+    let arg = args
+        .scenario
+        .clone()
+        .unwrap_or_else(|| shipped::DEFAULT.to_string());
+    let scenario = match load(&arg) {
+        Ok(s) => s,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    let lab = args
+        .lab
+        .clone()
+        .unwrap_or_else(|| scenario.meta.name.clone());
+    if !scenarios::validate::valid_lab_name(&lab) {
+        err(&format!(
+            "lab name {lab:?} must match [a-z0-9][a-z0-9-]{{0,23}}"
+        ));
+        return BAD;
+    }
+    for p in [&args.json, &args.junit, &args.svg].into_iter().flatten() {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            err(&format!(
+                "cannot write {}: {} is not a directory",
+                p.display(),
+                dir.display()
+            ));
+            return BAD;
+        }
+    }
+    if let Err(e) = netns::rootless::enter() {
+        err(&format!("cannot create namespaces: {e}"));
+        return BAD;
+    }
+    match netns::rootless::run_in_pid_namespace(|| i32::from(run_lab(&scenario, &lab, &args))) {
+        Ok(code) => u8::try_from(code).unwrap_or(FAILED),
+        Err(e) => {
+            err(&format!("cannot start the lab supervisor: {e}"));
+            BAD
+        }
+    }
+}
+
+/// The lab's life, as pid 1 of its PID namespace.
+fn run_lab(scenario: &Scenario, lab: &str, args: &RunArgs) -> u8 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(&format!("cannot start the runtime: {e}"));
+            return BAD;
+        }
+    };
+    let record = rt.block_on(async {
+        let config = netns::lab::LabConfig::default();
+        match netns::lab::sweep(&config) {
+            Ok(swept) if !swept.is_empty() => err(&format!(
+                "removed leftovers of dead labs: {}",
+                swept.join(", ")
+            )),
+            Ok(_) => {}
+            Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
+        }
+        let backend = match NetnsBackend::create(lab, &config) {
+            Ok(b) => Arc::new(b),
+            Err(e) => return Err(e.to_string()),
+        };
+        let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let term = async move {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
+            }
+            let _ = stop_tx.send(true);
+        });
+        let rec = Recorder::new(Live::new(args.quiet));
+        let opts = RunOptions {
+            lab: lab.to_string(),
+            lab_dir,
+            exe,
+        };
+        Ok(run_engine(scenario, backend, opts, rec, stop_rx).await)
+    });
+    let record = match record {
+        Ok(r) => r,
+        Err(e) => {
+            err(&format!("cannot create lab {lab}: {e}"));
+            return BAD;
+        }
+    };
+    drop(rt);
+    report_run(&record, args)
+}
+
+fn report_run(record: &RunRecord, args: &RunArgs) -> u8 {
+    out(&report::summary::render(record));
+    // A run that could not be brought up (or torn down) is an environment problem, not a
+    // failed expectation.
+    let mut code = match (&record.error, record.interrupted, record.passed()) {
+        (Some(_), false, _) => BAD,
+        (_, _, true) => OK,
+        _ => FAILED,
+    };
+    let writes = [
+        (&args.json, report::json(record)),
+        (&args.junit, report::junit::render(record)),
+        (&args.svg, report::svg::render(record)),
+    ];
+    for (path, text) in writes {
+        if let Some(p) = path
+            && let Err(e) = std::fs::write(p, text)
+        {
+            err(&format!("cannot write {}: {e}", p.display()));
+            code = BAD;
+        }
+    }
+    code
+}
+
+/// `hybridlab show LAB NODE [WHAT]`.
+pub fn show(lab: &str, node: &str, what: Option<&str>, args: &[String]) -> u8 {
+    let mut map = serde_json::Map::new();
+    for a in args {
+        let Some((k, v)) = a.split_once('=') else {
+            err(&format!("--arg {a:?}: expected KEY=VALUE"));
+            return BAD;
+        };
+        let value =
+            serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+        map.insert(k.to_string(), value);
+    }
+    let config = netns::lab::LabConfig::default();
+    let socket = control::socket_path(&config.lab_dir(lab), node);
+    if !socket.exists() {
+        let lab_dir = config.lab_dir(lab);
+        err(&if lab_dir.exists() {
+            format!(
+                "node {node} of lab {lab} has no control socket ({} does not exist): only daemon nodes serve one",
+                socket.display()
+            )
+        } else {
+            format!("no lab {lab} is running (nothing at {})", lab_dir.display())
+        });
+        return BAD;
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(&format!("cannot start the runtime: {e}"));
+            return BAD;
+        }
+    };
+    let what = what.unwrap_or("help").to_string();
+    let result = rt.block_on(async {
+        let mut c = control::Client::connect(&socket).await?;
+        c.show(&what, map).await
+    });
+    match result {
+        Ok(v) => {
+            out(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+            OK
+        }
+        Err(e) => {
+            err(&format!("{lab}/{node}: {e}"));
+            BAD
+        }
+    }
+}
+
+/// `hybridlab down [LAB]`.
+pub fn down(lab: Option<&str>) -> u8 {
+    if let Err(e) = netns::rootless::enter() {
+        err(&format!("cannot enter the namespaces: {e}"));
+        return BAD;
+    }
+    let config = netns::lab::LabConfig::default();
+    match lab {
+        Some(lab) => match netns::lab::down(lab, &config) {
+            Ok(()) => {
+                out(&format!("lab {lab} is down\n"));
+                OK
+            }
+            Err(e) => {
+                err(&format!("down {lab}: {e}"));
+                BAD
+            }
+        },
+        None => match netns::lab::sweep(&config) {
+            Ok(removed) => {
+                let live: Vec<String> = netns::lab::list(&config)
+                    .map(|l| {
+                        l.into_iter()
+                            .filter(|s| s.owner_alive)
+                            .map(|s| s.name)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut text = if removed.is_empty() {
+                    "no dead labs to remove\n".to_string()
+                } else {
+                    format!("removed dead labs: {}\n", removed.join(", "))
+                };
+                if !live.is_empty() {
+                    text += &format!("running (use `hybridlab down NAME`): {}\n", live.join(", "));
+                }
+                out(&text);
+                OK
+            }
+            Err(e) => {
+                err(&format!("sweeping labs: {e}"));
+                BAD
+            }
+        },
+    }
+}
+
+/// `hybridlab daemon KIND --config FILE`.
+pub fn daemon(kind: &str, config: &Path) -> u8 {
+    let reg = Registry::builtin();
+    let Some(k) = reg.get(kind) else {
+        err(&format!("unknown node kind {kind:?}"));
+        return BAD;
+    };
+    match k.run_daemon(config) {
+        Ok(code) => u8::try_from(code).unwrap_or(FAILED),
+        Err(e) => {
+            err(&format!("{kind} daemon: {e}"));
+            BAD
+        }
+    }
+}
