@@ -476,7 +476,14 @@ fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
             first_err.get_or_insert(e);
         }
     }
-    // 4. State.
+    // 4. State. A pin directory inside the state directory (rootless) is a bind mount of
+    //    itself (see `NetnsDir::ensure`): detach it first, or removing it fails with EBUSY.
+    if pins.path().starts_with(dir)
+        && let Err(e) = crate::sys::umount2(pins.path(), libc::MNT_DETACH)
+        && !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT))
+    {
+        first_err.get_or_insert(Error::os(format!("unmounting {}", pins.path().display()), e));
+    }
     match fs::remove_dir_all(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
