@@ -110,8 +110,14 @@ impl Backend for NetnsBackend {
                 .and_then(Netns::try_clone)
                 .map_err(err(format!("opening namespace of {n}")))?;
             // In-process ICMP probes use ping sockets: allow every group (namespaced sysctl).
+            // Rootless, only gid 0 (ourselves) is mapped in our user namespace, and the kernel
+            // refuses a range with unmapped groups.
+            let groups = match netns::rootless::mode() {
+                netns::rootless::Mode::Root => "0 2147483647",
+                netns::rootless::Mode::Rootless => "0 0",
+            };
             netns
-                .set_sysctl("net.ipv4.ping_group_range", "0 2147483647")
+                .set_sysctl("net.ipv4.ping_group_range", groups)
                 .map_err(err(format!("allowing ping sockets in {n}")))?;
             ns.insert(n.clone(), Arc::new(netns));
         }
