@@ -11,7 +11,8 @@ use scenarios::engine::recorder::Recorder;
 use scenarios::engine::{RunOptions, run as run_engine};
 use scenarios::kind::Registry;
 use scenarios::model::Scenario;
-use scenarios::parse::parse_scenario;
+use scenarios::model::timing::Profile;
+use scenarios::parse::parse_scenario_with;
 use scenarios::report::{self, RunRecord, live::Live};
 use scenarios::shipped;
 use scenarios::source::Source;
@@ -63,8 +64,12 @@ fn load_source(arg: &str) -> Result<Source, String> {
 }
 
 fn load(arg: &str) -> Result<Scenario, String> {
+    load_with(arg, None)
+}
+
+fn load_with(arg: &str, profile: Option<Profile>) -> Result<Scenario, String> {
     let source = load_source(arg)?;
-    parse_scenario(&source, &Registry::builtin()).map_err(|d| d.to_string())
+    parse_scenario_with(&source, &Registry::builtin(), profile).map_err(|d| d.to_string())
 }
 
 /// `hybridlab validate FILE`.
@@ -122,6 +127,8 @@ pub struct RunArgs {
     pub scenario: Option<String>,
     /// Lab name.
     pub lab: Option<String>,
+    /// `fast` or `aws`, replacing the file's profile.
+    pub profile: Option<String>,
     /// JSON report path.
     pub json: Option<PathBuf>,
     /// JUnit report path.
@@ -140,7 +147,16 @@ pub fn run(args: RunArgs) -> u8 {
         .scenario
         .clone()
         .unwrap_or_else(|| shipped::DEFAULT.to_string());
-    let scenario = match load(&arg) {
+    let profile = match args.profile.as_deref() {
+        None => None,
+        Some("fast") => Some(Profile::Fast),
+        Some("aws") => Some(Profile::Aws),
+        Some(other) => {
+            err(&format!("--profile {other}: expected fast or aws"));
+            return BAD;
+        }
+    };
+    let scenario = match load_with(&arg, profile) {
         Ok(s) => s,
         Err(e) => {
             err(&e);

@@ -27,6 +27,9 @@ enum Cmd {
         /// Lab name (default: the scenario's name).
         #[arg(long)]
         lab: Option<String>,
+        /// Timing profile, replacing the file's `[timing] profile` (its overrides still apply).
+        #[arg(long, value_parser = ["fast", "aws"])]
+        profile: Option<String>,
         /// Write the full run record as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Cmd::Run {
             scenario,
             lab,
+            profile,
             json,
             junit,
             svg,
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         } => cli::run(cli::RunArgs {
             scenario,
             lab,
+            profile,
             json,
             junit,
             svg,

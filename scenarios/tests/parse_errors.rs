@@ -317,3 +317,19 @@ fn errors_render_like_a_compiler() {
     assert!(rendered.contains("24 | to = \"h3\""), "{rendered}");
     assert!(rendered.ends_with("1 error in lab.toml"), "{rendered}");
 }
+
+#[test]
+fn a_forced_profile_replaces_the_files_but_keeps_its_overrides() {
+    use scenarios::model::timing::Profile;
+    use scenarios::parse::parse_scenario_with;
+    use std::time::Duration;
+    let text = format!("{BASE}\n[timing]\nprofile = \"fast\"\nexpect_within = \"7s\"\n");
+    let src = Source::new("lab.toml", text);
+    let fast = parse_scenario_with(&src, &Registry::builtin(), None).unwrap();
+    let aws = parse_scenario_with(&src, &Registry::builtin(), Some(Profile::Aws)).unwrap();
+    assert_eq!(fast.timing.profile, Profile::Fast);
+    assert_eq!(aws.timing.profile, Profile::Aws);
+    assert_eq!(fast.timing.get("converge"), Duration::from_secs(20));
+    assert_eq!(aws.timing.get("converge"), Duration::from_secs(180));
+    assert_eq!(aws.timing.get("expect_within"), Duration::from_secs(7));
+}

@@ -34,6 +34,16 @@ const ENGINE_SECTIONS: &[&str] = &[
 
 /// Parses and validates `source`.
 pub fn parse_scenario(source: &Source, registry: &Registry) -> Result<Scenario, Diagnostics> {
+    parse_scenario_with(source, registry, None)
+}
+
+/// Parses and validates `source`; `profile`, when given (`hybridlab run --profile`), replaces
+/// the file's `[timing] profile` while its per-item overrides still apply.
+pub fn parse_scenario_with(
+    source: &Source,
+    registry: &Registry,
+    profile: Option<Profile>,
+) -> Result<Scenario, Diagnostics> {
     let root = match crate::source::parse_document(&source.text) {
         Ok(root) => root,
         Err(e) => {
@@ -55,7 +65,7 @@ pub fn parse_scenario(source: &Source, registry: &Registry) -> Result<Scenario, 
         },
     };
     let mut errors = Vec::new();
-    let mut scenario = sections(&root, &cx, registry, &mut errors);
+    let mut scenario = sections(&root, &cx, registry, profile, &mut errors);
     if let Some(s) = &mut scenario {
         // Nodes in file order, whatever their kind: reports and "first declared at" read naturally.
         s.topology
@@ -81,6 +91,7 @@ fn sections(
     root: &Node<'_>,
     cx: &ParseCx<'_>,
     registry: &Registry,
+    profile: Option<Profile>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Scenario> {
     let DeValue::Table(table) = root.get_ref() else {
@@ -137,8 +148,12 @@ fn sections(
         .chain(registry.all().flat_map(|k| k.timers().iter()))
         .collect();
     let timing = match get("timing") {
-        Some(v) => timing(v, &defs, cx, errors),
-        None => Timing::resolve(Profile::default(), defs.iter().copied(), &BTreeMap::new()),
+        Some(v) => timing(v, &defs, cx, profile, errors),
+        None => Timing::resolve(
+            profile.unwrap_or_default(),
+            defs.iter().copied(),
+            &BTreeMap::new(),
+        ),
     };
 
     let mut topology = Topology::default();
@@ -224,6 +239,7 @@ fn timing(
     v: &Node<'_>,
     defs: &[&TimerDef],
     cx: &ParseCx<'_>,
+    forced: Option<Profile>,
     errors: &mut Vec<Diagnostic>,
 ) -> Timing {
     #[derive(serde::Deserialize)]
@@ -239,6 +255,7 @@ fn timing(
         .map_err(|d| errors.push(d))
         .map(|p| p.profile)
         .unwrap_or_default();
+    let profile = forced.unwrap_or(profile);
     let mut overrides: BTreeMap<String, Duration> = BTreeMap::new();
     if let DeValue::Table(t) = rest.get_ref() {
         for (key, value) in t.iter() {
