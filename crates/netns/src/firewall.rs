@@ -17,6 +17,9 @@
 //!     chain output  { ... the same with oifname ... }
 //!   }
 //!   without ifname: iifname/oifname != "lo" (every interface but loopback).
+//!   with ports [500, 4500]: the rules above once per port.
+//!   with peer 203.0.113.9: each rule twice, once with `ip saddr 203.0.113.9` and once with
+//!   `ip daddr 203.0.113.9` (a `meta nfproto ipv4` check first, so IPv6 packets never match).
 //! ```
 //!
 //! Netlink shapes (include/uapi/linux/netfilter/nf_tables.h, nfnetlink.h): a batch
@@ -27,6 +30,7 @@
 //! What it does not do: stateful matching, rate limiting, delay or corruption (the kernel here
 //! has no netem); or IPv4-only/IPv6-only cuts (the `inet` family covers both).
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
@@ -75,7 +79,11 @@ const NFTA_IMMEDIATE_DATA: u16 = 2;
 
 const NFT_META_IIFNAME: u32 = 6;
 const NFT_META_OIFNAME: u32 = 7;
+const NFT_META_NFPROTO: u32 = 15;
 const NFT_META_L4PROTO: u32 = 16;
+const NFPROTO_IPV4: u8 = 2;
+const NFPROTO_IPV6: u8 = 10;
+const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 const NFT_CMP_EQ: u32 = 0;
 const NFT_CMP_NEQ: u32 = 1;
 const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
@@ -110,8 +118,11 @@ pub struct CutSpec {
     pub ifname: Option<String>,
     /// Only this IP protocol (17 udp, 6 tcp, 1 icmp, 50 esp, ...); `None`: every protocol.
     pub proto: Option<u8>,
-    /// Only this source or destination port. Without `proto` it means UDP and TCP.
-    pub port: Option<u16>,
+    /// Only these source or destination ports (any of them); empty: every port. Without
+    /// `proto` they mean UDP and TCP.
+    pub ports: Vec<u16>,
+    /// Only traffic from or to this address (e.g. one tunnel's peer); `None`: any address.
+    pub peer: Option<IpAddr>,
 }
 
 /// An installed cut; [`restore`] removes it. Dropping it leaves the rules in place (they go
@@ -137,6 +148,8 @@ enum Match<'a> {
     L4Proto(u8),
     SrcPort(u16),
     DstPort(u16),
+    SrcAddr(IpAddr),
+    DstAddr(IpAddr),
 }
 
 /// A drop rule: matches, all of which must hold, in one base chain.
@@ -170,7 +183,7 @@ fn rules(spec: &CutSpec) -> Result<Vec<Rule<'_>>> {
             "must have 1 to 15 bytes",
         ));
     }
-    let protos: Vec<Option<u8>> = match (spec.proto, spec.port) {
+    let protos: Vec<Option<u8>> = match (spec.proto, spec.ports.first()) {
         (Some(p), Some(_)) if !has_ports(p) => {
             return Err(Error::invalid(
                 "cut",
@@ -181,8 +194,16 @@ fn rules(spec: &CutSpec) -> Result<Vec<Rule<'_>>> {
         (None, Some(_)) => vec![Some(IPPROTO_UDP), Some(IPPROTO_TCP)],
         (p, _) => vec![p],
     };
-    let ports: Vec<Option<Match<'_>>> = match spec.port {
-        Some(p) => vec![Some(Match::DstPort(p)), Some(Match::SrcPort(p))],
+    let ports: Vec<Option<Match<'_>>> = if spec.ports.is_empty() {
+        vec![None]
+    } else {
+        spec.ports
+            .iter()
+            .flat_map(|p| [Some(Match::DstPort(*p)), Some(Match::SrcPort(*p))])
+            .collect()
+    };
+    let peers: Vec<Option<Match<'_>>> = match spec.peer {
+        Some(a) => vec![Some(Match::SrcAddr(a)), Some(Match::DstAddr(a))],
         None => vec![None],
     };
     let (name, equal) = match &spec.ifname {
@@ -202,10 +223,13 @@ fn rules(spec: &CutSpec) -> Result<Vec<Rule<'_>>> {
         for dev in dev_matches {
             for proto in &protos {
                 for port in &ports {
-                    let mut matches = vec![*dev];
-                    matches.extend(proto.map(Match::L4Proto));
-                    matches.extend(*port);
-                    out.push(Rule { chain, matches });
+                    for peer in &peers {
+                        let mut matches = vec![*dev];
+                        matches.extend(*peer);
+                        matches.extend(proto.map(Match::L4Proto));
+                        matches.extend(*port);
+                        out.push(Rule { chain, matches });
+                    }
                 }
             }
         }
@@ -341,6 +365,24 @@ fn encode_match(m: &mut Msg, what: &Match<'_>) {
                     .be32(NFTA_PAYLOAD_LEN, 2);
             });
             cmp(m, NFT_CMP_EQ, &port.to_be_bytes());
+        }
+        Match::SrcAddr(addr) | Match::DstAddr(addr) => {
+            let src = matches!(what, Match::SrcAddr(_));
+            // RFC 791 section 3.1: source at byte 12, destination at 16 (4 bytes each);
+            // RFC 8200 section 3: source at byte 8, destination at 24 (16 bytes each).
+            let (family, offset, bytes): (u8, u32, Vec<u8>) = match addr {
+                IpAddr::V4(a) => (NFPROTO_IPV4, if src { 12 } else { 16 }, a.octets().to_vec()),
+                IpAddr::V6(a) => (NFPROTO_IPV6, if src { 8 } else { 24 }, a.octets().to_vec()),
+            };
+            meta_load(m, NFT_META_NFPROTO);
+            cmp(m, NFT_CMP_EQ, &[family]);
+            expr(m, "payload", |m| {
+                m.be32(NFTA_PAYLOAD_DREG, NFT_REG_1)
+                    .be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER)
+                    .be32(NFTA_PAYLOAD_OFFSET, offset)
+                    .be32(NFTA_PAYLOAD_LEN, bytes.len() as u32);
+            });
+            cmp(m, NFT_CMP_EQ, &bytes);
         }
     }
 }
@@ -591,7 +633,8 @@ mod tests {
         let spec = CutSpec {
             ifname: None,
             proto: None,
-            port: Some(179),
+            ports: vec![179],
+            peer: None,
         };
         let r = rules(&spec).expect("valid");
         let input: Vec<&Rule<'_>> = r.iter().filter(|r| r.chain == "input").collect();
@@ -609,11 +652,44 @@ mod tests {
     }
 
     #[test]
+    fn peer_and_ports_cut_matches_every_direction_and_port() {
+        let peer: IpAddr = "203.0.113.9".parse().expect("address");
+        let spec = CutSpec {
+            ifname: None,
+            proto: Some(17),
+            ports: vec![500, 4500],
+            peer: Some(peer),
+        };
+        let r = rules(&spec).expect("valid");
+        let input: Vec<&Rule<'_>> = r.iter().filter(|r| r.chain == "input").collect();
+        // 2 ports x (sport, dport) x (saddr, daddr).
+        assert_eq!(input.len(), 8);
+        for m in [
+            [
+                Match::SrcAddr(peer),
+                Match::L4Proto(17),
+                Match::DstPort(500),
+            ],
+            [
+                Match::DstAddr(peer),
+                Match::L4Proto(17),
+                Match::SrcPort(4500),
+            ],
+        ] {
+            assert!(input.iter().any(|r| r.matches[1..] == m), "{m:?}");
+        }
+        let (batch, acks) = install_batch("hl-cut-1-2", &r, 1);
+        assert_eq!(acks as usize, 1 + 3 + r.len());
+        assert!(batch.len() > r.len() * 64);
+    }
+
+    #[test]
     fn port_without_ports_protocol_is_refused() {
         let spec = CutSpec {
             ifname: None,
             proto: Some(50),
-            port: Some(4500),
+            ports: vec![4500],
+            peer: None,
         };
         assert!(matches!(rules(&spec), Err(Error::Invalid { .. })));
         let long = CutSpec {
@@ -628,7 +704,8 @@ mod tests {
         let spec = CutSpec {
             ifname: Some("wan0".into()),
             proto: Some(17),
-            port: Some(4500),
+            ports: vec![4500],
+            peer: None,
         };
         let r = rules(&spec).expect("valid");
         let (batch, acks) = install_batch("hl-cut-1-1", &r, 1);
@@ -638,7 +715,7 @@ mod tests {
         let mut rest = &batch[..];
         while !rest.is_empty() {
             let len = u32::from_ne_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-            assert!(len >= 20 && len <= rest.len() && len % 4 == 0);
+            assert!(len >= 20 && len <= rest.len() && len.is_multiple_of(4));
             types.push(u16::from_ne_bytes([rest[4], rest[5]]));
             rest = &rest[len..];
         }

@@ -98,7 +98,8 @@ async fn cut_drops_matching_traffic_and_restore_brings_it_back() {
         &CutSpec {
             ifname: Some("ba".into()),
             proto: Some(17),
-            port: Some(4500),
+            ports: vec![4500],
+            peer: None,
         },
     )
     .expect("port cut");
@@ -131,5 +132,34 @@ async fn cut_drops_matching_traffic_and_restore_brings_it_back() {
     assert!(
         delivered(&tx, &rx4500, "10.77.0.2:4500", 7),
         "udp/4500 still dropped after restore"
+    );
+
+    // A peer cut (one tunnel's underlay: udp 500 and 4500 to or from one address) drops only
+    // that peer's traffic on those ports.
+    let peer_cut = |peer: &str| CutSpec {
+        ifname: None,
+        proto: Some(17),
+        ports: vec![500, 4500],
+        peer: Some(peer.parse().expect("address")),
+    };
+    let other = firewall::cut(&b, &peer_cut("10.77.0.9")).expect("other peer cut");
+    assert!(
+        delivered(&tx, &rx4500, "10.77.0.2:4500", 8),
+        "a cut for another peer dropped this one"
+    );
+    let this = firewall::cut(&b, &peer_cut("10.77.0.1")).expect("peer cut");
+    assert!(
+        !delivered(&tx, &rx4500, "10.77.0.2:4500", 9),
+        "udp/4500 from the cut peer passed"
+    );
+    assert!(
+        delivered(&tx, &rx5000, "10.77.0.2:5000", 10),
+        "a peer cut on 500/4500 dropped udp/5000"
+    );
+    firewall::restore(&b, this).expect("restore peer cut");
+    firewall::restore(&b, other).expect("restore other peer cut");
+    assert!(
+        delivered(&tx, &rx4500, "10.77.0.2:4500", 11),
+        "udp/4500 still dropped after the peer cut's restore"
     );
 }
