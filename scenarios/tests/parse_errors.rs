@@ -333,3 +333,33 @@ fn a_forced_profile_replaces_the_files_but_keeps_its_overrides() {
     assert_eq!(aws.timing.get("converge"), Duration::from_secs(180));
     assert_eq!(aws.timing.get("expect_within"), Duration::from_secs(7));
 }
+
+#[test]
+fn a_cut_of_one_peers_underlay_takes_ports_and_a_peer_address() {
+    let text = format!(
+        "{BASE}\n[[timeline]]\nat = \"1s\"\naction = \"cut\"\nnode = \"r1\"\nproto = \"udp\"\n\
+         ports = [500, 4500]\npeer = \"203.0.113.9\"\n"
+    );
+    let s = parse(&text).unwrap();
+    let Action::Cut { matching, .. } = &s.timeline[0].action else {
+        panic!("not a cut: {:?}", s.timeline[0].action)
+    };
+    assert_eq!(matching.ports, vec![500, 4500]);
+    assert_eq!(matching.peer, Some("203.0.113.9".parse().unwrap()));
+    assert_eq!(
+        matching.describe(),
+        "udp ports 500,4500 to/from 203.0.113.9"
+    );
+}
+
+#[test]
+fn ports_need_a_protocol_with_ports() {
+    let text = format!(
+        "{BASE}\n[[timeline]]\nat = \"1s\"\naction = \"cut\"\nnode = \"r1\"\nports = [500]\n"
+    );
+    let (line, _, path, msg) = one_error(&text);
+    assert_eq!(path, "timeline[0].ports");
+    let expected = 1 + text.lines().position(|l| l.starts_with("ports")).unwrap();
+    assert_eq!(line, expected, "{msg}");
+    assert!(msg.contains("needs proto"), "{msg}");
+}

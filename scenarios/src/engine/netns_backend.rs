@@ -234,7 +234,8 @@ impl Backend for NetnsBackend {
         let spec = netns::firewall::CutSpec {
             ifname: ifname.map(str::to_string),
             proto,
-            port: matching.port,
+            ports: matching.ports.clone(),
+            peer: matching.peer,
         };
         let cut = netns::firewall::cut(&ns, &spec)
             .map_err(err(format!("cutting {} in {node}", matching.describe())))?;

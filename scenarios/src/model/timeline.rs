@@ -35,18 +35,29 @@ use crate::source::FieldPath;
 pub struct TrafficMatch {
     /// IP protocol name (`udp`, `tcp`, `icmp`, `esp`, `gre`, ...); `None`: all traffic.
     pub proto: Option<String>,
-    /// Port (UDP/TCP only), matched as source or destination.
-    pub port: Option<u16>,
+    /// Ports (UDP/TCP/SCTP only), each matched as source or destination; empty: every port.
+    pub ports: Vec<u16>,
+    /// Only traffic from or to this address (e.g. one tunnel's peer: `proto = "udp"`,
+    /// `ports = [500, 4500]`, `peer = "203.0.113.9"` cuts exactly that tunnel's underlay).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl TrafficMatch {
     /// One-line rendering for reports: `all traffic`, `udp`, `udp port 4500`.
     pub fn describe(&self) -> String {
-        match (&self.proto, self.port) {
+        let mut s = match (&self.proto, self.ports.as_slice()) {
             (None, _) => "all traffic".to_string(),
-            (Some(p), None) => p.clone(),
-            (Some(p), Some(port)) => format!("{p} port {port}"),
+            (Some(p), []) => p.clone(),
+            (Some(p), [port]) => format!("{p} port {port}"),
+            (Some(p), ports) => {
+                let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+                format!("{p} ports {}", ports.join(","))
+            }
+        };
+        if let Some(peer) = self.peer {
+            s += &format!(" to/from {peer}");
         }
+        s
     }
 }
 
@@ -178,6 +189,9 @@ pub(crate) struct CutRaw {
     pub node: Option<String>,
     pub proto: Option<String>,
     pub port: Option<u16>,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    pub peer: Option<std::net::IpAddr>,
     pub duration: Option<crate::duration::Dur>,
 }
 

@@ -137,17 +137,23 @@ fn timeline_entry(
                     ),
                 ));
             }
-            if r.port.is_some() && !matches!(r.proto.as_deref(), Some("udp" | "tcp" | "sctp")) {
-                return Err(cx.error(
-                    &p.key("port"),
-                    "`port` needs proto = \"udp\", \"tcp\" or \"sctp\"",
-                ));
+            for (key, given) in [("port", r.port.is_some()), ("ports", !r.ports.is_empty())] {
+                if given && !matches!(r.proto.as_deref(), Some("udp" | "tcp" | "sctp")) {
+                    return Err(cx.error(
+                        &p.key(key),
+                        format!("`{key}` needs proto = \"udp\", \"tcp\" or \"sctp\""),
+                    ));
+                }
+            }
+            if r.port.is_some() && !r.ports.is_empty() {
+                return Err(cx.error(&p.key("ports"), "give `port` or `ports`, not both"));
             }
             Action::Cut {
                 target,
                 matching: TrafficMatch {
                     proto: r.proto,
-                    port: r.port,
+                    ports: r.port.into_iter().chain(r.ports).collect(),
+                    peer: r.peer,
                 },
                 duration: r.duration.map(|d| d.0),
             }
@@ -265,7 +271,7 @@ fn default_action_name(a: &Action) -> String {
         Action::Cut {
             target, matching, ..
         } => {
-            if matching.proto.is_some() {
+            if matching.proto.is_some() || matching.peer.is_some() {
                 format!("cut {} ({})", t(target), matching.describe())
             } else {
                 format!("cut {}", t(target))
