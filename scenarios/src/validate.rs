@@ -387,6 +387,7 @@ fn timeline(s: &Scenario, cx: &ParseCx<'_>, out: &mut Vec<Diagnostic>) {
         exe: std::path::PathBuf::from("hybridlab"),
         timing: &dummy_timing,
         topology: t,
+        namespaces: Default::default(),
     };
     let node_ok = |node: &str, p: &FieldPath, out: &mut Vec<Diagnostic>| {
         if t.node(node).is_none() {

@@ -113,6 +113,13 @@ pub trait Backend: NsRunner + Send + Sync + 'static {
     /// SIGKILLs a process and reaps it.
     fn kill(&self, proc: ProcId) -> Result<(), BackendError>;
 
+    /// The path of `node`'s namespace that another process may open to enter it (its pin);
+    /// `None` when there is no such file (fake backends).
+    fn netns_path(&self, node: &str) -> Option<std::path::PathBuf> {
+        let _ = node;
+        None
+    }
+
     /// Removes everything of the lab: processes, namespaces (and with them links, routes,
     /// cuts), state. Idempotent; also runs on drop of the real backend.
     fn teardown(&self) -> impl Future<Output = Result<(), BackendError>> + Send;

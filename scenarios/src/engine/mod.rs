@@ -169,6 +169,13 @@ impl<B: Backend> Ctx<'_, B> {
             exe: self.opts.exe.clone(),
             timing: &self.scenario.timing,
             topology: &self.scenario.topology,
+            namespaces: self
+                .scenario
+                .topology
+                .nodes
+                .iter()
+                .filter_map(|n| Some((n.name().to_string(), self.backend.netns_path(n.name())?)))
+                .collect(),
         };
         for p in spec.processes(&env) {
             self.start_process(node, p).await?;

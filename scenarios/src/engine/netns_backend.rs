@@ -265,6 +265,7 @@ impl Backend for NetnsBackend {
             .map_err(|e| BackendError::ctx("duplicating the log descriptor", e))?;
         let mut cmd = Command::new(program);
         cmd.args(args)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log)
@@ -304,6 +305,10 @@ impl Backend for NetnsBackend {
         lab.stop_process(pid, std::time::Duration::ZERO)
             .map_err(err(format!("killing {pid} in {node}")))?;
         Ok(())
+    }
+
+    fn netns_path(&self, node: &str) -> Option<std::path::PathBuf> {
+        self.netns(node).ok().map(|ns| ns.path().to_path_buf())
     }
 
     async fn teardown(&self) -> Result<(), BackendError> {

@@ -177,6 +177,7 @@ impl NodeSpec for Host {
                 name: c.name.clone(),
                 argv: c.run.clone(),
                 files: Vec::new(),
+                env: Vec::new(),
                 control_socket: false,
             })
             .collect()

@@ -23,6 +23,7 @@ pub mod common;
 pub mod host;
 pub mod router;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,8 +34,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::Topology;
 use crate::model::timing::{TimerDef, Timing};
+use crate::model::{Link, Topology};
 use crate::parse::{Node, ParseCx};
 use crate::source::FieldPath;
 
@@ -122,6 +123,16 @@ pub trait NodeSpec: std::fmt::Debug + Send + Sync {
     /// What its namespace needs besides its links.
     fn setup(&self, topo: &Topology) -> NodeSetup;
 
+    /// Links this node brings itself, e.g. a gateway's outside interface on a link to an
+    /// `internet` router, declared in the kind's own section instead of a `[[link]]`. They join
+    /// the topology's links before validation, so addresses, overlaps and node references are
+    /// checked like any link's, `cut link = "NAME"` and `link_down` apply to them, and errors
+    /// point at [`Link::path`] (set it to the field that declared the link, e.g.
+    /// `vgw[0].outside`). An empty name gets the default `<a>-<b>`.
+    fn links(&self) -> Vec<Link> {
+        Vec::new()
+    }
+
     /// The processes to start in its namespace once its links, addresses and routes exist.
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
         let _ = env;
@@ -169,6 +180,11 @@ pub struct NodeEnv<'a> {
     pub timing: &'a Timing,
     /// The whole topology.
     pub topology: &'a Topology,
+    /// Every node's namespace as a path a process can open (`setns`), so a daemon may program
+    /// another node (a vgw installing propagated routes in its vpc's table with
+    /// `netns::Netns::open_path` and `netns::Netlink::open`). Empty when the backend has no
+    /// real namespaces (tests with a fake backend).
+    pub namespaces: BTreeMap<String, PathBuf>,
 }
 
 /// A process to spawn in a node's namespace.
@@ -180,6 +196,8 @@ pub struct ProcessSpec {
     pub argv: Vec<String>,
     /// Files to write into the node directory first: (file name, contents).
     pub files: Vec<(String, String)>,
+    /// Extra environment variables (the engine's environment is inherited).
+    pub env: Vec<(String, String)>,
     /// Whether it serves the node's control socket (the engine waits for it and reads events).
     pub control_socket: bool,
 }
@@ -244,6 +262,14 @@ impl Registry {
         Registry {
             kinds: vec![Box::new(host::HostKind), Box::new(router::RouterKind)],
         }
+    }
+
+    /// This registry plus `kind` (tests, and builds with kinds of their own). A kind whose
+    /// name is already registered replaces it.
+    pub fn with(mut self, kind: Box<dyn NodeKind>) -> Registry {
+        self.kinds.retain(|k| k.name() != kind.name());
+        self.kinds.push(kind);
+        self
     }
 
     /// The kind named `name`.

@@ -183,6 +183,15 @@ fn sections(
             Err(d) => errors.push(d),
         }
     }
+    // Links the nodes bring themselves (a gateway's outside interface): validated like any.
+    for node in &topology.nodes {
+        for mut l in node.links() {
+            if l.name.is_empty() {
+                l.name = format!("{}-{}", l.endpoints[0].node, l.endpoints[1].node);
+            }
+            topology.links.push(l);
+        }
+    }
     let probes = match get("probe") {
         Some(v) => list(v, "probe", cx, errors, |p: &mut Probe, path| p.path = path),
         None => Vec::new(),
