@@ -17,6 +17,37 @@
 //!            validate(topology) -> setup() -> processes(env) -> engine bring-up
 //! ```
 //!
+//! # How to add a kind (e.g. `vgw`)
+//!
+//! 1. A module `kind/vgw.rs` with a unit struct implementing [`NodeKind`] (`name() = "vgw"`, its
+//!    `[[vgw]]` section) and a node struct implementing [`NodeSpec`], deserialized with
+//!    `#[serde(deny_unknown_fields)]` through `cx.de(table, path)` so a typo is reported at
+//!    its key. Store `path` in the node; build every error with `cx.error(&path.key(..), ..)`.
+//! 2. One line in [`Registry::builtin`]: `Box::new(vgw::VgwKind)`.
+//! 3. What the kind may declare, all optional:
+//!    - [`NodeSpec::links`]: its own underlay, e.g. the outside interface on a link to an
+//!      `internet` router (validated like a `[[link]]`; `cut link = ..` applies to it);
+//!    - [`NodeSpec::setup`]: forwarding, static routes, `depends_on` (process start order);
+//!    - [`NodeSpec::processes`]: its daemon, as `argv = [env.exe, "daemon", "vgw", "--config",
+//!      "vgw.json"]` with `files = [("vgw.json", ..)]` (written into `env.node_dir`, the
+//!      working directory) and `control_socket: true`: the engine waits until `env.socket`
+//!      answers, then follows its events onto the timeline (and `on_event` triggers);
+//!      `env.namespaces[other]` lets the daemon program another node (vgw -> vpc routes);
+//!    - [`NodeKind::run_daemon`]: the daemon's main (`hybridlab daemon vgw --config FILE`
+//!      dispatches here); it serves `control::ServerBuilder` on the socket from its config;
+//!    - [`NodeKind::timers`]: its `aws`/`fast` values (BGP hold, DPD, ...), read back from
+//!      `env.timing` when generating the config; `[timing]` overrides them by name;
+//!    - [`NodeKind::actions`] / [`NodeKind::parse_action`]: timeline actions sent to the daemon's
+//!      control socket ([`KindRequest`], e.g. `withdraw`, `rekey`);
+//!    - [`NodeKind::checks`] / [`NodeKind::parse_check`]: expectations the engine polls through
+//!      `show` and judges with a [`Verdict`] ([`KindCheck`], e.g. `bgp_state`, `tunnel_state`).
+//! 4. A tunnel's underlay is cut with the engine's own action, no kind code needed:
+//!    `action = "cut"`, `node = "vgw1"`, `proto = "udp"`, `ports = [500, 4500]`,
+//!    `peer = "<the CGW's outside address>"`.
+//!
+//! `tests/kind_plugin.rs` is a complete example kind exercising all of the above on real
+//! namespaces, registered with [`Registry::with`] from outside the crate.
+//!
 //! What it does not do: create anything (the engine does, through `netns`).
 
 pub mod common;

@@ -7,7 +7,8 @@
 //! action = "cut"            # drop traffic with nftables rules in the node namespaces
 //! link = "wan"              # or node = "r1" (its whole underlay)
 //! proto = "udp"             # optional: only this protocol (udp tcp icmp esp gre ...)
-//! port = 4500               # optional: only this port (udp/tcp)
+//! port = 4500               # optional: only this port (udp/tcp); or ports = [500, 4500]
+//! peer = "203.0.113.9"      # optional: only traffic from or to this address (one tunnel)
 //! duration = "2s"           # optional: restore by itself after this long
 //!
 //! [[timeline]]
