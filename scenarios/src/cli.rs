@@ -190,7 +190,24 @@ pub fn run(args: RunArgs) -> u8 {
         return BAD;
     }
     match netns::rootless::run_in_pid_namespace(|| i32::from(run_lab(&scenario, &lab, &args))) {
-        Ok(code) => u8::try_from(code).unwrap_or(FAILED),
+        Ok(code) => match u8::try_from(code) {
+            Ok(c @ (OK | FAILED | BAD)) => c,
+            // A panic (101) or a signal (128 + n): the lab's processes died with the engine
+            // (PID namespace) and the supervisor swept what it left.
+            _ => {
+                // Its owner is dead now, so a sweep removes whatever a panic left.
+                let swept = netns::lab::sweep(&netns::lab::LabConfig::default());
+                err(&format!(
+                    "the lab engine ended abnormally (status {code}); sweep: {}",
+                    match swept {
+                        Ok(labs) if labs.is_empty() => "nothing left".to_string(),
+                        Ok(labs) => format!("removed {}", labs.join(", ")),
+                        Err(e) => format!("failed: {e} (run `hybridlab down`)"),
+                    }
+                ));
+                BAD
+            }
+        },
         Err(e) => {
             err(&format!("cannot start the lab supervisor: {e}"));
             BAD

@@ -410,8 +410,39 @@ fn kind_runs_on_the_real_engine() {
             exe: PathBuf::from(env!("CARGO_BIN_EXE_hybridlab")),
         };
         let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        run(&s, backend, opts, Recorder::new(Live::new(true)), stop_rx).await
+        // Meanwhile, a user asks the daemon through `hybridlab show`.
+        let root = state.path().to_path_buf();
+        let show = async move {
+            let socket = control::socket_path(&root.join("sctkind"), "ke");
+            testkit::wait_for_async(
+                "the edge daemon's control socket",
+                std::time::Duration::from_secs(20),
+                std::time::Duration::from_millis(20),
+                || {
+                    let socket = socket.clone();
+                    async move { if socket.exists() { Ok(()) } else { Err(()) } }
+                },
+            )
+            .await
+            .expect("socket");
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_hybridlab"))
+                    .args(["show", "sctkind", "ke", "state"])
+                    .env("HYBRIDLAB_STATE_DIR", &root)
+                    .output()
+                    .expect("run hybridlab show")
+            })
+            .await
+            .expect("join")
+        };
+        let recorder = Recorder::new(Live::new(true));
+        tokio::join!(run(&s, backend, opts, recorder, stop_rx), show)
     });
+    let (record, shown) = record;
+    let shown_text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(shown.status.code(), Some(0), "{shown:?}");
+    let view: Value = serde_json::from_str(&shown_text).expect("show prints JSON");
+    assert_eq!(view["state"], "up", "{shown_text}");
     let summary = scenarios::report::summary::render(&record);
     assert!(record.error.is_none(), "{summary}");
     for e in &record.expectations {

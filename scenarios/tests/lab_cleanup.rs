@@ -161,6 +161,46 @@ fn sigkill_mid_run_then_next_run_sweeps_it() {
     assert!(next_left.none(), "the next run's own lab: {next_left:#?}");
 }
 
+#[test]
+fn sigterm_mid_run_tears_down_in_order_and_exits_1() {
+    let ws = Workspace::new();
+    let p = "sctterm";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: p.into(),
+    };
+    let marker = "86400.4713";
+    let file = ws.file(&format!("{p}.toml"), &long_scenario(p, marker));
+    let json = ws.path().join("term.json");
+    let mut child = ws
+        .command(&["run", file.to_str().unwrap(), "--lab", p, "-q", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start hybridlab run");
+    wait_until("the lab to be up", Duration::from_secs(20), || {
+        pinned_inodes(p).len() == 3 && !leftovers(&ws, p, &[], &[], &[marker]).processes.is_empty()
+    });
+    let inodes = pinned_inodes(p);
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("reap hybridlab");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    // The run record says why it stopped; the teardown needed no sweep.
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("json");
+    assert_eq!(record["interrupted"], true, "{record}");
+    let names = ifnames(p);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let left = leftovers(&ws, p, &inodes, &names, &[marker, &format!("--lab {p}")]);
+    assert!(left.none(), "after SIGTERM: {left:#?}");
+}
+
 /// A short valid scenario: two hosts on one link, a route check.
 const SHORT: &str = r#"[scenario]
 name = "sctkn"
