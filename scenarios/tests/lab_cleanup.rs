@@ -172,7 +172,7 @@ fn sigterm_mid_run_tears_down_in_order_and_exits_1() {
     let marker = "86400.4713";
     let file = ws.file(&format!("{p}.toml"), &long_scenario(p, marker));
     let json = ws.path().join("term.json");
-    let mut child = ws
+    let child = ws
         .command(&["run", file.to_str().unwrap(), "--lab", p, "-q", "--json"])
         .arg(&json)
         .stdout(std::process::Stdio::null())
