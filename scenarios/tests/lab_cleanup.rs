@@ -282,3 +282,17 @@ fn malformed_scenarios_exit_2_with_position_and_create_nothing() {
         }
     }
 }
+
+#[test]
+fn daemon_dispatches_through_the_kind_registry() {
+    let ws = Workspace::new();
+    let config = ws.file("empty.json", "{}");
+    let config = config.to_str().unwrap();
+    let unknown = ws.run(&["daemon", "nosuch", "--config", config]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", describe(&unknown));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown node kind \"nosuch\""));
+    // `host` is registered but runs no daemon of its own.
+    let host = ws.run(&["daemon", "host", "--config", config]);
+    assert_eq!(host.status.code(), Some(2), "{}", describe(&host));
+    assert!(String::from_utf8_lossy(&host.stderr).contains("kind host has no daemon"));
+}

@@ -196,3 +196,22 @@ fn default_scenario_passes_rootless() {
         "the report was written by the unprivileged user"
     );
 }
+
+/// Every shipped scenario (`hybridlab list`) passes as root: cuts of a node's UDP only, link
+/// flaps (down/up with routes re-applied), and the default.
+#[test]
+fn every_shipped_scenario_passes() {
+    let _s = serial();
+    for (i, s) in scenarios::shipped::SHIPPED.iter().enumerate() {
+        let ws = Workspace::new();
+        let lab = format!("sctship{i}");
+        let _guard = DownOnDrop {
+            ws: &ws,
+            lab: lab.clone(),
+        };
+        let out = ws.run(&["run", s.name, "--lab", &lab, "-q"]);
+        assert_eq!(out.status.code(), Some(0), "{}: {}", s.name, describe(&out));
+        let left = leftovers(&ws, &lab, &[], &[], &[&format!("--lab {lab}")]);
+        assert!(left.none(), "{}: {left:#?}", s.name);
+    }
+}
