@@ -367,7 +367,15 @@ pub fn down(lab: Option<&str>) -> u8 {
     }
     let config = netns::lab::LabConfig::default();
     match lab {
-        Some(lab) => match netns::lab::down(lab, &config) {
+        Some(lab) => match crate::lab_owner::stop(lab, &config)
+            .map_err(|e| e.to_string())
+            .and_then(|stopped| {
+                if stopped {
+                    Ok(())
+                } else {
+                    netns::lab::down(lab, &config).map_err(|e| e.to_string())
+                }
+            }) {
             Ok(()) => {
                 out(&format!("lab {lab} is down\n"));
                 OK

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
+mod lab_owner;
 
 /// Emulated AWS hybrid connectivity on one Linux machine.
 #[derive(Debug, Parser)]

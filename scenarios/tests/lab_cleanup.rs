@@ -201,6 +201,42 @@ fn sigterm_mid_run_tears_down_in_order_and_exits_1() {
     assert!(left.none(), "after SIGTERM: {left:#?}");
 }
 
+#[test]
+fn down_of_a_running_lab_stops_its_owner_in_order() {
+    let ws = Workspace::new();
+    let p = "sctdown";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: p.into(),
+    };
+    let marker = "86400.4714";
+    let file = ws.file(&format!("{p}.toml"), &long_scenario(p, marker));
+    let json = ws.path().join("down.json");
+    let child = ws
+        .command(&["run", file.to_str().unwrap(), "--lab", p, "-q", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start hybridlab run");
+    wait_until("the lab to be up", Duration::from_secs(20), || {
+        pinned_inodes(p).len() == 3 && !leftovers(&ws, p, &[], &[], &[marker]).processes.is_empty()
+    });
+    let inodes = pinned_inodes(p);
+    let out = ws.run(&["down", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    // The owner tore its lab down itself and reported the run as interrupted.
+    let run = child.wait_with_output().expect("reap hybridlab run");
+    assert_eq!(run.status.code(), Some(1), "{}", describe(&run));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json report")).expect("json");
+    assert_eq!(record["interrupted"], true, "{record}");
+    let names = ifnames(p);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let left = leftovers(&ws, p, &inodes, &names, &[marker, &format!("--lab {p}")]);
+    assert!(left.none(), "after down: {left:#?}");
+}
+
 /// A short valid scenario: two hosts on one link, a route check.
 const SHORT: &str = r#"[scenario]
 name = "sctkn"
