@@ -237,6 +237,87 @@ fn down_of_a_running_lab_stops_its_owner_in_order() {
     assert!(left.none(), "after down: {left:#?}");
 }
 
+/// The pids of processes whose command line contains `marker`.
+fn pids_with(marker: &str) -> Vec<u32> {
+    common::processes(&[], &[marker])
+        .iter()
+        .filter_map(|p| p.split(':').next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn kill_and_restart_act_on_a_hosts_real_process() {
+    let ws = Workspace::new();
+    let p = "sctkill";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: p.into(),
+    };
+    let marker = "86400.4715";
+    let text = format!(
+        r#"[scenario]
+name = "{p}"
+
+[[host]]
+name = "{p}a"
+commands = [{{ name = "marker", run = ["sleep", "{marker}"] }}]
+
+[[host]]
+name = "{p}b"
+
+[[link]]
+endpoints = [{{ node = "{p}a", address = "10.78.0.1/24" }}, {{ node = "{p}b", address = "10.78.0.2/24" }}]
+
+[[timeline]]
+name = "kill"
+at = "1s"
+action = "kill"
+node = "{p}a"
+process = "marker"
+
+[[timeline]]
+name = "restart"
+at = "2s"
+action = "restart"
+node = "{p}a"
+process = "marker"
+
+[[timeline]]
+name = "end"
+at = "3s"
+action = "link_up"
+link = "{p}a-{p}b"
+"#
+    );
+    let file = ws.file("kill.toml", &text);
+    let mut child = ws
+        .command(&["run", file.to_str().unwrap(), "--lab", p, "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start hybridlab run");
+    let mut first = Vec::new();
+    wait_until("the command to start", Duration::from_secs(20), || {
+        first = pids_with(marker);
+        first.len() == 1
+    });
+    wait_until("the kill", Duration::from_secs(10), || {
+        pids_with(marker).is_empty()
+    });
+    let mut second = Vec::new();
+    wait_until("the restart", Duration::from_secs(10), || {
+        second = pids_with(marker);
+        second.len() == 1
+    });
+    assert_ne!(first, second, "restart started a new process");
+    let status = child.wait().expect("reap hybridlab");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        pids_with(marker).is_empty(),
+        "teardown stopped the restarted command"
+    );
+}
+
 /// A short valid scenario: two hosts on one link, a route check.
 const SHORT: &str = r#"[scenario]
 name = "sctkn"

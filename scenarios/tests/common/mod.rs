@@ -160,6 +160,25 @@ pub fn leftovers(
         .filter(|l| l.contains(&prefix))
         .map(str::to_string)
         .collect();
+    let processes = processes(ns_inodes, markers);
+    let interfaces = ifnames
+        .iter()
+        .filter(|n| Path::new("/sys/class/net").join(n).exists())
+        .map(|n| n.to_string())
+        .collect();
+    let dir = ws.state().join(lab);
+    Leftovers {
+        pins: list_pins(lab),
+        mounts,
+        processes,
+        interfaces,
+        state_dir: dir.exists().then_some(dir),
+    }
+}
+
+/// Processes inside one of the namespaces `ns_inodes`, or whose command line contains one of
+/// `markers`, as `pid: command line`.
+pub fn processes(ns_inodes: &[u64], markers: &[&str]) -> Vec<String> {
     let mut processes = Vec::new();
     for e in std::fs::read_dir("/proc").expect("read /proc").flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
@@ -182,19 +201,7 @@ pub fn leftovers(
             processes.push(format!("{pid}: {cmdline}"));
         }
     }
-    let interfaces = ifnames
-        .iter()
-        .filter(|n| Path::new("/sys/class/net").join(n).exists())
-        .map(|n| n.to_string())
-        .collect();
-    let dir = ws.state().join(lab);
-    Leftovers {
-        pins: list_pins(lab),
-        mounts,
-        processes,
-        interfaces,
-        state_dir: dir.exists().then_some(dir),
-    }
+    processes
 }
 
 /// Polls `f` until it returns true or `timeout` passes.
