@@ -469,21 +469,37 @@ fn kind_runs_on_the_real_engine() {
     assert!(!state.path().join("sctkind").exists(), "state removed");
 }
 
+/// A minimal libtest-compatible harness: `--list`, name filters (substrings, as libtest's),
+/// other flags accepted and ignored; the tests run one after another.
+#[allow(clippy::print_stdout)] // the harness's report is its output
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("daemon") {
         std::process::exit(daemon(Path::new(&args[2])));
     }
-    // libtest-style flags (--nocapture, filters) are accepted and ignored.
-    for (name, f) in [
-        ("kind_links_are_validated", kind_links_are_validated as fn()),
+    let tests: [(&str, fn()); 2] = [
+        ("kind_links_are_validated", kind_links_are_validated),
         ("kind_runs_on_the_real_engine", kind_runs_on_the_real_engine),
-    ] {
-        f();
-        // This binary is a test harness: its report line is its output.
-        #[allow(clippy::print_stdout)]
-        {
-            println!("test {name} ... ok");
+    ];
+    let filters: Vec<&str> = args[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let chosen = tests
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f)));
+    if args.iter().any(|a| a == "--list") {
+        for (name, _) in chosen {
+            println!("{name}: test");
         }
+        return;
     }
+    let mut ran = 0;
+    for (name, f) in chosen {
+        f();
+        println!("test {name} ... ok");
+        ran += 1;
+    }
+    println!("\ntest result: ok. {ran} passed; 0 failed");
 }
