@@ -72,11 +72,15 @@ impl Netlink {
     /// Adds an address to a link (`10.0.0.1/30`, `2001:db8::1/64`). IPv6 skips DAD.
     pub async fn add_address(&self, link: LinkId<'_>, net: IpNet) -> Result<()> {
         let index = self.link_index(link).await?;
-        let mut req = self.handle().address().add(index, net.addr(), net.prefix_len());
+        let mut req = self
+            .handle()
+            .address()
+            .add(index, net.addr(), net.prefix_len());
         if net.addr().is_ipv6() {
             let msg = req.message_mut();
             msg.header.flags |= AddressHeaderFlags::Nodad;
-            msg.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
         req.execute().await.map_err(|e| {
             Error::netlink(
@@ -112,22 +116,25 @@ impl Netlink {
         if let Some(i) = index {
             req = req.set_link_index_filter(i);
         }
-        let msgs: Vec<AddressMessage> = req
-            .execute()
-            .try_collect()
-            .await
-            .map_err(|e| Error::netlink(format!("listing addresses in {}", self.namespace()), e))?;
+        let msgs: Vec<AddressMessage> =
+            req.execute().try_collect().await.map_err(|e| {
+                Error::netlink(format!("listing addresses in {}", self.namespace()), e)
+            })?;
         let mut out: Vec<Address> = msgs
             .iter()
             .filter_map(Address::from_message)
             .filter(|a| index.is_none_or(|i| a.index == i))
             .collect();
-        out.sort_by(|a, b| (a.index, a.net).cmp(&(b.index, b.net)));
+        out.sort_by_key(|a| (a.index, a.net));
         Ok(out)
     }
 
     /// Whether `ip` is configured on any link of the namespace.
     pub async fn has_address(&self, ip: IpAddr) -> Result<bool> {
-        Ok(self.addresses(None).await?.iter().any(|a| a.net.addr() == ip))
+        Ok(self
+            .addresses(None)
+            .await?
+            .iter()
+            .any(|a| a.net.addr() == ip))
     }
 }

@@ -84,7 +84,11 @@ impl Error {
     }
 
     /// A rejected value.
-    pub(crate) fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Error {
+    pub(crate) fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Error {
         Error::Invalid {
             what,
             value: value.into(),
@@ -104,7 +108,10 @@ impl Error {
                 };
                 // rtnetlink's ErrorMessage keeps the request header in `header`; extended ack text
                 // is not decoded by this netlink-packet-core version, the errno is what we have.
-                if errno == Some(libc::ENOENT) || errno == Some(libc::ESRCH) || errno == Some(libc::ENODEV) {
+                if errno == Some(libc::ENOENT)
+                    || errno == Some(libc::ESRCH)
+                    || errno == Some(libc::ENODEV)
+                {
                     message.push_str(" (no such object)");
                 }
                 Error::Netlink {
@@ -138,7 +145,10 @@ impl Error {
     /// Whether the object was missing.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
-            || matches!(self.errno(), Some(libc::ENOENT) | Some(libc::ESRCH) | Some(libc::ENODEV))
+            || matches!(
+                self.errno(),
+                Some(libc::ENOENT) | Some(libc::ESRCH) | Some(libc::ENODEV)
+            )
     }
 }
 
@@ -156,7 +166,10 @@ mod tests {
             io::Error::from_raw_os_error(libc::EEXIST),
         );
         let text = e.to_string();
-        assert!(text.starts_with("creating veth r1<->r2 in hl-x-r1: File exists"), "{text}");
+        assert!(
+            text.starts_with("creating veth r1<->r2 in hl-x-r1: File exists"),
+            "{text}"
+        );
         assert!(e.is_exists());
         assert!(!e.is_not_found());
     }

@@ -125,7 +125,8 @@ pub struct LabRecord {
 impl LabRecord {
     /// Reads lab.json.
     pub fn load(path: &Path) -> Result<LabRecord> {
-        let text = fs::read_to_string(path).map_err(|e| Error::os(format!("reading {}", path.display()), e))?;
+        let text = fs::read_to_string(path)
+            .map_err(|e| Error::os(format!("reading {}", path.display()), e))?;
         serde_json::from_str(&text).map_err(|e| Error::State {
             path: path.display().to_string(),
             detail: e.to_string(),
@@ -163,7 +164,9 @@ pub fn owner_alive(rec: &LabRecord) -> bool {
         return true;
     };
     dir.flatten().any(|e| {
-        e.file_name().to_str().is_some_and(|s| s.parse::<u32>().is_ok())
+        e.file_name()
+            .to_str()
+            .is_some_and(|s| s.parse::<u32>().is_ok())
             && fs::read_link(e.path().join("ns/pid"))
                 .ok()
                 .and_then(|l| process::parse_ns_link(&l.to_string_lossy()))
@@ -209,12 +212,21 @@ impl Lab {
                 Err(e) => return Err(e),
             }
         }
-        fs::create_dir_all(&config.state_root)
-            .map_err(|e| Error::os(format!("creating state directory {}", config.state_root.display()), e))?;
+        fs::create_dir_all(&config.state_root).map_err(|e| {
+            Error::os(
+                format!("creating state directory {}", config.state_root.display()),
+                e,
+            )
+        })?;
         match fs::create_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::os(format!("creating lab directory {}", dir.display()), e)),
+            Err(e) => {
+                return Err(Error::os(
+                    format!("creating lab directory {}", dir.display()),
+                    e,
+                ));
+            }
         }
         // Generated configs hold secrets (PSKs, MD5 keys): the lab directory is private.
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
@@ -365,7 +377,10 @@ impl Lab {
 
     /// The lab's process with this pid.
     pub fn process_mut(&mut self, pid: u32) -> Option<&mut Process> {
-        self.processes.iter_mut().find(|(_, p)| p.pid() == pid).map(|(_, p)| p)
+        self.processes
+            .iter_mut()
+            .find(|(_, p)| p.pid() == pid)
+            .map(|(_, p)| p)
     }
 
     /// Stops one process (SIGTERM, SIGKILL after `grace`) and forgets it: a chaos "kill" or the
@@ -380,7 +395,9 @@ impl Lab {
             })?;
         let (_, mut p) = self.processes.remove(at);
         let status = p.terminate(grace)?;
-        self.record.processes.retain(|r| r.id.map(|i| i.pid) != Some(pid));
+        self.record
+            .processes
+            .retain(|r| r.id.map(|i| i.pid) != Some(pid));
         self.record.store(&self.json)?;
         Ok(status)
     }
@@ -420,7 +437,11 @@ impl Lab {
         }
         for (node, mut p) in self.processes.drain(..) {
             if p.is_running() {
-                warn!(node, label = p.label(), "still running after grace period, killing");
+                warn!(
+                    node,
+                    label = p.label(),
+                    "still running after grace period, killing"
+                );
             }
             drop(p); // SIGKILL + reap if still running
         }
@@ -447,7 +468,12 @@ fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
     // 1. Recorded processes, if their pids mean something here.
     let mut victims: Vec<ProcessId> = Vec::new();
     if rec.owner_pid_ns == own_pid_ns() {
-        victims.extend(rec.processes.iter().filter_map(|p| p.id).filter(|id| id.is_alive()));
+        victims.extend(
+            rec.processes
+                .iter()
+                .filter_map(|p| p.id)
+                .filter(|id| id.is_alive()),
+        );
     }
     // 2. Anything else inside the lab's namespaces (daemons' children, processes whose record
     //    was not written because we crashed between fork and store).
@@ -482,7 +508,10 @@ fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
         && let Err(e) = crate::sys::umount2(pins.path(), libc::MNT_DETACH)
         && !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT))
     {
-        first_err.get_or_insert(Error::os(format!("unmounting {}", pins.path().display()), e));
+        first_err.get_or_insert(Error::os(
+            format!("unmounting {}", pins.path().display()),
+            e,
+        ));
     }
     match fs::remove_dir_all(dir) {
         Ok(()) => {}
@@ -535,7 +564,12 @@ pub fn list(config: &LabConfig) -> Result<Vec<LabStatus>> {
     let entries = match fs::read_dir(&config.state_root) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::os(format!("listing {}", config.state_root.display()), e)),
+        Err(e) => {
+            return Err(Error::os(
+                format!("listing {}", config.state_root.display()),
+                e,
+            ));
+        }
     };
     let mut out = Vec::new();
     for entry in entries.flatten() {
@@ -611,7 +645,11 @@ pub fn down(name: &str, config: &LabConfig) -> Result<()> {
         if !json.exists() {
             return Ok(());
         }
-        warn!(lab = name, owner = rec.owner.pid, "owner did not tear the lab down, killing it");
+        warn!(
+            lab = name,
+            owner = rec.owner.pid,
+            "owner did not tear the lab down, killing it"
+        );
         rec.owner.signal(libc::SIGKILL)?;
         process::wait_gone(&rec.owner, Duration::from_secs(2));
     }
@@ -629,16 +667,31 @@ mod tests {
         let rec = LabRecord {
             version: 1,
             lab: "t".into(),
-            owner: ProcessId { pid: 42, start_time: 7 },
+            owner: ProcessId {
+                pid: 42,
+                start_time: 7,
+            },
             owner_pid_ns: 4026531836,
             mode: Mode::Root,
             pin_dir: "/run/netns".into(),
-            namespaces: vec![NsRecord { name: "hl-t-a".into(), node: "a".into(), inode: Some(5) }],
-            processes: vec![ProcRecord { node: "a".into(), program: "sleep".into(), id: None }],
+            namespaces: vec![NsRecord {
+                name: "hl-t-a".into(),
+                node: "a".into(),
+                inode: Some(5),
+            }],
+            processes: vec![ProcRecord {
+                node: "a".into(),
+                program: "sleep".into(),
+                id: None,
+            }],
         };
         rec.store(&path).unwrap();
         assert_eq!(LabRecord::load(&path).unwrap(), rec);
-        let text = fs::read_to_string(&path).unwrap().replacen("\"version\"", "\"extra\": 1, \"version\"", 1);
+        let text = fs::read_to_string(&path).unwrap().replacen(
+            "\"version\"",
+            "\"extra\": 1, \"version\"",
+            1,
+        );
         fs::write(&path, text).unwrap();
         let e = LabRecord::load(&path).unwrap_err().to_string();
         assert!(e.contains("unknown field"), "{e}");

@@ -31,8 +31,8 @@ pub mod netlink;
 // Added by the ESP data-plane work (issue #4): poll(2) for blocking data-plane threads.
 pub mod poll;
 pub mod process;
-pub mod route;
 pub mod rootless;
+pub mod route;
 pub mod route_batch;
 // Added by the ESP data-plane work (issue #4): forced socket buffer sizes.
 pub mod sockbuf;

@@ -195,7 +195,13 @@ impl Netlink {
     pub async fn add_veth(&self, a: VethEnd<'_>, b: VethEnd<'_>, opts: VethOptions) -> Result<()> {
         check_ifname(a.name)?;
         check_ifname(b.name)?;
-        let what = format!("creating veth {}<->{} in {}/{}", a.name, b.name, a.ns.name(), b.ns.name());
+        let what = format!(
+            "creating veth {}<->{} in {}/{}",
+            a.name,
+            b.name,
+            a.ns.name(),
+            b.ns.name()
+        );
         let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(b.name.to_string())
             .setns_by_fd(b.ns.as_fd().as_raw_fd());
@@ -236,7 +242,12 @@ impl Netlink {
         self.link_index(LinkId::Name(name)).await
     }
 
-    async fn set(&self, link: LinkId<'_>, op: String, f: impl FnOnce(LinkMessageBuilder<LinkUnspec>) -> LinkMessageBuilder<LinkUnspec>) -> Result<()> {
+    async fn set(
+        &self,
+        link: LinkId<'_>,
+        op: String,
+        f: impl FnOnce(LinkMessageBuilder<LinkUnspec>) -> LinkMessageBuilder<LinkUnspec>,
+    ) -> Result<()> {
         let index = self.link_index(link).await?;
         let msg = f(LinkUnspec::new_with_index(index)).build();
         self.handle()
@@ -250,21 +261,26 @@ impl Netlink {
     /// Sets a link administratively up or down.
     pub async fn set_link_up(&self, link: LinkId<'_>, up: bool) -> Result<()> {
         let op = format!("setting link {link} {}", if up { "up" } else { "down" });
-        self.set(link, op, |b| if up { b.up() } else { b.down() }).await
+        self.set(link, op, |b| if up { b.up() } else { b.down() })
+            .await
     }
 
     /// Sets a link's MTU.
     pub async fn set_mtu(&self, link: LinkId<'_>, mtu: u32) -> Result<()> {
-        self.set(link, format!("setting mtu {mtu} on link {link}"), |b| b.mtu(mtu))
-            .await
+        self.set(link, format!("setting mtu {mtu} on link {link}"), |b| {
+            b.mtu(mtu)
+        })
+        .await
     }
 
     /// Renames a link (the kernel refuses while it is up).
     pub async fn rename(&self, link: LinkId<'_>, new_name: &str) -> Result<()> {
         check_ifname(new_name)?;
         let n = new_name.to_string();
-        self.set(link, format!("renaming link {link} to {new_name}"), |b| b.name(n))
-            .await
+        self.set(link, format!("renaming link {link} to {new_name}"), |b| {
+            b.name(n)
+        })
+        .await
     }
 
     /// Makes `link` a port of `bridge`, or of no bridge with `None`.
@@ -278,8 +294,10 @@ impl Netlink {
                 .await
             }
             None => {
-                self.set(link, format!("removing link {link} from its bridge"), |b| b.nocontroller())
-                    .await
+                self.set(link, format!("removing link {link} from its bridge"), |b| {
+                    b.nocontroller()
+                })
+                .await
             }
         }
     }

@@ -141,7 +141,11 @@ impl RecvBatch {
     /// Receives up to `min(bufs.len(), max)` datagrams into `bufs` (one each); returns their
     /// metadata. Blocks unless the socket is non-blocking (`WouldBlock` when nothing is queued).
     /// With several messages queued it returns as soon as at least one arrived (MSG_WAITFORONE).
-    pub fn recv<B: AsMut<[u8]>>(&mut self, fd: BorrowedFd<'_>, bufs: &mut [B]) -> io::Result<&[RecvMeta]> {
+    pub fn recv<B: AsMut<[u8]>>(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        bufs: &mut [B],
+    ) -> io::Result<&[RecvMeta]> {
         let n = bufs.len().min(self.hdrs.len());
         if n == 0 {
             return Ok(&self.metas[..0]);
@@ -254,7 +258,8 @@ impl SendBatch {
                     *buf = [0; 8];
                     hdr.msg_hdr.msg_control = buf.as_mut_ptr() as *mut libc::c_void;
                     // SAFETY: CMSG_SPACE/CMSG_LEN are pure size computations.
-                    hdr.msg_hdr.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<u16>() as u32) } as usize;
+                    hdr.msg_hdr.msg_controllen =
+                        unsafe { libc::CMSG_SPACE(size_of::<u16>() as u32) } as usize;
                     // SAFETY: the control buffer is 64 bytes, aligned, and msg_controllen covers
                     // one cmsghdr plus a u16, so CMSG_FIRSTHDR is non-null and in bounds.
                     unsafe {
@@ -273,9 +278,8 @@ impl SendBatch {
         }
         // SAFETY: the first `n` headers point at live buffers, addresses and control data
         // borrowed for the duration of the call; the kernel only reads them (and writes msg_len).
-        let sent = unsafe {
-            libc::sendmmsg(fd.as_raw_fd(), self.hdrs.as_mut_ptr(), n as libc::c_uint, 0)
-        };
+        let sent =
+            unsafe { libc::sendmmsg(fd.as_raw_fd(), self.hdrs.as_mut_ptr(), n as libc::c_uint, 0) };
         if sent < 0 {
             Err(io::Error::last_os_error())
         } else {
@@ -295,13 +299,18 @@ mod tests {
     fn batches_round_trip_over_loopback_with_gso_and_gro() {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         // A lost datagram must fail the test, not hang it.
-        rx.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let dst = rx.local_addr().unwrap();
         let payloads: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 100 + i as usize]).collect();
         let msgs: Vec<SendMeta<'_>> = payloads
             .iter()
-            .map(|p| SendMeta { buf: p, addr: Some(dst), segment_size: None })
+            .map(|p| SendMeta {
+                buf: p,
+                addr: Some(dst),
+                segment_size: None,
+            })
             .collect();
         let mut sb = SendBatch::new(8);
         assert_eq!(sb.send(tx.as_fd(), &msgs).unwrap(), 5);
@@ -323,7 +332,11 @@ mod tests {
         // receiver may see them coalesced again, with the segment size reported.
         sockopt::set_udp_gro(rx.as_fd(), true).unwrap();
         let big: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
-        let gso = [SendMeta { buf: &big, addr: Some(dst), segment_size: Some(1000) }];
+        let gso = [SendMeta {
+            buf: &big,
+            addr: Some(dst),
+            segment_size: Some(1000),
+        }];
         assert_eq!(sb.send(tx.as_fd(), &gso).unwrap(), 1);
         let mut datagrams: Vec<Vec<u8>> = Vec::new();
         while datagrams.iter().map(Vec::len).sum::<usize>() < 3000 {

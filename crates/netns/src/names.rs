@@ -34,7 +34,11 @@ fn check(what: &'static str, name: &str, max: usize) -> Result<()> {
         ));
     }
     if name.len() > max {
-        return Err(Error::invalid(what, name, format!("longer than {max} characters")));
+        return Err(Error::invalid(
+            what,
+            name,
+            format!("longer than {max} characters"),
+        ));
     }
     if let Some(bad) = name
         .chars()
@@ -63,7 +67,11 @@ pub fn check_node_name(node: &str) -> Result<()> {
 /// (the kernel's `dev_valid_name`).
 pub fn check_ifname(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > IFNAME_MAX {
-        return Err(Error::invalid("interface name", name, "must be 1 to 15 bytes"));
+        return Err(Error::invalid(
+            "interface name",
+            name,
+            "must be 1 to 15 bytes",
+        ));
     }
     if name == "." || name == ".." {
         return Err(Error::invalid("interface name", name, "reserved"));
@@ -155,13 +163,22 @@ mod tests {
 
     #[test]
     fn state_root_precedence() {
-        assert_eq!(state_root_from(Some("/x"), true, Some("/r"), 5), PathBuf::from("/x"));
-        assert_eq!(state_root_from(None, true, Some("/r"), 0), PathBuf::from("/run/hybridlab"));
+        assert_eq!(
+            state_root_from(Some("/x"), true, Some("/r"), 5),
+            PathBuf::from("/x")
+        );
+        assert_eq!(
+            state_root_from(None, true, Some("/r"), 0),
+            PathBuf::from("/run/hybridlab")
+        );
         assert_eq!(
             state_root_from(None, false, Some("/run/user/5"), 5),
             PathBuf::from("/run/user/5/hybridlab")
         );
-        assert_eq!(state_root_from(Some(""), false, None, 5), PathBuf::from("/tmp/hybridlab-5"));
+        assert_eq!(
+            state_root_from(Some(""), false, None, 5),
+            PathBuf::from("/tmp/hybridlab-5")
+        );
     }
 
     proptest! {

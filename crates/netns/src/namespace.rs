@@ -62,8 +62,14 @@ impl NetnsDir {
             Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                 // Not a mount point yet: bind it onto itself, then make it shared.
-                sys::mount(Some(&self.path), &self.path, None, libc::MS_BIND | libc::MS_REC, None)
-                    .map_err(|e| Error::os(what(), e))?;
+                sys::mount(
+                    Some(&self.path),
+                    &self.path,
+                    None,
+                    libc::MS_BIND | libc::MS_REC,
+                    None,
+                )
+                .map_err(|e| Error::os(what(), e))?;
                 sys::mount(None, &self.path, None, shared, None).map_err(|e| Error::os(what(), e))
             }
             Err(e) => Err(Error::os(what(), e)),
@@ -100,12 +106,20 @@ impl NetnsDir {
             Ok(()) => {}
             // EINVAL: not a mount point (a half-created pin); ENOENT: already gone.
             Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) => {}
-            Err(e) => return Err(Error::os(format!("unmounting namespace pin {}", pin.display()), e)),
+            Err(e) => {
+                return Err(Error::os(
+                    format!("unmounting namespace pin {}", pin.display()),
+                    e,
+                ));
+            }
         }
         match fs::remove_file(&pin) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::os(format!("removing namespace pin {}", pin.display()), e)),
+            Err(e) => Err(Error::os(
+                format!("removing namespace pin {}", pin.display()),
+                e,
+            )),
         }
     }
 }
@@ -146,7 +160,9 @@ impl Netns {
     /// Creates namespace `name` pinned in `dir` (the directory is prepared with
     /// [`NetnsDir::ensure`] first). Fails with `EEXIST` if the name is taken.
     pub fn create(dir: &NetnsDir, name: &str) -> Result<Netns> {
-        Ok(Netns::create_many(dir, &[name])?.pop().expect("one name in, one result out")?)
+        Netns::create_many(dir, &[name])?
+            .pop()
+            .expect("one name in, one result out")
     }
 
     /// Creates several namespaces from one helper thread (cheaper than one thread each); one
@@ -169,10 +185,8 @@ impl Netns {
             }
         }
         dir.ensure()?;
-        let pins: Vec<(String, PathBuf)> = names
-            .iter()
-            .map(|n| (n.to_string(), dir.pin(n)))
-            .collect();
+        let pins: Vec<(String, PathBuf)> =
+            names.iter().map(|n| (n.to_string(), dir.pin(n))).collect();
         let results = std::thread::scope(|s| {
             s.spawn(|| {
                 pins.iter()
@@ -262,10 +276,12 @@ impl Netns {
         Ok(Netns {
             name: self.name.clone(),
             path: self.path.clone(),
-            fd: self
-                .fd
-                .try_clone()
-                .map_err(|e| Error::os(format!("duplicating descriptor of namespace {}", self.name), e))?,
+            fd: self.fd.try_clone().map_err(|e| {
+                Error::os(
+                    format!("duplicating descriptor of namespace {}", self.name),
+                    e,
+                )
+            })?,
         })
     }
 
@@ -342,7 +358,11 @@ impl Netns {
     /// with asymmetric routing need 0 or 2.
     pub fn set_rp_filter(&self, mode: u8) -> Result<()> {
         if mode > 2 {
-            return Err(Error::invalid("rp_filter mode", mode.to_string(), "must be 0, 1 or 2"));
+            return Err(Error::invalid(
+                "rp_filter mode",
+                mode.to_string(),
+                "must be 0, 1 or 2",
+            ));
         }
         let v = mode.to_string();
         self.set_sysctl("net.ipv4.conf.all.rp_filter", &v)?;

@@ -107,7 +107,11 @@ pub fn pids_in_netns(ns_inodes: &[u64]) -> Vec<u32> {
     };
     let mut out = Vec::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(link) = fs::read_link(format!("/proc/{pid}/ns/net")) else {
@@ -134,7 +138,8 @@ mod tests {
 
     #[test]
     fn stat_with_odd_command_names_parses() {
-        let text = "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        let text =
+            "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
         assert_eq!(parse_stat(text), Some(('S', 987654)));
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_ns_link("net:[4026532281]"), Some(4026532281));
@@ -145,7 +150,10 @@ mod tests {
     fn this_process_is_alive_and_a_changed_start_time_is_not() {
         let me = ProcessId::current().unwrap();
         assert!(me.is_alive());
-        let other = ProcessId { start_time: me.start_time + 1, ..me };
+        let other = ProcessId {
+            start_time: me.start_time + 1,
+            ..me
+        };
         assert!(!other.is_alive());
         assert!(!other.signal(0).unwrap());
     }

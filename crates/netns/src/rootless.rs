@@ -43,7 +43,11 @@ static IDENTITY: OnceLock<Identity> = OnceLock::new();
 
 fn identity() -> Identity {
     *IDENTITY.get_or_init(|| Identity {
-        mode: if sys::geteuid() == 0 { Mode::Root } else { Mode::Rootless },
+        mode: if sys::geteuid() == 0 {
+            Mode::Root
+        } else {
+            Mode::Rootless
+        },
         // SAFETY: getuid has no arguments and cannot fail.
         uid: unsafe { libc::getuid() },
     })
@@ -69,7 +73,9 @@ fn ensure_single_threaded(what: &str) -> Result<()> {
         Ok(1) => Ok(()),
         Ok(n) => Err(Error::Unavailable {
             what: what.to_string(),
-            detail: format!("must be called while the process has one thread (it has {n}): call it first in main, before tokio starts"),
+            detail: format!(
+                "must be called while the process has one thread (it has {n}): call it first in main, before tokio starts"
+            ),
         }),
         Err(e) => Err(Error::os(format!("{what}: counting threads"), e)),
     }
@@ -84,26 +90,39 @@ pub fn enter() -> Result<Mode> {
     // SAFETY: getuid/getgid have no arguments and cannot fail.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     if sys::geteuid() == 0 {
-        let _ = IDENTITY.set(Identity { mode: Mode::Root, uid });
+        let _ = IDENTITY.set(Identity {
+            mode: Mode::Root,
+            uid,
+        });
         return Ok(Mode::Root);
     }
     ensure_single_threaded("entering a user namespace")?;
     let what = "entering a user namespace";
-    sys::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS).map_err(|e| {
-        Error::Unavailable {
-            what: what.into(),
-            detail: format!(
-                "{e}: unprivileged user namespaces are disabled here (kernel.unprivileged_userns_clone \
+    sys::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS).map_err(|e| Error::Unavailable {
+        what: what.into(),
+        detail: format!(
+            "{e}: unprivileged user namespaces are disabled here (kernel.unprivileged_userns_clone \
                  or user.max_user_namespaces); run as root instead"
-            ),
-        }
+        ),
     })?;
-    fs::write("/proc/self/setgroups", "deny").map_err(|e| Error::os(format!("{what}: setgroups deny"), e))?;
-    fs::write("/proc/self/uid_map", format!("0 {uid} 1")).map_err(|e| Error::os(format!("{what}: uid_map"), e))?;
-    fs::write("/proc/self/gid_map", format!("0 {gid} 1")).map_err(|e| Error::os(format!("{what}: gid_map"), e))?;
-    sys::mount(None, std::path::Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)
-        .map_err(|e| Error::os(format!("{what}: making mounts private"), e))?;
-    let _ = IDENTITY.set(Identity { mode: Mode::Rootless, uid });
+    fs::write("/proc/self/setgroups", "deny")
+        .map_err(|e| Error::os(format!("{what}: setgroups deny"), e))?;
+    fs::write("/proc/self/uid_map", format!("0 {uid} 1"))
+        .map_err(|e| Error::os(format!("{what}: uid_map"), e))?;
+    fs::write("/proc/self/gid_map", format!("0 {gid} 1"))
+        .map_err(|e| Error::os(format!("{what}: gid_map"), e))?;
+    sys::mount(
+        None,
+        std::path::Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )
+    .map_err(|e| Error::os(format!("{what}: making mounts private"), e))?;
+    let _ = IDENTITY.set(Identity {
+        mode: Mode::Rootless,
+        uid,
+    });
     Ok(Mode::Rootless)
 }
 
@@ -177,7 +196,10 @@ pub fn run_in_pid_namespace<F: FnOnce() -> i32>(f: F) -> Result<i32> {
         return Ok(libc::WEXITSTATUS(status));
     }
     let sig = libc::WTERMSIG(status);
-    warn!(signal = sig, "lab engine died by a signal; sweeping its labs");
+    warn!(
+        signal = sig,
+        "lab engine died by a signal; sweeping its labs"
+    );
     if let Err(e) = crate::lab::sweep(&crate::lab::LabConfig::default()) {
         warn!(error = %e, "sweep after the engine died failed");
     }

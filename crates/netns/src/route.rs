@@ -345,9 +345,8 @@ impl Route {
         if let [one] = self.next_hops.as_slice()
             && one.onlink
         {
-            msg.header.flags |= rtnetlink::packet_route::route::RouteFlags::from_bits_retain(
-                RTNH_F_ONLINK,
-            );
+            msg.header.flags |=
+                rtnetlink::packet_route::route::RouteFlags::from_bits_retain(RTNH_F_ONLINK);
         }
         msg
     }
@@ -399,7 +398,11 @@ impl Route {
         } else {
             std::net::Ipv4Addr::UNSPECIFIED.into()
         };
-        let dst = IpNet::new(dst_addr.unwrap_or(unspecified), msg.header.destination_prefix_length).ok()?;
+        let dst = IpNet::new(
+            dst_addr.unwrap_or(unspecified),
+            msg.header.destination_prefix_length,
+        )
+        .ok()?;
         let mut next_hops = multipath;
         if next_hops.is_empty() && (gateway.is_some() || oif.is_some()) {
             next_hops.push(NextHop {
@@ -575,7 +578,10 @@ impl Netlink {
             .execute()
             .await
             .map_err(|e| {
-                Error::netlink(format!("replacing route {route} in {}", self.namespace()), e)
+                Error::netlink(
+                    format!("replacing route {route} in {}", self.namespace()),
+                    e,
+                )
             })
     }
 
@@ -588,12 +594,9 @@ impl Netlink {
         if route.scope.is_none() {
             msg.header.scope = RouteScope::from(libc::RT_SCOPE_NOWHERE);
         }
-        self.handle()
-            .route()
-            .del(msg)
-            .execute()
-            .await
-            .map_err(|e| Error::netlink(format!("deleting route {route} in {}", self.namespace()), e))
+        self.handle().route().del(msg).execute().await.map_err(|e| {
+            Error::netlink(format!("deleting route {route} in {}", self.namespace()), e)
+        })
     }
 
     /// Routes of one family (both with `None`) in one table (all tables with `None`), in kernel
@@ -623,7 +626,9 @@ impl Netlink {
                 .execute()
                 .try_collect()
                 .await
-                .map_err(|e| Error::netlink(format!("listing routes in {}", self.namespace()), e))?;
+                .map_err(|e| {
+                    Error::netlink(format!("listing routes in {}", self.namespace()), e)
+                })?;
             out.extend(
                 msgs.iter()
                     .filter_map(|m| Route::from_message(m, &names))
@@ -635,7 +640,11 @@ impl Netlink {
 
     /// The routes to exactly `dst` (any table with `None`).
     pub async fn routes_to(&self, dst: IpNet, table: Option<u32>) -> Result<Vec<Route>> {
-        let fam = if dst.addr().is_ipv6() { Family::V6 } else { Family::V4 };
+        let fam = if dst.addr().is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        };
         let dst = dst.trunc();
         Ok(self
             .routes(Some(fam), table)
@@ -666,8 +675,14 @@ mod tests {
             .metric(20)
             .table(1000);
         r.next_hops = vec![
-            NextHop { ifindex: Some(2), ..NextHop::via("10.0.0.2".parse().unwrap()) },
-            NextHop { ifindex: Some(3), ..NextHop::via("10.0.1.2".parse().unwrap()).weight(3) },
+            NextHop {
+                ifindex: Some(2),
+                ..NextHop::via("10.0.0.2".parse().unwrap())
+            },
+            NextHop {
+                ifindex: Some(3),
+                ..NextHop::via("10.0.1.2".parse().unwrap()).weight(3)
+            },
         ];
         let back = roundtrip(&r);
         assert_eq!(back.dst, r.dst);
@@ -681,7 +696,9 @@ mod tests {
         assert!(!back.has_next_hop(Some("10.0.0.2".parse().unwrap()), Some("eth1")));
         let text = back.to_string();
         assert!(
-            text.starts_with("10.1.0.0/16 table 1000 proto bgp metric 20 nexthop via 10.0.0.2 dev eth0 weight 1"),
+            text.starts_with(
+                "10.1.0.0/16 table 1000 proto bgp metric 20 nexthop via 10.0.0.2 dev eth0 weight 1"
+            ),
             "{text}"
         );
     }

@@ -11,7 +11,12 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 pub use crate::tcp_sockopt::{TCP_MD5_MAX_KEY_LEN, set_min_ttl, set_tcp_md5sig};
 
-fn set_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int, v: libc::c_int) -> io::Result<()> {
+fn set_int(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    opt: libc::c_int,
+    v: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: `v` is a valid c_int for the duration of the call; the size matches.
     let rc = unsafe {
         libc::setsockopt(
@@ -22,7 +27,11 @@ fn set_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int, v: libc::c_
             size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn get_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int) -> io::Result<libc::c_int> {
@@ -38,7 +47,11 @@ fn get_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int) -> io::Resu
             &mut len,
         )
     };
-    if rc == 0 { Ok(v) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(v)
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Sets the TTL (IPv4) or unicast hop limit (IPv6) of outgoing packets (eBGP sends TTL 1,
@@ -75,7 +88,10 @@ pub fn min_ttl(fd: BorrowedFd<'_>, ipv6: bool) -> io::Result<u8> {
 pub fn bind_to_device(fd: BorrowedFd<'_>, ifname: Option<&str>) -> io::Result<()> {
     let name = ifname.unwrap_or("");
     if name.len() >= libc::IFNAMSIZ || name.contains('\0') {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "interface name too long or with NUL"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name too long or with NUL",
+        ));
     }
     // SAFETY: the pointer and length describe `name`'s bytes, valid for the call.
     let rc = unsafe {
@@ -87,7 +103,11 @@ pub fn bind_to_device(fd: BorrowedFd<'_>, ifname: Option<&str>) -> io::Result<()
             name.len() as libc::socklen_t,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Sets a default UDP GSO segment size for every send on the socket (`UDP_SEGMENT`); 0 turns it
@@ -105,7 +125,8 @@ pub fn set_udp_gro(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
 
 /// Whether UDP GSO and GRO are available on this kernel for this socket.
 pub fn udp_offload_supported(fd: BorrowedFd<'_>) -> bool {
-    get_int(fd, libc::SOL_UDP, libc::UDP_SEGMENT).is_ok() && get_int(fd, libc::SOL_UDP, libc::UDP_GRO).is_ok()
+    get_int(fd, libc::SOL_UDP, libc::UDP_SEGMENT).is_ok()
+        && get_int(fd, libc::SOL_UDP, libc::UDP_GRO).is_ok()
 }
 
 /// Space for one `UDP_GRO` or `UDP_SEGMENT` control message (CMSG_SPACE of an int / u16).
@@ -122,7 +143,9 @@ pub const fn cmsg_space(len: usize) -> usize {
 /// datagram has `seg` bytes except perhaps the last.
 pub fn gro_segments(len: usize, seg: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     let seg = seg.max(1);
-    (0..len).step_by(seg).map(move |start| start..(start + seg).min(len))
+    (0..len)
+        .step_by(seg)
+        .map(move |start| start..(start + seg).min(len))
 }
 
 #[cfg(test)]
@@ -142,7 +165,12 @@ mod tests {
         set_udp_segment(s.as_fd(), 1400).unwrap();
         set_udp_gro(s.as_fd(), true).unwrap();
         bind_to_device(s.as_fd(), Some("lo")).unwrap();
-        assert_eq!(bind_to_device(s.as_fd(), Some("no-such-dev")).unwrap_err().raw_os_error(), Some(libc::ENODEV));
+        assert_eq!(
+            bind_to_device(s.as_fd(), Some("no-such-dev"))
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::ENODEV)
+        );
         bind_to_device(s.as_fd(), None).unwrap();
         let s6 = UdpSocket::bind("[::1]:0").unwrap();
         set_ttl(s6.as_fd(), true, 64).unwrap();

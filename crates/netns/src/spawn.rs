@@ -103,9 +103,14 @@ pub fn spawn(ns: &Netns, mut cmd: Command, opts: &SpawnOptions) -> Result<Proces
     let mut tmpfs: Vec<CString> = Vec::new();
     for p in &opts.private_tmpfs {
         if !p.is_absolute() {
-            return Err(Error::invalid("private path", p.display().to_string(), "must be absolute"));
+            return Err(Error::invalid(
+                "private path",
+                p.display().to_string(),
+                "must be absolute",
+            ));
         }
-        fs::create_dir_all(p).map_err(|e| Error::os(format!("{what}: creating {}", p.display()), e))?;
+        fs::create_dir_all(p)
+            .map_err(|e| Error::os(format!("{what}: creating {}", p.display()), e))?;
         tmpfs.push(sys::cpath(p).map_err(|e| Error::os(what.clone(), e))?);
     }
     let private_mounts = !tmpfs.is_empty();
@@ -170,12 +175,10 @@ pub fn spawn(ns: &Netns, mut cmd: Command, opts: &SpawnOptions) -> Result<Proces
         drop(ns_fd);
         let _ = tx.send(result);
     });
-    spawner()?
-        .send(job)
-        .map_err(|_| Error::Unavailable {
-            what: what.clone(),
-            detail: "spawner thread is gone".into(),
-        })?;
+    spawner()?.send(job).map_err(|_| Error::Unavailable {
+        what: what.clone(),
+        detail: "spawner thread is gone".into(),
+    })?;
     let child = rx
         .recv()
         .map_err(|_| Error::Unavailable {

@@ -27,7 +27,8 @@ pub(crate) fn cpath(path: &Path) -> io::Result<CString> {
 
 /// A string as a C string.
 pub(crate) fn cstr(s: &str) -> io::Result<CString> {
-    CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "string contains a NUL byte"))
+    CString::new(s)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "string contains a NUL byte"))
 }
 
 /// Moves the calling thread into the namespace `fd` refers to (`nstype` as for setns(2)).
@@ -128,7 +129,11 @@ impl IfReqFlags {
             flags,
             pad: [0; 22],
         };
-        for (dst, src) in req.name.iter_mut().zip(name.bytes().take(libc::IFNAMSIZ - 1)) {
+        for (dst, src) in req
+            .name
+            .iter_mut()
+            .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+        {
             *dst = src as libc::c_char;
         }
         req
@@ -149,7 +154,8 @@ impl IfReqFlags {
 /// Brings an interface of the calling thread's namespace up or down with SIOC[GS]IFFLAGS.
 pub(crate) fn set_if_up(name: &str, up: bool) -> io::Result<()> {
     // SAFETY: plain socket(2) call; the result is checked.
-    let raw = cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    let raw =
+        cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: `raw` was just returned by socket and is owned by nobody else.
     let sock = unsafe { OwnedFd::from_raw_fd(raw) };
     let mut req = IfReqFlags::new(name, 0);
@@ -181,7 +187,10 @@ pub(crate) fn kill(pid: u32, sig: libc::c_int) -> io::Result<()> {
     let pid = libc::pid_t::try_from(pid)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
     if pid <= 0 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "refusing to signal pid <= 0"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "refusing to signal pid <= 0",
+        ));
     }
     // SAFETY: kill only reads its integer arguments; pid > 0 targets exactly one process.
     cvt(unsafe { libc::kill(pid, sig) }).map(drop)

@@ -148,7 +148,11 @@ fn configure(fd: BorrowedFd<'_>, opts: &TunOptions) -> io::Result<()> {
         sys::cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETVNETHDRSZ, &len) })?;
         // SAFETY: TUNSETOFFLOAD takes the flags as an integer argument.
         sys::cvt(unsafe {
-            libc::ioctl(fd.as_raw_fd(), libc::TUNSETOFFLOAD, opts.offload as libc::c_ulong)
+            libc::ioctl(
+                fd.as_raw_fd(),
+                libc::TUNSETOFFLOAD,
+                opts.offload as libc::c_ulong,
+            )
         })?;
     }
     if opts.nonblocking {
@@ -164,7 +168,11 @@ pub fn create_tun(ns: &Netns, opts: &TunOptions) -> Result<Tun> {
         check_ifname(&opts.name)?;
     }
     if opts.queues == 0 || opts.queues > 256 {
-        return Err(Error::invalid("TUN queue count", opts.queues.to_string(), "must be 1 to 256"));
+        return Err(Error::invalid(
+            "TUN queue count",
+            opts.queues.to_string(),
+            "must be 1 to 256",
+        ));
     }
     if opts.offload != 0 && !opts.vnet_hdr {
         return Err(Error::invalid(
