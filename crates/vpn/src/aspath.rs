@@ -1,0 +1,52 @@
+//! Reading the AS_PATH text of a BGP route view (`"65001 65002 {65003 65004}"`) into the two
+//! figures AWS's route selection compares: the path length as BGP counts it (an AS_SET counts
+//! as one, RFC 4271 §9.1.2.2 (a)) and the first AS (the neighbour AS, for the MED rule \[V14\]).
+//!
+//! What it does not do: parse confederation segments (a VGW never sees them).
+
+/// Length and first AS of an AS_PATH in the route view's text form.
+pub fn length_and_first_as(text: &str) -> (u32, Option<u32>) {
+    let mut length = 0u32;
+    let mut first = None;
+    let mut in_set = false;
+    for token in text.split_whitespace() {
+        let opens = token.starts_with('{');
+        let closes = token.ends_with('}');
+        let digits = token.trim_matches(|c| c == '{' || c == '}' || c == ',');
+        if opens {
+            in_set = true;
+            length += 1;
+        } else if !in_set {
+            length += 1;
+        }
+        if first.is_none()
+            && let Ok(asn) = digits.parse::<u32>()
+        {
+            first = Some(asn);
+        }
+        if closes {
+            in_set = false;
+        }
+    }
+    (length, first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequences_and_sets() {
+        assert_eq!(length_and_first_as(""), (0, None));
+        assert_eq!(length_and_first_as("65001"), (1, Some(65001)));
+        assert_eq!(
+            length_and_first_as("65001 65001 65001 65002"),
+            (4, Some(65001))
+        );
+        assert_eq!(
+            length_and_first_as("65001 {65003 65004} 65005"),
+            (3, Some(65001))
+        );
+        assert_eq!(length_and_first_as("{65003,65004}"), (1, Some(65003)));
+    }
+}

@@ -1,0 +1,147 @@
+//! Choosing what AWS chooses when the operator does not: a tunnel's inside /30 and its
+//! pre-shared key \[V1, V15\]; and the customer's view of a VPN connection, which is what AWS's
+//! "download configuration" hands out and what a `cgw` is configured from.
+//!
+//! Inside CIDRs come from a seeded generator (a scenario replays with the same addresses); PSKs
+//! come from the operating system's CSPRNG, as a key should.
+//!
+//! What it does not do: validate a finished configuration ([`crate::config`] does), or write
+//! files.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use ipsec::tunnel::Psk;
+use ipsec::tunnel::config::{DpdTimeoutAction, Startup, check_inside_cidr};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+use crate::config::{CgwConnection, CgwTunnel, Routing, VgwConfig, VgwConnection};
+
+/// Characters of an AWS-generated PSK (AWS allows `[A-Za-z0-9._]`; its own keys use these).
+const PSK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+/// Length of an AWS-generated PSK \[V1\].
+pub const GENERATED_PSK_LEN: usize = 32;
+
+/// Picks inside /30s within 169.254.0.0/16 that AWS would accept, unique per VGW.
+#[derive(Debug)]
+pub struct InsideCidrAllocator {
+    rng: StdRng,
+    taken: HashSet<Ipv4Net>,
+}
+
+impl InsideCidrAllocator {
+    /// An allocator drawing from `seed`, avoiding `taken`.
+    pub fn new(seed: u64, taken: impl IntoIterator<Item = Ipv4Net>) -> InsideCidrAllocator {
+        InsideCidrAllocator {
+            rng: StdRng::seed_from_u64(seed),
+            taken: taken.into_iter().collect(),
+        }
+    }
+
+    /// The next free /30 (16,384 exist; the reserved seven are never returned).
+    pub fn allocate(&mut self) -> Ipv4Net {
+        loop {
+            let block: u32 = self.rng.random_range(0..16384);
+            let addr = Ipv4Addr::from(0xA9FE_0000 | (block << 2));
+            let cidr = Ipv4Net::new(addr, 30).expect("a /30");
+            if check_inside_cidr(cidr).is_ok() && self.taken.insert(cidr) {
+                return cidr;
+            }
+        }
+    }
+}
+
+/// A fresh 32-character key by AWS's rules (never starting with `0`).
+pub fn generate_psk() -> Psk {
+    let rng = SystemRandom::new();
+    let mut key = Zeroizing::new(String::with_capacity(GENERATED_PSK_LEN));
+    let mut byte = [0u8; 1];
+    while key.len() < GENERATED_PSK_LEN {
+        rng.fill(&mut byte).expect("the OS random source works");
+        // 256 is a multiple of the 64-character alphabet: no modulo bias.
+        let c = PSK_ALPHABET[usize::from(byte[0]) % PSK_ALPHABET.len()] as char;
+        if key.is_empty() && c == '0' {
+            continue;
+        }
+        key.push(c);
+    }
+    Psk::new(&key).expect("generated keys follow the rules")
+}
+
+/// The customer gateway's side of connection `vgw.connections[index]`: outside addresses
+/// swapped, the same inside /30s and keys, AWS's ASN, the VPC CIDRs as static routes for a
+/// static VPN, and the tunnel options with startup action `start` (the customer gateway
+/// initiates by default \[V1\]) and DPD action `restart` (AWS's sample customer gateway
+/// configurations restart a dead tunnel; the VGW side keeps AWS's `clear`).
+pub fn customer_view(vgw: &VgwConfig, connection: &VgwConnection) -> CgwConnection {
+    CgwConnection {
+        name: connection.name.clone(),
+        routing: connection.routing,
+        amazon_side_asn: vgw.amazon_side_asn,
+        static_routes: match connection.routing {
+            Routing::Static => vgw.vpc_cidrs.clone(),
+            Routing::Dynamic => Vec::new(),
+        },
+        tunnels: connection
+            .tunnels
+            .iter()
+            .map(|t| CgwTunnel {
+                outside_ip: t.customer_ip,
+                aws_ip: t.outside_ip,
+                inside_cidr: t.inside_cidr,
+                pre_shared_key: t.pre_shared_key.clone(),
+                as_path_prepend: 0,
+                med: None,
+                options: ipsec::tunnel::TunnelOptions {
+                    startup_action: Startup::Start,
+                    dpd_timeout_action: DpdTimeoutAction::Restart,
+                    ..t.options.clone()
+                },
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocated_cidrs_are_valid_unique_and_reproducible() {
+        let mut a = InsideCidrAllocator::new(7, []);
+        let mut b = InsideCidrAllocator::new(7, []);
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            let x = a.allocate();
+            assert_eq!(x, b.allocate());
+            assert!(check_inside_cidr(x).is_ok(), "{x}");
+            assert!(seen.insert(x), "{x} twice");
+        }
+    }
+
+    #[test]
+    fn allocation_avoids_taken_blocks() {
+        let taken: Vec<Ipv4Net> = (0..16384u32)
+            .map(|b| Ipv4Net::new(Ipv4Addr::from(0xA9FE_0000 | (b << 2)), 30).unwrap())
+            .filter(|n| n.network() != Ipv4Addr::new(169, 254, 77, 4))
+            .collect();
+        let mut a = InsideCidrAllocator::new(1, taken);
+        assert_eq!(a.allocate(), "169.254.77.4/30".parse::<Ipv4Net>().unwrap());
+    }
+
+    #[test]
+    fn generated_keys_follow_aws_rules_and_differ() {
+        let a = generate_psk();
+        let b = generate_psk();
+        assert_ne!(a, b);
+        for k in [&a, &b] {
+            let text = std::str::from_utf8(k.secret().expose()).unwrap();
+            assert_eq!(text.len(), GENERATED_PSK_LEN);
+            assert!(Psk::new(text).is_ok());
+        }
+        assert_eq!(format!("{a:?}"), "***");
+    }
+}
