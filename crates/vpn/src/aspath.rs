@@ -9,22 +9,20 @@ pub fn length_and_first_as(text: &str) -> (u32, Option<u32>) {
     let mut length = 0u32;
     let mut first = None;
     let mut in_set = false;
-    for token in text.split_whitespace() {
+    for (i, token) in text.split_whitespace().enumerate() {
         let opens = token.starts_with('{');
-        let closes = token.ends_with('}');
-        let digits = token.trim_matches(|c| c == '{' || c == '}' || c == ',');
         if opens {
             in_set = true;
             length += 1;
         } else if !in_set {
             length += 1;
         }
-        if first.is_none()
-            && let Ok(asn) = digits.parse::<u32>()
-        {
-            first = Some(asn);
+        // Only a leading AS_SEQUENCE names the neighbour AS; a path starting with an AS_SET
+        // has none.
+        if i == 0 && !in_set {
+            first = token.parse::<u32>().ok();
         }
-        if closes {
+        if token.ends_with('}') {
             in_set = false;
         }
     }
@@ -47,6 +45,7 @@ mod tests {
             length_and_first_as("65001 {65003 65004} 65005"),
             (3, Some(65001))
         );
-        assert_eq!(length_and_first_as("{65003,65004}"), (1, Some(65003)));
+        // A path that starts with an AS_SET has no neighbour AS (RFC 4271 §9.1.2.2 (c)).
+        assert_eq!(length_and_first_as("{65003,65004}"), (1, None));
     }
 }

@@ -350,11 +350,25 @@ fn check_options(item: &str, options: &TunnelOptions) -> Result<(), ConfigError>
         .map_err(|e| ConfigError::new(format!("{item}.options"), e.to_string()))
 }
 
+/// A TOML syntax or type error as line and message only: toml's own `Display` quotes the
+/// offending source line, which may hold a pre-shared key.
+fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    ConfigError::new(
+        match line {
+            Some(l) => format!("line {l}"),
+            None => "file".to_string(),
+        },
+        e.message().to_string(),
+    )
+}
+
 impl VgwConfig {
     /// Parses and validates a TOML file's text.
     pub fn from_toml(text: &str) -> Result<VgwConfig, ConfigError> {
-        let c: VgwConfig =
-            toml::from_str(text).map_err(|e| ConfigError::new("vgw", e.to_string()))?;
+        let c: VgwConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         c.validate()?;
         Ok(c)
     }
@@ -457,8 +471,7 @@ impl VgwConfig {
 impl CgwConfig {
     /// Parses and validates a TOML file's text.
     pub fn from_toml(text: &str) -> Result<CgwConfig, ConfigError> {
-        let c: CgwConfig =
-            toml::from_str(text).map_err(|e| ConfigError::new("cgw", e.to_string()))?;
+        let c: CgwConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         c.validate()?;
         Ok(c)
     }

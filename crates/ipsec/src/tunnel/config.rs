@@ -833,6 +833,9 @@ mod tests {
             "#,
         )
         .unwrap_err()
+        // The message, not the Display: toml's Display quotes the source line, key included,
+        // so callers report `message()` and the span's line (as crates/vpn's loader does).
+        .message()
         .to_string();
         assert!(e.contains("only letters"), "{e}");
         assert!(!e.contains("bad-key-value"), "{e}");
