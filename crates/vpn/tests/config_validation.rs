@@ -48,9 +48,12 @@ fn the_base_configuration_is_valid() {
     );
 }
 
+/// Text edits of the base file, the item the error must name, and a phrase of its reason.
+type Refusal = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+
 #[test]
 fn each_refusal_names_its_item() {
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let cases: &[Refusal] = &[
         (
             &[("169.254.20.0/30", "169.254.169.252/30")],
             "connection[0].tunnel[0].inside_cidr",
