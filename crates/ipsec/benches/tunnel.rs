@@ -11,6 +11,7 @@
 //! Needs root, iperf3, ping and strongSwan (see crates/ipsec/README.md). Our tunnels are keyed
 //! statically (the data plane's `install` with fixed keys), strongSwan's with IKE. The IKE
 //! set-up time row lands with the IKE driver.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's job is to print its table
 
 #[path = "../tests/support/mod.rs"]
 mod support;
