@@ -49,7 +49,11 @@ fn the_base_configuration_is_valid() {
 }
 
 /// Text edits of the base file, the item the error must name, and a phrase of its reason.
-type Refusal = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+type Refusal = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
 
 #[test]
 fn each_refusal_names_its_item() {

@@ -205,10 +205,15 @@ impl VpnLab {
         self.children.push(child);
     }
 
-    /// Starts `hl-vgw` and every `hl-cgw`.
-    pub fn start(&mut self) {
+    /// Starts `hl-vgw` only.
+    pub fn start_vgw(&mut self) {
         let vgw = self.vgw.to_toml_with_keys();
         self.spawn_daemon("vgw", env!("CARGO_BIN_EXE_hl-vgw"), &vgw);
+    }
+
+    /// Starts `hl-vgw` and every `hl-cgw`.
+    pub fn start(&mut self) {
+        self.start_vgw();
         for c in self.cgws.clone() {
             let text = c.to_toml_with_keys();
             self.spawn_daemon(&c.name, env!("CARGO_BIN_EXE_hl-cgw"), &text);
