@@ -71,17 +71,22 @@ fn load(kind: Kind, path: &Path) -> Result<Config, String> {
 
 /// Runs a daemon to completion.
 pub fn main(kind: Kind, args: DaemonArgs) -> ExitCode {
+    ExitCode::from(run(kind, args))
+}
+
+/// Runs a daemon to completion; returns the exit code (0, 1 or 2, see the module docs).
+pub fn run(kind: Kind, args: DaemonArgs) -> u8 {
     init_logging(args.log_json);
     let config = match load(kind, &args.config) {
         Ok(c) => c,
         Err(e) => {
             error!("invalid configuration: {e}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     if args.check {
         info!("configuration is valid");
-        return ExitCode::SUCCESS;
+        return 0;
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -91,7 +96,7 @@ pub fn main(kind: Kind, args: DaemonArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             error!(error = %e, "cannot start the runtime");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
     rt.block_on(async move {
@@ -108,7 +113,7 @@ pub fn main(kind: Kind, args: DaemonArgs) -> ExitCode {
             Ok(r) => r,
             Err(e) => {
                 error!("{e}");
-                return ExitCode::FAILURE;
+                return 1;
             }
         };
         let mut term =
@@ -116,7 +121,7 @@ pub fn main(kind: Kind, args: DaemonArgs) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => {
                     error!(error = %e, "cannot watch SIGTERM");
-                    return ExitCode::FAILURE;
+                    return 1;
                 }
             };
         tokio::select! {
@@ -128,6 +133,6 @@ pub fn main(kind: Kind, args: DaemonArgs) -> ExitCode {
             Running::Vgw(v) => v.shutdown().await,
             Running::Cgw(c) => c.shutdown().await,
         }
-        ExitCode::SUCCESS
+        0
     })
 }

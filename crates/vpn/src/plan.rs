@@ -71,6 +71,34 @@ pub fn generate_psk() -> Psk {
     Psk::new(&key).expect("generated keys follow the rules")
 }
 
+/// A key by AWS's rules derived from `seed` and `label` (e.g. `vgw1/vpn1/t1`): the same inputs
+/// always give the same key. A lab uses it when the scenario gives no key, so that every
+/// process of a run, and `hybridlab cgw-config` run later, agree on the key without it being
+/// written anywhere but the daemons' configuration files. This is a lab choice, not AWS's (AWS
+/// draws a random key); a scenario that wants its own key gives `pre_shared_key`.
+pub fn derive_psk(seed: u64, label: &str) -> Psk {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &seed.to_be_bytes());
+    let mut key_text = Zeroizing::new(String::with_capacity(GENERATED_PSK_LEN));
+    let mut counter = 0u32;
+    while key_text.len() < GENERATED_PSK_LEN {
+        let mut ctx = ring::hmac::Context::with_key(&key);
+        ctx.update(b"hybridlab psk\0");
+        ctx.update(label.as_bytes());
+        ctx.update(&counter.to_be_bytes());
+        let tag = ctx.sign();
+        for b in tag.as_ref() {
+            // 256 is a multiple of the 64-character alphabet: no modulo bias.
+            let c = PSK_ALPHABET[usize::from(*b) % PSK_ALPHABET.len()] as char;
+            if (key_text.is_empty() && c == '0') || key_text.len() == GENERATED_PSK_LEN {
+                continue;
+            }
+            key_text.push(c);
+        }
+        counter += 1;
+    }
+    Psk::new(&key_text).expect("derived keys follow the rules")
+}
+
 /// The customer gateway's side of connection `vgw.connections[index]`: outside addresses
 /// swapped, the same inside /30s and keys, AWS's ASN, the VPC CIDRs as static routes for a
 /// static VPN, and the tunnel options with startup action `start` (the customer gateway
@@ -108,6 +136,28 @@ pub fn customer_view(vgw: &VgwConfig, connection: &VgwConnection) -> CgwConnecti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_follow_aws_rules_and_depend_on_seed_and_label() {
+        let a = derive_psk(1, "vgw1/vpn1/t1");
+        assert_eq!(
+            a.secret().expose(),
+            derive_psk(1, "vgw1/vpn1/t1").secret().expose()
+        );
+        assert_ne!(
+            a.secret().expose(),
+            derive_psk(2, "vgw1/vpn1/t1").secret().expose()
+        );
+        assert_ne!(
+            a.secret().expose(),
+            derive_psk(1, "vgw1/vpn1/t2").secret().expose()
+        );
+        for seed in 0..200 {
+            let k = derive_psk(seed, "x");
+            assert_eq!(k.secret().len(), GENERATED_PSK_LEN);
+            assert!(k.secret().expose()[0] != b'0');
+        }
+    }
 
     #[test]
     fn allocated_cidrs_are_valid_unique_and_reproducible() {

@@ -79,6 +79,10 @@ struct State {
     selections: Vec<Selection>,
     vpc_table: RouteTable,
     originated: BTreeSet<Ipv4Net>,
+    /// Static routes per static connection: the configured ones, changed at run time by the
+    /// `add_static_route` / `delete_static_route` actions (AWS's CreateVpnConnectionRoute and
+    /// DeleteVpnConnectionRoute \[V8\]).
+    static_routes: BTreeMap<String, BTreeSet<Ipv4Net>>,
 }
 
 /// Tunnel name of connection `c`'s tunnel `t` (1-based, as AWS numbers them).
@@ -206,6 +210,12 @@ impl Vgw {
                     })?;
             }
         }
+        let static_routes = config
+            .connections
+            .iter()
+            .filter(|c| c.routing == Routing::Static)
+            .map(|c| (c.name.clone(), c.static_routes.iter().copied().collect()))
+            .collect();
         let shared = Arc::new(Shared {
             preference: TunnelPreference::new(config.seed),
             config,
@@ -215,12 +225,13 @@ impl Vgw {
                 selections: Vec::new(),
                 vpc_table,
                 originated: BTreeSet::new(),
+                static_routes,
             }),
         });
 
         let control = match control {
             Some(path) => Some(
-                register(builder, &shared, &speaker, &tunnels)
+                register(builder, &shared, &speaker, &tunnels, &changed)
                     .bind(path)
                     .await
                     .map_err(|e| GatewayError::Control(e.to_string()))?,
@@ -342,17 +353,19 @@ async fn reconcile(
         }
     }
     let mut statics_up = BTreeSet::new();
+    let static_routes = shared.state.lock().await.static_routes.clone();
     for c in config
         .connections
         .iter()
         .filter(|c| c.routing == Routing::Static)
     {
+        let prefixes = static_routes.get(&c.name).cloned().unwrap_or_default();
         for i in 0..c.tunnels.len() {
             let name = tunnel_name(&c.name, i);
             if up.get(&name) != Some(&true) {
                 continue;
             }
-            for prefix in &c.static_routes {
+            for prefix in &prefixes {
                 statics_up.insert(*prefix);
                 candidates.push(Candidate {
                     prefix: *prefix,
@@ -486,6 +499,7 @@ fn register(
     shared: &Arc<Shared>,
     speaker: &Option<Arc<Speaker>>,
     tunnels: &Arc<Tunnels>,
+    changed: &Arc<Notify>,
 ) -> ServerBuilder {
     let s1 = shared.clone();
     let t1 = tunnels.clone();
@@ -506,6 +520,7 @@ fn register(
                     "decided_by": s.decided_by,
                     "backups": s.backups.iter().map(|b| &b.via).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
+                "static_routes": st.static_routes.iter().map(|(c, ps)| (c.clone(), ps.iter().map(|p| p.to_string()).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
                 "kernel": st.fib.installed().iter().map(|(p, t)| json!({"prefix": p.to_string(), "target": t})).collect::<Vec<_>>(),
             }))
         }
@@ -541,8 +556,74 @@ fn register(
         }
     });
     let t3 = tunnels.clone();
-    builder.action("rekey", move |p: ActionParams| {
+    let builder = builder.action("rekey", move |p: ActionParams| {
         let tunnels = t3.clone();
         async move { gateway::rekey_action(&tunnels, &p).await }
+    });
+    let (s3, c3) = (shared.clone(), changed.clone());
+    let builder = builder.action("add_static_route", move |p: ActionParams| {
+        let (shared, changed) = (s3.clone(), c3.clone());
+        async move { static_route_action(&shared, &changed, &p, true).await }
+    });
+    let (s4, c4) = (shared.clone(), changed.clone());
+    builder.action("delete_static_route", move |p: ActionParams| {
+        let (shared, changed) = (s4.clone(), c4.clone());
+        async move { static_route_action(&shared, &changed, &p, false).await }
     })
+}
+
+/// `add_static_route` / `delete_static_route` `{"connection": "vpn1", "prefix": "10.1.0.0/16"}`:
+/// AWS's CreateVpnConnectionRoute / DeleteVpnConnectionRoute, allowed on static connections
+/// only \[V8\]. The selection is recomputed at once (the reply comes after the kernel change
+/// is requested, not after it is done).
+async fn static_route_action(
+    shared: &Shared,
+    changed: &Notify,
+    p: &ActionParams,
+    add: bool,
+) -> Result<Value, ErrorBody> {
+    let connection = p
+        .args
+        .get("connection")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"connection\""))?;
+    let prefix: Ipv4Net = p
+        .args
+        .get("prefix")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"prefix\""))?
+        .parse()
+        .map_err(|e| bad(format!("prefix: {e}")))?;
+    let Some(c) = shared
+        .config
+        .connections
+        .iter()
+        .find(|c| c.name == connection)
+    else {
+        return Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("no connection {connection:?}"),
+        ));
+    };
+    if c.routing != Routing::Static {
+        return Err(bad(format!(
+            "connection {connection:?} uses dynamic routing: static routes are refused"
+        )));
+    }
+    let mut st = shared.state.lock().await;
+    let set = st.static_routes.entry(connection.to_string()).or_default();
+    let did = if add {
+        set.insert(prefix.trunc())
+    } else {
+        set.remove(&prefix.trunc())
+    };
+    if !add && !did {
+        return Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("connection {connection:?} has no static route {prefix}"),
+        ));
+    }
+    drop(st);
+    changed.notify_one();
+    Ok(json!({ "connection": connection, "prefix": prefix.trunc().to_string(), "changed": did }))
 }
