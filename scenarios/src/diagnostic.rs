@@ -111,7 +111,7 @@ impl Locator<'_> {
             position: self.source.position(span.start),
             path,
             message,
-            excerpt: self.source.line_text(span.start).to_string(),
+            excerpt: self.source.line_text(span.start),
         }
     }
 }

@@ -3,10 +3,31 @@
 //! A unit is required: a bare number is ambiguous (seconds? milliseconds?) and rejected with
 //! a message saying how to write it.
 //!
+//! Where a value depends on the timing profile (a failover gap bound is 3.5 s with the `fast`
+//! timers and 31 s with AWS's), a table gives one per profile: `below = { fast = "3.5s",
+//! aws = "31s" }`. The parser reads it under the scenario's resolved profile
+//! ([`with_profile`]).
+//!
 //! What it does not do: calendar times or negative durations.
 
+use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
+
+use crate::model::timing::Profile;
+
+thread_local! {
+    static PROFILE: Cell<Profile> = const { Cell::new(Profile::Fast) };
+}
+
+/// Runs `f` with per-profile durations read under `profile` (the parser wraps the sections
+/// that follow `[timing]` in it).
+pub fn with_profile<T>(profile: Profile, f: impl FnOnce() -> T) -> T {
+    let before = PROFILE.with(|p| p.replace(profile));
+    let out = f();
+    PROFILE.with(|p| p.set(before));
+    out
+}
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -75,10 +96,12 @@ impl fmt::Display for Dur {
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = Dur;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration with a unit, like \"250ms\" or \"3s\"")
+                f.write_str(
+                    "a duration with a unit, like \"250ms\" or \"3s\", or { fast = .., aws = .. }",
+                )
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Dur, E> {
                 parse(s).map(Dur).map_err(E::custom)
@@ -92,6 +115,30 @@ impl<'de> Deserialize<'de> for Dur {
                 Err(E::custom(format!(
                     "{n} has no unit: write a string like \"{n}s\""
                 )))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Dur, A::Error> {
+                let (mut fast, mut aws) = (None, None);
+                while let Some(k) = m.next_key::<String>()? {
+                    let v: Dur = m.next_value()?;
+                    match k.as_str() {
+                        "fast" => fast = Some(v),
+                        "aws" => aws = Some(v),
+                        other => {
+                            return Err(serde::de::Error::custom(format!(
+                                "unknown profile `{other}` in a per-profile duration, expected `fast` and `aws`"
+                            )));
+                        }
+                    }
+                }
+                let (Some(fast), Some(aws)) = (fast, aws) else {
+                    return Err(serde::de::Error::custom(
+                        "a per-profile duration gives both `fast` and `aws`",
+                    ));
+                };
+                Ok(match PROFILE.with(Cell::get) {
+                    Profile::Fast => fast,
+                    Profile::Aws => aws,
+                })
             }
         }
         d.deserialize_any(V)
@@ -108,6 +155,21 @@ impl Serialize for Dur {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn per_profile_durations_follow_the_profile() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            d: Dur,
+        }
+        let text = r#"d = { fast = "3.5s", aws = "31s" }"#;
+        let fast: T = with_profile(Profile::Fast, || toml::from_str(text)).unwrap();
+        let aws: T = with_profile(Profile::Aws, || toml::from_str(text)).unwrap();
+        assert_eq!(fast.d.0, Duration::from_millis(3500));
+        assert_eq!(aws.d.0, Duration::from_secs(31));
+        let half: Result<T, _> = toml::from_str(r#"d = { fast = "1s" }"#);
+        assert!(half.err().unwrap().to_string().contains("both"));
+    }
 
     #[test]
     fn parses_units() {

@@ -23,7 +23,7 @@ struct Cli {
 enum Cmd {
     /// Run a scenario: bring the lab up, play the timeline, check expectations, tear down.
     Run {
-        /// A scenario file, or the name of a shipped scenario (see `list`); default: two-sites.
+        /// A scenario file, or the name of a shipped scenario (see `list`); default: dual-tunnel-failover.
         scenario: Option<String>,
         /// Lab name (default: the scenario's name).
         #[arg(long)]

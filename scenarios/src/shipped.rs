@@ -17,6 +17,10 @@ pub struct Shipped {
 /// Every shipped scenario.
 pub const SHIPPED: &[Shipped] = &[
     Shipped {
+        name: "dual-tunnel-failover",
+        text: include_str!("../dual-tunnel-failover.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },
@@ -31,7 +35,7 @@ pub const SHIPPED: &[Shipped] = &[
 ];
 
 /// What `hybridlab run` runs without a file.
-pub const DEFAULT: &str = "two-sites";
+pub const DEFAULT: &str = "dual-tunnel-failover";
 
 /// The shipped scenario called `name`.
 pub fn find(name: &str) -> Option<Shipped> {

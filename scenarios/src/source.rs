@@ -127,8 +127,13 @@ impl Source {
         }
     }
 
-    /// The text of the line holding byte `offset`, for error excerpts.
-    pub fn line_text(&self, offset: usize) -> &str {
+    /// The text of the line holding byte `offset`, for error excerpts, with the value of any
+    /// secret key (`pre_shared_key`, `password`, ...) replaced by `***` (see [`mask_secrets`]).
+    pub fn line_text(&self, offset: usize) -> String {
+        mask_secrets(self.raw_line(offset))
+    }
+
+    fn raw_line(&self, offset: usize) -> &str {
         let mut offset = offset.min(self.text.len());
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
@@ -139,6 +144,65 @@ impl Source {
             .map_or(self.text.len(), |i| offset + i);
         &self.text[start..end]
     }
+}
+
+/// Keys whose values are secrets: a diagnostic's excerpt never shows them.
+const SECRET_KEYS: &[&str] = &[
+    "pre_shared_key",
+    "psk",
+    "password",
+    "md5_password",
+    "secret",
+];
+
+/// `line` with the quoted value after each secret key replaced by `"***"`; an unterminated
+/// value is masked to the end of the line.
+pub fn mask_secrets(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    'scan: while !rest.is_empty() {
+        for key in SECRET_KEYS {
+            if let Some(at) = find_key(rest, key) {
+                let after_key = &rest[at + key.len()..];
+                let trimmed = after_key.trim_start();
+                if let Some(after_eq) = trimmed.strip_prefix('=') {
+                    let value = after_eq.trim_start();
+                    let quote = value.chars().next();
+                    if let Some(q @ ('"' | '\'')) = quote {
+                        let prefix_len = rest.len() - value.len();
+                        out.push_str(&rest[..prefix_len]);
+                        out.push(q);
+                        out.push_str("***");
+                        out.push(q);
+                        rest = match value[1..].find(q) {
+                            Some(end) => &value[1 + end + 1..],
+                            None => "",
+                        };
+                        continue 'scan;
+                    }
+                }
+            }
+        }
+        out.push_str(rest);
+        break;
+    }
+    out
+}
+
+/// The byte offset of `key` in `text` as a whole word (not part of a longer key).
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(key) {
+        let at = from + i;
+        let before = text[..at].chars().next_back();
+        let after = text[at + key.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !word(before) && !word(after) {
+            return Some(at);
+        }
+        from = at + key.len();
+    }
+    None
 }
 
 /// Parses a whole TOML document into a span tree whose root is a table.

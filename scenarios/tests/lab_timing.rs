@@ -140,13 +140,23 @@ fn default_scenario_passes_as_root_with_no_arguments() {
     let ws = Workspace::new();
     let _guard = DownOnDrop {
         ws: &ws,
-        lab: "two-sites".into(),
+        lab: "dual-tunnel-failover".into(),
     };
     let out = ws.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("two-sites: PASSED"), "{}", describe(&out));
-    let left = leftovers(&ws, "two-sites", &[], &[], &["--lab two-sites"]);
+    assert!(
+        stdout.contains("dual-tunnel-failover: PASSED"),
+        "{}",
+        describe(&out)
+    );
+    let left = leftovers(
+        &ws,
+        "dual-tunnel-failover",
+        &[],
+        &[],
+        &["--lab dual-tunnel-failover"],
+    );
     assert!(left.none(), "{left:#?}");
 }
 

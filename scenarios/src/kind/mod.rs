@@ -53,6 +53,7 @@
 pub mod common;
 pub mod host;
 pub mod router;
+pub mod site_to_site;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -133,7 +134,7 @@ pub trait NodeKind: Send + Sync + 'static {
 }
 
 /// One node of some kind, as parsed.
-pub trait NodeSpec: std::fmt::Debug + Send + Sync {
+pub trait NodeSpec: std::fmt::Debug + Send + Sync + std::any::Any {
     /// The node's name.
     fn name(&self) -> &str;
 
@@ -291,7 +292,13 @@ impl Registry {
     /// Every kind this build knows. Adding a kind: one line here.
     pub fn builtin() -> Registry {
         Registry {
-            kinds: vec![Box::new(host::HostKind), Box::new(router::RouterKind)],
+            kinds: vec![
+                Box::new(host::HostKind),
+                Box::new(router::RouterKind),
+                Box::new(site_to_site::vpc::VpcKind),
+                Box::new(site_to_site::vgw::VgwKind),
+                Box::new(site_to_site::cgw::CgwKind),
+            ],
         }
     }
 

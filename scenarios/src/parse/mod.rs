@@ -54,7 +54,7 @@ pub fn parse_scenario_with(
                 position: source.position(span.start),
                 path: FieldPath::root(),
                 message: format!("TOML syntax: {message}"),
-                excerpt: source.line_text(span.start).to_string(),
+                excerpt: source.line_text(span.start),
             }]));
         }
     };
@@ -156,6 +156,21 @@ fn sections(
         ),
     };
 
+    crate::duration::with_profile(timing.profile, || {
+        rest_of_sections(get, cx, registry, timing, meta, errors)
+    })
+}
+
+/// Everything after `[timing]`, read under its profile (per-profile durations).
+fn rest_of_sections<'a>(
+    get: impl Fn(&str) -> Option<&'a Node<'a>>,
+    cx: &ParseCx<'_>,
+    registry: &Registry,
+    timing: Timing,
+    meta: Option<Meta>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Scenario> {
+    let root_path = FieldPath::root();
     let mut topology = Topology::default();
     if let Some(v) = get("site") {
         topology.sites = list(v, "site", cx, errors, |s: &mut Site, p| s.path = p);
