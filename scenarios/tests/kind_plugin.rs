@@ -191,6 +191,7 @@ impl NodeSpec for Edge {
                 to: "0.0.0.0/0".parse().expect("prefix"),
                 via: Some(self.gateway),
                 dev: None,
+                metric: None,
             }],
             ..NodeSetup::default()
         }

@@ -42,6 +42,7 @@ pub fn describe(check: &Check) -> String {
             probe,
             below,
             above: Some(a),
+            ..
         } => format!(
             "longest gap of {probe} in [{}, {})",
             human(*a),
@@ -51,6 +52,7 @@ pub fn describe(check: &Check) -> String {
             probe,
             below,
             above: None,
+            ..
         } => format!("longest gap of {probe} < {}", human(*below)),
         Check::State {
             node,
@@ -118,6 +120,7 @@ async fn once<B: Backend>(
             probe: name,
             below,
             above,
+            matches_event,
         } => {
             let p = ctx
                 .probes
@@ -125,7 +128,7 @@ async fn once<B: Backend>(
                 .ok_or_else(|| format!("probe {name} is not running"))?;
             let r = probe::lock(&p.log).analyse(p.spec.interval());
             let longest = Duration::from_nanos(r.longest_ns());
-            let seen = match r.longest() {
+            let mut seen = match r.longest() {
                 Some(w) => format!(
                     "longest gap {} ({} packets, at {:+.3}s){}",
                     human(longest),
@@ -135,6 +138,42 @@ async fn once<B: Backend>(
                 ),
                 None => "no loss".to_string(),
             };
+            if let (Some((event, tolerance)), Some(w)) = (matches_event, r.longest()) {
+                let detected = ctx
+                    .rec
+                    .events()
+                    .into_iter()
+                    .find(|e| {
+                        e.source == EventSource::Daemon
+                            && e.t_ns >= w.start_ns
+                            && event.matches(&e.subject, &e.kind)
+                    })
+                    .map(|e| Duration::from_nanos(e.t_ns - w.start_ns));
+                let Some(detected) = detected else {
+                    return Err(format!(
+                        "{seen}: no {} event from {} after the gap began",
+                        event.kind, event.node
+                    ));
+                };
+                let off = if longest > detected {
+                    longest - detected
+                } else {
+                    detected - longest
+                };
+                seen = format!(
+                    "{seen}; {} {} {} after it began",
+                    event.node,
+                    event.kind,
+                    human(detected)
+                );
+                if off > *tolerance {
+                    return Err(format!(
+                        "{seen}: {} apart, more than {}",
+                        human(off),
+                        human(*tolerance)
+                    ));
+                }
+            }
             if longest >= *below {
                 Err(format!("{seen}: not below {}", human(*below)))
             } else if above.is_some_and(|a| longest < a) {

@@ -164,9 +164,20 @@ impl Backend for NetnsBackend {
     }
 
     async fn set_forwarding(&self, node: &str) -> Result<(), BackendError> {
-        self.netns(node)?
-            .set_forwarding(true)
-            .map_err(err(format!("turning forwarding on in {node}")))
+        let ns = self.netns(node)?;
+        ns.set_forwarding(true)
+            .map_err(err(format!("turning forwarding on in {node}")))?;
+        // A router does not send into a link that is down: with two routes to one prefix
+        // (a primary and a backup metric) the backup takes over when the primary's link goes
+        // down, as a routing daemon's next-hop tracking would do.
+        for scope in ["all", "default"] {
+            ns.set_sysctl(
+                &format!("net.ipv4.conf.{scope}.ignore_routes_with_linkdown"),
+                "1",
+            )
+            .map_err(err(format!("ignoring link-down routes in {node}")))?;
+        }
+        Ok(())
     }
 
     async fn add_route(&self, node: &str, route: &StaticRoute) -> Result<(), BackendError> {
@@ -176,6 +187,9 @@ impl Backend for NetnsBackend {
         }
         if let Some(dev) = &route.dev {
             r = r.dev(dev);
+        }
+        if let Some(metric) = route.metric {
+            r = r.metric(metric);
         }
         self.netlink(node)?
             .replace_route(&r)

@@ -98,6 +98,7 @@ impl Host {
                 to: default,
                 via: Some(gw),
                 dev: None,
+                metric: None,
             });
         }
         routes.extend(self.routes.iter().cloned());

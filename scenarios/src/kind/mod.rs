@@ -195,6 +195,11 @@ pub struct StaticRoute {
     /// Device (when there is no next hop, or to pin it).
     #[serde(default)]
     pub dev: Option<String>,
+    /// Metric (priority; lower wins). Two routes to one prefix with different metrics make a
+    /// primary and a backup: a router skips a next hop whose link is down (the engine turns
+    /// `ignore_routes_with_linkdown` on with forwarding), so the backup takes over.
+    #[serde(default)]
+    pub metric: Option<u32>,
 }
 
 /// What a kind may use when it generates configs and commands.

@@ -62,6 +62,10 @@ pub enum Check {
         below: Duration,
         /// Lower bound (inclusive): to assert that an outage was really seen.
         above: Option<Duration>,
+        /// The longest gap must last as long as it took until this daemon event (the first
+        /// after the gap began: the detection of a failure, e.g. a VGW's `bgp.down`), within
+        /// the tolerance: "the outage is the detection time".
+        matches_event: Option<(crate::model::when::EventMatch, Duration)>,
     },
     /// A value in a daemon's `show` output equals an expected value.
     State {
@@ -157,6 +161,10 @@ pub(crate) struct MaxGapRaw {
     pub probe: String,
     pub below: crate::duration::Dur,
     pub above: Option<crate::duration::Dur>,
+    #[serde(default)]
+    pub matches_event: Option<crate::model::when::EventMatch>,
+    #[serde(default)]
+    pub tolerance: Option<crate::duration::Dur>,
 }
 
 /// Keys of `state`.

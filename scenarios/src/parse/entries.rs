@@ -364,10 +364,16 @@ fn expectation(
             {
                 return Err(cx.error(&p.key("above"), "`above` must be smaller than `below`"));
             }
+            if r.tolerance.is_some() && r.matches_event.is_none() {
+                return Err(cx.error(&p.key("tolerance"), "`tolerance` goes with `matches_event`"));
+            }
             Check::MaxGap {
                 probe: r.probe,
                 below: r.below.0,
                 above: r.above.map(|d| d.0),
+                matches_event: r
+                    .matches_event
+                    .map(|e| (e, r.tolerance.map_or(Duration::from_secs(1), |t| t.0))),
             }
         }
         "state" => {
@@ -446,6 +452,7 @@ fn default_check_name(c: &Check) -> String {
             probe,
             below,
             above,
+            ..
         } => match above {
             Some(a) => format!(
                 "probe {probe} longest gap in [{}, {})",

@@ -13,6 +13,7 @@
 //! advertise_range = { first = "172.16.0.0/24", count = 99 }  # 99 more /24s from there
 //! mode = "active-standby"                                   # default active-active
 //! tunnels = { "vpn1-t2" = { as_path_prepend = 2, med = 200 } }
+//! routes = [{ to = "10.1.0.0/16", via = "10.1.255.2" }]   # towards its LAN router
 //! ```
 //!
 //! What it does not do: decide what AWS decides (the connection's addresses and keys come from
@@ -30,6 +31,7 @@ use super::plan::{self, last_host, nodes_of};
 use super::vgw::{Vgw, daemon_process};
 use super::{checks, vpn_profile};
 use crate::diagnostic::Diagnostic;
+use crate::kind::common::validate_routes;
 use crate::kind::{
     KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, StaticRoute,
 };
@@ -123,6 +125,9 @@ pub struct Cgw {
     /// Per-tunnel policy, keyed by tunnel name (`vpn1-t2`).
     #[serde(default)]
     pub tunnels: BTreeMap<String, TunnelPolicy>,
+    /// Static routes towards the customer's networks behind it (a LAN router's prefixes).
+    #[serde(default)]
+    pub routes: Vec<StaticRoute>,
     #[serde(skip)]
     path: FieldPath,
 }
@@ -248,6 +253,13 @@ impl NodeSpec for Cgw {
                 ));
             }
         }
+        out.extend(validate_routes(
+            &self.name,
+            &self.routes,
+            &self.path.key("routes"),
+            topo,
+            cx,
+        ));
         if let Err(e) = plan::cgw_config(self, topo, vpn::config::Profile::Fast) {
             out.push(cx.error(&e.path, e.message));
         }
@@ -257,11 +269,14 @@ impl NodeSpec for Cgw {
     fn setup(&self, topo: &Topology) -> NodeSetup {
         NodeSetup {
             forwarding: true,
-            routes: vec![StaticRoute {
+            routes: std::iter::once(StaticRoute {
                 to: "0.0.0.0/0".parse().expect("a prefix"),
                 via: Some(self.internet.peer().into()),
                 dev: None,
-            }],
+                metric: None,
+            })
+            .chain(self.routes.iter().cloned())
+            .collect(),
             // The VGW answers first (startup action `add`), so the customer gateway's first
             // IKE_SA_INIT is not lost to a responder that is not there yet.
             depends_on: self.vgws(topo).iter().map(|v| v.name.clone()).collect(),

@@ -274,6 +274,7 @@ impl NodeSpec for Vgw {
                 to: "0.0.0.0/0".parse().expect("a prefix"),
                 via: Some(self.internet.peer().into()),
                 dev: None,
+                metric: None,
             }],
             depends_on: Vec::new(),
         }
