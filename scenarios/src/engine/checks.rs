@@ -126,7 +126,10 @@ async fn once<B: Backend>(
                 .probes
                 .get(name)
                 .ok_or_else(|| format!("probe {name} is not running"))?;
-            let r = probe::lock(&p.log).analyse(p.spec.interval());
+            let mut r = probe::lock(&p.log).analyse(p.spec.interval());
+            // Loss that ended before the timeline started is bring-up (routes converging, a
+            // spoke learning another through the hub), not an outage the scenario caused.
+            r.windows.retain(|w| w.end_ns > ctx.t0_ns);
             let longest = Duration::from_nanos(r.longest_ns());
             let mut seen = match r.longest() {
                 Some(w) => format!(

@@ -55,6 +55,7 @@ pub enum Check {
         probe: String,
     },
     /// The longest loss window of a probe so far is below a bound (and above one, if given).
+    /// Windows that closed before the timeline started (bring-up) do not count.
     MaxGap {
         /// The probe.
         probe: String,
