@@ -136,6 +136,15 @@ impl RxWorker {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_icmp_report(&e) => {
+                    // The socket is connected to the peer, so the kernel hands us the ICMP
+                    // errors its earlier datagrams drew (port unreachable while the peer's
+                    // daemon restarts). They report a lost send, not a broken socket: count
+                    // and keep receiving, or the tunnel could never come back.
+                    tracing::debug!(error = %e, "ICMP error for an earlier ESP datagram");
+                    self.shared.counters.add_send_errors(1);
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             if n == 0 {
@@ -288,4 +297,20 @@ fn write_frame(tun: &mut File, frame: &[u8]) -> io::Result<()> {
             format!("TUN took {n} of {} octets", frame.len()),
         ))
     }
+}
+
+/// Whether `e` is an ICMP error queued on a connected UDP socket (RFC 1122 §4.1.3.3: UDP passes
+/// ICMP errors to the application), rather than a failure of the socket itself.
+pub(crate) fn is_icmp_report(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ECONNREFUSED
+                | libc::EHOSTUNREACH
+                | libc::ENETUNREACH
+                | libc::EHOSTDOWN
+                | libc::ENETDOWN
+                | libc::EPROTO
+        )
+    )
 }
