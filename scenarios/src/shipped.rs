@@ -21,6 +21,22 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../dual-tunnel-failover.toml"),
     },
     Shipped {
+        name: "static-over-dynamic",
+        text: include_str!("../static-over-dynamic.toml"),
+    },
+    Shipped {
+        name: "cloudhub",
+        text: include_str!("../cloudhub.toml"),
+    },
+    Shipped {
+        name: "vpn-route-limit",
+        text: include_str!("../vpn-route-limit.toml"),
+    },
+    Shipped {
+        name: "redundant-cgw",
+        text: include_str!("../redundant-cgw.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

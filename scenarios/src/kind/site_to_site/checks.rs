@@ -16,7 +16,7 @@
 //! check = "vgw_route"               # the VGW's selection for a prefix (AWS priority applied)
 //! node = "vgw1"
 //! prefix = "10.1.0.0/16"
-//! via = "vpn1-t1"                   # optional: the chosen tunnel
+//! via = "vpn1-t1"                   # optional: the chosen tunnel (`vpn2-*`: either of vpn2's)
 //! route_kind = "vpn_static"         # optional: vpn_static | vpn_bgp
 //! present = true                    # default
 //! ```
@@ -286,8 +286,14 @@ pub fn judge_route(
                 r["kind"].as_str().unwrap_or("?"),
                 r["decided_by"]
             );
-            let ok =
-                present && via.is_none_or(|w| r["via"] == w) && kind.is_none_or(|k| r["kind"] == k);
+            let via_matches = |w: &str| {
+                let seen = r["via"].as_str().unwrap_or("");
+                match w.strip_suffix('*') {
+                    Some(prefix) => seen.starts_with(prefix),
+                    None => seen == w,
+                }
+            };
+            let ok = present && via.is_none_or(via_matches) && kind.is_none_or(|k| r["kind"] == k);
             if ok { Ok(seen) } else { Err(seen) }
         }
     }
@@ -313,6 +319,8 @@ mod tests {
             "kind": "vpn_static", "decided_by": "static over BGP" }] });
         assert!(judge_route(&v, "10.1.0.0/16", Some("vpn1-t1"), Some("vpn_static"), true).is_ok());
         assert!(judge_route(&v, "10.1.0.0/16", Some("vpn2-t1"), None, true).is_err());
+        assert!(judge_route(&v, "10.1.0.0/16", Some("vpn1-*"), None, true).is_ok());
+        assert!(judge_route(&v, "10.1.0.0/16", Some("vpn2-*"), None, true).is_err());
         assert!(judge_route(&v, "10.1.0.0/16", None, None, false).is_err());
         assert!(judge_route(&v, "10.9.0.0/16", None, None, false).is_ok());
     }
