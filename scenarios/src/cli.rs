@@ -189,6 +189,17 @@ pub fn run(args: RunArgs) -> u8 {
         err(&format!("cannot create namespaces: {e}"));
         return BAD;
     }
+    // Sweep before entering the lab's PID namespace: its private /proc shows only its own
+    // processes, so from inside, every other running lab's owner would look dead (two labs
+    // started together swept each other).
+    match netns::lab::sweep(&netns::lab::LabConfig::default()) {
+        Ok(swept) if !swept.is_empty() => err(&format!(
+            "removed leftovers of dead labs: {}",
+            swept.join(", ")
+        )),
+        Ok(_) => {}
+        Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
+    }
     match netns::rootless::run_in_pid_namespace(|| i32::from(run_lab(&scenario, &lab, &args))) {
         Ok(code) => match u8::try_from(code) {
             Ok(c @ (OK | FAILED | BAD)) => c,
@@ -230,14 +241,6 @@ fn run_lab(scenario: &Scenario, lab: &str, args: &RunArgs) -> u8 {
     };
     let record = rt.block_on(async {
         let config = netns::lab::LabConfig::default();
-        match netns::lab::sweep(&config) {
-            Ok(swept) if !swept.is_empty() => err(&format!(
-                "removed leftovers of dead labs: {}",
-                swept.join(", ")
-            )),
-            Ok(_) => {}
-            Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
-        }
         let backend = match NetnsBackend::create(lab, &config) {
             Ok(b) => Arc::new(b),
             Err(e) => return Err(e.to_string()),
@@ -425,6 +428,46 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
         Ok(code) => u8::try_from(code).unwrap_or(FAILED),
         Err(e) => {
             err(&format!("{kind} daemon: {e}"));
+            BAD
+        }
+    }
+}
+
+/// `hybridlab cgw-config --format frr|strongswan SCENARIO CONNECTION`.
+pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
+    use scenarios::kind::site_to_site::download::{Format, customer_config};
+    let format: Format = match format.parse() {
+        Ok(f) => f,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    let profile = match profile {
+        None => None,
+        Some("fast") => Some(Profile::Fast),
+        Some("aws") => Some(Profile::Aws),
+        Some(other) => {
+            err(&format!("--profile {other}: expected fast or aws"));
+            return BAD;
+        }
+    };
+    let scenario = match load_with(arg, profile) {
+        Ok(s) => s,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    match customer_config(&scenario, connection, format) {
+        Ok(text) => {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(text.as_bytes());
+            let _ = o.flush();
+            0
+        }
+        Err(e) => {
+            err(&e);
             BAD
         }
     }

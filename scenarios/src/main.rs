@@ -63,6 +63,20 @@ enum Cmd {
         #[arg(long = "arg", value_name = "KEY=VALUE")]
         args: Vec<String>,
     },
+    /// Print the customer side of a VPN connection (AWS's "download configuration"): a
+    /// strongSwan swanctl.conf or an FRR bgpd configuration, keys included.
+    CgwConfig {
+        /// `frr` or `strongswan`.
+        #[arg(long, value_parser = ["frr", "strongswan"])]
+        format: String,
+        /// Timing profile (as for `run`).
+        #[arg(long, value_parser = ["fast", "aws"])]
+        profile: Option<String>,
+        /// A scenario file, or the name of a shipped scenario.
+        scenario: String,
+        /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`).
+        connection: String,
+    },
     /// Tear a lab down; without a name, remove every lab whose owner has died.
     Down {
         /// Lab name.
@@ -108,6 +122,12 @@ fn main() -> ExitCode {
             what,
             args,
         } => cli::show(&lab, &node, what.as_deref(), &args),
+        Cmd::CgwConfig {
+            format,
+            profile,
+            scenario,
+            connection,
+        } => cli::cgw_config(&format, profile.as_deref(), &scenario, &connection),
         Cmd::Down { lab } => cli::down(lab.as_deref()),
         Cmd::Daemon { kind, config } => cli::daemon(&kind, Path::new(&config)),
     };

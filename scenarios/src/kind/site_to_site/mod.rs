@@ -33,6 +33,7 @@
 
 pub mod cgw;
 pub mod checks;
+pub mod download;
 pub mod plan;
 pub mod vgw;
 pub mod vpc;
