@@ -29,7 +29,7 @@ use tracing::{debug, info, info_span, warn};
 
 use crate::error::{Error, Result};
 use crate::names::{self, check_lab_name, check_node_name, ns_name};
-use crate::namespace::{Netns, NetnsDir};
+use crate::namespace::{CreateOptions, Netns, NetnsDir};
 use crate::process::{self, ProcessId, pids_in_netns};
 use crate::rootless::{self, Mode};
 use crate::spawn::{Process, SpawnOptions, spawn};
@@ -291,7 +291,8 @@ impl Lab {
         self.node(node)
     }
 
-    /// Adds several nodes at once (one helper thread, two state-file writes).
+    /// Adds several nodes at once: one helper thread creates the namespaces and brings `lo` up
+    /// in each while inside it; two state-file writes in all.
     pub fn add_nodes(&mut self, nodes: &[&str]) -> Result<()> {
         let mut names = Vec::with_capacity(nodes.len());
         for node in nodes {
@@ -310,10 +311,14 @@ impl Lab {
         }
         self.record.store(&self.json)?;
         let ns_names: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
-        let created = Netns::create_many(&self.pins, &ns_names)?;
+        let opts = CreateOptions {
+            loopback_up: true,
+            threads: 1,
+        };
+        let created = Netns::create_many_with(&self.pins, &ns_names, &opts)?;
         let mut first_err = None;
         for ((node, _), result) in names.into_iter().zip(created) {
-            match result.and_then(|ns| ns.set_loopback_up().map(|()| ns)) {
+            match result {
                 Ok(ns) => {
                     let inode = ns.inode().ok();
                     if let Some(r) = self.record.namespaces.iter_mut().find(|r| r.node == node) {

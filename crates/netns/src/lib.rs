@@ -46,7 +46,7 @@ pub use address::Address;
 pub use error::{Error, Result};
 pub use lab::{Lab, LabConfig, down, sweep};
 pub use link::{Link, LinkId, VethEnd, VethOptions};
-pub use namespace::{Netns, NetnsDir};
+pub use namespace::{CreateOptions, Netns, NetnsDir};
 pub use netlink::Netlink;
 pub use process::ProcessId;
 pub use route::{Family, NextHop, Route, RouteKind, Scope};

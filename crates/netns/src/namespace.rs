@@ -132,9 +132,22 @@ pub struct Netns {
     fd: OwnedFd,
 }
 
+/// How [`Netns::create_many_with`] creates namespaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Bring `lo` up in each new namespace (done on the creating thread, which is already
+    /// inside it: no extra thread or socket per namespace).
+    pub loopback_up: bool,
+    /// Helper threads creating namespaces side by side; 0 means 1. More did not help on a
+    /// 2-CPU 6.18 kernel (300 namespaces: 1 thread 493 ms, 2 threads 513 ms, 4 threads
+    /// 907 ms, medians of 5): the kernel serialises most of a namespace's setup, and the pin
+    /// directory serialises the pin files.
+    pub threads: usize,
+}
+
 /// Creates a namespace pinned at `pin` from the calling thread, which must be a throw-away
 /// thread: it is left inside the new namespace.
-fn create_on_this_thread(pin: &Path) -> io::Result<OwnedFd> {
+fn create_on_this_thread(pin: &Path, loopback_up: bool) -> io::Result<OwnedFd> {
     // The pin must exist as a file before it can be a bind-mount target. O_EXCL: never adopt
     // somebody else's namespace of the same name.
     let created = fs::OpenOptions::new()
@@ -147,7 +160,11 @@ fn create_on_this_thread(pin: &Path) -> io::Result<OwnedFd> {
         sys::unshare(libc::CLONE_NEWNET)?;
         let me = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
         sys::mount(Some(&me), pin, Some("none"), libc::MS_BIND, None)?;
-        sys::open(pin, libc::O_RDONLY)
+        let fd = sys::open(pin, libc::O_RDONLY)?;
+        if loopback_up {
+            sys::set_if_up("lo", true)?;
+        }
+        Ok(fd)
     })();
     if result.is_err() {
         let _ = sys::umount2(pin, libc::MNT_DETACH);
@@ -165,9 +182,20 @@ impl Netns {
             .expect("one name in, one result out")
     }
 
-    /// Creates several namespaces from one helper thread (cheaper than one thread each); one
-    /// result per name, in order. The outer error is about the directory or the thread.
+    /// Creates several namespaces (`lo` left down); one result per name, in order. The outer
+    /// error is about the directory or the helper threads.
     pub fn create_many(dir: &NetnsDir, names: &[&str]) -> Result<Vec<Result<Netns>>> {
+        Netns::create_many_with(dir, names, &CreateOptions::default())
+    }
+
+    /// Creates several namespaces from `opts.threads` helper threads (each unshares once per
+    /// namespace and ends in its last one, taking nothing with it when it exits), one result per
+    /// name, in order.
+    pub fn create_many_with(
+        dir: &NetnsDir,
+        names: &[&str],
+        opts: &CreateOptions,
+    ) -> Result<Vec<Result<Netns>>> {
         for name in names {
             // A namespace name is a pin file's name (not an interface name): `hl-<lab>-<node>`
             // reaches 42 bytes with a 24-byte lab and a 15-byte node name.
@@ -187,28 +215,49 @@ impl Netns {
         dir.ensure()?;
         let pins: Vec<(String, PathBuf)> =
             names.iter().map(|n| (n.to_string(), dir.pin(n))).collect();
-        let results = std::thread::scope(|s| {
-            s.spawn(|| {
-                pins.iter()
-                    .map(|(name, pin)| {
-                        // Each unshare gives this thread a fresh namespace; the thread ends in
-                        // the last one and takes nothing with it when it exits.
-                        create_on_this_thread(pin)
-                            .map(|fd| Netns {
-                                name: name.clone(),
-                                path: pin.clone(),
-                                fd,
-                            })
-                            .map_err(|e| Error::os(format!("creating namespace {name}"), e))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .join()
-        })
-        .map_err(|_| Error::Unavailable {
-            what: "creating namespaces".into(),
-            detail: "helper thread panicked".into(),
-        })?;
+        let threads = opts.threads.clamp(1, pins.len().max(1));
+        let per_thread = pins.len().div_ceil(threads).max(1);
+        let loopback_up = opts.loopback_up;
+        let create = |chunk: &[(String, PathBuf)]| -> Vec<Result<Netns>> {
+            chunk
+                .iter()
+                .map(|(name, pin)| {
+                    create_on_this_thread(pin, loopback_up)
+                        .map(|fd| Netns {
+                            name: name.clone(),
+                            path: pin.clone(),
+                            fd,
+                        })
+                        .map_err(|e| Error::os(format!("creating namespace {name}"), e))
+                })
+                .collect()
+        };
+        let joined = std::thread::scope(|s| {
+            let handles: Vec<_> = pins
+                .chunks(per_thread)
+                .map(|chunk| s.spawn(move || create(chunk)))
+                .collect();
+            // Join every thread before looking at any result, so none is left running.
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        let mut results = Vec::with_capacity(pins.len());
+        let mut panicked = false;
+        for j in joined {
+            match j {
+                Ok(r) => results.extend(r),
+                Err(_) => panicked = true,
+            }
+        }
+        if panicked {
+            // Remove what the other threads created: the caller gets no handle on it.
+            for n in results.into_iter().flatten() {
+                let _ = dir.unpin(&n.name);
+            }
+            return Err(Error::Unavailable {
+                what: "creating namespaces".into(),
+                detail: "helper thread panicked".into(),
+            });
+        }
         for n in results.iter().flatten() {
             debug!(ns = %n.name, "namespace created");
         }
