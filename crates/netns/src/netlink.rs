@@ -16,13 +16,14 @@
 //!
 //! What it does not do: nf_tables (see [`crate::firewall`]), or work without a tokio runtime.
 
-use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::fd::{AsFd, FromRawFd, IntoRawFd};
 
 use netlink_sys::TokioSocket;
 use netlink_sys::protocols::NETLINK_ROUTE;
 
 use crate::error::{Error, Result};
 use crate::namespace::Netns;
+use crate::sys;
 
 /// An rtnetlink connection into one namespace.
 #[derive(Debug, Clone)]
@@ -40,6 +41,36 @@ impl Netlink {
             .run(|| netlink_sys::Socket::new(NETLINK_ROUTE))?
             .map_err(|e| Error::os(what(), e))?;
         Netlink::from_socket(socket, ns.name())
+    }
+
+    /// Opens one connection into each namespace, in order (within a tokio runtime). The sockets
+    /// are created by one helper thread that enters each namespace in turn, instead of one
+    /// thread per namespace as [`Netlink::open`] does.
+    pub fn open_many(namespaces: &[&Netns]) -> Result<Vec<Netlink>> {
+        let sockets = std::thread::scope(|s| {
+            s.spawn(|| {
+                namespaces
+                    .iter()
+                    .map(|ns| {
+                        let what = || format!("opening netlink socket in {}", ns.name());
+                        sys::setns(ns.as_fd(), libc::CLONE_NEWNET).map_err(|e| {
+                            Error::os(format!("entering namespace {}", ns.name()), e)
+                        })?;
+                        netlink_sys::Socket::new(NETLINK_ROUTE).map_err(|e| Error::os(what(), e))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .join()
+        })
+        .map_err(|_| Error::Unavailable {
+            what: "opening netlink sockets".into(),
+            detail: "helper thread panicked".into(),
+        })??;
+        sockets
+            .into_iter()
+            .zip(namespaces)
+            .map(|(socket, ns)| Netlink::from_socket(socket, ns.name()))
+            .collect()
     }
 
     /// Opens a connection into the calling thread's namespace (within a tokio runtime).
