@@ -45,7 +45,7 @@ pub mod tun;
 pub use address::Address;
 pub use error::{Error, Result};
 pub use lab::{Lab, LabConfig, down, sweep};
-pub use link::{Link, LinkId, VethEnd, VethOptions};
+pub use link::{Link, LinkId, VethEnd, VethEndSpec, VethIndexes, VethOptions, VethSpec, add_veths};
 pub use namespace::{CreateOptions, Netns, NetnsDir};
 pub use netlink::Netlink;
 pub use process::ProcessId;

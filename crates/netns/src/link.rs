@@ -14,7 +14,12 @@
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd};
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
+use ipnet::IpNet;
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
@@ -24,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::names::check_ifname;
 use crate::namespace::Netns;
 use crate::netlink::Netlink;
+use crate::sys;
 
 /// A link named by interface name or by index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +198,10 @@ impl Netlink {
 
     /// Creates a veth pair whose ends are created directly in `a.ns` and `b.ns` (this handle's
     /// namespace only carries the request).
+    ///
+    /// With `opts.up`, the `a` end is brought up by the creating request and the `b` end right
+    /// after it, from a thread in `b.ns`: the kernel refuses `up` for the peer in the creating
+    /// request with ENOTCONN (`veth_open` runs before the two ends are tied together).
     pub async fn add_veth(&self, a: VethEnd<'_>, b: VethEnd<'_>, opts: VethOptions) -> Result<()> {
         check_ifname(a.name)?;
         check_ifname(b.name)?;
@@ -202,27 +212,19 @@ impl Netlink {
             a.ns.name(),
             b.ns.name()
         );
-        let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
-            .name(b.name.to_string())
-            .setns_by_fd(b.ns.as_fd().as_raw_fd());
-        let mut builder = LinkVeth::new(a.name, b.name).setns_by_fd(a.ns.as_fd().as_raw_fd());
-        if let Some(mtu) = opts.mtu {
-            peer = peer.mtu(mtu);
-            builder = builder.mtu(mtu);
-        }
-        if opts.up {
-            peer = peer.up();
-            builder = builder.up();
-        }
-        let msg = builder
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
-            .build();
+        let msg = veth_message(a, b, opts.mtu, opts.up);
         self.handle()
             .link()
             .add(msg)
             .execute()
             .await
-            .map_err(|e| Error::netlink(what, e))
+            .map_err(|e| Error::netlink(what, e))?;
+        if opts.up {
+            let name = b.name;
+            b.ns.run(|| sys::set_if_up(name, true))?
+                .map_err(|e| Error::os(format!("setting link {name} up in {}", b.ns.name()), e))?;
+        }
+        Ok(())
     }
 
     /// Creates a Linux bridge in this namespace (STP off, forward delay 0, so ports forward at
@@ -312,6 +314,160 @@ impl Netlink {
             .await
             .map_err(|e| Error::netlink(self.ctx(format!("deleting link {link}")), e))
     }
+}
+
+/// The RTM_NEWLINK message creating veth `a.name` in `a.ns` with peer `b.name` in `b.ns`; `up`
+/// applies to the `a` end only (see [`Netlink::add_veth`]).
+fn veth_message(a: VethEnd<'_>, b: VethEnd<'_>, mtu: Option<u32>, up: bool) -> LinkMessage {
+    let mut peer = LinkMessageBuilder::<LinkUnspec>::new()
+        .name(b.name.to_string())
+        .setns_by_fd(b.ns.as_fd().as_raw_fd());
+    let mut builder = LinkVeth::new(a.name, b.name).setns_by_fd(a.ns.as_fd().as_raw_fd());
+    if let Some(mtu) = mtu {
+        peer = peer.mtu(mtu);
+        builder = builder.mtu(mtu);
+    }
+    if up {
+        builder = builder.up();
+    }
+    builder
+        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())))
+        .build()
+}
+
+/// One end of a veth pair created by [`add_veths`].
+#[derive(Debug, Clone, Copy)]
+pub struct VethEndSpec<'a> {
+    /// Namespace this end is created in.
+    pub ns: &'a Netns,
+    /// A connection whose socket lives in `ns` (from [`Netlink::open`] or
+    /// [`Netlink::open_many`]): it configures this end, and for the `a` end creates the pair.
+    pub netlink: &'a Netlink,
+    /// Interface name.
+    pub name: &'a str,
+    /// Addresses to add to this end (IPv6 without DAD, as [`Netlink::add_address`]).
+    pub addresses: &'a [IpNet],
+}
+
+/// A veth pair for [`add_veths`].
+#[derive(Debug, Clone, Copy)]
+pub struct VethSpec<'a> {
+    /// The end whose connection creates the pair.
+    pub a: VethEndSpec<'a>,
+    /// The other end.
+    pub b: VethEndSpec<'a>,
+    /// MTU of both ends (kernel default 1500 when `None`).
+    pub mtu: Option<u32>,
+    /// Bring both ends up.
+    pub up: bool,
+}
+
+/// Interface indexes of a pair created by [`add_veths`], each in its own namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VethIndexes {
+    /// Index of the `a` end in `a.ns`.
+    pub a: u32,
+    /// Index of the `b` end in `b.ns`.
+    pub b: u32,
+}
+
+/// Creates many veth pairs with their addresses, up to `in_flight` pairs at a time, and returns
+/// their indexes in order. A lab's links, fast:
+///
+/// ```text
+///   per pair  a.netlink  RTM_NEWLINK veth (a end up) + NLM_F_ECHO ─> index of a, IFLA_LINK = index of b
+///             then at once: a.netlink RTM_NEWADDR x n   b.netlink RTM_NEWADDR x n, RTM_NEWLINK b up
+/// ```
+///
+/// Four requests for a pair with one address per end, none of them a lookup by name (the
+/// kernel's echo of the new link carries both indexes; kernels before 6.2 do not echo, and the
+/// indexes are then looked up by name). Requests of different pairs are pipelined on each
+/// connection. On an error the first one is returned; pairs already created stay (they live in
+/// the lab's namespaces and go with them).
+pub async fn add_veths(specs: &[VethSpec<'_>], in_flight: usize) -> Result<Vec<VethIndexes>> {
+    futures::stream::iter(specs.iter().map(add_one_veth))
+        .buffered(in_flight.max(1))
+        .try_collect()
+        .await
+}
+
+async fn add_one_veth(spec: &VethSpec<'_>) -> Result<VethIndexes> {
+    let (a, b) = (spec.a, spec.b);
+    check_ifname(a.name)?;
+    check_ifname(b.name)?;
+    let what = || {
+        format!(
+            "creating veth {}<->{} in {}/{}",
+            a.name,
+            b.name,
+            a.ns.name(),
+            b.ns.name()
+        )
+    };
+    let msg = veth_message(
+        VethEnd {
+            ns: a.ns,
+            name: a.name,
+        },
+        VethEnd {
+            ns: b.ns,
+            name: b.name,
+        },
+        spec.mtu,
+        spec.up,
+    );
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewLink(msg));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+    let mut handle = a.netlink.handle().clone();
+    let mut replies = handle.request(req).map_err(|e| Error::netlink(what(), e))?;
+    let (mut a_index, mut b_index) = (None, None);
+    while let Some(reply) = replies.next().await {
+        match reply.payload {
+            NetlinkPayload::Error(e) => {
+                return Err(Error::netlink(what(), rtnetlink::Error::NetlinkError(e)));
+            }
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(m)) => {
+                let link = Link::from_message(&m);
+                if link.name == a.name {
+                    a_index = Some(link.index);
+                    b_index = link.peer_index;
+                }
+            }
+            _ => {}
+        }
+    }
+    let a_index = match a_index {
+        Some(i) => i,
+        None => a.netlink.link_index(LinkId::Name(a.name)).await?,
+    };
+    let b_index = match b_index {
+        Some(i) => i,
+        None => b.netlink.link_index(LinkId::Name(b.name)).await?,
+    };
+    // The a end came up with the creating request.
+    futures::future::try_join(
+        configure_end(a, a_index, false),
+        configure_end(b, b_index, spec.up),
+    )
+    .await?;
+    Ok(VethIndexes {
+        a: a_index,
+        b: b_index,
+    })
+}
+
+/// Adds an end's addresses (all at once), then brings it up if asked.
+async fn configure_end(end: VethEndSpec<'_>, index: u32, up: bool) -> Result<()> {
+    futures::future::try_join_all(
+        end.addresses
+            .iter()
+            .map(|net| end.netlink.add_address(LinkId::Index(index), *net)),
+    )
+    .await?;
+    if up {
+        end.netlink.set_link_up(LinkId::Index(index), true).await?;
+    }
+    Ok(())
 }
 
 /// Whether a link kind string names a bridge (kept beside [`Link::kind`] for callers).
