@@ -89,32 +89,44 @@ impl NsidWatch {
         NsidWatch {
             deleted: tokio::sync::Mutex::new(rx),
             assigner: Netlink::open_current().expect("netlink in our own namespace"),
-            // Far above the ids the kernel hands out by itself (from 0 up).
-            next: AtomicI32::new(1 << 20),
+            // Far above the ids the kernel hands out by itself (from 0 up), and apart from other
+            // processes doing the same.
+            next: AtomicI32::new((1 << 20) + (std::process::id() % 1024) as i32 * (1 << 16)),
         }
     }
 
-    /// Gives `ns` an id in our namespace, so that its destruction is announced.
+    /// Gives `ns` an id in our namespace, so that its destruction is announced. Ids are
+    /// shared by every process of our namespace: one taken by another test or benchmark is
+    /// skipped.
     pub async fn assign(&self, ns: &Netns) -> i32 {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let mut msg = NsidMessage::default();
-        msg.attributes
-            .push(NsidAttribute::Fd(ns.as_fd().as_raw_fd() as u32));
-        msg.attributes.push(NsidAttribute::Id(id));
-        let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNsId(msg));
-        req.header.flags = NLM_F_REQUEST | NLM_F_ACK;
-        let mut replies = self
-            .assigner
-            .handle()
-            .clone()
-            .request(req)
-            .expect("sending RTM_NEWNSID");
-        while let Some(r) = replies.next().await {
-            if let NetlinkPayload::Error(e) = r.payload {
-                panic!("assigning nsid {id} to {}: {e:?}", ns.name());
+        for _ in 0..64 {
+            let id = self.next.fetch_add(1, Ordering::Relaxed);
+            let mut msg = NsidMessage::default();
+            msg.attributes
+                .push(NsidAttribute::Fd(ns.as_fd().as_raw_fd() as u32));
+            msg.attributes.push(NsidAttribute::Id(id));
+            let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNsId(msg));
+            req.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+            let mut replies = self
+                .assigner
+                .handle()
+                .clone()
+                .request(req)
+                .expect("sending RTM_NEWNSID");
+            let mut taken = false;
+            while let Some(r) = replies.next().await {
+                if let NetlinkPayload::Error(e) = r.payload {
+                    match e.code.map(|c| -c.get()) {
+                        Some(libc::EEXIST) => taken = true,
+                        _ => panic!("assigning nsid {id} to {}: {e:?}", ns.name()),
+                    }
+                }
+            }
+            if !taken {
+                return id;
             }
         }
-        id
+        panic!("no free nsid for {} after 64 tries", ns.name());
     }
 
     /// [`NsidWatch::assign`] for many namespaces at once.
