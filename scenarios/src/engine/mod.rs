@@ -200,9 +200,29 @@ impl<B: Backend> Ctx<'_, B> {
             format!("started {} ({})", p.name, p.argv.join(" ")),
         );
         if p.control_socket {
-            daemons::wait_for_socket(&self.socket(node), self.timer("converge"))
-                .await
-                .map_err(|e| BackendError(format!("{node}/{}: {e}", p.name)))?;
+            let socket = self.socket(node);
+            let wait = daemons::wait_for_socket(&socket, self.timer("converge"));
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    r = &mut wait => {
+                        r.map_err(|e| BackendError(format!("{node}/{}: {e}", p.name)))?;
+                        break;
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                        // A daemon that exits (bad configuration, no /dev/net/tun) will never
+                        // answer: say why now, from its log, instead of after `converge`.
+                        if !self.backend.is_running(id) {
+                            return Err(BackendError(format!(
+                                "{node}/{}: exited before serving its control socket; the end of {}:\n{}",
+                                p.name,
+                                dir.join(format!("{}.log", p.name)).display(),
+                                log_tail(&dir.join(format!("{}.log", p.name)), 5)
+                            )));
+                        }
+                    }
+                }
+            }
             let task = daemons::follow(
                 self.socket(node),
                 node.to_string(),
@@ -220,6 +240,13 @@ impl<B: Backend> Ctx<'_, B> {
             .insert((node.to_string(), p.name.clone()), Proc { id, spec: p });
         Ok(())
     }
+}
+
+/// The last `n` lines of a log file (empty when it cannot be read).
+fn log_tail(path: &std::path::Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Resolves a probe's destination address: its `to_address`, or the `to` node's first
