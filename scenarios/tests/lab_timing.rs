@@ -3,7 +3,8 @@
 //! - a link cut for a known duration: the UDP probe's reported gap matches it within 50 ms;
 //! - `hybridlab run` (no file: the default scenario) exits 0 as root;
 //! - the same default scenario passes rootless, run as uid 65534 through `setpriv`. The default
-//!   scenario has no TUN device, so it does not need /dev/net/tun (0600 on this machine).
+//!   scenario (dual-tunnel-failover) opens TUN devices as that user: /dev/net/tun must be 0666
+//!   as stock distributions ship it (`scripts/test` makes it so on images that do not).
 
 mod common;
 

@@ -158,11 +158,7 @@ async fn once<B: Backend>(
                         event.kind, event.node
                     ));
                 };
-                let off = if longest > detected {
-                    longest - detected
-                } else {
-                    detected - longest
-                };
+                let off = longest.abs_diff(detected);
                 seen = format!(
                     "{seen}; {} {} {} after it began",
                     event.node,
