@@ -153,10 +153,10 @@ fn run(n: usize) -> Result<Row, String> {
                 if pid.is_none() {
                     pid = vgw_pid(&node_dir);
                 }
-                if let Some(p) = pid {
-                    if let Some(h) = status_kib(p, "VmHWM:") {
-                        hwm.fetch_max(h, Ordering::Relaxed);
-                    }
+                if let Some(p) = pid
+                    && let Some(h) = status_kib(p, "VmHWM:")
+                {
+                    hwm.fetch_max(h, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
