@@ -828,11 +828,11 @@ fn main() {
     // kernel). `lower` is when the last poll that did not see them started: the true completion
     // lies between `lower` and the detection.
     //
-    // GoBGP counts its RIB by walking it (0.3 - 2 s for 1M routes, inside its main loop, which
-    // slows down the very load being measured when polled back to back). For GoBGP the poll is
-    // an exact lookup of the last prefix of each tester's stream (GoBGP handles one peer's
-    // UPDATEs in order); once all are there, one full count confirms, and completion is the
-    // lookup's time. If the count falls short, polling goes on with counts, spaced out.
+    // GoBGP counts its RIB by walking it (0.3 - 2 s for 1M routes; polled back to back it
+    // slowed down the very load being measured). For GoBGP the poll is an exact lookup of the
+    // last prefix of each tester's stream (GoBGP handles one peer's UPDATEs in order); once all
+    // are there, one full count confirms, and completion is the lookup's time. If the count
+    // falls short, polling goes on with counts, spaced out.
     let mut last_prefixes: Vec<String> = if a.target == Target::Gobgp {
         (0..peers)
             .map(|i| {
