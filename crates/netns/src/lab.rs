@@ -155,7 +155,10 @@ pub fn own_pid_ns() -> u64 {
 }
 
 /// Whether the owner recorded in `rec` still runs. An owner in another PID namespace counts as
-/// alive while any process of that namespace is alive (its pid means nothing to us).
+/// alive while any process of that namespace is alive (its pid means nothing to us). Zombies
+/// do not count: a killed lab's init whose parent died too may stay a zombie for good where
+/// nothing reaps orphans (a container whose pid 1 does not), and it would keep the lab from
+/// ever being swept.
 pub fn owner_alive(rec: &LabRecord) -> bool {
     if rec.owner_pid_ns == own_pid_ns() || rec.owner_pid_ns == 0 {
         return rec.owner.is_alive();
@@ -164,13 +167,14 @@ pub fn owner_alive(rec: &LabRecord) -> bool {
         return true;
     };
     dir.flatten().any(|e| {
-        e.file_name()
-            .to_str()
-            .is_some_and(|s| s.parse::<u32>().is_ok())
-            && fs::read_link(e.path().join("ns/pid"))
-                .ok()
-                .and_then(|l| process::parse_ns_link(&l.to_string_lossy()))
-                == Some(rec.owner_pid_ns)
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            return false;
+        };
+        fs::read_link(e.path().join("ns/pid"))
+            .ok()
+            .and_then(|l| process::parse_ns_link(&l.to_string_lossy()))
+            == Some(rec.owner_pid_ns)
+            && !process::is_zombie(pid)
     })
 }
 

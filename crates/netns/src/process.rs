@@ -126,6 +126,12 @@ pub fn pids_in_netns(ns_inodes: &[u64]) -> Vec<u32> {
     out
 }
 
+/// Whether process `pid` has exited and waits for its parent (state Z or X); `false` when it
+/// is gone or unreadable.
+pub fn is_zombie(pid: u32) -> bool {
+    matches!(read_stat(pid), Some((state, _)) if state == 'Z' || state == 'X')
+}
+
 /// Parses `net:[4026532281]` into the inode number.
 pub fn parse_ns_link(link: &str) -> Option<u64> {
     link.split_once(":[")?.1.strip_suffix(']')?.parse().ok()
