@@ -1,6 +1,7 @@
 //! Interop: the real strongSwan (charon with kernel-libipsec) and FRR bgpd act as the customer
 //! gateway against our `vgw`, configured only from `vpn::export` (what `hybridlab cgw-config`
-//! prints): both tunnels up, BGP Established on both, prefixes exchanged both ways.
+//! prints): both tunnels up, BGP Established on both, prefixes exchanged both ways, TCP between
+//! an on-premises host and a VPC host, and failover when the tunnel the VGW prefers goes silent.
 
 mod support;
 
@@ -41,22 +42,24 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
         sw.wait_up(t, Duration::from_secs(20))
             .unwrap_or_else(|e| panic!("{e}\n--- vgw ---\n{}", l.log("vgw")));
     }
-    // kernel-libipsec's ipsec0 carries both tunnels (0.0.0.0/0 selectors route everything into
-    // it through table 220); charon adds a `throw` route for one IKE peer only, so the other
-    // AWS outside address gets its own here, or tunnel 2's ESP would loop into ipsec0.
-    for t in &customer.tunnels {
+    // kernel-libipsec's ipsec0 carries both tunnels: charon routes everything into it through
+    // its table 220 (`default dev ipsec0`, rule 220, ahead of main; `install_routes = no` did
+    // not remove that route here). The customer gateway's routing keeps out of it what must not
+    // go in: both AWS outside addresses (charon throws only one IKE peer; without the other,
+    // tunnel 2's ESP loops into ipsec0) and the LAN, whose traffic comes out of the tunnel and
+    // would otherwise be sent straight back in. This is what the exported swanctl.conf's header
+    // tells the operator to add.
+    let mut throws: Vec<String> = customer
+        .tunnels
+        .iter()
+        .map(|t| t.aws_ip.to_string())
+        .collect();
+    throws.push("192.168.1.0/24".into());
+    for to in &throws {
         l.lab
             .exec(
                 "cgw1",
-                &[
-                    "ip",
-                    "route",
-                    "replace",
-                    "throw",
-                    &t.aws_ip.to_string(),
-                    "table",
-                    "220",
-                ],
+                &["ip", "route", "replace", "throw", to, "table", "220"],
             )
             .unwrap();
     }
@@ -97,7 +100,55 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
         },
     )
     .unwrap();
-    // Not yet shown here: host-to-host traffic through charon's ipsec0 (both CHILD_SAs select
-    // 0.0.0.0/0, so kernel-libipsec's choice of SA for a packet is its own; see the README's
-    // "not done" list). Our own cgw carries traffic in tests/vgw_cgw.rs.
+    // Host to host through charon's ipsec0 and our VGW, both ways (TCP).
+    let bps = l
+        .tcp_works("vpchost", "10.0.1.10", "hcgw1")
+        .unwrap_or_else(|e| panic!("{e}\n--- charon ---\n{}", sw.log()));
+    assert!(bps > 0.0);
+
+    // Failover: the customer gateway's underlay to the tunnel the VGW prefers goes silent.
+    // kernel-libipsec sends everything through one SA (both policies are 0.0.0.0/0), so until
+    // charon's DPD (action restart) removes the dead CHILD_SA both BGP sessions may be starved;
+    // then the other tunnel carries BGP and traffic, and the VGW routes through it.
+    let routes = l.show("vgw", "routes").unwrap();
+    let preferred = routes["selected"][0]["via"].as_str().unwrap().to_string();
+    let (cut_idx, other) = if preferred == "vpn1-t1" {
+        (0, "vpn1t2")
+    } else {
+        (1, "vpn1t1")
+    };
+    let aws_ip = customer.tunnels[cut_idx].aws_ip;
+    let ns = netns::Netns::open(&netns::NetnsDir::system(), &l.lab.ns("cgw1")).unwrap();
+    let cut = netns::firewall::cut(
+        &ns,
+        &netns::firewall::CutSpec {
+            ifname: None,
+            proto: None,
+            ports: Vec::new(),
+            peer: Some(aws_ip.into()),
+        },
+    )
+    .unwrap();
+    wait_for(
+        "traffic through the other tunnel",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || l.tcp_works("vpchost", "10.0.1.10", "hcgw1"),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n--- charon ---\n{}", sw.log()));
+    wait_for(
+        "VGW route to 192.168.1.0/24 over the other tunnel",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || {
+            let r = l.route("vgw", "192.168.1.0/24");
+            if r.contains(&format!("dev {other}")) {
+                Ok(r)
+            } else {
+                Err(r)
+            }
+        },
+    )
+    .unwrap();
+    netns::firewall::restore(&ns, cut).unwrap();
 }
