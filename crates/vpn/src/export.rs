@@ -92,14 +92,38 @@ pub fn esp_proposals(o: &TunnelOptions) -> String {
 }
 
 /// `swanctl.conf` for the customer side of `connection`: one IKE connection per tunnel.
-pub fn swanctl_config(gateway: &str, connection: &CgwConnection) -> Zeroizing<String> {
+///
+/// The header lists, as comments, the routing a route-based customer gateway with
+/// kernel-libipsec needs besides this file (the lines start with `#   ip `, so a script can run
+/// them): charon routes everything into `ipsec0` through its table 220, ahead of the main
+/// table, so the tunnels' outside addresses and the customer's `lan` prefixes must be thrown
+/// out of it (or ESP loops into the tunnel, and traffic coming out of the tunnel towards the
+/// LAN is sent straight back in); and the inside addresses go on `ipsec0` for BGP.
+pub fn swanctl_config(
+    gateway: &str,
+    connection: &CgwConnection,
+    lan: &[ipnet::Ipv4Net],
+) -> Zeroizing<String> {
     let mut s = Zeroizing::new(String::new());
     let _ = writeln!(
         s,
         "# hybridlab: customer gateway {gateway}, VPN connection {} (strongSwan swanctl.conf)\n\
-         # Load with `swanctl --load-all`; needs the kernel-libipsec plugin on kernels without ESP.",
+         # Load with `swanctl --load-all`; needs the kernel-libipsec plugin on kernels without ESP.\n\
+         # Route-based set-up once charon runs (kernel-libipsec routes everything into ipsec0\n\
+         # through table 220; these keep the underlay and the LAN out of it, and give BGP its\n\
+         # inside addresses):",
         connection.name
     );
+    for t in &connection.tunnels {
+        let _ = writeln!(s, "#   ip route replace throw {} table 220", t.aws_ip);
+    }
+    for p in lan {
+        let _ = writeln!(s, "#   ip route replace throw {p} table 220");
+    }
+    for t in &connection.tunnels {
+        let (_, ours) = inside_addresses(t.inside_cidr);
+        let _ = writeln!(s, "#   ip addr replace {ours}/30 dev ipsec0");
+    }
     s.push_str("connections {\n");
     for (i, t) in connection.tunnels.iter().enumerate() {
         let name = tunnel_name(&connection.name, i);

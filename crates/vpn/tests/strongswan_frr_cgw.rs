@@ -27,7 +27,8 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     );
     l.start_vgw();
     let customer = l.cgws[0].connections[0].clone();
-    let swanctl = vpn::export::swanctl_config("cgw1", &customer);
+    let swanctl =
+        vpn::export::swanctl_config("cgw1", &customer, &["192.168.1.0/24".parse().unwrap()]);
     let bgpd = vpn::export::frr_config(
         "cgw1",
         65010,
@@ -42,31 +43,13 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
         sw.wait_up(t, Duration::from_secs(20))
             .unwrap_or_else(|e| panic!("{e}\n--- vgw ---\n{}", l.log("vgw")));
     }
-    // kernel-libipsec's ipsec0 carries both tunnels: charon routes everything into it through
-    // its table 220 (`default dev ipsec0`, rule 220, ahead of main; `install_routes = no` did
-    // not remove that route here). The customer gateway's routing keeps out of it what must not
-    // go in: both AWS outside addresses (charon throws only one IKE peer; without the other,
-    // tunnel 2's ESP loops into ipsec0) and the LAN, whose traffic comes out of the tunnel and
-    // would otherwise be sent straight back in. This is what the exported swanctl.conf's header
-    // tells the operator to add.
-    let mut throws: Vec<String> = customer
-        .tunnels
-        .iter()
-        .map(|t| t.aws_ip.to_string())
-        .collect();
-    throws.push("192.168.1.0/24".into());
-    for to in &throws {
+    // The routing the export's header asks for (throw routes out of charon's table 220 for
+    // the AWS addresses and the LAN, inside addresses on ipsec0), run as written there.
+    for line in swanctl.lines().filter_map(|l| l.strip_prefix("#   ")) {
+        let args: Vec<&str> = line.split_whitespace().collect();
         l.lab
-            .exec(
-                "cgw1",
-                &["ip", "route", "replace", "throw", to, "table", "220"],
-            )
-            .unwrap();
-    }
-    // The inside addresses go on ipsec0.
-    for t in &customer.tunnels {
-        let (_, ours) = vpn::config::inside_addresses(t.inside_cidr);
-        sw.add_tunnel_address(&l.lab, &format!("{ours}/30")).ok();
+            .exec("cgw1", &args)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
     }
     let frr = Frr::start(&l.lab, "cgw1", &bgpd).expect("FRR starts with the exported bgpd config");
     l.wait_tunnels_up("vgw", 2, Duration::from_secs(30));

@@ -14,6 +14,7 @@
 //! mode = "active-standby"                                   # default active-active
 //! tunnels = { "vpn1-t2" = { as_path_prepend = 2, med = 200 } }
 //! routes = [{ to = "10.1.0.0/16", via = "10.1.255.2" }]   # towards its LAN router
+//! external = false               # true: no daemon; run your own strongSwan + FRR in its namespace
 //! ```
 //!
 //! What it does not do: decide what AWS decides (the connection's addresses and keys come from
@@ -128,6 +129,11 @@ pub struct Cgw {
     /// Static routes towards the customer's networks behind it (a LAN router's prefixes).
     #[serde(default)]
     pub routes: Vec<StaticRoute>,
+    /// Bring your own customer gateway: the node (namespace, links, routes) exists but runs no
+    /// daemon; start your own (strongSwan + FRR configured from `hybridlab cgw-config`) in its
+    /// namespace, `hl-<lab>-<node>`, while the lab converges (raise `converge` in `[timing]`).
+    #[serde(default)]
+    pub external: bool,
     #[serde(skip)]
     path: FieldPath,
 }
@@ -308,6 +314,9 @@ impl NodeSpec for Cgw {
     }
 
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
+        if self.external {
+            return Vec::new();
+        }
         match plan::cgw_config(self, env.topology, vpn_profile(env.timing)) {
             Ok(c) => daemon_process("cgw", &c.to_toml_with_keys(), env),
             Err(e) => {

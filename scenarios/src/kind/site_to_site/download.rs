@@ -95,7 +95,7 @@ pub fn customer_config(
         .ok_or_else(|| format!("{cgw_name} has no connection {conn_name}"))?;
     let _ = vgw;
     Ok(match format {
-        Format::StrongSwan => vpn::export::swanctl_config(&cgw.name, view),
+        Format::StrongSwan => vpn::export::swanctl_config(&cgw.name, view, &config.advertise),
         Format::Frr => Zeroizing::new(vpn::export::frr_config(
             &cgw.name,
             config.asn,

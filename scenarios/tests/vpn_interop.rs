@@ -1,0 +1,205 @@
+//! A real customer gateway against the emulated VGW (root; strongSwan and FRR installed): a
+//! scenario whose customer gateway is `external = true` runs no daemon of ours; the test starts
+//! charon (kernel-libipsec) and FRR bgpd in its namespace, configured only from what
+//! `hybridlab cgw-config` prints (swanctl.conf, the routing its header lists, bgpd.conf). The
+//! scenario's own expectations then check both tunnels up with BGP, traffic between the
+//! on-premises host and the VPC host both ways, and failover when the tunnel the VGW prefers
+//! goes silent.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{DownOnDrop, Workspace, describe, leftovers, wait_until};
+use serde_json::Value;
+use testkit::frr::Frr;
+use testkit::strongswan::{CharonOptions, StrongSwan};
+
+const LAB: &str = "sctswan";
+
+const SCENARIO: &str = r#"
+[scenario]
+name = "sctswan"
+
+[timing]
+profile = "fast"
+converge = "90s"
+
+[[router]]
+name = "inet"
+
+[[vpc]]
+name = "vpc1"
+cidrs = ["10.0.0.0/16"]
+
+[[host]]
+name = "vpchost"
+gateway = "10.0.1.1"
+
+[[link]]
+endpoints = [{ node = "vpchost", address = "10.0.1.10/24" }, { node = "vpc1", address = "10.0.1.1/24" }]
+
+[[vgw]]
+name = "vgw1"
+vpc = "vpc1"
+seed = 2
+internet = { node = "inet", cidr = "203.0.113.0/24" }
+
+[[vgw.connection]]
+name = "vpn1"
+cgw = "cgw1"
+
+[[cgw]]
+name = "cgw1"
+asn = 65001
+internet = { node = "inet", address = "198.51.100.1/24" }
+advertise = ["10.1.0.0/16"]
+external = true
+
+[[host]]
+name = "h1"
+gateway = "10.1.0.1"
+
+[[link]]
+endpoints = [{ node = "h1", address = "10.1.0.10/24" }, { node = "cgw1", address = "10.1.0.1/24" }]
+
+[[probe]]
+name = "to-vpc"
+from = "h1"
+to = "vpchost"
+rate = 200
+
+[[probe]]
+name = "to-onprem"
+from = "vpchost"
+to = "h1"
+rate = 200
+
+[[expect]]
+name = "tunnel 1 is up with BGP to strongSwan and FRR"
+check = "tunnel"
+node = "vgw1"
+tunnel = "vpn1-t1"
+status = "UP"
+bgp = "Established"
+
+[[expect]]
+name = "tunnel 2 too"
+check = "tunnel"
+node = "vgw1"
+tunnel = "vpn1-t2"
+status = "UP"
+bgp = "Established"
+
+[[expect]]
+name = "the VGW prefers tunnel 1 (seed 2) for FRR's prefix"
+check = "vgw_route"
+node = "vgw1"
+prefix = "10.1.0.0/16"
+via = "vpn1-t1"
+
+[[timeline]]
+name = "cut-tunnel1"
+at = "2s"
+action = "cut"
+node = "cgw1"
+proto = "udp"
+ports = [500, 4500]
+peer = "203.0.113.1"
+
+[[expect]]
+name = "the VGW moves to tunnel 2"
+after = "cut-tunnel1"
+within = "60s"
+check = "vgw_route"
+node = "vgw1"
+prefix = "10.1.0.0/16"
+via = "vpn1-t2"
+
+[[expect]]
+name = "traffic to on-premises flows over tunnel 2"
+after = "the VGW moves to tunnel 2"
+within = "90s"
+check = "delivers"
+probe = "to-onprem"
+
+[[expect]]
+name = "traffic to the VPC flows over tunnel 2"
+after = "the VGW moves to tunnel 2"
+within = "90s"
+check = "delivers"
+probe = "to-vpc"
+"#;
+
+#[test]
+fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
+    let ws = Workspace::new();
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: LAB.into(),
+    };
+    // Namespace names for the daemons' runners: the engine names them `hl-<lab>-<node>` too.
+    let lab = testkit::lab::Lab::new(LAB).unwrap();
+    let file = ws.file("interop.toml", SCENARIO);
+    let file = file.to_str().unwrap();
+    let config = |format: &str| {
+        let out = ws.run(&["cgw-config", "--format", format, file, "vpn1"]);
+        assert!(out.status.success(), "{}", describe(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (swanctl, bgpd) = (config("strongswan"), config("frr"));
+
+    let json = ws.path().join("interop.json");
+    let run = ws
+        .command(&[
+            "run",
+            file,
+            "--lab",
+            LAB,
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        "the customer gateway's namespace with its outside address",
+        Duration::from_secs(30),
+        || {
+            lab.exec("cgw1", &["ip", "-br", "addr"])
+                .is_ok_and(|a| a.contains("198.51.100.1/24"))
+        },
+    );
+    let sw = StrongSwan::start(&lab, "cgw1", &CharonOptions::fast()).expect("charon starts");
+    sw.load(&swanctl)
+        .expect("charon loads cgw-config's swanctl.conf");
+    for t in ["vpn1-t1", "vpn1-t2"] {
+        sw.wait_up(t, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}\n--- charon ---\n{}", sw.log()));
+    }
+    for line in swanctl.lines().filter_map(|l| l.strip_prefix("#   ")) {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        lab.exec("cgw1", &args)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    let frr = Frr::start(&lab, "cgw1", &bgpd).expect("FRR starts with cgw-config's bgpd.conf");
+
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n--- bgpd ---\n{}",
+        describe(&out),
+        frr.bgpd_log()
+    );
+    let record: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let exps = record["expectations"].as_array().unwrap();
+    assert_eq!(exps.len(), 6);
+    assert!(exps.iter().all(|e| e["outcome"] == "passed"), "{exps:#?}");
+    drop(frr);
+    drop(sw);
+    let left = leftovers(&ws, LAB, &[], &[], &[&format!("--lab {LAB}")]);
+    assert!(left.none(), "{left:#?}");
+}
