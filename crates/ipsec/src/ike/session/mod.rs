@@ -598,11 +598,24 @@ impl IkeSession {
                 )
             }
         };
-        if let Some(sa) = self.slot_mut(slot) {
-            let datagram = sa.respond(h.exchange, h.message_id, reply);
-            self.send(datagram, from, transport);
+        let datagram = self
+            .slot_mut(slot)
+            .map(|sa| sa.respond(h.exchange, h.message_id, reply));
+        // A CHILD_SA this request created is installed before the answer that gives the peer
+        // its SPI leaves (as CREATE_CHILD_SA does): the peer may send ESP the moment it has the
+        // answer, and the first packets must find the inbound SA. (The IKE_AUTH answer used to
+        // go first; the initiator then sometimes had its pair up before the responder did.)
+        if matches!(after, After::PromoteHalfOpen(Some(_))) {
+            self.apply_after(now, after);
+            if let Some(datagram) = datagram {
+                self.send(datagram, from, transport);
+            }
+        } else {
+            if let Some(datagram) = datagram {
+                self.send(datagram, from, transport);
+            }
+            self.apply_after(now, after);
         }
-        self.apply_after(now, after);
     }
 
     fn apply_after(&mut self, now: Instant, after: After) {

@@ -762,3 +762,68 @@ fn garbage_and_replayed_messages_are_ignored() {
     assert!(net.established());
     assert_eq!(net.peers[1].inbound.len(), 1);
 }
+
+/// The datagrams among `actions`, as `Input::Datagram`s from `from`'s address.
+fn sends(actions: &[Action], from: &str) -> Vec<(Vec<u8>, SocketAddr, Transport)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send {
+                datagram,
+                transport,
+                ..
+            } => Some((
+                datagram.clone(),
+                SocketAddr::new(addr(from).ip(), transport.port()),
+                *transport,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn responder_installs_its_child_sa_before_answering_ike_auth() {
+    // The initiator may send ESP the moment it has the IKE_AUTH answer, so the responder's
+    // inbound SA must be installed before that answer leaves: InstallChild ahead of the Send.
+    let now = Instant::now();
+    let mut a = IkeSession::new(
+        config(A, B, StartupAction::Add),
+        Box::new(StdRng::seed_from_u64(21)),
+        now,
+    );
+    let mut b = IkeSession::new(
+        config(B, A, StartupAction::Add),
+        Box::new(StdRng::seed_from_u64(22)),
+        now,
+    );
+    let deliver = |s: &mut IkeSession, m: &(Vec<u8>, SocketAddr, Transport)| {
+        s.handle(
+            now,
+            Input::Datagram {
+                data: &m.0,
+                from: m.1,
+                transport: m.2,
+            },
+        )
+    };
+    let init = sends(&a.handle(now, Input::Initiate), A);
+    let init_reply = sends(&deliver(&mut b, &init[0]), B);
+    let auth = sends(&deliver(&mut a, &init_reply[0]), A);
+    let actions = deliver(&mut b, &auth[0]);
+    let position = |f: fn(&Action) -> bool| actions.iter().position(f);
+    let install = position(|a| matches!(a, Action::InstallChild { .. })).expect("installed");
+    let answer = position(|a| matches!(a, Action::Send { .. })).expect("answered");
+    assert!(
+        install < answer,
+        "IKE_AUTH answered before the CHILD_SA was installed"
+    );
+    assert_eq!(b.state(), State::Established);
+    let finished = deliver(&mut a, &sends(&actions, B)[0]);
+    assert!(
+        finished
+            .iter()
+            .any(|a| matches!(a, Action::InstallChild { .. }))
+    );
+    assert_eq!(a.state(), State::Established);
+}
