@@ -117,8 +117,10 @@ impl IkeSession {
             nat: NatDetection::default(),
         });
         info!(peer = %self.cfg.remote, group = group.name(), "initiating IKE SA");
-        self.send_init_request(now);
+        // The state event goes ahead of the request, so a driver that applies actions in order
+        // stamps it just before IKE_SA_INIT leaves (the start of a tunnel's set-up time).
         self.set_state(State::InitSent);
+        self.send_init_request(now);
     }
 
     fn send_init_request(&mut self, now: Instant) {
