@@ -2,22 +2,28 @@
 //! run: our ESP data plane (AES-256-GCM and ChaCha20-Poly1305, with and without TUN offloads),
 //! strongSwan's charon with kernel-libipsec (ESP in userspace over TUN, AES-256-GCM), and the
 //! bare veth underlay as the ceiling. iperf3 does the measuring; this prints a table with ratios.
+//! Then the IKE tunnel set-up time, ours to ours against strongSwan to strongSwan (see
+//! [`setup`]).
 //!
 //! ```text
-//! sudo cargo bench -p ipsec --bench tunnel            # all rows, 5 s each
+//! sudo cargo bench -p ipsec --bench tunnel            # all rows, 5 s each, 20 set-ups each
 //! HL_BENCH_SECONDS=10 HL_BENCH_ROWS=ours-aes,swan cargo bench -p ipsec --bench tunnel
+//! HL_BENCH_ROWS=setup HL_BENCH_SETUPS=50 cargo bench -p ipsec --bench tunnel
 //! ```
 //!
-//! Needs root, iperf3, ping and strongSwan (see crates/ipsec/README.md). Our tunnels are keyed
-//! statically (the data plane's `install` with fixed keys), strongSwan's with IKE. The IKE
-//! set-up time row lands with the IKE driver.
+//! Needs root, iperf3, ping and strongSwan (see crates/ipsec/README.md). Our throughput tunnels
+//! are keyed statically (the data plane's `install` with fixed keys), strongSwan's with IKE; the
+//! set-up rows run IKE on both sides.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's job is to print its table
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "tunnel/setup.rs"]
+mod setup;
+
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ipsec::crypto::aead::AeadAlgorithm;
 use support::{INSIDE_B, INSIDE_MTU, OUTSIDE_B, StaticTunnel};
@@ -154,8 +160,8 @@ fn bare_veth() -> Figures {
     measure(&lab, OUTSIDE_B)
 }
 
-/// strongSwan to strongSwan, AES-256-GCM ESP; returns the figures and the set-up time.
-fn strongswan() -> (Figures, Duration) {
+/// strongSwan to strongSwan, AES-256-GCM ESP.
+fn strongswan() -> Figures {
     let mut lab = Lab::new("esp-bench-swan").expect("lab");
     lab.node("a").unwrap();
     lab.node("b").unwrap();
@@ -177,15 +183,13 @@ fn strongswan() -> (Figures, Duration) {
     );
     sa.load_connection(&ca).unwrap();
     sb.load_connection(&cb).unwrap();
-    let start = Instant::now();
     sa.initiate(&ca.child_name(), Duration::from_secs(20))
         .expect("strongSwan initiate");
-    let setup = start.elapsed();
     sa.wait_up("aws", Duration::from_secs(10)).expect("up a");
     sb.wait_up("aws", Duration::from_secs(10)).expect("up b");
     sa.add_tunnel_address(&lab, "169.254.10.1/30").unwrap();
     sb.add_tunnel_address(&lab, "169.254.10.2/30").unwrap();
-    (measure(&lab, INSIDE_B), setup)
+    measure(&lab, INSIDE_B)
 }
 
 fn main() {
@@ -195,7 +199,6 @@ fn main() {
     }
     let secs = seconds();
     let mut rows: Vec<(&str, Figures)> = Vec::new();
-    let mut setup = None;
     if wanted("veth") {
         rows.push(("bare veth (ceiling)", bare_veth()));
     }
@@ -218,10 +221,17 @@ fn main() {
         ));
     }
     if wanted("swan") {
-        let (f, s) = strongswan();
-        rows.push(("strongSwan kernel-libipsec AES-256-GCM", f));
-        setup = Some(s);
+        rows.push(("strongSwan kernel-libipsec AES-256-GCM", strongswan()));
     }
+    if !rows.is_empty() {
+        print_throughput(secs, &rows);
+    }
+    if wanted("setup") {
+        setup::run();
+    }
+}
+
+fn print_throughput(secs: u32, rows: &[(&str, Figures)]) {
     let swan = rows
         .iter()
         .find(|(n, _)| n.starts_with("strongSwan"))
@@ -238,7 +248,7 @@ fn main() {
         "{:<40} {:>10} {:>9} {:>9} {:>12} {:>9}",
         "path", "TCP Gb/s", "x swan", "/ veth", "64 B pps", "x swan"
     );
-    for (name, f) in &rows {
+    for (name, f) in rows {
         let ratio = |a: f64, b: Option<f64>| b.map_or("-".to_string(), |b| format!("{:.2}", a / b));
         println!(
             "{:<40} {:>10.2} {:>9} {:>9} {:>12.0} {:>9}",
@@ -248,12 +258,6 @@ fn main() {
             ratio(f.tcp_gbps, veth.map(|v| v.tcp_gbps)),
             f.pps_64,
             ratio(f.pps_64, swan.map(|s| s.pps_64)),
-        );
-    }
-    if let Some(s) = setup {
-        println!(
-            "strongSwan to strongSwan set-up (swanctl --initiate until CHILD_SA installed): {:.1} ms",
-            s.as_secs_f64() * 1e3
         );
     }
 }
