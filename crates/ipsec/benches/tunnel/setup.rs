@@ -434,7 +434,7 @@ fn row(name: &str, samples: &[Duration], reference: Option<&[Duration]>) {
         format!("{:.3}", ms(median) / ms(percentile(r, 50.0)))
     });
     println!(
-        "{:<62} {:>9.2} {:>9.2} {:>9}",
+        "{:<72} {:>9.2} {:>9.2} {:>9}",
         name,
         ms(median),
         ms(percentile(samples, 90.0)),
@@ -447,27 +447,27 @@ pub fn run() {
     let n = setups();
     println!();
     println!(
-        "tunnel set-up on the initiator, {n} set-ups per row after 1 warm-up; x swan = ours / strongSwan (medians)"
+        "IKE tunnel set-up, {n} per row after 1 warm-up, ours and strongSwan interleaved; x swan = ours / strongSwan median (lower: faster)"
     );
     println!(
-        "{:<62} {:>9} {:>9} {:>9}",
+        "{:<72} {:>9} {:>9} {:>9}",
         "path", "median ms", "p90 ms", "x swan"
     );
     for suite in SUITES {
         let (our, swan, swanctl) = measure(suite, n);
         let l = suite.label;
         row(
-            &format!("ours {l}: first IKE packet -> CHILD_SA"),
+            &format!("ours {l}: first IKE packet -> CHILD_SA, both ends"),
             &our.first_packet,
             Some(&swan.first_packet),
         );
         row(
-            &format!("strongSwan {l}: same, from its log (1 ms steps)"),
+            &format!("strongSwan {l}: same, charon log (1 ms steps)"),
             &swan.first_packet,
             None,
         );
         row(
-            &format!("ours {l}: initiate() -> CHILD_SA"),
+            &format!("ours {l}: initiate() -> CHILD_SA, both ends"),
             &our.asked,
             Some(&swan.asked),
         );
@@ -476,7 +476,11 @@ pub fn run() {
             &swan.asked,
             None,
         );
-        row("  of which swanctl + VICI alone (--stats)", &swanctl, None);
+        row(
+            "  swanctl + VICI round trip alone (--stats)",
+            &swanctl,
+            None,
+        );
         println!(
             "  ours {l}: the responder installed its pair after the initiator in {} of {n} set-ups",
             our.responder_last
