@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
-use bgp::rib::DefaultPolicy;
+use bgp::rib::{Candidate, PeerInfo, Policy, Verdict};
 use bgp::wire::{Family, PathAttrs, Prefix};
 use control::{ActionParams, ErrorBody, ErrorCode, ServerBuilder, ShowParams};
 use ipnet::Ipv4Net;
@@ -130,7 +130,7 @@ impl Cgw {
                     sc.neighbors.push(n);
                 }
             }
-            let sp = Speaker::start(sc, Box::new(DefaultPolicy))
+            let sp = Speaker::start(sc, Box::new(CustomerPolicy))
                 .await
                 .map_err(|e| GatewayError::Bgp(e.to_string()))?;
             Some(Arc::new(sp))
@@ -336,4 +336,21 @@ fn register(
         let tunnels = t2.clone();
         async move { gateway::rekey_action(&tunnels, &p).await }
     })
+}
+
+/// A customer gateway announces its own networks to AWS and nothing it learned from AWS: no
+/// transit between its tunnels or VPN connections (AWS's customer gateway guidance; otherwise
+/// the VPC prefixes come back to the VGW over the other tunnel with the VGW's own ASN in the
+/// path, and count towards the 100-prefix limit of that session).
+#[derive(Debug, Clone, Copy)]
+struct CustomerPolicy;
+
+impl Policy for CustomerPolicy {
+    fn export(&self, _to: &PeerInfo, _prefix: Prefix, route: &Candidate<'_>) -> Verdict {
+        if route.peer.is_local() {
+            Verdict::Accept
+        } else {
+            Verdict::Reject
+        }
+    }
 }

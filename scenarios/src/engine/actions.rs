@@ -6,8 +6,9 @@
 //! - a link cut installs drop rules at the link's first end only, which sees every packet that
 //!   crosses the link in both directions (so the outage starts and ends with one atomic change);
 //!   a node cut drops on every interface of the node but `lo`; the links stay up (a silent cut);
-//! - `link_up` re-applies the static routes of the nodes on that link, as a router's static
-//!   configuration would (the kernel drops routes through a device that goes down);
+//! - `link_up` re-applies the static routes through that link of the nodes on it, as a
+//!   router's static configuration would (the kernel drops routes through a device that goes
+//!   down);
 //! - `restart` of a running process kills it first.
 //!
 //! What it does not do: wait for its trigger's cause (the caller resolves `When`).
@@ -172,11 +173,29 @@ async fn link_updown<B: Backend>(
         nodes.push(node.clone());
     }
     if up {
-        // The kernel removed routes through the device while it was down; put ours back.
+        // The kernel removed routes through the device while it was down; put ours back (only
+        // those through this link: a route through another link that is still down would be
+        // refused, and the ones through links that stayed up were never removed).
         for i in 0..2 {
             let node = &l.endpoints[i].node;
+            let ifname = l.ifname(i);
+            let subnets: Vec<ipnet::IpNet> = l.endpoints[i]
+                .all_addresses()
+                .iter()
+                .map(|a| a.trunc())
+                .collect();
+            let through_this_link = |r: &crate::kind::StaticRoute| {
+                r.dev.as_deref() == Some(ifname.as_str())
+                    || r.via
+                        .is_some_and(|v| subnets.iter().any(|s| s.contains(&v)))
+            };
             if let Some(n) = ctx.scenario.topology.node(node) {
-                for r in n.setup(&ctx.scenario.topology).routes {
+                for r in n
+                    .setup(&ctx.scenario.topology)
+                    .routes
+                    .into_iter()
+                    .filter(through_this_link)
+                {
                     ctx.backend
                         .add_route(node, &r)
                         .await

@@ -325,13 +325,22 @@ impl Registry {
         self.kinds.iter().map(|k| &**k)
     }
 
-    /// The kind that adds timeline action `action`.
+    /// The kind that adds timeline action `action`; when several do, the one registered last
+    /// (a kind added with [`Registry::with`] takes the name over from the built-in ones).
     pub fn action_owner(&self, action: &str) -> Option<&dyn NodeKind> {
-        self.all().find(|k| k.actions().contains(&action))
+        self.kinds
+            .iter()
+            .rev()
+            .map(|k| &**k)
+            .find(|k| k.actions().contains(&action))
     }
 
-    /// The kind that adds check `check`.
+    /// The kind that adds check `check`; when several do, the one registered last.
     pub fn check_owner(&self, check: &str) -> Option<&dyn NodeKind> {
-        self.all().find(|k| k.checks().contains(&check))
+        self.kinds
+            .iter()
+            .rev()
+            .map(|k| &**k)
+            .find(|k| k.checks().contains(&check))
     }
 }
