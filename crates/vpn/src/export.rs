@@ -16,7 +16,9 @@
 //!                                           its retransmission schedule)
 //! ```
 //!
-//! Traffic selectors are 0.0.0.0/0 both ways (AWS's default, route-based). The PSK is written
+//! Traffic selectors are 0.0.0.0/0 both ways (AWS's default, route-based). `keyingtries = 0`:
+//! the customer gateway keeps trying to bring a tunnel up (AWS's sample configurations use
+//! `keyingtries=%forever`), instead of giving up after one retransmission sequence. The PSK is written
 //! into the `secrets` section: these files are for the operator, like AWS's download, and the
 //! text is zeroized when dropped.
 //!
@@ -147,6 +149,7 @@ pub fn swanctl_config(
     remote_addrs = {remote}
     encap = yes
     mobike = no
+    keyingtries = 0
     proposals = {ike}
     dpd_delay = {dpd_delay}s
     rekey_time = {p1}s

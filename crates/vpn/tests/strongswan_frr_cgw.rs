@@ -40,8 +40,13 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     sw.load(&swanctl)
         .expect("strongSwan loads the exported swanctl.conf");
     for t in ["vpn1-t1", "vpn1-t2"] {
-        sw.wait_up(t, Duration::from_secs(20))
-            .unwrap_or_else(|e| panic!("{e}\n--- vgw ---\n{}", l.log("vgw")));
+        sw.wait_up(t, Duration::from_secs(20)).unwrap_or_else(|e| {
+            panic!(
+                "{e}\n--- vgw ---\n{}\n--- charon ---\n{}",
+                l.log("vgw"),
+                sw.log()
+            )
+        });
     }
     // The routing the export's header asks for (throw routes out of charon's table 220 for
     // the AWS addresses and the LAN, inside addresses on ipsec0), run as written there.
