@@ -266,7 +266,12 @@ impl Process {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
         }
-        warn!(pid = self.id.pid, label = %self.label, ?grace, "did not stop on SIGTERM, sending SIGKILL");
+        if grace.is_zero() {
+            // A deliberate kill (a scenario's `kill` action), not a process that misbehaved.
+            debug!(pid = self.id.pid, label = %self.label, "sending SIGKILL");
+        } else {
+            warn!(pid = self.id.pid, label = %self.label, ?grace, "did not stop on SIGTERM, sending SIGKILL");
+        }
         self.signal(libc::SIGKILL)?;
         self.wait()
     }
