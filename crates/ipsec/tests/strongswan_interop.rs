@@ -561,9 +561,23 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
         first.ike_sa.as_ref().unwrap().spi_i
     );
     assert!(sent > 10_000, "{sent} datagrams sent");
+    // On failure, say where the packets went: UDP receive-buffer drops in either namespace
+    // (the receiving iperf3, not the tunnel) and the tunnel's own drop counters.
+    let udp = |node: &str| {
+        f.lab
+            .exec(node, &["cat", "/proc/net/snmp"])
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("Udp:"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
     assert!(
         lost <= 5,
-        "{lost} of {sent} datagrams lost across four rekeys"
+        "{lost} of {sent} datagrams lost across four rekeys\naws {}\ncgw {}\ntunnel {:?}",
+        udp("aws"),
+        udp("cgw"),
+        show.counters
     );
     // The tunnel still carries traffic, and both sides agree on the SAs.
     f.wait_up(&AES);
