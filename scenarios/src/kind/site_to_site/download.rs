@@ -48,16 +48,16 @@ pub fn customer_config(
         Some((v, c)) => (Some(v), c),
         None => (None, connection),
     };
-    let matches: Vec<(&Vgw, &str)> = nodes_of::<Vgw>(topo)
+    let matches: Vec<&str> = nodes_of::<Vgw>(topo)
         .filter(|v| vgw_name.is_none_or(|n| n == v.name))
         .flat_map(|v| {
             v.connections
                 .iter()
                 .filter(|c| c.name == conn_name)
-                .map(move |c| (v, c.cgw.as_str()))
+                .map(|c| c.cgw.as_str())
         })
         .collect();
-    let (vgw, cgw_name) = match matches.as_slice() {
+    let cgw_name = match matches.as_slice() {
         [one] => *one,
         [] => {
             let all: Vec<String> = nodes_of::<Vgw>(topo)
@@ -93,7 +93,6 @@ pub fn customer_config(
         .iter()
         .find(|c| c.name == conn_name)
         .ok_or_else(|| format!("{cgw_name} has no connection {conn_name}"))?;
-    let _ = vgw;
     Ok(match format {
         Format::StrongSwan => vpn::export::swanctl_config(&cgw.name, view, &config.advertise),
         Format::Frr => Zeroizing::new(vpn::export::frr_config(

@@ -14,9 +14,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
-use vpn::config::{
-    CgwConfig, Profile, VgwConfig, VgwConnection, VgwTunnel, VpcConfig, inside_addresses,
-};
+use vpn::config::{CgwConfig, Profile, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 use vpn::plan::{InsideCidrAllocator, customer_view, derive_psk};
 
 use super::cgw::Cgw;
@@ -207,17 +205,6 @@ pub fn cgw_config(cgw: &Cgw, topo: &Topology, profile: Profile) -> Result<CgwCon
         .validate()
         .map_err(|e| PlanError::new(item_path(cgw.path(), &e.item), e.message))?;
     Ok(config)
-}
-
-/// The inside addresses of connection `connection`'s tunnels on `vgw` (AWS side, customer
-/// side), for checks and reports.
-pub fn inside_of(config: &VgwConfig, connection: &str) -> Vec<(Ipv4Addr, Ipv4Addr)> {
-    config
-        .connections
-        .iter()
-        .filter(|c| c.name == connection)
-        .flat_map(|c| c.tunnels.iter().map(|t| inside_addresses(t.inside_cidr)))
-        .collect()
 }
 
 /// `connection[0].tunnel[1].inside_cidr` under `base`.
