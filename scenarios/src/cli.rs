@@ -63,6 +63,16 @@ fn load_source(arg: &str) -> Result<Source, String> {
     ))
 }
 
+/// `--profile fast|aws`, when given.
+fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
+    match arg {
+        None => Ok(None),
+        Some("fast") => Ok(Some(Profile::Fast)),
+        Some("aws") => Ok(Some(Profile::Aws)),
+        Some(other) => Err(format!("--profile {other}: expected fast or aws")),
+    }
+}
+
 fn load(arg: &str) -> Result<Scenario, String> {
     load_with(arg, None)
 }
@@ -147,12 +157,10 @@ pub fn run(args: RunArgs) -> u8 {
         .scenario
         .clone()
         .unwrap_or_else(|| shipped::DEFAULT.to_string());
-    let profile = match args.profile.as_deref() {
-        None => None,
-        Some("fast") => Some(Profile::Fast),
-        Some("aws") => Some(Profile::Aws),
-        Some(other) => {
-            err(&format!("--profile {other}: expected fast or aws"));
+    let profile = match parse_profile(args.profile.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            err(&e);
             return BAD;
         }
     };
@@ -443,12 +451,10 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
             return BAD;
         }
     };
-    let profile = match profile {
-        None => None,
-        Some("fast") => Some(Profile::Fast),
-        Some("aws") => Some(Profile::Aws),
-        Some(other) => {
-            err(&format!("--profile {other}: expected fast or aws"));
+    let profile = match parse_profile(profile) {
+        Ok(p) => p,
+        Err(e) => {
+            err(&e);
             return BAD;
         }
     };
