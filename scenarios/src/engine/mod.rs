@@ -24,6 +24,7 @@ pub mod recorder;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -188,8 +189,16 @@ impl<B: Backend> Ctx<'_, B> {
         std::fs::create_dir_all(&dir)
             .map_err(|e| BackendError::ctx(format!("creating {}", dir.display()), e))?;
         for (file, contents) in &p.files {
+            // Owner-only: a gateway's configuration holds its pre-shared keys, and the daemons
+            // run as the same user as the engine.
             let path = dir.join(file);
-            std::fs::write(&path, contents)
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, contents.as_bytes()))
                 .map_err(|e| BackendError::ctx(format!("writing {}", path.display()), e))?;
         }
         let id = self.backend.spawn(node, &p, &dir)?;
