@@ -6,16 +6,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use scenarios::engine::netns_backend::NetnsBackend;
-use scenarios::engine::recorder::Recorder;
-use scenarios::engine::{RunOptions, run as run_engine};
-use scenarios::kind::Registry;
-use scenarios::model::Scenario;
-use scenarios::model::timing::Profile;
-use scenarios::parse::parse_scenario_with;
-use scenarios::report::{self, RunRecord, live::Live};
+use engine::model::Scenario;
+use engine::model::timing::Profile;
+use engine::parse::parse_scenario_with;
+use engine::report::{self, RunRecord, live::Live};
+use engine::runner::netns_backend::NetnsBackend;
+use engine::runner::recorder::Recorder;
+use engine::runner::{RunOptions, run as run_engine};
+use engine::source::Source;
 use scenarios::shipped;
-use scenarios::source::Source;
 
 /// Exit code: every expectation held.
 pub const OK: u8 = 0;
@@ -79,7 +78,7 @@ fn load(arg: &str) -> Result<Scenario, String> {
 
 fn load_with(arg: &str, profile: Option<Profile>) -> Result<Scenario, String> {
     let source = load_source(arg)?;
-    parse_scenario_with(&source, &Registry::builtin(), profile).map_err(|d| d.to_string())
+    parse_scenario_with(&source, &scenarios::registry(), profile).map_err(|d| d.to_string())
 }
 
 /// `hybridlab validate FILE`.
@@ -121,7 +120,7 @@ pub fn list() -> u8 {
         text += &format!("  {:width$}  {}{default}\n", s.name, s.description());
     }
     text += "\nNode kinds:\n";
-    let reg = Registry::builtin();
+    let reg = scenarios::registry();
     let kw = reg.all().map(|k| k.name().len()).max().unwrap_or(0);
     for k in reg.all() {
         text += &format!("  {:kw$}  {}\n", k.name(), k.summary());
@@ -175,7 +174,7 @@ pub fn run(args: RunArgs) -> u8 {
         .lab
         .clone()
         .unwrap_or_else(|| scenario.meta.name.clone());
-    if !scenarios::validate::valid_lab_name(&lab) {
+    if !engine::validate::valid_lab_name(&lab) {
         err(&format!(
             "lab name {lab:?} must match [a-z0-9][a-z0-9-]{{0,23}}"
         ));
@@ -427,7 +426,7 @@ pub fn down(lab: Option<&str>) -> u8 {
 
 /// `hybridlab daemon KIND --config FILE`.
 pub fn daemon(kind: &str, config: &Path) -> u8 {
-    let reg = Registry::builtin();
+    let reg = scenarios::registry();
     let Some(k) = reg.get(kind) else {
         err(&format!("unknown node kind {kind:?}"));
         return BAD;
@@ -443,7 +442,7 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 
 /// `hybridlab cgw-config --format frr|strongswan SCENARIO CONNECTION`.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
-    use scenarios::kind::site_to_site::download::{Format, customer_config};
+    use cgw::kind::download::{Format, customer_config};
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {

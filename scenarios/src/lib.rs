@@ -1,23 +1,18 @@
-//! hybridlab's scenario engine: the scenario model and parser, node kinds as plug-ins, the
-//! engine that brings a lab up, plays its timeline, runs probes and checks expectations, and
-//! the reports. The `hybridlab` binary (`src/main.rs`) is its command-line face.
+//! The `hybridlab` command-line tool's library side: the registry of every node kind this
+//! build knows, and the scenarios shipped inside the binary. `src/main.rs` is the CLI.
 //!
-//! - [`source`], [`diagnostic`], [`parse`], [`validate`]: from text to a checked [`model::Scenario`];
-//! - [`kind`]: node kinds (`host`, `router`, later `vgw`, `cgw`, ...);
-//! - [`loss`]: loss windows from probe arrivals (pure);
-//! - [`shipped`]: the scenarios embedded in the binary.
-//!
-//! What it does not do: privileged system calls (all of them go through `netns`).
+//! What it does not do: run anything itself (the engine in `crates/engine` does), or know a
+//! kind's rules (each gateway package owns its kinds).
 
-pub mod diagnostic;
-pub mod duration;
-pub mod engine;
-pub mod kind;
-pub mod loss;
-pub mod model;
-pub mod parse;
-pub mod probe;
-pub mod report;
 pub mod shipped;
-pub mod source;
-pub mod validate;
+
+use engine::kind::Registry;
+
+/// Every node kind of this build: the engine's generic `host` and `router`, the VPN kinds
+/// `vpc` and `vgw` (package `vgw`) and `cgw` (package `cgw`). Adding a kind: one line here.
+pub fn registry() -> Registry {
+    Registry::generic()
+        .with(Box::new(vgw::kind::vpc::VpcKind))
+        .with(Box::new(vgw::kind::vgw::VgwKind))
+        .with(Box::new(cgw::kind::cgw::CgwKind))
+}

@@ -3,7 +3,7 @@
 //!
 //! What it does not do: read files at run time (they are compiled in with `include_str!`).
 
-use crate::source::Source;
+use engine::source::Source;
 
 /// One shipped scenario.
 #[derive(Debug, Clone, Copy)]

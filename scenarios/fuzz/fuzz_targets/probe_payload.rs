@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scenarios::probe::icmp::parse_reply;
-use scenarios::probe::wire::{LEN, Payload};
+use engine::probe::icmp::parse_reply;
+use engine::probe::wire::{LEN, Payload};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = Payload::decode(data) {

@@ -1,0 +1,377 @@
+//! The customer gateway daemon: the on-premises end of one or more VPN connections.
+//!
+//! - IKE initiator by default (AWS's default startup action `add` waits for the customer
+//!   gateway \[V1\]).
+//! - Dynamic connections: one BGP session per tunnel with our ASN, announcing `advertise`;
+//!   AS_PATH prepend and MED per tunnel steer AWS's return traffic \[V14\]. What AWS announces is
+//!   installed into this namespace's main table (protocol bgp): in `active-active` mode as ECMP
+//!   over every tunnel with an equal path; in `active-standby` the second tunnel of a
+//!   connection gets LOCAL_PREF 50 on import (the first 100, the default) so it carries
+//!   traffic only when the first is gone, and, unless the tunnel sets its own prepend, announces
+//!   with two extra AS_PATH prepends so AWS also prefers the first tunnel.
+//! - Static connections: the connection's AWS-side prefixes are routed into the tunnels that
+//!   are up (ECMP, or the first one up in `active-standby`).
+//!
+//! What it does not do: act as a VGW (no CloudHub re-advertisement rules, no VPC table).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
+use bgp::rib::{Candidate, PeerInfo, Policy, Verdict};
+use bgp::wire::{Family, PathAttrs, Prefix};
+use control::{ActionParams, ErrorBody, ErrorCode, ServerBuilder, ShowParams};
+use ipnet::Ipv4Net;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Notify};
+use tracing::info;
+
+use gateway::bundle::{self, GatewayError, Tunnels};
+use gateway::fib::{KernelRoutes, Target};
+use gateway::tunnel::TunnelSpec;
+use vgw::config::{Routing, inside_addresses};
+use vgw::daemon::tunnel_name;
+
+use crate::config::{CgwConfig, TunnelMode};
+
+/// LOCAL_PREF given to routes from a standby tunnel.
+const STANDBY_LOCAL_PREF: u32 = 50;
+/// AS_PATH prepends announced over a standby tunnel unless the tunnel sets its own.
+const STANDBY_PREPEND: u8 = 2;
+
+/// A running customer gateway.
+#[derive(Debug)]
+pub struct Cgw {
+    speaker: Option<Arc<Speaker>>,
+    tunnels: Arc<Tunnels>,
+    statics: Arc<Mutex<KernelRoutes>>,
+    reconciler: tokio::task::JoinHandle<()>,
+    _control: Option<control::Server>,
+}
+
+impl Cgw {
+    /// Starts the customer gateway in the current network namespace.
+    pub async fn start(
+        config: CgwConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Cgw, GatewayError> {
+        config.validate()?;
+        let builder = ServerBuilder::new(&config.name);
+        let publisher = builder.publisher();
+        let changed = Arc::new(Notify::new());
+        let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
+
+        let mut specs = Vec::new();
+        for c in &config.connections {
+            for (i, t) in c.tunnels.iter().enumerate() {
+                let (aws, customer) = inside_addresses(t.inside_cidr);
+                specs.push(TunnelSpec {
+                    name: tunnel_name(&c.name, i),
+                    ifname: bundle::ifname(&c.name, i),
+                    local_outside: t.outside_ip,
+                    remote_outside: t.aws_ip,
+                    inside_cidr: t.inside_cidr,
+                    local_inside: customer,
+                    remote_inside: aws,
+                    psk: t.pre_shared_key.clone(),
+                    options: t.options.clone(),
+                    timing: config.profile.ipsec_timing(),
+                });
+            }
+        }
+        let router_id = config
+            .router_id
+            .or_else(|| specs.first().map(|s| s.local_inside))
+            .unwrap_or(Ipv4Addr::new(169, 254, 255, 2));
+        let tunnels =
+            Arc::new(Tunnels::start(specs, &netlink, publisher.clone(), changed.clone()).await?);
+
+        let speaker = if config
+            .connections
+            .iter()
+            .any(|c| c.routing == Routing::Dynamic)
+        {
+            let mut sc = SpeakerConfig::new(config.asn, router_id);
+            sc.profile = config.profile.bgp();
+            sc.kernel = Some(KernelConfig { table: 254 });
+            sc.max_paths = match config.mode {
+                TunnelMode::ActiveActive => 16,
+                TunnelMode::ActiveStandby => 1,
+            };
+            sc.networks = config
+                .advertise
+                .iter()
+                .map(|p| NetworkConfig {
+                    prefix: to_prefix(*p),
+                    med: None,
+                    communities: Vec::new(),
+                })
+                .collect();
+            for c in config
+                .connections
+                .iter()
+                .filter(|c| c.routing == Routing::Dynamic)
+            {
+                for (i, t) in c.tunnels.iter().enumerate() {
+                    let (aws, customer) = inside_addresses(t.inside_cidr);
+                    let mut n = NeighborConfig::new(aws.into(), c.amazon_side_asn);
+                    n.name = Some(tunnel_name(&c.name, i));
+                    n.local_address = Some(customer.into());
+                    n.families = vec![Family::Ipv4Unicast];
+                    n.graceful_restart_time = 0;
+                    n.med = t.med;
+                    n.as_path_prepend = t.as_path_prepend;
+                    if config.mode == TunnelMode::ActiveStandby && i > 0 {
+                        n.local_pref = Some(STANDBY_LOCAL_PREF);
+                        if t.as_path_prepend == 0 {
+                            n.as_path_prepend = STANDBY_PREPEND;
+                        }
+                    }
+                    sc.neighbors.push(n);
+                }
+            }
+            let sp = Speaker::start(sc, Box::new(CustomerPolicy))
+                .await
+                .map_err(|e| GatewayError::Bgp(e.to_string()))?;
+            Some(Arc::new(sp))
+        } else {
+            None
+        };
+        if let Some(sp) = &speaker {
+            bundle::bridge_bgp_events(sp, publisher.clone(), changed.clone());
+        }
+
+        let statics = Arc::new(Mutex::new(KernelRoutes::new(
+            netlink,
+            netns::route::TABLE_MAIN,
+            netns::route::proto::STATIC,
+        )));
+        let config = Arc::new(config);
+        let control = match control {
+            Some(path) => Some(
+                register(builder, &speaker, &tunnels, &statics)
+                    .bind(path)
+                    .await
+                    .map_err(|e| GatewayError::Control(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let reconciler = {
+            let (config, tunnels, statics) = (config.clone(), tunnels.clone(), statics.clone());
+            tokio::spawn(async move {
+                loop {
+                    let wanted = static_routes(&config, &tunnels);
+                    statics.lock().await.sync(&wanted).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(2), changed.notified()).await;
+                }
+            })
+        };
+        info!(name = %config.name, tunnels = tunnels.len(), "cgw running");
+        Ok(Cgw {
+            speaker,
+            tunnels,
+            statics,
+            reconciler,
+            _control: control,
+        })
+    }
+
+    /// The BGP speaker (absent when every connection is static).
+    pub fn speaker(&self) -> Option<&Arc<Speaker>> {
+        self.speaker.as_ref()
+    }
+
+    /// Up (true) or down, by tunnel name.
+    pub fn tunnel_states(&self) -> BTreeMap<String, bool> {
+        self.tunnels.states()
+    }
+
+    /// Stops: sessions get Cease, tunnels DELETE, static routes are removed.
+    pub async fn shutdown(self) {
+        self.reconciler.abort();
+        let _ = self.reconciler.await;
+        if let Some(sp) = &self.speaker {
+            sp.shutdown().await;
+        }
+        self.statics.lock().await.clear().await;
+        if let Ok(t) = Arc::try_unwrap(self.tunnels) {
+            t.close().await;
+        }
+    }
+}
+
+fn to_prefix(c: Ipv4Net) -> Prefix {
+    Prefix::new(c.network().into(), c.prefix_len()).expect("a valid IPv4 prefix")
+}
+
+/// Static connections: each AWS-side prefix into the tunnels that are up.
+fn static_routes(config: &CgwConfig, tunnels: &Tunnels) -> BTreeMap<Ipv4Net, Target> {
+    let states = tunnels.states();
+    let mut wanted: BTreeMap<Ipv4Net, Target> = BTreeMap::new();
+    for c in config
+        .connections
+        .iter()
+        .filter(|c| c.routing == Routing::Static)
+    {
+        let mut hops = Vec::new();
+        for i in 0..c.tunnels.len() {
+            let name = tunnel_name(&c.name, i);
+            if states.get(&name) == Some(&true)
+                && let Some(spec) = tunnels.spec(&name)
+            {
+                hops.push((spec.remote_inside, Some(spec.ifname.clone())));
+            }
+        }
+        if config.mode == TunnelMode::ActiveStandby {
+            hops.truncate(1);
+        }
+        if hops.is_empty() {
+            continue;
+        }
+        for p in &c.static_routes {
+            match wanted.get_mut(p) {
+                Some(Target::Via(existing)) => existing.extend(hops.iter().cloned()),
+                _ => {
+                    wanted.insert(*p, Target::Via(hops.clone()));
+                }
+            }
+        }
+    }
+    wanted
+}
+
+fn prefixes_arg(p: &ActionParams) -> Result<Vec<Ipv4Net>, ErrorBody> {
+    let list = p
+        .args
+        .get("prefixes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "needs \"prefixes\": [..]"))?;
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<Ipv4Net>().ok())
+                .ok_or_else(|| {
+                    ErrorBody::new(ErrorCode::BadRequest, format!("{v} is not an IPv4 prefix"))
+                })
+        })
+        .collect()
+}
+
+fn register(
+    builder: ServerBuilder,
+    speaker: &Option<Arc<Speaker>>,
+    tunnels: &Arc<Tunnels>,
+    statics: &Arc<Mutex<KernelRoutes>>,
+) -> ServerBuilder {
+    let (t1, sp1) = (tunnels.clone(), speaker.clone());
+    let builder = builder.show("tunnels", move |_p: ShowParams| {
+        let (tunnels, speaker) = (t1.clone(), sp1.clone());
+        async move { Ok(tunnels.show(speaker.as_deref()).await) }
+    });
+    let sp2 = speaker.clone();
+    let builder = builder.show("bgp", move |_p: ShowParams| {
+        let speaker = sp2.clone();
+        async move {
+            match speaker {
+                Some(sp) => sp
+                    .summary()
+                    .await
+                    .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string())),
+                None => Ok(json!({"note": "every connection uses static routing: no BGP"})),
+            }
+        }
+    });
+    let (sp3, st) = (speaker.clone(), statics.clone());
+    let builder = builder.show("routes", move |_p: ShowParams| {
+        let (speaker, statics) = (sp3.clone(), st.clone());
+        async move {
+            let bgp = match &speaker {
+                Some(sp) => sp
+                    .routes(Family::Ipv4Unicast, 10_000)
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                    .unwrap_or(Value::Null),
+                None => Value::Null,
+            };
+            let statics = statics.lock().await;
+            Ok(json!({
+                "bgp": bgp,
+                "static": statics.installed().iter().map(|(p, t)| json!({"prefix": p.to_string(), "target": t})).collect::<Vec<_>>(),
+            }))
+        }
+    });
+    let sp4 = speaker.clone();
+    let builder = builder.action("advertise", move |p: ActionParams| {
+        let speaker = sp4.clone();
+        async move {
+            let sp = speaker
+                .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "no BGP on this gateway"))?;
+            let prefixes = prefixes_arg(&p)?;
+            for x in &prefixes {
+                sp.originate(to_prefix(*x), PathAttrs::default())
+                    .await
+                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
+            }
+            Ok(json!({ "advertised": prefixes.len() }))
+        }
+    });
+    let sp5 = speaker.clone();
+    let builder = builder.action("withdraw", move |p: ActionParams| {
+        let speaker = sp5.clone();
+        async move {
+            let sp = speaker
+                .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "no BGP on this gateway"))?;
+            let prefixes = prefixes_arg(&p)?;
+            for x in &prefixes {
+                sp.withdraw(to_prefix(*x))
+                    .await
+                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
+            }
+            Ok(json!({ "withdrawn": prefixes.len() }))
+        }
+    });
+    let t2 = tunnels.clone();
+    builder.action("rekey", move |p: ActionParams| {
+        let tunnels = t2.clone();
+        async move { bundle::rekey_action(&tunnels, &p).await }
+    })
+}
+
+/// A customer gateway announces its own networks to AWS and nothing it learned from AWS: no
+/// transit between its tunnels or VPN connections (AWS's customer gateway guidance; otherwise
+/// the VPC prefixes come back to the VGW over the other tunnel with the VGW's own ASN in the
+/// path, and count towards the 100-prefix limit of that session).
+#[derive(Debug, Clone, Copy)]
+struct CustomerPolicy;
+
+impl Policy for CustomerPolicy {
+    fn export(&self, _to: &PeerInfo, _prefix: Prefix, route: &Candidate<'_>) -> Verdict {
+        if route.peer.is_local() {
+            Verdict::Accept
+        } else {
+            Verdict::Reject
+        }
+    }
+}
+
+impl gateway::daemon::Daemon for Cgw {
+    type Config = CgwConfig;
+
+    fn parse_config(text: &str) -> Result<CgwConfig, String> {
+        CgwConfig::from_toml(text).map_err(|e| e.to_string())
+    }
+
+    async fn start(
+        config: CgwConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Cgw, GatewayError> {
+        Cgw::start(config, control).await
+    }
+
+    async fn shutdown(self) {
+        Cgw::shutdown(self).await
+    }
+}

@@ -1,0 +1,222 @@
+//! What every tunnel-terminating daemon shares: its error type, the set of running tunnels with its
+//! `show` view, interface naming, and the bridge from BGP and tunnel events to the control
+//! socket's event stream (`docs/design.md`, control socket).
+//!
+//! What it does not do: route selection (each gateway has its own rules).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bgp::driver::Speaker;
+use control::{ActionParams, ErrorBody, ErrorCode, EventPublisher};
+use netns::Netlink;
+use routing::vgw::TunnelPreference;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tracing::warn;
+
+use crate::error::ConfigError;
+use crate::tunnel::{Tunnel, TunnelSpec, TunnelStartError};
+
+/// Why a gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The configuration was refused (nothing was started).
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// A kernel operation.
+    #[error("{what}: {source}")]
+    Netns {
+        /// Operation.
+        what: &'static str,
+        /// Cause.
+        source: netns::Error,
+    },
+    /// A tunnel.
+    #[error(transparent)]
+    Tunnel(#[from] TunnelStartError),
+    /// The BGP speaker.
+    #[error("BGP: {0}")]
+    Bgp(String),
+    /// The control socket.
+    #[error("control socket: {0}")]
+    Control(String),
+}
+
+impl GatewayError {
+    /// Maps a netns error of operation `what`.
+    pub fn netns(what: &'static str) -> impl Fn(netns::Error) -> GatewayError {
+        move |source| GatewayError::Netns { what, source }
+    }
+}
+
+/// The TUN interface name of connection `connection`'s tunnel `t` (0-based): at most 15
+/// characters (IFNAMSIZ), unique per gateway as connection names are.
+pub fn ifname(connection: &str, t: usize) -> String {
+    let mut base: String = connection.chars().filter(|c| *c != '-').take(12).collect();
+    if base.is_empty() {
+        base.push_str("vpn");
+    }
+    format!("{base}t{}", t + 1)
+}
+
+/// The running tunnels of one gateway, by name.
+#[derive(Debug)]
+pub struct Tunnels {
+    tunnels: BTreeMap<String, Tunnel>,
+}
+
+impl Tunnels {
+    /// Starts every tunnel; their events go to `publisher`, their up/down changes notify
+    /// `changed`. On a failure, tunnels started so far are closed.
+    pub async fn start(
+        specs: Vec<TunnelSpec>,
+        netlink: &Netlink,
+        publisher: EventPublisher,
+        changed: Arc<Notify>,
+    ) -> Result<Tunnels, GatewayError> {
+        let mut tunnels = BTreeMap::new();
+        for spec in specs {
+            let p = publisher.clone();
+            let started = Tunnel::start(
+                spec.clone(),
+                netlink,
+                move |e| {
+                    let mut data = e.data.clone();
+                    if let Value::Object(m) = &mut data {
+                        m.insert("tunnel".into(), Value::String(e.tunnel.clone()));
+                    }
+                    p.publish_at(e.t_ns, e.kind, data);
+                },
+                changed.clone(),
+            )
+            .await;
+            match started {
+                Ok(t) => {
+                    tunnels.insert(spec.name.clone(), t);
+                }
+                Err(e) => {
+                    for (_, t) in tunnels {
+                        t.close().await;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(Tunnels { tunnels })
+    }
+
+    /// Number of tunnels.
+    pub fn len(&self) -> usize {
+        self.tunnels.len()
+    }
+
+    /// True without tunnels.
+    pub fn is_empty(&self) -> bool {
+        self.tunnels.is_empty()
+    }
+
+    /// Up (true) or down, by tunnel name.
+    pub fn states(&self) -> BTreeMap<String, bool> {
+        self.tunnels
+            .iter()
+            .map(|(n, t)| (n.clone(), t.is_up()))
+            .collect()
+    }
+
+    /// One tunnel's configuration.
+    pub fn spec(&self, name: &str) -> Option<&TunnelSpec> {
+        self.tunnels.get(name).map(Tunnel::spec)
+    }
+
+    /// One tunnel.
+    pub fn get(&self, name: &str) -> Option<&Tunnel> {
+        self.tunnels.get(name)
+    }
+
+    /// Tunnel names from most to least preferred among otherwise equal routes.
+    pub fn preference_order(&self, preference: TunnelPreference) -> Vec<String> {
+        let mut names: Vec<String> = self.tunnels.keys().cloned().collect();
+        names.sort_by_key(|n| (preference.rank(n), n.clone()));
+        names
+    }
+
+    /// The `tunnels` view: per tunnel its addresses, IPsec state and counters, and its BGP
+    /// session. Keys never appear (the PSK type prints `***`, and is not included anyway).
+    pub async fn show(&self, speaker: Option<&Speaker>) -> Value {
+        let neighbors = match speaker {
+            Some(sp) => sp.neighbors().await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (name, t) in &self.tunnels {
+            let spec = t.spec();
+            let bgp = neighbors.iter().find(|n| &n.name == name).map(|n| {
+                json!({
+                    "state": n.state,
+                    "established_for_s": n.established_for_s,
+                    "prefixes_received": n.ipv4.received,
+                    "prefixes_accepted": n.ipv4.accepted,
+                    "established_count": n.established_count,
+                    "last_down": n.last_down,
+                })
+            });
+            out.push(json!({
+                "name": name,
+                "status": if t.is_up() { "UP" } else { "DOWN" },
+                "interface": spec.ifname,
+                "outside": { "local": spec.local_outside, "remote": spec.remote_outside },
+                "inside": { "cidr": spec.inside_cidr.to_string(), "local": spec.local_inside, "remote": spec.remote_inside },
+                "ipsec": t.show().await,
+                "bgp": bgp,
+            }));
+        }
+        Value::Array(out)
+    }
+
+    /// Closes every tunnel (DELETE to the peers).
+    pub async fn close(self) {
+        for (_, t) in self.tunnels {
+            t.close().await;
+        }
+    }
+}
+
+/// Forwards the speaker's events to the control socket and notifies `changed` on those that
+/// can change routes.
+pub fn bridge_bgp_events(speaker: &Speaker, publisher: EventPublisher, changed: Arc<Notify>) {
+    let mut rx = speaker.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    publisher.publish_at(e.t_ns, e.kind, &e.data);
+                    if e.kind != "bgp.kernel" {
+                        changed.notify_one();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    warn!(missed = n, "BGP events lagged");
+                    changed.notify_one();
+                }
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+/// The `rekey` action: `{"kind":"rekey","tunnel":"vpn1-t1"}`.
+pub async fn rekey_action(tunnels: &Tunnels, p: &ActionParams) -> Result<Value, ErrorBody> {
+    let name = p
+        .args
+        .get("tunnel")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "rekey needs \"tunnel\""))?;
+    let t = tunnels
+        .get(name)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, format!("no tunnel {name:?}")))?;
+    t.rekey()
+        .await
+        .map_err(|e| ErrorBody::new(ErrorCode::Internal, e))?;
+    Ok(json!({ "rekeyed": name }))
+}

@@ -1,0 +1,23 @@
+//! What every tunnel-terminating gateway daemon shares, whatever AWS concept it emulates:
+//!
+//! ```text
+//!  daemon::run::<D>      config file -> D::start -> control socket -> signal -> D::shutdown
+//!  bundle::Tunnels       the running tunnels of one gateway, their `show` view, rekey action,
+//!                        BGP events -> control-socket events
+//!  tunnel::Tunnel        one tunnel: TUN (inside /30) + ipsec::tunnel (IKEv2) + ESP data plane
+//!  fib::KernelRoutes     the gateway's selected routes kept in sync with a kernel table
+//!  error::ConfigError    "item: message" refusals of a configuration
+//! ```
+//!
+//! What it does not do: know AWS's option ranges or defaults, choose routes, or name a gateway
+//! kind (the `vgw/`, `cgw/`, ... packages do, on top of this).
+
+pub mod aspath;
+pub mod bundle;
+pub mod daemon;
+pub mod error;
+pub mod fib;
+pub mod tunnel;
+
+pub use bundle::{GatewayError, Tunnels};
+pub use error::ConfigError;

@@ -1,0 +1,268 @@
+//! One VPN tunnel as a gateway runs it: a TUN device carrying the inside /30, the ESP data
+//! plane and IKEv2 session of `ipsec::tunnel` on the outside address, and a liveness flag the
+//! gateway's route logic reads.
+//!
+//! ```text
+//!   kernel routes --> TUN <ifname> (inside a.b.c.1/30, mtu 1436)
+//!                         |  ESP data plane threads (seal/open)
+//!                         v
+//!   UDP <outside>:500 / :4500  <--IKEv2/ESP-in-UDP-->  peer <remote outside>
+//! ```
+//!
+//! Sockets are bound with SO_REUSEPORT and connected to the peer, so several tunnels of one
+//! customer gateway share its single outside address (as a real customer gateway's tunnels do)
+//! and the kernel hands each tunnel only its peer's datagrams.
+//!
+//! The tunnel counts as up while an IKE SA and at least one CHILD_SA exist (AWS's "UP" status);
+//! DPD with action `clear` takes it down, which is what withdraws its routes \[V1\].
+//!
+//! What it does not do: BGP (the gateway runs one speaker for all tunnels), or routes.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ipnet::{IpNet, Ipv4Net};
+use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
+use ipsec::tunnel::config::Timing;
+use ipsec::tunnel::{
+    EspIo, Psk, TunnelConfig, TunnelEvent, TunnelHandle, TunnelIo, TunnelOptions, TunnelShow,
+};
+use netns::{LinkId, Netlink, Netns};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::Notify;
+use tracing::{info, warn};
+
+/// Inner MTU of a tunnel: 1500 minus outer IPv4 (20), UDP (8), ESP header (8), IV (8), ICV (16),
+/// pad length and next header (2), rounded down to ESP's 4-octet alignment. AWS quotes 1446 for
+/// AES-GCM without UDP encapsulation \[V6\]; ours always encapsulates, hence 8 less.
+pub const TUNNEL_MTU: u32 = 1436;
+
+/// Everything needed to start one tunnel.
+#[derive(Debug, Clone)]
+pub struct TunnelSpec {
+    /// Name for logs, events and `show` (`vpn1-t1`).
+    pub name: String,
+    /// TUN interface name (at most 15 characters).
+    pub ifname: String,
+    /// Our outside address.
+    pub local_outside: Ipv4Addr,
+    /// The peer's outside address.
+    pub remote_outside: Ipv4Addr,
+    /// The inside /30.
+    pub inside_cidr: Ipv4Net,
+    /// Our inside address.
+    pub local_inside: Ipv4Addr,
+    /// The peer's inside address (BGP neighbor, route next hop).
+    pub remote_inside: Ipv4Addr,
+    /// Pre-shared key.
+    pub psk: Psk,
+    /// AWS tunnel options.
+    pub options: TunnelOptions,
+    /// IPsec timers (the gateway package picks them for its timing profile).
+    pub timing: Timing,
+}
+
+/// Why a tunnel could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelStartError {
+    /// Creating or configuring the TUN device.
+    #[error("tunnel {tunnel}: {what}: {source}")]
+    Netns {
+        /// Tunnel name.
+        tunnel: String,
+        /// Operation.
+        what: &'static str,
+        /// Cause.
+        source: netns::Error,
+    },
+    /// Binding the IKE/ESP sockets.
+    #[error("tunnel {tunnel}: binding {addr}: {source}")]
+    Bind {
+        /// Tunnel name.
+        tunnel: String,
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The data plane or the IKE task.
+    #[error("tunnel {tunnel}: {message}")]
+    Ipsec {
+        /// Tunnel name.
+        tunnel: String,
+        /// Cause.
+        message: String,
+    },
+}
+
+/// A running tunnel.
+#[derive(Debug)]
+pub struct Tunnel {
+    spec: TunnelSpec,
+    handle: Option<Arc<TunnelHandle>>,
+    up: Arc<AtomicBool>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+/// UDP socket on `local`, SO_REUSEPORT, connected to `remote`, non-blocking.
+fn bind_connected(local: SocketAddr, remote: SocketAddr) -> std::io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_port(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&local.into())?;
+    s.connect(&remote.into())?;
+    Ok(s.into())
+}
+
+impl Tunnel {
+    /// Creates the TUN device in the current namespace, brings it up with the inside address,
+    /// and starts the data plane and the IKE session. `on_event` sees every tunnel event;
+    /// `changed` is notified when the tunnel goes up or down.
+    pub async fn start(
+        spec: TunnelSpec,
+        netlink: &Netlink,
+        on_event: impl Fn(&TunnelEvent) + Send + 'static,
+        changed: Arc<Notify>,
+    ) -> Result<Tunnel, TunnelStartError> {
+        let name = spec.name.clone();
+        let nerr = |what| {
+            let tunnel = name.clone();
+            move |source| TunnelStartError::Netns {
+                tunnel,
+                what,
+                source,
+            }
+        };
+        let here = Netns::current().map_err(nerr("opening the current namespace"))?;
+        let tun = netns::create_tun(&here, &tun_options(&spec.ifname, true))
+            .map_err(nerr("creating the TUN device"))?;
+        let link = LinkId::Name(&spec.ifname);
+        let inside = IpNet::new(IpAddr::V4(spec.local_inside), 30).expect("a /30");
+        netlink
+            .add_address(link, inside)
+            .await
+            .map_err(nerr("adding the inside address"))?;
+        netlink
+            .set_mtu(link, TUNNEL_MTU)
+            .await
+            .map_err(nerr("setting the MTU"))?;
+        netlink
+            .set_link_up(link, true)
+            .await
+            .map_err(nerr("bringing the TUN device up"))?;
+
+        let bind = |port| {
+            let local = SocketAddr::from((spec.local_outside, port));
+            bind_connected(local, SocketAddr::from((spec.remote_outside, port))).map_err(|source| {
+                TunnelStartError::Bind {
+                    tunnel: name.clone(),
+                    addr: local,
+                    source,
+                }
+            })
+        };
+        let (ike, natt) = (bind(500)?, bind(4500)?);
+        let ipsec_err = |e: &dyn std::fmt::Display| TunnelStartError::Ipsec {
+            tunnel: name.clone(),
+            message: e.to_string(),
+        };
+        let (dataplane, channels) = Dataplane::start(
+            tun,
+            natt,
+            DataplaneConfig::new(&spec.name, SocketAddr::from((spec.remote_outside, 4500))),
+        )
+        .map_err(|e| ipsec_err(&e))?;
+        let config = TunnelConfig {
+            name: spec.name.clone(),
+            local_address: spec.local_outside.into(),
+            remote_address: spec.remote_outside.into(),
+            local_id: None,
+            remote_id: None,
+            pre_shared_key: spec.psk.clone(),
+            inside_cidr: Some(spec.inside_cidr),
+            options: spec.options.clone(),
+            timing: spec.timing,
+        };
+        let handle = ipsec::tunnel::spawn(
+            config,
+            TunnelIo {
+                ike,
+                esp: EspIo::Dataplane(dataplane, channels),
+            },
+        )
+        .map_err(|e| ipsec_err(&e))?;
+
+        let handle = Arc::new(handle);
+        let up = Arc::new(AtomicBool::new(false));
+        let mut events = handle.subscribe();
+        let (flag, tunnel_name, probe) = (up.clone(), spec.name.clone(), handle.clone());
+        let watcher = tokio::spawn(async move {
+            loop {
+                let event = match events.recv().await {
+                    Ok(e) => e,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        warn!(tunnel = %tunnel_name, missed = n, "tunnel events lagged");
+                        continue;
+                    }
+                    Err(_) => break,
+                };
+                on_event(&event);
+                // Rekeys delete old SAs while new ones carry on, so the state is read back
+                // rather than inferred from one event.
+                let Ok(show) = probe.show().await else { break };
+                let now_up = show.ike_sa.is_some() && !show.child_sas.is_empty();
+                if flag.swap(now_up, Ordering::SeqCst) != now_up {
+                    info!(tunnel = %tunnel_name, up = now_up, "tunnel state changed");
+                    changed.notify_one();
+                }
+            }
+        });
+        Ok(Tunnel {
+            spec,
+            handle: Some(handle),
+            up,
+            watcher,
+        })
+    }
+
+    /// The tunnel's configuration.
+    pub fn spec(&self) -> &TunnelSpec {
+        &self.spec
+    }
+
+    /// An IKE SA and a CHILD_SA are established.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::SeqCst)
+    }
+
+    /// IPsec state for `show`.
+    pub async fn show(&self) -> Option<TunnelShow> {
+        self.handle.as_ref()?.show().await.ok()
+    }
+
+    /// Rekeys the CHILD_SA now.
+    pub async fn rekey(&self) -> Result<(), String> {
+        match &self.handle {
+            Some(h) => h.rekey_child().await.map_err(|e| e.to_string()),
+            None => Err("tunnel stopped".into()),
+        }
+    }
+
+    /// Deletes the SAs (the peer sees INFORMATIONAL DELETE) and stops.
+    pub async fn close(mut self) {
+        self.watcher.abort();
+        let _ = (&mut self.watcher).await;
+        if let Some(h) = self.handle.take()
+            && let Ok(h) = Arc::try_unwrap(h)
+        {
+            let _ = h.close().await;
+        }
+    }
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        self.watcher.abort();
+    }
+}

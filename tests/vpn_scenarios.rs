@@ -1,0 +1,437 @@
+//! The Site-to-Site VPN scenarios on real namespaces (root): the emulated VGW and customer
+//! gateways as real daemons, real IPsec tunnels and BGP sessions.
+//!
+//! - every VPN scenario passes with AWS's own timers (`--profile aws`), the five run together
+//!   (their timers, not the CPU, set the pace); the `fast` profile is covered by
+//!   `lab_timing::every_shipped_scenario_passes`;
+//! - `fast` failover: 20 silent cuts of tunnel 1, traffic back within 3.5 s, p99 (nearest rank);
+//! - `hybridlab show LAB vgw1 routes|tunnels|bgp` on a running lab: what an operator needs, and
+//!   never the pre-shared keys;
+//! - bad VPN configuration is refused before anything is created, naming the item, never
+//!   echoing a key;
+//! - `hybridlab cgw-config` prints the addresses and keys the lab uses.
+
+#![allow(clippy::print_stderr)] // the failover test reports its percentiles
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::{DownOnDrop, Workspace, describe, leftovers, wait_until};
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const VPN_SCENARIOS: &[&str] = &[
+    "dual-tunnel-failover",
+    "static-over-dynamic",
+    "cloudhub",
+    "vpn-route-limit",
+    "redundant-cgw",
+];
+
+fn shipped_text(name: &str) -> &'static str {
+    scenarios::shipped::find(name).expect("shipped").text
+}
+
+#[test]
+fn every_vpn_scenario_passes_in_the_aws_profile() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let _guards: Vec<DownOnDrop> = VPN_SCENARIOS
+        .iter()
+        .enumerate()
+        .map(|(i, _)| DownOnDrop {
+            ws: &ws,
+            lab: format!("sctaws{i}"),
+        })
+        .collect();
+    let runs: Vec<(String, std::process::Output)> = std::thread::scope(|s| {
+        let handles: Vec<_> = VPN_SCENARIOS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let ws = &ws;
+                s.spawn(move || {
+                    let lab = format!("sctaws{i}");
+                    let json = ws.path().join(format!("{lab}.json"));
+                    let out = ws.run(&[
+                        "run",
+                        name,
+                        "--profile",
+                        "aws",
+                        "--lab",
+                        &lab,
+                        "-q",
+                        "--json",
+                        json.to_str().unwrap(),
+                    ]);
+                    (name.to_string(), out)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (name, out) in &runs {
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", describe(out));
+    }
+    // The failover gap of dual-tunnel-failover is AWS's detection time: the hold timer (30 s
+    // after the last keepalive, so 20-30 s after a cut) and not a second more.
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(ws.path().join("sctaws0.json")).unwrap()).unwrap();
+    for p in record["probes"].as_array().unwrap() {
+        if p["kind"] != "udp" {
+            continue;
+        }
+        let w = longest_window(p);
+        let secs = w as f64 / 1e9;
+        assert!(
+            (19.5..31.0).contains(&secs),
+            "{}: longest gap {secs:.3} s is not a 30 s hold-time detection",
+            p["name"]
+        );
+    }
+    for i in 0..VPN_SCENARIOS.len() {
+        let lab = format!("sctaws{i}");
+        let left = leftovers(&ws, &lab, &[], &[], &[&format!("--lab {lab}")]);
+        assert!(left.none(), "{lab}: {left:#?}");
+    }
+}
+
+fn longest_window(probe: &Value) -> u64 {
+    probe["loss"]["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap())
+        .max()
+        .unwrap_or(0)
+}
+
+/// dual-tunnel-failover's topology and probes with `cycles` cut/failover/restore/return
+/// cycles of tunnel 1.
+fn repeated_failover(cycles: usize) -> String {
+    let text = shipped_text("dual-tunnel-failover");
+    let topology = &text[..text.find("[[expect]]").expect("expectations")];
+    let mut s = topology.replace("name = \"dual-tunnel-failover\"", "name = \"sctfail20\"");
+    for k in 1..=cycles {
+        let when = if k == 1 {
+            "at = \"1s\"".to_string()
+        } else {
+            format!("after = \"back-{}\"\ndelay = \"1s\"", k - 1)
+        };
+        s.push_str(&format!(
+            r#"
+[[timeline]]
+name = "cut-{k}"
+{when}
+action = "cut"
+node = "cgw1"
+proto = "udp"
+ports = [500, 4500]
+peer = "203.0.113.1"
+
+[[expect]]
+name = "moved-{k}"
+after = "cut-{k}"
+within = "10s"
+check = "vgw_route"
+node = "vgw1"
+prefix = "10.1.0.0/16"
+via = "vpn1-t2"
+
+[[timeline]]
+name = "restore-{k}"
+after = "moved-{k}"
+delay = "500ms"
+action = "restore"
+cut = "cut-{k}"
+
+[[expect]]
+name = "back-{k}"
+after = "restore-{k}"
+within = "30s"
+check = "vgw_route"
+node = "vgw1"
+prefix = "10.1.0.0/16"
+via = "vpn1-t1"
+"#
+        ));
+    }
+    s
+}
+
+/// Nearest-rank percentile of sorted `v`.
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
+
+#[test]
+fn fast_failover_is_back_within_3_5_s_p99_over_20_cuts() {
+    let _s = serial();
+    const CUTS: usize = 20;
+    let ws = Workspace::new();
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: "sctfail20".into(),
+    };
+    let file = ws.file("failover20.toml", &repeated_failover(CUTS));
+    let json = ws.path().join("failover20.json");
+    let out = ws.run(&[
+        "run",
+        file.to_str().unwrap(),
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let record: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let cuts: Vec<u64> = record["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "cut")
+        .map(|e| e["t_ns"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cuts.len(), CUTS);
+    for probe in ["to-vpc", "to-onprem"] {
+        let p = record["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == probe)
+            .unwrap();
+        let windows = p["loss"]["windows"].as_array().unwrap();
+        // Each cut's outage: the window that starts within 50 ms of it (tunnel 1 carries the
+        // traffic, so a cut always loses packets).
+        let mut gaps: Vec<f64> = cuts
+            .iter()
+            .map(|&c| {
+                let w = windows
+                    .iter()
+                    .find(|w| w["start_ns"].as_u64().unwrap().abs_diff(c) < 50_000_000)
+                    .unwrap_or_else(|| panic!("{probe}: no loss window at a cut"));
+                (w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap()) as f64 / 1e9
+            })
+            .collect();
+        gaps.sort_by(f64::total_cmp);
+        let (p50, p90, p99) = (
+            percentile(&gaps, 50.0),
+            percentile(&gaps, 90.0),
+            percentile(&gaps, 99.0),
+        );
+        eprintln!(
+            "{probe}: {CUTS} cuts, gap p50 {p50:.3} s, p90 {p90:.3} s, p99 {p99:.3} s, min {:.3} s",
+            gaps[0]
+        );
+        assert!(p99 < 3.5, "{probe}: p99 {p99:.3} s ({gaps:?})");
+        assert!(gaps[0] > 1.0, "{probe}: a cut without an outage? {gaps:?}");
+    }
+}
+
+#[test]
+fn show_gives_operators_routes_tunnels_and_bgp_but_never_keys() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "sctshow";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: lab.into(),
+    };
+    // dual-tunnel-failover, with the restore pushed back so the lab stays up while we look.
+    let text = shipped_text("dual-tunnel-failover").replace(
+        "after = \"the VGW moves to tunnel 2\"\ndelay = \"2s\"",
+        "after = \"the VGW moves to tunnel 2\"\ndelay = \"8s\"",
+    );
+    let file = ws.file("show.toml", &text);
+    let mut child = ws
+        .command(&["run", file.to_str().unwrap(), "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let show = |what: &str| -> Option<Value> {
+        let out = ws.run(&["show", lab, "vgw1", what]);
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    };
+    let mut tunnels = Value::Null;
+    wait_until(
+        "both tunnels up with BGP",
+        Duration::from_secs(30),
+        || match show("tunnels") {
+            Some(v) => {
+                let up = v.as_array().is_some_and(|a| {
+                    a.len() == 2
+                        && a.iter()
+                            .all(|t| t["status"] == "UP" && t["bgp"]["state"] == "Established")
+                });
+                tunnels = v;
+                up
+            }
+            None => false,
+        },
+    );
+    let routes = show("routes").expect("show routes");
+    let bgp = show("bgp").expect("show bgp");
+    let t1 = &tunnels[0];
+    assert_eq!(t1["name"], "vpn1-t1");
+    assert!(t1["bgp"]["established_for_s"].is_number(), "{t1}");
+    assert_eq!(t1["bgp"]["prefixes_accepted"], 1, "{t1}");
+    assert!(t1["outside"]["local"] == "203.0.113.1", "{t1}");
+    assert!(t1["ipsec"].is_object(), "{t1}");
+    assert_eq!(routes["seed"], 1, "{routes}");
+    assert!(routes["preferred_tunnels"].is_array(), "{routes}");
+    assert_eq!(routes["selected"][0]["prefix"], "10.1.0.0/16", "{routes}");
+    assert!(bgp.to_string().contains("vpn1-t1"), "{bgp}");
+    // The keys the lab uses (derived from the VGW's seed) appear in no view.
+    let all = format!("{tunnels}{routes}{bgp}");
+    for t in 1..=2 {
+        let key = vgw::plan::derive_psk(1, &format!("vgw1/vpn1/t{t}"));
+        let key = std::str::from_utf8(key.secret().expose())
+            .unwrap()
+            .to_string();
+        assert!(!all.contains(&key), "a pre-shared key is shown");
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn bad_vpn_configuration_is_refused_before_anything_is_created() {
+    let _s = serial();
+    let base = shipped_text("dual-tunnel-failover");
+    let secret = "s3cretKeyNeverShown";
+    // (what, replace this, with this, the error must name)
+    let cases: &[(&str, &str, String, &str)] = &[
+        (
+            "reserved inside CIDR",
+            "routing = \"dynamic\"",
+            "routing = \"dynamic\"\ntunnel = [{ inside_cidr = \"169.254.169.252/30\" }, {}]".into(),
+            "vgw[0].connection[0].tunnel[0].inside_cidr",
+        ),
+        (
+            "duplicate inside CIDR",
+            "routing = \"dynamic\"",
+            "routing = \"dynamic\"\ntunnel = [{ inside_cidr = \"169.254.10.0/30\" }, { inside_cidr = \"169.254.10.0/30\" }]".into(),
+            "inside_cidr",
+        ),
+        (
+            "inside CIDR not a /30",
+            "routing = \"dynamic\"",
+            "routing = \"dynamic\"\ntunnel = [{ inside_cidr = \"169.254.10.0/29\" }, {}]".into(),
+            "inside_cidr",
+        ),
+        (
+            "bad PSK",
+            "routing = \"dynamic\"",
+            format!("routing = \"dynamic\"\ntunnel = [{{ pre_shared_key = \"0{secret}\" }}, {{}}]"),
+            "pre_shared_key",
+        ),
+        (
+            "Amazon-side ASN out of range",
+            "vpc = \"vpc1\"",
+            "vpc = \"vpc1\"\namazon_side_asn = 100".into(),
+            "amazon_side_asn",
+        ),
+        (
+            "customer ASN 23456",
+            "asn = 65001",
+            "asn = 23456".into(),
+            "customer_asn",
+        ),
+        (
+            "static routes on a BGP VPN",
+            "routing = \"dynamic\"",
+            "routing = \"dynamic\"\nstatic_routes = [\"10.1.0.0/16\"]".into(),
+            "static_routes",
+        ),
+        (
+            "three tunnels",
+            "routing = \"dynamic\"",
+            "routing = \"dynamic\"\ntunnel = [{}, {}, {}]".into(),
+            "tunnel",
+        ),
+    ];
+    for (what, from, to, item) in cases {
+        let ws = Workspace::new();
+        assert!(base.contains(from), "{what}: base text changed");
+        let text = base.replacen(from, to, 1);
+        let file = ws.file("bad.toml", &text);
+        for cmd in ["validate", "run"] {
+            let out = ws.run(
+                &[cmd, file.to_str().unwrap(), "--lab", "sctbad"]
+                    [..if cmd == "run" { 4 } else { 2 }],
+            );
+            let text = describe(&out);
+            assert_eq!(out.status.code(), Some(2), "{what} ({cmd}): {text}");
+            assert!(
+                text.contains("bad.toml:"),
+                "{what} ({cmd}): no file:line: {text}"
+            );
+            assert!(
+                text.contains(item),
+                "{what} ({cmd}): does not name {item}: {text}"
+            );
+            assert!(
+                !text.contains(secret),
+                "{what} ({cmd}): echoes the key: {text}"
+            );
+        }
+        let left = leftovers(&ws, "sctbad", &[], &[], &["--lab sctbad"]);
+        assert!(left.none(), "{what}: {left:#?}");
+    }
+}
+
+#[test]
+fn cgw_config_prints_what_the_lab_uses() {
+    let ws = Workspace::new();
+    let swan = ws.run(&[
+        "cgw-config",
+        "--format",
+        "strongswan",
+        "dual-tunnel-failover",
+        "vpn1",
+    ]);
+    assert!(swan.status.success(), "{}", describe(&swan));
+    let swan = String::from_utf8(swan.stdout).unwrap();
+    assert!(swan.contains("remote_addrs = 203.0.113.1"), "{swan}");
+    assert!(swan.contains("remote_addrs = 203.0.113.2"), "{swan}");
+    assert!(swan.contains("local_addrs = 198.51.100.1"), "{swan}");
+    for t in 1..=2 {
+        let key = vgw::plan::derive_psk(1, &format!("vgw1/vpn1/t{t}"));
+        let key = std::str::from_utf8(key.secret().expose())
+            .unwrap()
+            .to_string();
+        assert!(swan.contains(&key), "tunnel {t}'s key is the lab's");
+    }
+    let frr = ws.run(&[
+        "cgw-config",
+        "--format",
+        "frr",
+        "dual-tunnel-failover",
+        "vpn1",
+    ]);
+    assert!(frr.status.success(), "{}", describe(&frr));
+    let frr = String::from_utf8(frr.stdout).unwrap();
+    assert!(frr.contains("router bgp 65001"), "{frr}");
+    assert!(frr.contains("remote-as 64512"), "{frr}");
+    assert!(frr.contains("10.1.0.0/16"), "{frr}");
+    let bad = ws.run(&[
+        "cgw-config",
+        "--format",
+        "frr",
+        "dual-tunnel-failover",
+        "nope",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(describe(&bad).contains("vgw1/vpn1"), "{}", describe(&bad));
+}

@@ -1,0 +1,462 @@
+//! The VGW's rules for Site-to-Site VPN connections (`aws-behaviour.md` §1) and the file the
+//! `vgw` daemon reads, validated the way AWS validates a VPN connection before anything is
+//! created; also the customer's view of a connection ([`CgwConnection`]) that the VGW hands to
+//! its customer gateways, and the rule checks the customer gateway's file reuses.
+//!
+//! ```text
+//!  VgwConfig                                   CgwConnection (customer view, per connection)
+//!   name, amazon_side_asn, profile, seed        name, routing, amazon_side_asn, static_routes
+//!   vpc_cidrs, [vpc] (route table)              [[tunnel]] outside_ip, aws_ip, inside_cidr,
+//!   [[connection]]  routing dynamic|static        pre_shared_key, as_path_prepend, med, options
+//!     [[connection.tunnel]] outside_ip,
+//!       customer_ip, inside_cidr, psk, options
+//! ```
+//!
+//! Files carry concrete inside CIDRs and PSKs: choosing them (AWS picks a random /30 and a
+//! random key when the operator gives none) happens once, in [`crate::plan`], so both ends of a
+//! tunnel agree. Errors name the item (`connection[1].tunnel[0].inside_cidr: ...`) and never
+//! contain a key.
+//!
+//! What it does not do: start anything, or read files (the daemon's `main` does).
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+use ipsec::tunnel::{Psk, TunnelOptions};
+use serde::{Deserialize, Serialize};
+
+pub use gateway::ConfigError;
+
+/// Timer table: AWS's values or the short CI ones (`docs/design.md`, timing profiles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// BGP keepalive 10 s / hold 30 s, DPD 40 s.
+    #[default]
+    Aws,
+    /// BGP keepalive 1 s / hold 3 s, DPD 1 s x 3.
+    Fast,
+}
+
+impl Profile {
+    /// The BGP driver's profile.
+    pub fn bgp(self) -> bgp::driver::Profile {
+        match self {
+            Profile::Aws => bgp::driver::Profile::Aws,
+            Profile::Fast => bgp::driver::Profile::Fast,
+        }
+    }
+
+    /// The IPsec tunnel's profile.
+    pub fn ipsec(self) -> ipsec::tunnel::config::Profile {
+        match self {
+            Profile::Aws => ipsec::tunnel::config::Profile::Aws,
+            Profile::Fast => ipsec::tunnel::config::Profile::Fast,
+        }
+    }
+
+    /// The IPsec tunnel's timers for this profile.
+    pub fn ipsec_timing(self) -> ipsec::tunnel::config::Timing {
+        ipsec::tunnel::config::Timing {
+            profile: self.ipsec(),
+            ..Default::default()
+        }
+    }
+}
+
+/// How a VPN connection learns routes \[V8\].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    /// BGP on every tunnel.
+    #[default]
+    Dynamic,
+    /// Operator-entered prefixes.
+    Static,
+}
+
+/// AWS's default Amazon-side ASN \[V16\].
+pub const DEFAULT_AMAZON_ASN: u32 = 64512;
+/// Most prefixes a customer gateway may announce per tunnel session \[V7\].
+pub const MAX_CUSTOMER_PREFIXES: u32 = 100;
+
+pub fn d_amazon_asn() -> u32 {
+    DEFAULT_AMAZON_ASN
+}
+fn d_true() -> bool {
+    true
+}
+fn d_main_table() -> u32 {
+    254
+}
+
+/// The virtual private gateway daemon's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VgwConfig {
+    /// Node name (events, `show`).
+    pub name: String,
+    /// Amazon-side ASN: 64512-65534 or 4200000000-4294967294 (default 64512).
+    #[serde(default = "d_amazon_asn")]
+    pub amazon_side_asn: u32,
+    /// Timer table.
+    #[serde(default)]
+    pub profile: Profile,
+    /// Seed of the preferred-tunnel choice among equal routes (AWS's is random) \[V14\].
+    #[serde(default)]
+    pub seed: u64,
+    /// BGP identifier (default: the first tunnel's inside address).
+    #[serde(default)]
+    pub router_id: Option<Ipv4Addr>,
+    /// The attached VPC's CIDR blocks; advertised to every customer gateway.
+    pub vpc_cidrs: Vec<Ipv4Net>,
+    /// The VPC's route table and how to reach the VPC router (absent: nothing is programmed).
+    #[serde(default)]
+    pub vpc: Option<VpcConfig>,
+    /// VPN connections.
+    #[serde(default, rename = "connection")]
+    pub connections: Vec<VgwConnection>,
+}
+
+/// The VPC side of a VGW: the VPC router namespace whose table the VGW programs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcConfig {
+    /// Path of the VPC router's pinned network namespace (e.g. `/run/netns/hl-lab-vpc`).
+    pub netns: PathBuf,
+    /// The VGW's address on the VGW-VPC link: the VPC router's next hop for routes to the VGW.
+    pub vgw_address: Ipv4Addr,
+    /// The VPC router's address on that link: the VGW's next hop towards the VPC CIDRs.
+    pub router_address: Ipv4Addr,
+    /// Route propagation on the VPC route table (default on).
+    #[serde(default = "d_true")]
+    pub propagation: bool,
+    /// Kernel table programmed in the VPC namespace (default main, 254).
+    #[serde(default = "d_main_table")]
+    pub table: u32,
+    /// Static routes of the VPC route table.
+    #[serde(default, rename = "static_route")]
+    pub static_routes: Vec<VpcStaticRoute>,
+}
+
+/// A static route of the VPC route table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcStaticRoute {
+    /// Destination.
+    pub destination: Ipv4Net,
+    /// Target: `vgw` (this gateway) or another target's id (`igw-1`, `eni-appliance`, ...).
+    pub target: String,
+    /// Next hop in the lab for a target other than `vgw`; none: the route is a blackhole (the
+    /// target exists only on paper).
+    #[serde(default)]
+    pub via: Option<Ipv4Addr>,
+}
+
+/// One VPN connection as the VGW sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VgwConnection {
+    /// Name, unique within the VGW (`vpn1`).
+    pub name: String,
+    /// Dynamic (BGP) or static.
+    #[serde(default)]
+    pub routing: Routing,
+    /// The customer gateway's ASN (needed for dynamic routing).
+    #[serde(default)]
+    pub customer_asn: Option<u32>,
+    /// Static routes towards the customer (static routing only) \[V8\].
+    #[serde(default)]
+    pub static_routes: Vec<Ipv4Net>,
+    /// Exactly two tunnels \[V1\].
+    #[serde(rename = "tunnel")]
+    pub tunnels: Vec<VgwTunnel>,
+}
+
+/// One tunnel as the VGW sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VgwTunnel {
+    /// AWS's outside address of the tunnel.
+    pub outside_ip: Ipv4Addr,
+    /// The customer gateway's outside address.
+    pub customer_ip: Ipv4Addr,
+    /// Inside /30: the VGW takes the first host address, the customer gateway the second.
+    pub inside_cidr: Ipv4Net,
+    /// Pre-shared key (`***` whenever printed).
+    pub pre_shared_key: Psk,
+    /// AWS tunnel options.
+    #[serde(default)]
+    pub options: TunnelOptions,
+}
+
+/// One VPN connection as the customer gateway sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgwConnection {
+    /// Name.
+    pub name: String,
+    /// Dynamic (BGP) or static.
+    #[serde(default)]
+    pub routing: Routing,
+    /// The VGW's ASN.
+    #[serde(default = "d_amazon_asn")]
+    pub amazon_side_asn: u32,
+    /// Static routing: the AWS-side prefixes (the VPC CIDRs) routed into the tunnels.
+    #[serde(default)]
+    pub static_routes: Vec<Ipv4Net>,
+    /// Two tunnels.
+    #[serde(rename = "tunnel")]
+    pub tunnels: Vec<CgwTunnel>,
+}
+
+/// One tunnel as the customer gateway sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgwTunnel {
+    /// Our outside address.
+    pub outside_ip: Ipv4Addr,
+    /// AWS's outside address of the tunnel.
+    pub aws_ip: Ipv4Addr,
+    /// Inside /30 (we take the second host address).
+    pub inside_cidr: Ipv4Net,
+    /// Pre-shared key.
+    pub pre_shared_key: Psk,
+    /// AS_PATH prepends on what we announce over this tunnel (steers AWS's return traffic).
+    #[serde(default)]
+    pub as_path_prepend: u8,
+    /// MED on what we announce over this tunnel.
+    #[serde(default)]
+    pub med: Option<u32>,
+    /// Tunnel options (startup action defaults to `start`: the customer gateway initiates;
+    /// DPD action to `restart`, as in AWS's sample customer gateway configurations).
+    #[serde(default = "cgw_options")]
+    pub options: TunnelOptions,
+}
+
+fn cgw_options() -> TunnelOptions {
+    TunnelOptions {
+        startup_action: ipsec::tunnel::config::Startup::Start,
+        dpd_timeout_action: ipsec::tunnel::config::DpdTimeoutAction::Restart,
+        ..TunnelOptions::default()
+    }
+}
+
+/// The two inside addresses of a /30: (AWS side, customer side), as AWS assigns them.
+pub fn inside_addresses(cidr: Ipv4Net) -> (Ipv4Addr, Ipv4Addr) {
+    let base = u32::from(cidr.network());
+    (Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2))
+}
+
+/// Checks an Amazon-side ASN \[V16\].
+pub fn check_amazon_asn(asn: u32) -> Result<(), String> {
+    if (64512..=65534).contains(&asn) || (4_200_000_000..=4_294_967_294).contains(&asn) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{asn} is outside AWS's Amazon-side ranges 64512-65534 and 4200000000-4294967294"
+        ))
+    }
+}
+
+/// Checks a customer ASN \[V17\].
+pub fn check_customer_asn(asn: u32) -> Result<(), String> {
+    if asn == 0 || asn == 4_294_967_295 || asn == 23456 {
+        Err(format!(
+            "{asn} is not a valid customer ASN (1-4294967294, not 23456 AS_TRANS)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn check_name(item: &str, name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 24
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            item,
+            format!("{name:?} must be 1-24 characters of a-z, 0-9 and '-'"),
+        ))
+    }
+}
+
+pub fn check_options(item: &str, options: &TunnelOptions) -> Result<(), ConfigError> {
+    // The tunnel crate validates the options as part of a whole tunnel configuration.
+    let probe = ipsec::tunnel::TunnelConfig {
+        name: "check".into(),
+        local_address: Ipv4Addr::LOCALHOST.into(),
+        remote_address: Ipv4Addr::new(127, 0, 0, 2).into(),
+        local_id: None,
+        remote_id: None,
+        pre_shared_key: Psk::new("placeholder.key").expect("a valid PSK"),
+        inside_cidr: None,
+        options: options.clone(),
+        timing: Default::default(),
+    };
+    probe
+        .validate()
+        .map_err(|e| ConfigError::new(format!("{item}.options"), e.to_string()))
+}
+
+/// A TOML syntax or type error as line and message only: toml's own `Display` quotes the
+/// offending source line, which may hold a pre-shared key.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    ConfigError::new(
+        match line {
+            Some(l) => format!("line {l}"),
+            None => "file".to_string(),
+        },
+        e.message().to_string(),
+    )
+}
+
+impl VgwConfig {
+    /// Parses and validates a TOML file's text.
+    pub fn from_toml(text: &str) -> Result<VgwConfig, ConfigError> {
+        let c: VgwConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Every rule of AWS's CreateVpnConnection / tunnel options that applies to a VGW.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_name("name", &self.name)?;
+        check_amazon_asn(self.amazon_side_asn)
+            .map_err(|m| ConfigError::new("amazon_side_asn", m))?;
+        if self.vpc_cidrs.is_empty() {
+            return Err(ConfigError::new("vpc_cidrs", "at least one VPC CIDR block"));
+        }
+        let mut names = HashSet::new();
+        let mut inside = HashSet::new();
+        let mut outside = HashSet::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            let at = format!("connection[{i}]");
+            check_name(&format!("{at}.name"), &c.name)?;
+            if !names.insert(c.name.as_str()) {
+                return Err(ConfigError::new(
+                    format!("{at}.name"),
+                    format!("{:?} is used by another connection", c.name),
+                ));
+            }
+            match c.routing {
+                Routing::Dynamic => {
+                    let Some(asn) = c.customer_asn else {
+                        return Err(ConfigError::new(
+                            format!("{at}.customer_asn"),
+                            "a dynamic (BGP) VPN needs the customer gateway's ASN",
+                        ));
+                    };
+                    check_customer_asn(asn)
+                        .map_err(|m| ConfigError::new(format!("{at}.customer_asn"), m))?;
+                    if !c.static_routes.is_empty() {
+                        return Err(ConfigError::new(
+                            format!("{at}.static_routes"),
+                            "a dynamic (BGP) VPN takes no static routes; set routing = \"static\"",
+                        ));
+                    }
+                }
+                Routing::Static => {
+                    if let Some(asn) = c.customer_asn {
+                        check_customer_asn(asn)
+                            .map_err(|m| ConfigError::new(format!("{at}.customer_asn"), m))?;
+                    }
+                }
+            }
+            if c.tunnels.len() != 2 {
+                return Err(ConfigError::new(
+                    format!("{at}.tunnel"),
+                    format!(
+                        "a VPN connection has exactly 2 tunnels (found {})",
+                        c.tunnels.len()
+                    ),
+                ));
+            }
+            for (j, t) in c.tunnels.iter().enumerate() {
+                let at = format!("{at}.tunnel[{j}]");
+                ipsec::tunnel::config::check_inside_cidr(t.inside_cidr)
+                    .map_err(|e| ConfigError::new(format!("{at}.inside_cidr"), e.to_string()))?;
+                if !inside.insert(t.inside_cidr) {
+                    return Err(ConfigError::new(
+                        format!("{at}.inside_cidr"),
+                        format!(
+                            "{} is already used by another tunnel of this VGW (inside CIDRs are unique per VGW)",
+                            t.inside_cidr
+                        ),
+                    ));
+                }
+                if !outside.insert(t.outside_ip) {
+                    return Err(ConfigError::new(
+                        format!("{at}.outside_ip"),
+                        format!("{} is already used by another tunnel", t.outside_ip),
+                    ));
+                }
+                check_options(&at, &t.options)?;
+            }
+        }
+        if let Some(vpc) = &self.vpc {
+            for (i, r) in vpc.static_routes.iter().enumerate() {
+                if r.target != "vgw" && r.target.trim().is_empty() {
+                    return Err(ConfigError::new(
+                        format!("vpc.static_route[{i}].target"),
+                        "a target: \"vgw\" or another target's id",
+                    ));
+                }
+                if r.target == "vgw" && r.via.is_some() {
+                    return Err(ConfigError::new(
+                        format!("vpc.static_route[{i}].via"),
+                        "a route to the VGW takes no `via`",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Serializes a configuration for the daemon that will read it, keys included: `Psk` prints
+/// `***` through serde on purpose, so the keys are put back into the TOML tree here, and the
+/// text is zeroized when dropped. Write it to a file only the daemon's user can read.
+pub fn to_toml_with_keys<T: Serialize>(
+    config: &T,
+    keys: impl Iterator<Item = (usize, usize, Psk)>,
+) -> zeroize::Zeroizing<String> {
+    let mut tree = toml::Value::try_from(config).expect("configurations serialize");
+    for (c, t, psk) in keys {
+        let slot = tree
+            .get_mut("connection")
+            .and_then(|v| v.get_mut(c))
+            .and_then(|v| v.get_mut("tunnel"))
+            .and_then(|v| v.get_mut(t))
+            .and_then(|v| v.get_mut("pre_shared_key"))
+            .expect("every tunnel has a key");
+        let key = String::from_utf8(psk.secret().expose().to_vec()).expect("PSKs are ASCII");
+        *slot = toml::Value::String(key);
+    }
+    zeroize::Zeroizing::new(toml::to_string(&tree).expect("a TOML tree serializes"))
+}
+
+impl VgwConfig {
+    /// The TOML file the `vgw` daemon reads, keys included (see [`to_toml_with_keys`]).
+    pub fn to_toml_with_keys(&self) -> zeroize::Zeroizing<String> {
+        to_toml_with_keys(
+            self,
+            self.connections.iter().enumerate().flat_map(|(c, conn)| {
+                conn.tunnels
+                    .iter()
+                    .enumerate()
+                    .map(move |(t, tun)| (c, t, tun.pre_shared_key.clone()))
+            }),
+        )
+    }
+}

@@ -1,0 +1,649 @@
+//! The virtual private gateway daemon: every tunnel of every VPN connection, one BGP speaker
+//! with a session per tunnel, AWS's route selection, CloudHub, and the VPC route table
+//! (`aws-behaviour.md` §1-3).
+//!
+//! ```text
+//!  customer gateways                     VGW namespace                         VPC namespace
+//!  ---- tunnel vpn1-t1 (TUN, ESP) ---->  BGP speaker (one session/tunnel)
+//!  ---- tunnel vpn1-t2 -------------->     | every received path + static
+//!  ---- tunnel vpn2-t1 ... ---------->     v  routes of tunnels that are up
+//!                                       routing::vgw::select (§2, seeded
+//!                                        preferred tunnel among equals)
+//!                                          |                 \
+//!                           kernel table of this namespace   routing::vpc::RouteTable
+//!                           (one route per prefix, via the    (local, static, propagated)
+//!                            chosen tunnel's peer)            -> kernel table of the VPC router
+//! ```
+//!
+//! - Every session announces the VPC CIDRs; CloudHub falls out of eBGP: what one customer
+//!   gateway announces is re-advertised to the others, and spokes sharing an ASN drop each
+//!   other's routes by AS_PATH loop detection \[V12\].
+//! - A customer gateway may announce 100 prefixes per session; the 101st ends the session with
+//!   Cease/Maximum Number of Prefixes Reached (6/1) and it goes Idle \[V7\]. (Inferred: AWS
+//!   accepts the session again after a while; here after 30 s, 5 s in the `fast` profile.)
+//! - Graceful restart is not offered (inferred: AWS documents none for VGWs), so a lost session
+//!   withdraws its routes at once.
+//! - Static routes of a static VPN are candidates only while their tunnel is up; they are also
+//!   announced to BGP spokes while the connection has a tunnel up (inferred, §3).
+//!
+//! What it does not do: Direct Connect (a later daemon), IPv6 (a VGW carries IPv4 only \[V8\]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bgp::driver::{NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
+use bgp::rib::{DefaultPolicy, MaxPrefix};
+use bgp::wire::{Family, PathAttrs, Prefix};
+use control::protocol::ErrorCode;
+use control::{ActionParams, ErrorBody, ServerBuilder, ShowParams};
+use ipnet::{IpNet, Ipv4Net};
+use routing::vgw::{Candidate, Selection, TunnelPreference, VgwRouteKind};
+use routing::vpc::{PropagatedFrom, RouteTable, VpcTarget};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Notify};
+use tracing::{info, warn};
+
+use gateway::aspath;
+use gateway::bundle::{self, GatewayError, Tunnels};
+use gateway::fib::{KernelRoutes, Target};
+use gateway::tunnel::TunnelSpec;
+
+use crate::config::{MAX_CUSTOMER_PREFIXES, Profile, Routing, VgwConfig, inside_addresses};
+
+/// Kernel protocol number of the routes the VGW installs (RTPROT_STATIC: they are the
+/// gateway's decisions, not a BGP daemon's).
+const PROTO_VGW: u8 = 4;
+
+/// A running VGW.
+#[derive(Debug)]
+pub struct Vgw {
+    shared: Arc<Shared>,
+    speaker: Option<Arc<Speaker>>,
+    tunnels: Arc<Tunnels>,
+    reconciler: tokio::task::JoinHandle<()>,
+    _control: Option<control::Server>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: VgwConfig,
+    preference: TunnelPreference,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    fib: KernelRoutes,
+    vpc_fib: Option<KernelRoutes>,
+    selections: Vec<Selection>,
+    vpc_table: RouteTable,
+    originated: BTreeSet<Ipv4Net>,
+    /// Static routes per static connection: the configured ones, changed at run time by the
+    /// `add_static_route` / `delete_static_route` actions (AWS's CreateVpnConnectionRoute and
+    /// DeleteVpnConnectionRoute \[V8\]).
+    static_routes: BTreeMap<String, BTreeSet<Ipv4Net>>,
+}
+
+/// Tunnel name of connection `c`'s tunnel `t` (1-based, as AWS numbers them).
+pub fn tunnel_name(connection: &str, t: usize) -> String {
+    format!("{connection}-t{}", t + 1)
+}
+
+fn vpc_target(id: &str, vgw: &str) -> VpcTarget {
+    if id == "vgw" {
+        return VpcTarget::VirtualPrivateGateway(vgw.into());
+    }
+    let id = id.to_string();
+    match id.split('-').next() {
+        Some("igw") => VpcTarget::InternetGateway(id),
+        Some("nat") => VpcTarget::NatGateway(id),
+        Some("tgw") => VpcTarget::TransitGateway(id),
+        Some("pcx") => VpcTarget::PeeringConnection(id),
+        _ => VpcTarget::NetworkInterface(id),
+    }
+}
+
+impl Vgw {
+    /// Starts the VGW in the current network namespace: tunnels, BGP, route programming and
+    /// (with `control`) the control socket.
+    pub async fn start(
+        config: VgwConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Vgw, GatewayError> {
+        config.validate()?;
+        let builder = ServerBuilder::new(&config.name);
+        let publisher = builder.publisher();
+        let changed = Arc::new(Notify::new());
+        let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
+
+        let mut specs = Vec::new();
+        for c in &config.connections {
+            for (i, t) in c.tunnels.iter().enumerate() {
+                let (aws, customer) = inside_addresses(t.inside_cidr);
+                specs.push((
+                    c.routing,
+                    c.customer_asn,
+                    TunnelSpec {
+                        name: tunnel_name(&c.name, i),
+                        ifname: bundle::ifname(&c.name, i),
+                        local_outside: t.outside_ip,
+                        remote_outside: t.customer_ip,
+                        inside_cidr: t.inside_cidr,
+                        local_inside: aws,
+                        remote_inside: customer,
+                        psk: t.pre_shared_key.clone(),
+                        options: t.options.clone(),
+                        timing: config.profile.ipsec_timing(),
+                    },
+                ));
+            }
+        }
+        let tunnels = Arc::new(
+            Tunnels::start(
+                specs.iter().map(|(_, _, s)| s.clone()).collect(),
+                &netlink,
+                publisher.clone(),
+                changed.clone(),
+            )
+            .await?,
+        );
+
+        let dynamic: Vec<&(Routing, Option<u32>, TunnelSpec)> = specs
+            .iter()
+            .filter(|(r, _, _)| *r == Routing::Dynamic)
+            .collect();
+        let router_id = config
+            .router_id
+            .or_else(|| specs.first().map(|(_, _, s)| s.local_inside))
+            .unwrap_or(Ipv4Addr::new(169, 254, 255, 1));
+        let speaker = if dynamic.is_empty() && specs.iter().all(|(r, _, _)| *r == Routing::Static) {
+            None
+        } else {
+            let mut sc = SpeakerConfig::new(config.amazon_side_asn, router_id);
+            sc.profile = config.profile.bgp();
+            sc.networks = config
+                .vpc_cidrs
+                .iter()
+                .map(|c| NetworkConfig {
+                    prefix: to_prefix(*c),
+                    med: None,
+                    communities: Vec::new(),
+                })
+                .collect();
+            for (_, asn, spec) in &dynamic {
+                sc.neighbors
+                    .push(vgw_neighbor(spec, asn.expect("validated"), config.profile));
+            }
+            let speaker = Speaker::start(sc, Box::new(DefaultPolicy))
+                .await
+                .map_err(|e| GatewayError::Bgp(e.to_string()))?;
+            Some(Arc::new(speaker))
+        };
+        if let Some(sp) = &speaker {
+            bundle::bridge_bgp_events(sp, publisher.clone(), changed.clone());
+        }
+
+        let vpc_fib = match &config.vpc {
+            Some(vpc) => {
+                let ns = netns::Netns::open_path(&vpc.netns)
+                    .map_err(GatewayError::netns("opening the VPC namespace"))?;
+                let nl = netns::Netlink::open(&ns)
+                    .map_err(GatewayError::netns("netlink in the VPC namespace"))?;
+                Some(KernelRoutes::new(nl, vpc.table, PROTO_VGW))
+            }
+            None => None,
+        };
+        let mut vpc_table = RouteTable::new(config.vpc_cidrs.iter().map(|c| IpNet::V4(*c)));
+        if let Some(vpc) = &config.vpc {
+            for r in &vpc.static_routes {
+                vpc_table
+                    .add_static(
+                        IpNet::V4(r.destination),
+                        vpc_target(&r.target, &config.name),
+                    )
+                    .map_err(|e| {
+                        GatewayError::Config(crate::config::ConfigError {
+                            item: "vpc.static_route".into(),
+                            message: e.to_string(),
+                        })
+                    })?;
+            }
+        }
+        let static_routes = config
+            .connections
+            .iter()
+            .filter(|c| c.routing == Routing::Static)
+            .map(|c| (c.name.clone(), c.static_routes.iter().copied().collect()))
+            .collect();
+        let shared = Arc::new(Shared {
+            preference: TunnelPreference::new(config.seed),
+            config,
+            state: Mutex::new(State {
+                fib: KernelRoutes::new(netlink, netns::route::TABLE_MAIN, PROTO_VGW),
+                vpc_fib,
+                selections: Vec::new(),
+                vpc_table,
+                originated: BTreeSet::new(),
+                static_routes,
+            }),
+        });
+
+        let control = match control {
+            Some(path) => Some(
+                register(builder, &shared, &speaker, &tunnels, &changed)
+                    .bind(path)
+                    .await
+                    .map_err(|e| GatewayError::Control(e.to_string()))?,
+            ),
+            None => None,
+        };
+
+        let reconciler = {
+            let (shared, speaker, tunnels) = (shared.clone(), speaker.clone(), tunnels.clone());
+            tokio::spawn(async move {
+                loop {
+                    reconcile(&shared, speaker.as_deref(), &tunnels, &publisher).await;
+                    // Every change notifies; the periodic pass only repairs what a lost
+                    // notification or a refused netlink request left behind.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), changed.notified()).await;
+                }
+            })
+        };
+        info!(name = %shared.config.name, tunnels = tunnels.len(), "vgw running");
+        Ok(Vgw {
+            shared,
+            speaker,
+            tunnels,
+            reconciler,
+            _control: control,
+        })
+    }
+
+    /// The BGP speaker (absent when every connection is static).
+    pub fn speaker(&self) -> Option<&Arc<Speaker>> {
+        self.speaker.as_ref()
+    }
+
+    /// The current selection, one entry per prefix.
+    pub async fn selections(&self) -> Vec<Selection> {
+        self.shared.state.lock().await.selections.clone()
+    }
+
+    /// Stops: sessions get Cease, tunnels DELETE, routes this VGW installed are removed.
+    pub async fn shutdown(self) {
+        self.reconciler.abort();
+        let _ = self.reconciler.await;
+        if let Some(sp) = &self.speaker {
+            sp.shutdown().await;
+        }
+        if let Ok(t) = Arc::try_unwrap(self.tunnels) {
+            t.close().await;
+        }
+        let mut st = self.shared.state.lock().await;
+        st.fib.clear().await;
+        if let Some(v) = st.vpc_fib.as_mut() {
+            v.clear().await;
+        }
+    }
+}
+
+fn to_prefix(c: Ipv4Net) -> Prefix {
+    Prefix::new(c.network().into(), c.prefix_len()).expect("a valid IPv4 prefix")
+}
+
+fn from_prefix(p: Prefix) -> Option<Ipv4Net> {
+    match p.addr() {
+        std::net::IpAddr::V4(a) => Ipv4Net::new(a, p.len()).ok(),
+        std::net::IpAddr::V6(_) => None,
+    }
+}
+
+fn vgw_neighbor(spec: &TunnelSpec, asn: u32, profile: Profile) -> NeighborConfig {
+    let mut n = NeighborConfig::new(spec.remote_inside.into(), asn);
+    n.name = Some(spec.name.clone());
+    n.local_address = Some(spec.local_inside.into());
+    n.families = vec![Family::Ipv4Unicast];
+    n.graceful_restart_time = 0;
+    n.max_prefix = Some(MaxPrefix {
+        limit: MAX_CUSTOMER_PREFIXES,
+        restart_after: Some(match profile {
+            Profile::Aws => Duration::from_secs(30),
+            Profile::Fast => Duration::from_secs(5),
+        }),
+        warning_only: false,
+    });
+    n
+}
+
+/// Recomputes everything from the current tunnel states and BGP paths and programs the kernel.
+async fn reconcile(
+    shared: &Shared,
+    speaker: Option<&Speaker>,
+    tunnels: &Tunnels,
+    publisher: &control::server::EventPublisher,
+) {
+    let config = &shared.config;
+    let up: BTreeMap<String, bool> = tunnels.states();
+    let mut candidates = Vec::new();
+    if let Some(sp) = speaker {
+        match sp.routes(Family::Ipv4Unicast, 100_000).await {
+            Ok(views) => {
+                for v in views {
+                    let Some(prefix) = from_prefix(v.prefix) else {
+                        continue;
+                    };
+                    for p in v.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
+                        if up.get(&p.peer) != Some(&true) {
+                            continue;
+                        }
+                        let (len, first) = aspath::length_and_first_as(&p.as_path);
+                        candidates.push(Candidate {
+                            prefix,
+                            kind: VgwRouteKind::VpnBgp,
+                            via: p.peer.clone(),
+                            as_path_len: len,
+                            first_as: first,
+                            med: p.med.unwrap_or(0),
+                        });
+                    }
+                }
+            }
+            Err(e) => warn!(error = %e, "reading BGP routes"),
+        }
+    }
+    let mut statics_up = BTreeSet::new();
+    let static_routes = shared.state.lock().await.static_routes.clone();
+    for c in config
+        .connections
+        .iter()
+        .filter(|c| c.routing == Routing::Static)
+    {
+        let prefixes = static_routes.get(&c.name).cloned().unwrap_or_default();
+        for i in 0..c.tunnels.len() {
+            let name = tunnel_name(&c.name, i);
+            if up.get(&name) != Some(&true) {
+                continue;
+            }
+            for prefix in &prefixes {
+                statics_up.insert(*prefix);
+                candidates.push(Candidate {
+                    prefix: *prefix,
+                    kind: VgwRouteKind::VpnStatic,
+                    via: name.clone(),
+                    as_path_len: 0,
+                    first_as: None,
+                    med: 0,
+                });
+            }
+        }
+    }
+    let selections = routing::vgw::select(&candidates, shared.preference);
+
+    let mut wanted = BTreeMap::new();
+    for s in &selections {
+        if let Some(spec) = tunnels.spec(&s.best.via) {
+            wanted.insert(
+                s.prefix,
+                Target::Via(vec![(spec.remote_inside, Some(spec.ifname.clone()))]),
+            );
+        }
+    }
+    if let Some(vpc) = &config.vpc {
+        for c in &config.vpc_cidrs {
+            wanted.insert(*c, Target::Via(vec![(vpc.router_address, None)]));
+        }
+    }
+
+    let mut st = shared.state.lock().await;
+    let stats = st.fib.sync(&wanted).await;
+    if stats.replaced + stats.removed > 0 {
+        publisher.publish(
+            "vgw.routes",
+            json!({
+                "installed": st.fib.installed().len(),
+                "replaced": stats.replaced,
+                "removed": stats.removed,
+                "failed": stats.failed,
+                "routes": selections.iter().map(|s| json!({
+                    "prefix": s.prefix.to_string(),
+                    "via": s.best.via,
+                    "kind": s.best.kind,
+                    "decided_by": s.decided_by,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+
+    // The VPC route table [P1, V8].
+    if let Some(vpc) = &config.vpc {
+        let propagated: Vec<(IpNet, PropagatedFrom)> = if vpc.propagation {
+            selections
+                .iter()
+                .map(|s| {
+                    (
+                        IpNet::V4(s.prefix),
+                        match s.best.kind {
+                            VgwRouteKind::VpnStatic => PropagatedFrom::VpnStatic,
+                            VgwRouteKind::VpnBgp => PropagatedFrom::VpnBgp,
+                            VgwRouteKind::DirectConnect => PropagatedFrom::DirectConnect,
+                        },
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        st.vpc_table.set_propagated(&config.name, propagated);
+        let mut vpc_wanted = BTreeMap::new();
+        for r in st.vpc_table.effective() {
+            let IpNet::V4(dst) = r.destination else {
+                continue;
+            };
+            let target = match &r.target {
+                VpcTarget::Local => continue,
+                VpcTarget::VirtualPrivateGateway(_) => Target::Via(vec![(vpc.vgw_address, None)]),
+                _ => {
+                    let via = vpc
+                        .static_routes
+                        .iter()
+                        .find(|s| s.destination == dst)
+                        .and_then(|s| s.via);
+                    match via {
+                        Some(v) => Target::Via(vec![(v, None)]),
+                        None => Target::Blackhole,
+                    }
+                }
+            };
+            vpc_wanted.insert(dst, target);
+        }
+        if let Some(vfib) = st.vpc_fib.as_mut() {
+            let stats = vfib.sync(&vpc_wanted).await;
+            if stats.replaced + stats.removed > 0 {
+                publisher.publish(
+                    "vpc.routes",
+                    json!({ "installed": vfib.installed().len(), "replaced": stats.replaced, "removed": stats.removed }),
+                );
+            }
+        }
+    }
+
+    // Static prefixes are announced to BGP spokes while their connection has a tunnel up.
+    if let Some(sp) = speaker {
+        let add: Vec<Ipv4Net> = statics_up.difference(&st.originated).copied().collect();
+        let del: Vec<Ipv4Net> = st.originated.difference(&statics_up).copied().collect();
+        for p in add {
+            if sp
+                .originate(to_prefix(p), PathAttrs::default())
+                .await
+                .is_ok()
+            {
+                st.originated.insert(p);
+            }
+        }
+        for p in del {
+            if sp.withdraw(to_prefix(p)).await.is_ok() {
+                st.originated.remove(&p);
+            }
+        }
+    }
+    st.selections = selections;
+}
+
+fn bad(message: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(ErrorCode::BadRequest, message)
+}
+
+fn register(
+    builder: ServerBuilder,
+    shared: &Arc<Shared>,
+    speaker: &Option<Arc<Speaker>>,
+    tunnels: &Arc<Tunnels>,
+    changed: &Arc<Notify>,
+) -> ServerBuilder {
+    let s1 = shared.clone();
+    let t1 = tunnels.clone();
+    let sp1 = speaker.clone();
+    let builder = builder.show("routes", move |_p: ShowParams| {
+        let (shared, tunnels) = (s1.clone(), t1.clone());
+        async move {
+            let st = shared.state.lock().await;
+            Ok(json!({
+                "seed": shared.preference.seed(),
+                "preferred_tunnels": tunnels.preference_order(shared.preference),
+                "selected": st.selections.iter().map(|s| json!({
+                    "prefix": s.prefix.to_string(),
+                    "via": s.best.via,
+                    "kind": s.best.kind,
+                    "as_path_len": s.best.as_path_len,
+                    "med": s.best.med,
+                    "decided_by": s.decided_by,
+                    "backups": s.backups.iter().map(|b| &b.via).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "static_routes": st.static_routes.iter().map(|(c, ps)| (c.clone(), ps.iter().map(|p| p.to_string()).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
+                "kernel": st.fib.installed().iter().map(|(p, t)| json!({"prefix": p.to_string(), "target": t})).collect::<Vec<_>>(),
+            }))
+        }
+    });
+    let s2 = shared.clone();
+    let builder = builder.show("vpc", move |_p: ShowParams| {
+        let shared = s2.clone();
+        async move {
+            let st = shared.state.lock().await;
+            Ok(json!({
+                "propagation": shared.config.vpc.as_ref().map(|v| v.propagation),
+                "routes": st.vpc_table.status(),
+            }))
+        }
+    });
+    let t2 = tunnels.clone();
+    let sp2 = speaker.clone();
+    let builder = builder.show("tunnels", move |_p: ShowParams| {
+        let (tunnels, speaker) = (t2.clone(), sp2.clone());
+        async move { Ok(tunnels.show(speaker.as_deref()).await) }
+    });
+    let builder = builder.show("bgp", move |_p: ShowParams| {
+        let speaker = sp1.clone();
+        async move {
+            match speaker {
+                Some(sp) => sp
+                    .summary()
+                    .await
+                    .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+                    .map_err(|e| bad(e.to_string())),
+                None => Ok(json!({"note": "every connection uses static routing: no BGP"})),
+            }
+        }
+    });
+    let t3 = tunnels.clone();
+    let builder = builder.action("rekey", move |p: ActionParams| {
+        let tunnels = t3.clone();
+        async move { bundle::rekey_action(&tunnels, &p).await }
+    });
+    let (s3, c3) = (shared.clone(), changed.clone());
+    let builder = builder.action("add_static_route", move |p: ActionParams| {
+        let (shared, changed) = (s3.clone(), c3.clone());
+        async move { static_route_action(&shared, &changed, &p, true).await }
+    });
+    let (s4, c4) = (shared.clone(), changed.clone());
+    builder.action("delete_static_route", move |p: ActionParams| {
+        let (shared, changed) = (s4.clone(), c4.clone());
+        async move { static_route_action(&shared, &changed, &p, false).await }
+    })
+}
+
+/// `add_static_route` / `delete_static_route` `{"connection": "vpn1", "prefix": "10.1.0.0/16"}`:
+/// AWS's CreateVpnConnectionRoute / DeleteVpnConnectionRoute, allowed on static connections
+/// only \[V8\]. The selection is recomputed at once (the reply comes after the kernel change
+/// is requested, not after it is done).
+async fn static_route_action(
+    shared: &Shared,
+    changed: &Notify,
+    p: &ActionParams,
+    add: bool,
+) -> Result<Value, ErrorBody> {
+    let connection = p
+        .args
+        .get("connection")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"connection\""))?;
+    let prefix: Ipv4Net = p
+        .args
+        .get("prefix")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"prefix\""))?
+        .parse()
+        .map_err(|e| bad(format!("prefix: {e}")))?;
+    let Some(c) = shared
+        .config
+        .connections
+        .iter()
+        .find(|c| c.name == connection)
+    else {
+        return Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("no connection {connection:?}"),
+        ));
+    };
+    if c.routing != Routing::Static {
+        return Err(bad(format!(
+            "connection {connection:?} uses dynamic routing: static routes are refused"
+        )));
+    }
+    let mut st = shared.state.lock().await;
+    let set = st.static_routes.entry(connection.to_string()).or_default();
+    let did = if add {
+        set.insert(prefix.trunc())
+    } else {
+        set.remove(&prefix.trunc())
+    };
+    if !add && !did {
+        return Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("connection {connection:?} has no static route {prefix}"),
+        ));
+    }
+    drop(st);
+    changed.notify_one();
+    Ok(json!({ "connection": connection, "prefix": prefix.trunc().to_string(), "changed": did }))
+}
+
+impl gateway::daemon::Daemon for Vgw {
+    type Config = VgwConfig;
+
+    fn parse_config(text: &str) -> Result<VgwConfig, String> {
+        VgwConfig::from_toml(text).map_err(|e| e.to_string())
+    }
+
+    async fn start(
+        config: VgwConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Vgw, GatewayError> {
+        Vgw::start(config, control).await
+    }
+
+    async fn shutdown(self) {
+        Vgw::shutdown(self).await
+    }
+}

@@ -1,0 +1,367 @@
+//! Expectations and timeline actions of the VPN kinds, answered through the gateways' control
+//! sockets.
+//!
+//! Checks (on a `vgw` or `cgw` node; both show `tunnels` the same way):
+//!
+//! ```toml
+//! [[expect]]
+//! check = "tunnel"                  # a tunnel's IPsec status and BGP session
+//! node = "vgw1"
+//! tunnel = "vpn1-t1"
+//! status = "UP"                     # optional: UP | DOWN
+//! bgp = "Established"               # optional: the session's state
+//! last_down = "Maximum Number of Prefixes"   # optional: text in the last down reason
+//!
+//! [[expect]]
+//! check = "vgw_route"               # the VGW's selection for a prefix (AWS priority applied)
+//! node = "vgw1"
+//! prefix = "10.1.0.0/16"
+//! via = "vpn1-t1"                   # optional: the chosen tunnel (`vpn2-*`: either of vpn2's)
+//! route_kind = "vpn_static"         # optional: vpn_static | vpn_bgp
+//! present = true                    # default
+//! ```
+//!
+//! Actions: `rekey { node, tunnel }` on either gateway; `add_static_route` /
+//! `delete_static_route { node, connection, prefix }` on a VGW (AWS's
+//! CreateVpnConnectionRoute / DeleteVpnConnectionRoute); `advertise` / `withdraw
+//! { node, prefixes, range }` on a customer gateway.
+//!
+//! What it does not do: reach into a daemon by any way but its control socket.
+
+use std::sync::Arc;
+
+use control::{ActionParams, ShowParams};
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use engine::diagnostic::Diagnostic;
+use engine::kind::{KindCheck, KindRequest};
+use engine::parse::{Node, ParseCx};
+use engine::source::FieldPath;
+
+/// Checks the VPN kinds add.
+pub const CHECKS: &[&str] = &["tunnel", "vgw_route"];
+/// Actions the `vgw` kind adds (`rekey` works on a customer gateway too).
+pub const VGW_ACTIONS: &[&str] = &["rekey", "add_static_route", "delete_static_route"];
+/// Actions the `cgw` kind adds.
+pub const CGW_ACTIONS: &[&str] = &["advertise", "withdraw"];
+
+fn request(kind: &'static str, node: String, action: &str, args: Value) -> KindRequest {
+    let args: Map<String, Value> = match args {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    KindRequest {
+        kind,
+        node,
+        params: ActionParams {
+            kind: action.to_string(),
+            args,
+        },
+    }
+}
+
+/// Parses one of [`VGW_ACTIONS`] or [`CGW_ACTIONS`].
+pub fn parse_action(
+    kind: &'static str,
+    action: &str,
+    rest: &Node<'_>,
+    path: &FieldPath,
+    cx: &ParseCx<'_>,
+) -> Result<KindRequest, Diagnostic> {
+    match action {
+        "rekey" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                node: String,
+                tunnel: String,
+            }
+            let r: Raw = cx.de(rest, path)?;
+            Ok(request(kind, r.node, action, json!({ "tunnel": r.tunnel })))
+        }
+        "add_static_route" | "delete_static_route" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                node: String,
+                connection: String,
+                prefix: Ipv4Net,
+            }
+            let r: Raw = cx.de(rest, path)?;
+            Ok(request(
+                kind,
+                r.node,
+                action,
+                json!({ "connection": r.connection, "prefix": r.prefix.to_string() }),
+            ))
+        }
+        "advertise" | "withdraw" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                node: String,
+                #[serde(default)]
+                prefixes: Vec<Ipv4Net>,
+                #[serde(default)]
+                range: Option<PrefixRange>,
+            }
+            let r: Raw = cx.de(rest, path)?;
+            let mut prefixes = r.prefixes;
+            if let Some(range) = r.range {
+                prefixes.extend(range.expand());
+            }
+            if prefixes.is_empty() {
+                return Err(cx.error(path, format!("{action} needs prefixes or a range")));
+            }
+            let list: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
+            Ok(request(kind, r.node, action, json!({ "prefixes": list })))
+        }
+        other => Err(cx.error(path, format!("kind {kind} has no action {other:?}"))),
+    }
+}
+
+/// Parses one of [`CHECKS`].
+pub fn parse_check(
+    check: &str,
+    rest: &Node<'_>,
+    path: &FieldPath,
+    cx: &ParseCx<'_>,
+) -> Result<KindCheck, Diagnostic> {
+    match check {
+        "tunnel" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                node: String,
+                tunnel: String,
+                #[serde(default)]
+                status: Option<String>,
+                #[serde(default)]
+                bgp: Option<String>,
+                #[serde(default)]
+                last_down: Option<String>,
+            }
+            let r: Raw = cx.de(rest, path)?;
+            if let Some(s) = &r.status
+                && s != "UP"
+                && s != "DOWN"
+            {
+                return Err(cx.error(&path.key("status"), "status is UP or DOWN"));
+            }
+            let mut want = Vec::new();
+            if let Some(s) = &r.status {
+                want.push(format!("status {s}"));
+            }
+            if let Some(b) = &r.bgp {
+                want.push(format!("BGP {b}"));
+            }
+            if let Some(d) = &r.last_down {
+                want.push(format!("last down: {d}"));
+            }
+            let describe = format!("{} tunnel {}: {}", r.node, r.tunnel, want.join(", "));
+            let (tunnel, status, bgp, last_down) = (r.tunnel, r.status, r.bgp, r.last_down);
+            Ok(KindCheck {
+                kind: "vgw",
+                node: r.node,
+                show: ShowParams {
+                    what: "tunnels".into(),
+                    args: Map::new(),
+                },
+                describe,
+                verdict: Arc::new(move |v: &Value| {
+                    judge_tunnel(
+                        v,
+                        &tunnel,
+                        status.as_deref(),
+                        bgp.as_deref(),
+                        last_down.as_deref(),
+                    )
+                }),
+            })
+        }
+        "vgw_route" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                node: String,
+                prefix: Ipv4Net,
+                #[serde(default)]
+                via: Option<String>,
+                #[serde(default)]
+                route_kind: Option<String>,
+                #[serde(default = "yes")]
+                present: bool,
+            }
+            fn yes() -> bool {
+                true
+            }
+            let r: Raw = cx.de(rest, path)?;
+            if let Some(k) = &r.route_kind
+                && !["vpn_static", "vpn_bgp", "direct_connect"].contains(&k.as_str())
+            {
+                return Err(cx.error(
+                    &path.key("route_kind"),
+                    "route_kind is vpn_static, vpn_bgp or direct_connect",
+                ));
+            }
+            let describe = match (&r.via, r.present) {
+                (_, false) => format!("{} has no route to {}", r.node, r.prefix),
+                (Some(v), true) => format!("{} routes {} via {v}", r.node, r.prefix),
+                (None, true) => format!("{} routes {}", r.node, r.prefix),
+            };
+            let (prefix, via, kind, present) =
+                (r.prefix.to_string(), r.via, r.route_kind, r.present);
+            Ok(KindCheck {
+                kind: "vgw",
+                node: r.node,
+                show: ShowParams {
+                    what: "routes".into(),
+                    args: Map::new(),
+                },
+                describe,
+                verdict: Arc::new(move |v: &Value| {
+                    judge_route(v, &prefix, via.as_deref(), kind.as_deref(), present)
+                }),
+            })
+        }
+        other => Err(cx.error(path, format!("no VPN check {other:?}"))),
+    }
+}
+
+/// The `tunnel` verdict on a `show tunnels` answer.
+pub fn judge_tunnel(
+    v: &Value,
+    tunnel: &str,
+    status: Option<&str>,
+    bgp: Option<&str>,
+    last_down: Option<&str>,
+) -> Result<String, String> {
+    let list = v.as_array().ok_or("show tunnels did not answer a list")?;
+    let t = list.iter().find(|t| t["name"] == tunnel).ok_or_else(|| {
+        let names: Vec<&str> = list.iter().filter_map(|t| t["name"].as_str()).collect();
+        format!("no tunnel {tunnel} (tunnels: {})", names.join(", "))
+    })?;
+    let seen_status = t["status"].as_str().unwrap_or("?");
+    let seen_bgp = t["bgp"]["state"].as_str().unwrap_or("none");
+    let seen_down = match &t["bgp"]["last_down"] {
+        Value::Null => String::new(),
+        d => d.to_string(),
+    };
+    let seen = format!(
+        "status {seen_status}, BGP {seen_bgp}{}",
+        if seen_down.is_empty() {
+            String::new()
+        } else {
+            format!(", last down {seen_down}")
+        }
+    );
+    let ok = status.is_none_or(|s| s == seen_status)
+        && bgp.is_none_or(|b| b.eq_ignore_ascii_case(seen_bgp))
+        && last_down.is_none_or(|d| seen_down.contains(d));
+    if ok { Ok(seen) } else { Err(seen) }
+}
+
+/// The `vgw_route` verdict on a `show routes` answer.
+pub fn judge_route(
+    v: &Value,
+    prefix: &str,
+    via: Option<&str>,
+    kind: Option<&str>,
+    present: bool,
+) -> Result<String, String> {
+    let selected = v["selected"]
+        .as_array()
+        .ok_or("show routes has no selection (not a VGW?)")?;
+    let found = selected.iter().find(|r| r["prefix"] == prefix);
+    match (found, present) {
+        (None, false) => Ok(format!("no route to {prefix}")),
+        (None, true) => Err(format!("no route to {prefix}")),
+        (Some(r), _) => {
+            let seen = format!(
+                "{prefix} via {} ({}, decided by {})",
+                r["via"].as_str().unwrap_or("?"),
+                r["kind"].as_str().unwrap_or("?"),
+                r["decided_by"]
+            );
+            let via_matches = |w: &str| {
+                let seen = r["via"].as_str().unwrap_or("");
+                match w.strip_suffix('*') {
+                    Some(prefix) => seen.starts_with(prefix),
+                    None => seen == w,
+                }
+            };
+            let ok = present && via.is_none_or(via_matches) && kind.is_none_or(|k| r["kind"] == k);
+            if ok { Ok(seen) } else { Err(seen) }
+        }
+    }
+}
+
+/// Consecutive prefixes of one length: `count` of them from `first`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixRange {
+    /// The first prefix.
+    pub first: Ipv4Net,
+    /// How many.
+    pub count: u32,
+}
+
+impl PrefixRange {
+    /// The prefixes (stops at the end of the address space).
+    pub fn expand(&self) -> Vec<Ipv4Net> {
+        let len = self.first.prefix_len();
+        let step = if len == 0 { 0 } else { 1u64 << (32 - len) };
+        let base = u64::from(u32::from(self.first.network()));
+        (0..u64::from(self.count))
+            .map(|k| base + k * step)
+            .take_while(|a| *a <= u64::from(u32::MAX))
+            .filter_map(|a| Ipv4Net::new(Ipv4Addr::from(a as u32), len).ok())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_expands_to_consecutive_prefixes() {
+        let r = PrefixRange {
+            first: "172.16.0.0/24".parse().unwrap(),
+            count: 3,
+        };
+        let got: Vec<String> = r.expand().iter().map(|p| p.to_string()).collect();
+        assert_eq!(got, ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"]);
+        let end = PrefixRange {
+            first: "255.255.255.0/24".parse().unwrap(),
+            count: 5,
+        };
+        assert_eq!(end.expand().len(), 1);
+    }
+
+    #[test]
+    fn tunnel_verdicts_read_status_state_and_reason() {
+        let v = json!([{ "name": "vpn1-t1", "status": "UP",
+            "bgp": { "state": "Idle", "last_down": { "kind": "notification_sent",
+                "description": "Cease / Maximum Number of Prefixes Reached" } } }]);
+        assert!(judge_tunnel(&v, "vpn1-t1", Some("UP"), Some("idle"), Some("Maximum")).is_ok());
+        assert!(judge_tunnel(&v, "vpn1-t1", None, Some("Established"), None).is_err());
+        assert!(judge_tunnel(&v, "vpn1-t2", None, None, None).is_err());
+    }
+
+    #[test]
+    fn route_verdicts_check_via_kind_and_absence() {
+        let v = json!({ "selected": [{ "prefix": "10.1.0.0/16", "via": "vpn1-t1",
+            "kind": "vpn_static", "decided_by": "static over BGP" }] });
+        assert!(judge_route(&v, "10.1.0.0/16", Some("vpn1-t1"), Some("vpn_static"), true).is_ok());
+        assert!(judge_route(&v, "10.1.0.0/16", Some("vpn2-t1"), None, true).is_err());
+        assert!(judge_route(&v, "10.1.0.0/16", Some("vpn1-*"), None, true).is_ok());
+        assert!(judge_route(&v, "10.1.0.0/16", Some("vpn2-*"), None, true).is_err());
+        assert!(judge_route(&v, "10.1.0.0/16", None, None, false).is_err());
+        assert!(judge_route(&v, "10.9.0.0/16", None, None, false).is_ok());
+    }
+}

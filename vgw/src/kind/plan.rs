@@ -1,0 +1,226 @@
+//! From a scenario's `[[vgw]]` node to the configuration file the `vgw` daemon reads, as AWS
+//! would fill it in: tunnel outside addresses in order from the VGW's internet CIDR, inside
+//! /30s AWS-chosen (seeded by the VGW's `seed`) unless given, pre-shared keys derived from the
+//! seed unless given (so `hybridlab cgw-config` prints the keys a run of the same scenario
+//! uses; a lab choice, AWS draws random keys), and each customer gateway's view of its
+//! connections (`crate::plan::customer_view`). The VPC and the customer gateways are asked
+//! through [`super::query`].
+//!
+//! Every function is pure: the same topology gives the same files, so each node's process and
+//! every `validate` agree without sharing state.
+//!
+//! What it does not do: write files or start anything.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use engine::model::Topology;
+use engine::source::FieldPath;
+use ipnet::Ipv4Net;
+
+use super::query::{CustomerGatewayOf, VpcOf};
+use super::vgw::Vgw;
+use crate::config::{CgwConnection, Profile, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
+use crate::plan::{InsideCidrAllocator, customer_view, derive_psk};
+
+/// A planning error: where (a field of the scenario) and why. Never contains a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// The field.
+    pub path: FieldPath,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PlanError {
+    /// A planning error at `path`.
+    pub fn new(path: FieldPath, message: impl Into<String>) -> PlanError {
+        PlanError {
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+/// The last usable host address of `net`: the internet router's default address on a
+/// gateway's outside link.
+pub fn last_host(net: Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(net.broadcast()).saturating_sub(1))
+}
+
+/// `n`-th host of `net` (1-based).
+pub fn host(net: Ipv4Net, n: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(net.network()) + n)
+}
+
+/// The VGW's configuration. `vpc_netns` is the VPC router's namespace path (a placeholder
+/// while validating: nothing opens it then).
+pub fn vgw_config(
+    vgw: &Vgw,
+    topo: &Topology,
+    profile: Profile,
+    vpc_netns: PathBuf,
+) -> Result<VgwConfig, PlanError> {
+    let vpc = topo.ask_node(&vgw.vpc, &VpcOf).ok_or_else(|| {
+        PlanError::new(
+            vgw.path().key("vpc"),
+            format!("{:?} is not a [[vpc]] node", vgw.vpc),
+        )
+    })?;
+    let outside = vgw.outside_addresses();
+    if outside.len() < vgw.connections.len() * 2 {
+        return Err(PlanError::new(
+            vgw.path().key("internet").key("cidr"),
+            format!(
+                "{} has room for {} tunnel outside addresses; {} connections need {}",
+                vgw.internet.cidr,
+                outside.len(),
+                vgw.connections.len(),
+                vgw.connections.len() * 2
+            ),
+        ));
+    }
+    let given = vgw
+        .connections
+        .iter()
+        .flat_map(|c| c.tunnels.iter().filter_map(|t| t.inside_cidr));
+    let mut allocator = InsideCidrAllocator::new(vgw.seed, given);
+    let mut connections = Vec::new();
+    for (ci, c) in vgw.connections.iter().enumerate() {
+        let at = vgw.path().key("connection").index(ci);
+        let cgw = topo.ask_node(&c.cgw, &CustomerGatewayOf).ok_or_else(|| {
+            PlanError::new(at.key("cgw"), format!("{:?} is not a [[cgw]] node", c.cgw))
+        })?;
+        if c.tunnels.len() != 2 {
+            return Err(PlanError::new(
+                at.key("tunnel"),
+                format!(
+                    "a VPN connection has exactly two tunnels, not {}",
+                    c.tunnels.len()
+                ),
+            ));
+        }
+        let mut tunnels = Vec::new();
+        for (ti, t) in c.tunnels.iter().enumerate() {
+            let inside_cidr = t.inside_cidr.unwrap_or_else(|| allocator.allocate());
+            let pre_shared_key = t.pre_shared_key.clone().unwrap_or_else(|| {
+                derive_psk(vgw.seed, &format!("{}/{}/t{}", vgw.name, c.name, ti + 1))
+            });
+            tunnels.push(VgwTunnel {
+                outside_ip: outside[ci * 2 + ti],
+                customer_ip: cgw.outside_ip,
+                inside_cidr,
+                pre_shared_key,
+                options: t.options.clone().unwrap_or_default(),
+            });
+        }
+        connections.push(VgwConnection {
+            name: c.name.clone(),
+            routing: c.routing,
+            customer_asn: Some(cgw.asn),
+            static_routes: c.static_routes.clone(),
+            tunnels,
+        });
+    }
+    let config = VgwConfig {
+        name: vgw.name.clone(),
+        amazon_side_asn: vgw.amazon_side_asn,
+        profile,
+        seed: vgw.seed,
+        router_id: None,
+        vpc_cidrs: vpc.cidrs.clone(),
+        vpc: Some(VpcConfig {
+            netns: vpc_netns,
+            vgw_address: host(vgw.vpc_link, 1),
+            router_address: host(vgw.vpc_link, 2),
+            propagation: vpc.propagation,
+            table: 254,
+            static_routes: vpc.static_routes.clone(),
+        }),
+        connections,
+    };
+    config
+        .validate()
+        .map_err(|e| PlanError::new(item_path(vgw.path(), &e.item), e.message))?;
+    Ok(config)
+}
+
+/// Customer gateway `cgw`'s view of its connections on `vgw`, in declaration order (empty
+/// when it has none there), as AWS's "download configuration" describes them.
+pub fn customer_views(
+    vgw: &Vgw,
+    topo: &Topology,
+    cgw: &str,
+    profile: Profile,
+) -> Result<Vec<CgwConnection>, PlanError> {
+    if !vgw.connections.iter().any(|c| c.cgw == cgw) {
+        return Ok(Vec::new());
+    }
+    let vc = vgw_config(vgw, topo, profile, PathBuf::new())?;
+    Ok(vc
+        .connections
+        .iter()
+        .zip(&vgw.connections)
+        .filter(|(_, spec)| spec.cgw == cgw)
+        .map(|(c, _)| {
+            let mut view = customer_view(&vc, c);
+            view.amazon_side_asn = vgw.amazon_side_asn;
+            view
+        })
+        .collect())
+}
+
+/// `path`'s item `item` (`connection[0].tunnel[1].inside_cidr`), for a configuration error.
+pub fn config_error_path(base: &FieldPath, item: &str) -> FieldPath {
+    item_path(base, item)
+}
+
+/// `connection[0].tunnel[1].inside_cidr` under `base`.
+fn item_path(base: &FieldPath, item: &str) -> FieldPath {
+    let mut p = base.clone();
+    for part in item.split('.') {
+        match part.split_once('[') {
+            Some((key, rest)) => {
+                p = p.key(key);
+                for idx in rest.split('[') {
+                    if let Ok(i) = idx.trim_end_matches(']').parse::<usize>() {
+                        p = p.index(i);
+                    }
+                }
+            }
+            None if part.starts_with("line ") || part == "file" => {}
+            None => p = p.key(part),
+        }
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_paths_follow_the_config_items() {
+        let base = FieldPath::default().key("vgw").index(0);
+        assert_eq!(
+            item_path(&base, "connection[1].tunnel[0].inside_cidr").to_string(),
+            "vgw[0].connection[1].tunnel[0].inside_cidr"
+        );
+        assert_eq!(
+            item_path(&base, "amazon_side_asn").to_string(),
+            "vgw[0].amazon_side_asn"
+        );
+    }
+
+    #[test]
+    fn last_host_of_a_24_is_254() {
+        assert_eq!(
+            last_host("203.0.113.0/24".parse().unwrap()),
+            Ipv4Addr::new(203, 0, 113, 254)
+        );
+        assert_eq!(
+            host("203.0.113.0/24".parse().unwrap(), 3),
+            Ipv4Addr::new(203, 0, 113, 3)
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! The typed questions of the Site-to-Site VPN kinds ([`engine::kind::query`]): what a VGW asks
+//! of its customer gateways and its VPC, and what a customer gateway asks of the VGWs that
+//! have connections to it. Whoever owns a fact answers it; no kind reads another's node.
+//!
+//! ```text
+//!  vgw  --CustomerGatewayOf-->  cgw node     (AWS's CreateCustomerGateway: outside IP, ASN)
+//!  vgw  --VpcOf-->              vpc node     (CIDR blocks, propagation, static routes)
+//!  vpc  --AttachedVgw-->        vgw nodes    (AWS allows one VGW per VPC)
+//!  cgw  --CustomerViewOf-->     vgw nodes    (each connection as "download configuration")
+//!  CLI  --VpnConnectionList-->  vgw nodes    (connection names and their customer gateways)
+//! ```
+//!
+//! What it does not do: plan anything itself ([`super::plan`] does, for the answers).
+
+use std::net::Ipv4Addr;
+
+use engine::kind::query::Query;
+use ipnet::Ipv4Net;
+
+use super::plan::PlanError;
+use crate::config::{CgwConnection, Profile, VpcStaticRoute};
+
+/// "Are you a customer gateway, and what did the customer register?"
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerGatewayOf;
+
+/// AWS's customer gateway resource: what the VGW needs to plan a connection to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerGateway {
+    /// Its outside (internet-routable) address.
+    pub outside_ip: Ipv4Addr,
+    /// Its BGP ASN.
+    pub asn: u32,
+}
+
+impl Query for CustomerGatewayOf {
+    type Answer = CustomerGateway;
+}
+
+/// "Are you a VPC, and what is in your route table?"
+#[derive(Debug, Clone, Copy)]
+pub struct VpcOf;
+
+/// The VPC facts a VGW programs its route table from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vpc {
+    /// CIDR blocks.
+    pub cidrs: Vec<Ipv4Net>,
+    /// Route propagation from the VGW.
+    pub propagation: bool,
+    /// Static routes of the route table.
+    pub static_routes: Vec<VpcStaticRoute>,
+}
+
+impl Query for VpcOf {
+    type Answer = Vpc;
+}
+
+/// "Are you a VGW attached to VPC `vpc`?" (answered `()` by each one that is).
+#[derive(Debug, Clone)]
+pub struct AttachedVgw {
+    /// The VPC node.
+    pub vpc: String,
+}
+
+impl Query for AttachedVgw {
+    type Answer = ();
+}
+
+/// "Which VPN connections to customer gateway `cgw` do you have, as the customer sees them?"
+#[derive(Debug, Clone)]
+pub struct CustomerViewOf {
+    /// The customer gateway node.
+    pub cgw: String,
+    /// The timing profile the connections run with.
+    pub profile: Profile,
+}
+
+impl Query for CustomerViewOf {
+    /// The connections in declaration order (none: the question is not answered), or why the
+    /// VGW could not be planned.
+    type Answer = Result<Vec<CgwConnection>, PlanError>;
+}
+
+/// "Which VPN connections do you have?"
+#[derive(Debug, Clone, Copy)]
+pub struct VpnConnectionList;
+
+/// One VPN connection, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRef {
+    /// The connection's name on its VGW.
+    pub name: String,
+    /// Its customer gateway node.
+    pub cgw: String,
+}
+
+impl Query for VpnConnectionList {
+    type Answer = Vec<ConnectionRef>;
+}

@@ -1,0 +1,355 @@
+//! `[[vgw]]`: an emulated virtual private gateway attached to one `[[vpc]]`, with its VPN
+//! connections (`[[vgw.connection]]`, AWS's CreateVpnConnection: a customer gateway, dynamic
+//! or static routing, two tunnels). It brings two links of its own: one to its VPC router
+//! (`vpc_link`, the VGW takes the first address) and its outside interface on the `internet`
+//! router, with one address per tunnel.
+//!
+//! ```toml
+//! [[vgw]]
+//! name = "vgw1"
+//! vpc = "vpc1"
+//! amazon_side_asn = 64512                   # default
+//! seed = 1                                  # inside /30s, derived keys, preferred tunnel
+//! internet = { node = "inet", cidr = "203.0.113.0/24" }   # inet takes .254 (or peer_address)
+//! vpc_link = "100.64.0.0/30"                # default
+//!
+//! [[vgw.connection]]
+//! name = "vpn1"
+//! cgw = "cgw1"
+//! routing = "static"
+//! static_routes = ["10.1.0.0/16"]
+//! tunnel = [{ inside_cidr = "169.254.10.0/30", pre_shared_key = "..." }, {}]
+//! ```
+//!
+//! The daemon is `hybridlab daemon vgw --config daemon.json` ([`crate::daemon::Vgw`]); the
+//! kind's checks and actions are in [`super::checks`]; it answers [`super::query`]'s
+//! `AttachedVgw`, `CustomerViewOf` and `VpnConnectionList`.
+//!
+//! What it does not do: decide routes (the daemon does, `routing::vgw`), or hold keys in
+//! anything that prints them (`Psk` prints `***`).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use crate::config::Routing;
+use ipnet::{IpNet, Ipv4Net};
+use ipsec::tunnel::{Psk, TunnelOptions};
+use serde::Deserialize;
+
+use super::plan::{self, last_host};
+use super::query::{AttachedVgw, ConnectionRef, CustomerViewOf, VpnConnectionList};
+use super::{checks, daemon_process, vpn_profile};
+use engine::diagnostic::Diagnostic;
+use engine::kind::query::Question;
+use engine::kind::{
+    KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, StaticRoute,
+};
+use engine::model::{Endpoint, Link, Topology};
+use engine::parse::{Node, ParseCx};
+use engine::source::FieldPath;
+
+/// The `vgw` kind.
+#[derive(Debug)]
+pub struct VgwKind;
+
+fn d_asn() -> u32 {
+    crate::config::DEFAULT_AMAZON_ASN
+}
+fn d_seed() -> u64 {
+    1
+}
+fn d_vpc_link() -> Ipv4Net {
+    "100.64.0.0/30".parse().expect("a prefix")
+}
+fn d_tunnels() -> Vec<TunnelSpec> {
+    vec![TunnelSpec::default(), TunnelSpec::default()]
+}
+
+/// The outside interface on the internet router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Internet {
+    /// The internet router node.
+    pub node: String,
+    /// The outside subnet: tunnel addresses are its first hosts.
+    pub cidr: Ipv4Net,
+    /// The router's address on it (default: the last host).
+    #[serde(default)]
+    pub peer_address: Option<Ipv4Addr>,
+}
+
+impl Internet {
+    /// The internet router's address on the link.
+    pub fn peer(&self) -> Ipv4Addr {
+        self.peer_address.unwrap_or_else(|| last_host(self.cidr))
+    }
+}
+
+/// One tunnel of a connection: AWS chooses what is not given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelSpec {
+    /// Inside /30 within 169.254.0.0/16 (default: AWS picks one).
+    #[serde(default)]
+    pub inside_cidr: Option<Ipv4Net>,
+    /// Pre-shared key (default: derived from the VGW's seed, see [`super::plan`]).
+    #[serde(default)]
+    pub pre_shared_key: Option<Psk>,
+    /// AWS tunnel options (default: AWS's).
+    #[serde(default)]
+    pub options: Option<TunnelOptions>,
+}
+
+/// One VPN connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// Name, unique on the VGW (`vpn1`); tunnels are `<name>-t1` and `<name>-t2`.
+    pub name: String,
+    /// The customer gateway node.
+    pub cgw: String,
+    /// `dynamic` (BGP, default) or `static`.
+    #[serde(default)]
+    pub routing: Routing,
+    /// Static routing: the customer's prefixes (AWS's VPN connection routes).
+    #[serde(default)]
+    pub static_routes: Vec<Ipv4Net>,
+    /// The two tunnels.
+    #[serde(default = "d_tunnels", rename = "tunnel")]
+    pub tunnels: Vec<TunnelSpec>,
+}
+
+/// One virtual private gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vgw {
+    /// Name.
+    pub name: String,
+    /// Site (for reports).
+    #[serde(default)]
+    pub site: Option<String>,
+    /// The `[[vpc]]` it is attached to.
+    pub vpc: String,
+    /// Amazon-side ASN.
+    #[serde(default = "d_asn")]
+    pub amazon_side_asn: u32,
+    /// Seed of every choice AWS makes at random.
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    /// Outside interface.
+    pub internet: Internet,
+    /// The /30 between the VGW (first host) and the VPC router (second host).
+    #[serde(default = "d_vpc_link")]
+    pub vpc_link: Ipv4Net,
+    /// VPN connections.
+    #[serde(default, rename = "connection")]
+    pub connections: Vec<Connection>,
+    #[serde(skip)]
+    path: FieldPath,
+}
+
+impl Vgw {
+    /// Where it was declared.
+    pub fn path(&self) -> &FieldPath {
+        &self.path
+    }
+
+    /// Tunnel outside addresses, in order: the internet subnet's hosts, skipping the router's.
+    pub fn outside_addresses(&self) -> Vec<Ipv4Addr> {
+        let peer = self.internet.peer();
+        self.internet
+            .cidr
+            .hosts()
+            .filter(|a| *a != peer)
+            .take(self.connections.len() * 2)
+            .collect()
+    }
+}
+
+impl NodeKind for VgwKind {
+    fn name(&self) -> &'static str {
+        "vgw"
+    }
+
+    fn summary(&self) -> &'static str {
+        "an AWS virtual private gateway: VPN connections of two IPsec tunnels with BGP, AWS route priority, VPC route table"
+    }
+
+    fn parse(
+        &self,
+        table: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<Box<dyn NodeSpec>, Diagnostic> {
+        let mut v: Vgw = cx.de(table, path)?;
+        v.path = path.clone();
+        Ok(Box::new(v))
+    }
+
+    fn actions(&self) -> &'static [&'static str] {
+        checks::VGW_ACTIONS
+    }
+
+    fn parse_action(
+        &self,
+        action: &str,
+        rest: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<KindRequest, Diagnostic> {
+        checks::parse_action("vgw", action, rest, path, cx)
+    }
+
+    fn checks(&self) -> &'static [&'static str] {
+        checks::CHECKS
+    }
+
+    fn parse_check(
+        &self,
+        check: &str,
+        rest: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<KindCheck, Diagnostic> {
+        checks::parse_check(check, rest, path, cx)
+    }
+
+    fn run_daemon(&self, config: &Path) -> Result<i32, String> {
+        gateway::daemon::run_from_start_file::<crate::daemon::Vgw>(config)
+    }
+}
+
+fn endpoint(node: &str, addresses: Vec<IpNet>) -> Endpoint {
+    Endpoint {
+        node: node.to_string(),
+        ifname: None,
+        address: None,
+        addresses,
+    }
+}
+
+impl NodeSpec for Vgw {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "vgw"
+    }
+
+    fn path(&self) -> &FieldPath {
+        &self.path
+    }
+
+    fn site(&self) -> Option<&str> {
+        self.site.as_deref()
+    }
+
+    fn validate(&self, topo: &Topology, cx: &ParseCx<'_>) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        if self.vpc_link.prefix_len() != 30 {
+            out.push(cx.error(&self.path.key("vpc_link"), "vpc_link is a /30"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            if !names.insert(c.name.as_str()) {
+                out.push(cx.error(
+                    &self.path.key("connection").index(i).key("name"),
+                    format!("connection {:?} is declared twice on {}", c.name, self.name),
+                ));
+            }
+        }
+        if let Err(e) = plan::vgw_config(
+            self,
+            topo,
+            crate::config::Profile::Fast,
+            PathBuf::from("/run/netns/check"),
+        ) {
+            out.push(cx.error(&e.path, e.message));
+        }
+        out
+    }
+
+    fn setup(&self, _topo: &Topology) -> NodeSetup {
+        NodeSetup {
+            forwarding: true,
+            routes: vec![StaticRoute {
+                to: "0.0.0.0/0".parse().expect("a prefix"),
+                via: Some(self.internet.peer().into()),
+                dev: None,
+                metric: None,
+            }],
+            depends_on: Vec::new(),
+        }
+    }
+
+    fn links(&self) -> Vec<Link> {
+        let len = self.internet.cidr.prefix_len();
+        let outside = self
+            .outside_addresses()
+            .into_iter()
+            .map(|a| IpNet::V4(Ipv4Net::new(a, len).expect("a prefix length of the cidr")))
+            .collect();
+        let peer = Ipv4Net::new(self.internet.peer(), len).expect("a prefix length");
+        let vpc_end =
+            |n: u32| IpNet::V4(Ipv4Net::new(plan::host(self.vpc_link, n), 30).expect("a /30"));
+        vec![
+            Link {
+                name: String::new(),
+                endpoints: [
+                    endpoint(&self.name, vec![vpc_end(1)]),
+                    endpoint(&self.vpc, vec![vpc_end(2)]),
+                ],
+                mtu: None,
+                path: self.path.key("vpc"),
+            },
+            Link {
+                name: String::new(),
+                endpoints: [
+                    endpoint(&self.name, outside),
+                    endpoint(&self.internet.node, vec![IpNet::V4(peer)]),
+                ],
+                mtu: None,
+                path: self.path.key("internet"),
+            },
+        ]
+    }
+
+    fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
+        question.answer::<AttachedVgw>(|q| (q.vpc == self.vpc).then_some(()));
+        question.answer::<CustomerViewOf>(|q| {
+            match plan::customer_views(self, topo, &q.cgw, q.profile) {
+                Ok(views) if views.is_empty() => None,
+                other => Some(other),
+            }
+        });
+        question.answer::<VpnConnectionList>(|_| {
+            Some(
+                self.connections
+                    .iter()
+                    .map(|c| ConnectionRef {
+                        name: c.name.clone(),
+                        cgw: c.cgw.clone(),
+                    })
+                    .collect(),
+            )
+        });
+    }
+
+    fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
+        let netns = env
+            .namespaces
+            .get(&self.vpc)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("/run/netns/none"));
+        let config = match plan::vgw_config(self, env.topology, vpn_profile(env.timing), netns) {
+            Ok(c) => c,
+            Err(e) => {
+                // Validation ran the same plan before anything was created.
+                tracing::error!(node = %self.name, "{}: {}", e.path, e.message);
+                return Vec::new();
+            }
+        };
+        daemon_process("vgw", &config.to_toml_with_keys(), env)
+    }
+}
