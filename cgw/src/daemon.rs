@@ -104,7 +104,7 @@ impl Cgw {
                 .advertise
                 .iter()
                 .map(|p| NetworkConfig {
-                    prefix: to_prefix(*p),
+                    prefix: Prefix::from(*p),
                     med: None,
                     communities: Vec::new(),
                 })
@@ -200,10 +200,6 @@ impl Cgw {
             t.close().await;
         }
     }
-}
-
-fn to_prefix(c: Ipv4Net) -> Prefix {
-    Prefix::new(c.network().into(), c.prefix_len()).expect("a valid IPv4 prefix")
 }
 
 /// Static connections: each AWS-side prefix into the tunnels that are up.
@@ -311,7 +307,7 @@ fn register(
                 .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "no BGP on this gateway"))?;
             let prefixes = prefixes_arg(&p)?;
             for x in &prefixes {
-                sp.originate(to_prefix(*x), PathAttrs::default())
+                sp.originate(Prefix::from(*x), PathAttrs::default())
                     .await
                     .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
             }
@@ -326,7 +322,7 @@ fn register(
                 .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "no BGP on this gateway"))?;
             let prefixes = prefixes_arg(&p)?;
             for x in &prefixes {
-                sp.withdraw(to_prefix(*x))
+                sp.withdraw(Prefix::from(*x))
                     .await
                     .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
             }

@@ -45,7 +45,6 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify};
 use tracing::{info, warn};
 
-use gateway::aspath;
 use gateway::bundle::{self, GatewayError, Tunnels};
 use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
@@ -167,7 +166,7 @@ impl Vgw {
                 .vpc_cidrs
                 .iter()
                 .map(|c| NetworkConfig {
-                    prefix: to_prefix(*c),
+                    prefix: Prefix::from(*c),
                     med: None,
                     communities: Vec::new(),
                 })
@@ -289,17 +288,6 @@ impl Vgw {
     }
 }
 
-fn to_prefix(c: Ipv4Net) -> Prefix {
-    Prefix::new(c.network().into(), c.prefix_len()).expect("a valid IPv4 prefix")
-}
-
-fn from_prefix(p: Prefix) -> Option<Ipv4Net> {
-    match p.addr() {
-        std::net::IpAddr::V4(a) => Ipv4Net::new(a, p.len()).ok(),
-        std::net::IpAddr::V6(_) => None,
-    }
-}
-
 fn vgw_neighbor(spec: &TunnelSpec, asn: u32, profile: Profile) -> NeighborConfig {
     let mut n = NeighborConfig::new(spec.remote_inside.into(), asn);
     n.name = Some(spec.name.clone());
@@ -331,20 +319,19 @@ async fn reconcile(
         match sp.routes(Family::Ipv4Unicast, 100_000).await {
             Ok(views) => {
                 for v in views {
-                    let Some(prefix) = from_prefix(v.prefix) else {
+                    let Some(prefix) = v.prefix.to_ipv4_net() else {
                         continue;
                     };
                     for p in v.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
                         if up.get(&p.peer) != Some(&true) {
                             continue;
                         }
-                        let (len, first) = aspath::length_and_first_as(&p.as_path);
                         candidates.push(Candidate {
                             prefix,
                             kind: VgwRouteKind::VpnBgp,
                             via: p.peer.clone(),
-                            as_path_len: len,
-                            first_as: first,
+                            as_path_len: p.as_path_len,
+                            first_as: p.first_as,
                             med: p.med.unwrap_or(0),
                         });
                     }
@@ -475,7 +462,7 @@ async fn reconcile(
         let del: Vec<Ipv4Net> = st.originated.difference(&statics_up).copied().collect();
         for p in add {
             if sp
-                .originate(to_prefix(p), PathAttrs::default())
+                .originate(Prefix::from(p), PathAttrs::default())
                 .await
                 .is_ok()
             {
@@ -483,7 +470,7 @@ async fn reconcile(
             }
         }
         for p in del {
-            if sp.withdraw(to_prefix(p)).await.is_ok() {
+            if sp.withdraw(Prefix::from(p)).await.is_ok() {
                 st.originated.remove(&p);
             }
         }

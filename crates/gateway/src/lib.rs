@@ -12,7 +12,6 @@
 //! What it does not do: know AWS's option ranges or defaults, choose routes, or name a gateway
 //! kind (the `vgw/`, `cgw/`, ... packages do, on top of this).
 
-pub mod aspath;
 pub mod bundle;
 pub mod daemon;
 pub mod error;

@@ -21,6 +21,10 @@ pub struct PathView {
     pub next_hop: NextHop,
     /// AS_PATH as text.
     pub as_path: String,
+    /// AS_PATH length as the decision process counts it (RFC 4271 §9.1.2.2 (a)).
+    pub as_path_len: u32,
+    /// The neighbouring AS: the first AS of a leading AS_SEQUENCE (RFC 4271 §9.1.2.2 (c)).
+    pub first_as: Option<u32>,
     /// ORIGIN.
     pub origin: crate::wire::Origin,
     /// MED.
@@ -165,6 +169,8 @@ impl Rib {
                     stale: p.flags & PATH_STALE != 0,
                     next_hop: a.next_hop,
                     as_path: a.as_path.to_string(),
+                    as_path_len: a.as_path.path_len(),
+                    first_as: a.as_path.first_as(),
                     origin: a.origin,
                     med: a.med,
                     local_pref: a.local_pref,

@@ -230,6 +230,26 @@ impl Prefix {
     }
 }
 
+impl From<ipnet::Ipv4Net> for Prefix {
+    /// An `ipnet` prefix (already masked-valid: its length is at most 32).
+    fn from(net: ipnet::Ipv4Net) -> Prefix {
+        Prefix::V4(Ipv4Prefix {
+            addr: u32::from(net.network()),
+            len: net.prefix_len(),
+        })
+    }
+}
+
+impl Prefix {
+    /// The IPv4 prefix as an `ipnet` one; `None` for IPv6.
+    pub fn to_ipv4_net(self) -> Option<ipnet::Ipv4Net> {
+        match self {
+            Prefix::V4(p) => ipnet::Ipv4Net::new(p.addr(), p.len).ok(),
+            Prefix::V6(_) => None,
+        }
+    }
+}
+
 impl fmt::Display for Ipv4Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr(), self.len)
@@ -407,6 +427,16 @@ pub fn encoded_len(p: Prefix) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipnet_round_trip() {
+        let net: ipnet::Ipv4Net = "10.1.0.0/16".parse().unwrap();
+        let p = Prefix::from(net);
+        assert_eq!(p.to_string(), "10.1.0.0/16");
+        assert_eq!(p.to_ipv4_net(), Some(net));
+        let v6: Prefix = "2001:db8::/32".parse().unwrap();
+        assert_eq!(v6.to_ipv4_net(), None);
+    }
 
     #[test]
     fn parse_and_display_round_trip() {
