@@ -19,6 +19,8 @@
 pub mod sequence;
 pub mod wire;
 
+#[cfg(feature = "device")]
+pub mod device;
 
 pub use sequence::SequenceCheck;
 pub use wire::gre::{Packet, Protocol, Repr};
