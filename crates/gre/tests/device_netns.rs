@@ -306,3 +306,37 @@ fn foreign_and_malformed_gre_is_counted_and_dropped() {
     // numbers, so b's check lets it pass).
     ping(&t, "a", INSIDE_B, 56, 2).expect("ping after junk");
 }
+
+#[test]
+fn shutdown_joins_the_threads_and_removes_the_tun_device() {
+    let lab = support::underlay("gre-dp-stop");
+    let ns = netns::Netns::open(&netns::NetnsDir::system(), &lab.ns("a")).unwrap();
+    let device = gre::device::GreDevice::start(
+        &ns,
+        gre::device::GreConfig::new("gre9", OUTSIDE_A, OUTSIDE_B),
+    )
+    .expect("start");
+    assert!(device.is_running());
+    lab.exec("a", &["ip", "link", "show", "gre9"])
+        .expect("TUN device exists");
+    let last = device.shutdown();
+    assert_eq!(last, CountersSnapshot::default());
+    // Closing the last queue descriptor removes the device; the kernel may take a moment.
+    wait_for(
+        "gre9 gone",
+        Duration::from_secs(5),
+        Duration::from_millis(10),
+        || match lab.exec("a", &["ip", "link", "show", "gre9"]) {
+            Ok(out) => Err(out),
+            Err(_) => Ok(()),
+        },
+    )
+    .unwrap();
+    // The address is free again: a new device binds and starts.
+    let again = gre::device::GreDevice::start(
+        &ns,
+        gre::device::GreConfig::new("gre9", OUTSIDE_A, OUTSIDE_B),
+    )
+    .expect("start again");
+    assert!(again.is_running());
+}

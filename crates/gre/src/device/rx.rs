@@ -125,7 +125,7 @@ impl RxWorker {
                     continue;
                 }
                 let len = meta.len.min(slot.len());
-                self.packet(&mut slot[..len])?;
+                self.packet(&mut slot[..len]);
             }
             self.slots = slots;
             self.flush_coalesced();
@@ -133,52 +133,51 @@ impl RxWorker {
     }
 
     /// Checks one received packet (outer IPv4 header first) and delivers its inner packet.
-    fn packet(&mut self, p: &mut [u8]) -> io::Result<()> {
+    fn packet(&mut self, p: &mut [u8]) {
         let config = &self.shared.config;
         let counters = &self.shared.counters;
         let outer = match ipv4::Header::parse(p) {
             Ok(h) if h.protocol == PROTOCOL_GRE => h,
             Ok(_) => {
                 counters.malformed(1);
-                return Ok(());
+                return;
             }
             Err(e) => {
                 counters.wire_error(e);
-                return Ok(());
+                return;
             }
         };
         if outer.src != config.remote || outer.dst != config.local {
             counters.not_ours(1);
-            return Ok(());
+            return;
         }
         let gre = outer.payload();
         let repr = match Repr::parse(&Packet::new_unchecked(&p[gre.clone()])) {
             Ok(repr) => repr,
             Err(e) => {
                 counters.wire_error(e);
-                return Ok(());
+                return;
             }
         };
         if repr.key != config.key {
             counters.key_mismatch(1);
-            return Ok(());
+            return;
         }
         if config.check_sequence
             && let Some(s) = repr.sequence_number
             && !self.sequence.accept(s)
         {
             counters.out_of_order(1);
-            return Ok(());
+            return;
         }
         let start = gre.start + repr.buffer_len();
         let Some(len) = inner_len(repr.protocol, &p[start..gre.end]) else {
             counters.unsupported_payload(1);
-            return Ok(());
+            return;
         };
         counters.packets_in(1);
         counters.bytes_in(len as u64);
         self.deliver(p, start, start + len);
-        Ok(())
     }
 
     /// Hands one inner packet (`p[start..end]`) to TUN, through the coalescer.
