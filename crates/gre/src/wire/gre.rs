@@ -285,11 +285,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.set_u16_at(field::FLAGS.start, flags);
     }
 
-    /// Writes the raw first word (flags, Reserved0, version), for tests of what receivers refuse.
-    pub fn set_raw_flags(&mut self, raw: u16) {
-        self.set_u16_at(field::FLAGS.start, raw);
-    }
-
     /// Writes the protocol type.
     pub fn set_protocol(&mut self, protocol: Protocol) {
         self.set_u16_at(field::PROTOCOL.start, protocol.into());
