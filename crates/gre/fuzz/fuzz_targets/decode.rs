@@ -10,7 +10,12 @@ fn gre(data: &[u8]) {
     let p = Packet::new_unchecked(data);
     if p.check_len().is_ok() {
         let _ = (p.checksum(), p.reserved1(), p.key(), p.sequence_number());
-        let _ = (p.version(), p.reserved0(), p.protocol(), p.verify_checksum());
+        let _ = (
+            p.version(),
+            p.reserved0(),
+            p.protocol(),
+            p.verify_checksum(),
+        );
         assert_eq!(p.payload().len(), data.len() - p.header_len());
     }
     if let Ok(repr) = Repr::parse(&p) {
