@@ -28,19 +28,19 @@
 //! outbound SA waits until [`Dataplane::activate_outbound`] (the first pair installed is active
 //! at once), and the old pair keeps decrypting until [`Dataplane::remove`] after its DELETE.
 //!
-//! Modules: [`segment`] (TSO cut), [`coalesce`] (receive-side GRO), [`vnet`] (virtio-net header),
-//! [`checksum`]; the threads are in `tx` and `rx`.
+//! The threads are in `tx` and `rx`. What they do to packets on the TUN side (virtio-net header,
+//! TSO cut, receive-side GRO, checksums) is the `tun-offload` crate, shared with `gre`'s device;
+//! its [`vnet`], [`segment`] and [`coalesce`] are re-exported here for the `inner_packets` fuzz
+//! target.
 //!
 //! What it does not do: IKE, timers, choosing SPIs or keys, DPD decisions (it offers
 //! [`Dataplane::last_inbound`] for them), routes or addresses on the TUN device (the caller sets
 //! them up through `netns`).
 
-pub mod checksum;
-pub mod coalesce;
 mod rx;
-pub mod segment;
 mod tx;
-pub mod vnet;
+
+pub use tun_offload::{coalesce, segment, vnet};
 
 use std::fs::File;
 use std::io;
@@ -57,6 +57,9 @@ use tokio::sync::mpsc as tokio_mpsc;
 
 use crate::crypto::aead::AeadAlgorithm;
 use crate::esp::{Counters, CountersSnapshot, EspError, InboundSa, OutboundSa, SaKeys, SaLimits};
+
+// TUN as `netns` sets it up and the offload code agree on the virtio-net header's size.
+const _: () = assert!(vnet::LEN == netns::tun::VNET_HDR_LEN);
 
 /// How to create the TUN device named `name` for a [`Dataplane`] (with `netns::create_tun`):
 /// one queue, non-blocking; with `offloads`, virtio-net headers, partial checksums and TCP

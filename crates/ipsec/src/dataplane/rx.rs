@@ -24,9 +24,9 @@ use std::time::Duration;
 use netns::mmsg::{RecvBatch, RecvMeta};
 use netns::poll::poll_readable;
 use tokio::sync::mpsc as tokio_mpsc;
+use tun_offload::coalesce::{Coalescer, Offer};
+use tun_offload::vnet::{self, VnetHdr};
 
-use super::coalesce::{Coalescer, Offer};
-use super::vnet::{self, VnetHdr};
 use super::{DataplaneConfig, DataplaneEvent, Direction, IkeDatagram, RxCommand, Shared};
 use crate::esp::udp_encap::{self, Datagram};
 use crate::esp::wire::PAYLOAD_OFFSET;
@@ -36,6 +36,10 @@ use crate::esp::{EspError, InboundSa};
 const SLOT: usize = 65536;
 /// Slots per recvmmsg.
 const SLOTS: usize = 8;
+
+// The virtio-net header fits in the ESP header + IV in front of a decrypted packet (written in
+// place).
+const _: () = assert!(vnet::LEN <= PAYLOAD_OFFSET);
 
 struct Inbound {
     sa: Box<InboundSa>,

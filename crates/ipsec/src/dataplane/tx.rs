@@ -23,9 +23,9 @@ use std::time::Duration;
 
 use netns::mmsg::{SendBatch, SendMeta};
 use netns::poll::{poll_readable, poll_writable};
+use tun_offload::segment::{self, Segmenter};
+use tun_offload::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
 
-use super::segment::{self, Segmenter};
-use super::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
 use super::{DataplaneConfig, DataplaneEvent, Direction, Shared, TxCommand};
 use crate::esp::sa::tail_room;
 use crate::esp::wire::PAYLOAD_OFFSET;

@@ -1,5 +1,6 @@
 //! Cutting a TCP super-segment from TUN (TSO, handed over with a virtio-net header) into
-//! MSS-sized TCP/IP packets, and completing partial checksums, before ESP encrypts each one.
+//! MSS-sized TCP/IP packets, and completing partial checksums, before a data plane encapsulates
+//! each one (ESP, GRE).
 //!
 //! ```text
 //!  super-segment from TUN (gso_size = MSS)        segments written into the caller's slots
@@ -14,8 +15,8 @@
 //! What it does not do: UDP segmentation (we do not offer USO to the kernel), IPv4 options or
 //! IPv6 extension headers other than passing them through unchanged.
 
-use super::checksum;
-use super::vnet::{F_NEEDS_CSUM, GsoType, VnetHdr};
+use crate::checksum;
+use crate::vnet::{F_NEEDS_CSUM, GsoType, VnetHdr};
 
 /// Why a packet from TUN could not be segmented or checksummed (it is dropped and counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

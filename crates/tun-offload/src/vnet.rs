@@ -1,6 +1,6 @@
 //! The virtio-net header that TUN puts in front of each packet when opened with IFF_VNET_HDR
-//! (`struct virtio_net_hdr_v1`, virtio 1.x §5.1.6; `netns` sets the 12-octet size; native byte
-//! order, as TUN uses unless TUNSETVNETLE/BE says otherwise).
+//! (`struct virtio_net_hdr_v1`, virtio 1.x §5.1.6; 12 octets, the size `netns` sets with
+//! TUNSETVNETHDRSZ; native byte order, as TUN uses unless TUNSETVNETLE/BE says otherwise).
 //!
 //! ```text
 //!  0        1        2            4            6            8            10           12
@@ -11,13 +11,13 @@
 //!   gso_type: 0 none, 1 TCPv4, 4 TCPv6, 5 UDP (L4), | 0x80 ECN
 //! ```
 //!
-//! What it does not do: segment or coalesce (see [`super::segment`] and [`super::coalesce`]).
+//! What it does not do: segment or coalesce (see [`crate::segment`] and [`crate::coalesce`]),
+//! or open TUN (`netns` does; each data plane asserts at compile time that `netns`'s
+//! `VNET_HDR_LEN` is [`LEN`] and that [`LEN`] fits in the room it writes the header into).
 
-/// Octets of the header (what `netns` configures with TUNSETVNETHDRSZ).
-pub const LEN: usize = netns::tun::VNET_HDR_LEN;
-
-// The header must fit in the ESP header + IV in front of a decrypted packet (written in place).
-const _: () = assert!(LEN >= 10 && LEN <= crate::esp::wire::PAYLOAD_OFFSET);
+/// Octets of the header: the ten of `struct virtio_net_hdr` and `num_buffers` (what `netns`
+/// configures with TUNSETVNETHDRSZ).
+pub const LEN: usize = 12;
 
 /// flags: the checksum is partial and must be completed from `csum_start`.
 pub const F_NEEDS_CSUM: u8 = 1;

@@ -1,9 +1,10 @@
-//! Receive-side coalescing of decrypted TCP segments into one super-segment written to TUN with
-//! a virtio-net header (what GRO does in the kernel, and wireguard-go does for its TUN), so the
-//! inside TCP stack handles one 64 KiB packet instead of forty-five small ones.
+//! Receive-side coalescing of inner TCP segments (decrypted from ESP, decapsulated from GRE) into
+//! one super-segment written to TUN with a virtio-net header (what GRO does in the kernel, and
+//! wireguard-go does for its TUN), so the inside TCP stack handles one 64 KiB packet instead of
+//! forty-five small ones.
 //!
 //! ```text
-//!  decrypted packets of one flow, in order         written to TUN once
+//!  inner packets of one flow, in order            written to TUN once
 //!  [IP|TCP|seg1] [IP|TCP|seg2] [IP|TCP|seg3<=]  -> [vnet: TCPv4, gso_size=|seg1|, NEEDS_CSUM]
 //!                                                  [IP|TCP|seg1 seg2 seg3]
 //! ```
@@ -18,8 +19,8 @@
 //! What it does not do: reorder, hold packets across batches (the caller flushes at the end of
 //! each receive batch), or coalesce UDP.
 
-use super::checksum;
-use super::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
+use crate::checksum;
+use crate::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
 
 const MAX_IP_LEN: usize = 65535;
 const TCP_ACK: u8 = 0x10;
@@ -125,7 +126,7 @@ impl Coalescer {
         self.pending.is_some()
     }
 
-    /// Offers the next decrypted packet (an IP packet).
+    /// Offers the next received inner packet (an IP packet).
     pub fn offer(&mut self, p: &[u8]) -> Offer {
         let Some(s) = shape(p) else {
             return if self.pending.is_some() {
@@ -237,9 +238,9 @@ impl Coalescer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::segment::tests::{tcp_checksum_ok, tcp4};
-    use super::super::segment::{Segmenter, complete_checksum};
     use super::*;
+    use crate::segment::tests::{tcp_checksum_ok, tcp4};
+    use crate::segment::{Segmenter, complete_checksum};
 
     fn data(n: usize, salt: u8) -> Vec<u8> {
         (0..n).map(|i| (i as u8).wrapping_mul(31) ^ salt).collect()

@@ -1,5 +1,6 @@
 //! The Internet checksum (RFC 1071) and the TCP/UDP pseudo-header sums (RFC 793 §3.1,
-//! RFC 8200 §8.1), for segmenting and coalescing TCP in the data plane.
+//! RFC 8200 §8.1): for segmenting and coalescing TCP here, and for the checksums a data plane
+//! writes itself (the GRE checksum of RFC 2784 §2.5, an outer IPv4 header).
 //!
 //! What it does not do: know where checksums live in a header (the callers do).
 
@@ -33,12 +34,23 @@ pub fn finish(sum: u64) -> u16 {
 
 /// The pseudo-header sum of an IP packet's transport segment: addresses, protocol and
 /// transport length. `ip` is the IP header (v4 or v6, by its version nibble).
+///
+/// # Panics
+///
+/// If `ip` is shorter than the fixed header of its version (20 or 40 octets): callers have
+/// checked the packet's shape first.
 pub fn pseudo_header(ip: &[u8], protocol: u8, transport_len: usize) -> u64 {
     let sum = match ip[0] >> 4 {
         4 => add(0, &ip[12..20]),
         _ => add(0, &ip[8..40]),
     };
     sum + u64::from(protocol) + transport_len as u64
+}
+
+/// The checksum of `data`: the inverted folded sum. Over data that contains a correct checksum
+/// field, this is 0.
+pub fn checksum(data: &[u8]) -> u16 {
+    finish(add(0, data))
 }
 
 #[cfg(test)]
@@ -65,6 +77,14 @@ mod tests {
         zeroed[10] = 0;
         zeroed[11] = 0;
         assert_eq!(finish(add(0, &zeroed)), 0xb861);
+        assert_eq!(checksum(&hdr), 0);
+        assert_eq!(checksum(&zeroed), 0xb861);
+    }
+
+    #[test]
+    fn an_odd_length_is_padded_with_a_zero_octet() {
+        // The last octet is the high half of a word.
+        assert_eq!(fold(add(0, &[0x12, 0x34, 0x56])), 0x6834);
     }
 
     proptest::proptest! {
