@@ -6,7 +6,7 @@
 //!   wire (no I/O)               sequence (no I/O)          device (feature "device", threads)
 //!   gre::Packet / gre::Repr     SequenceCheck (RFC 2890    TUN ─► encapsulate ─► raw socket
 //!   ipv4::Header (outer, read)  §2.2 receive order)        raw socket ─► filter ─► decapsulate ─► TUN
-//!   checksum (RFC 1071)                                    Counters (serde), clean shutdown
+//!   checksum (RFC 1071, from tun-offload)                  Counters (serde), clean shutdown
 //! ```
 //!
 //! The kernel on our machines has no `ip_gre` module, so GRE is done here in userspace by design.

@@ -24,11 +24,11 @@
 //! same local address each see the other's packets and count them so.
 //!
 //! What it does not do: addresses, routes or link state beyond [`GreDevice::configure`]; GRE
-//! over IPv6; keepalives; Ethernet payloads (TUN carries IP only). The offload helpers in
-//! [`offload`] are copies of the IPsec data plane's (see their module docs).
+//! over IPv6; keepalives; Ethernet payloads (TUN carries IP only); what is done to packets on
+//! the TUN side (virtio-net header, TSO cut, receive-side GRO): the `tun-offload` crate does that
+//! for this device and the IPsec data plane alike.
 
 mod counters;
-pub mod offload;
 mod rx;
 mod tx;
 
@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use netns::tun::{TunOptions, offload as tun_offload};
+use netns::tun::{TunOptions, offload};
 use netns::{Netlink, Netns};
 use socket2::{Domain, Socket, Type};
 
@@ -191,6 +191,9 @@ pub enum DeviceError {
     },
 }
 
+// TUN as `netns` sets it up and the offload code agree on the virtio-net header's size.
+const _: () = assert!(tun_offload::vnet::LEN == netns::tun::VNET_HDR_LEN);
+
 /// The TUN options a device uses: one queue, non-blocking; with offloads, virtio-net headers,
 /// partial checksums and TCP segmentation offload (v4, v6, ECN).
 pub fn tun_options(name: &str, offloads: bool) -> TunOptions {
@@ -198,7 +201,7 @@ pub fn tun_options(name: &str, offloads: bool) -> TunOptions {
         name: name.to_string(),
         vnet_hdr: offloads,
         offload: if offloads {
-            tun_offload::CSUM | tun_offload::TSO4 | tun_offload::TSO6 | tun_offload::TSO_ECN
+            offload::CSUM | offload::TSO4 | offload::TSO6 | offload::TSO_ECN
         } else {
             0
         },

@@ -27,18 +27,22 @@ use std::time::Duration;
 use netns::mmsg::{RecvBatch, RecvMeta};
 use netns::poll::poll_readable;
 use socket2::Socket;
+use tun_offload::coalesce::{Coalescer, Offer};
+use tun_offload::vnet::{self, VnetHdr};
 
 use super::Shared;
-use super::offload::coalesce::{Coalescer, Offer};
-use super::offload::vnet::{self, VnetHdr};
 use crate::sequence::SequenceCheck;
-use crate::wire::gre::{Packet, Protocol, Repr};
+use crate::wire::gre::{BASE_LEN, Packet, Protocol, Repr};
 use crate::wire::ipv4::{self, PROTOCOL_GRE};
 
 /// One receive slot: the largest IPv4 packet.
 const SLOT: usize = 65536;
 /// Slots per recvmmsg.
 const SLOTS: usize = 64;
+
+// The virtio-net header fits where the outer IPv4 header and the smallest GRE header were in front
+// of a decapsulated packet (written in place).
+const _: () = assert!(vnet::LEN <= ipv4::MIN_HEADER_LEN + BASE_LEN);
 
 pub(crate) struct RxWorker {
     shared: Arc<Shared>,

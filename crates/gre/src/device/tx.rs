@@ -25,10 +25,10 @@ use std::time::Duration;
 use netns::mmsg::{SendBatch, SendMeta};
 use netns::poll::{poll_readable, poll_writable};
 use socket2::Socket;
+use tun_offload::segment::{self, Segmenter};
+use tun_offload::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
 
 use super::Shared;
-use super::offload::segment::{self, Segmenter};
-use super::offload::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
 use crate::wire::gre::{MAX_HEADER_LEN, Packet, Protocol, Repr};
 
 /// Largest inside packet (IPv4/IPv6 length fields).

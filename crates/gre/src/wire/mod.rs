@@ -1,6 +1,6 @@
-//! Wire formats as zero-copy views (smoltcp style): the GRE header ([`gre`]), the few fields of
-//! an outer IPv4 header a raw socket hands over ([`ipv4`]), and the Internet checksum
-//! ([`checksum`]).
+//! Wire formats as zero-copy views (smoltcp style): the GRE header ([`gre`]) and the few fields
+//! of an outer IPv4 header a raw socket hands over ([`ipv4`]). The Internet checksum (RFC 1071)
+//! the GRE checksum uses is `tun-offload`'s, re-exported as [`checksum`].
 //!
 //! Every view has `new_unchecked`, `new_checked` and `check_len`; after `check_len` succeeds no
 //! accessor panics, whatever the bytes. `Repr::parse` then validates what the RFCs say a
@@ -9,9 +9,10 @@
 //! What it does not do: I/O, allocation, or policy (which key or addresses a tunnel expects is
 //! the device's business).
 
-pub mod checksum;
 pub mod gre;
 pub mod ipv4;
+
+pub use tun_offload::checksum;
 
 /// Why bytes were refused. Each variant is one drop reason the device counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
