@@ -46,6 +46,16 @@ pub fn underlay(lab_name: &str) -> Lab {
     let mut lab = Lab::new(lab_name).expect("lab");
     lab.node("a").expect("node a");
     lab.node("b").expect("node b");
+    // The tests carry IPv4 inside the tunnel and count every packet: an IPv6 router
+    // solicitation or MLD report a new TUN device sends on its own would be counted too (seen
+    // once: a 48-octet packet from a's device arriving at b during a counting window).
+    for node in ["a", "b"] {
+        lab.exec(
+            node,
+            &["sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"],
+        )
+        .expect("IPv6 off for new devices");
+    }
     lab.link(
         "a",
         &format!("{OUTSIDE_A}/24"),
