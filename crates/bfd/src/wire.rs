@@ -216,7 +216,7 @@ impl fmt::Display for State {
 }
 
 /// Diagnostic codes (RFC 5880 §4.1): the local system's reason for the last change in session
-/// state. Values 9-31 are reserved and kept as [`Diag::Reserved`].
+/// state. Codes RFC 5880 does not define are kept as [`Diag::Unknown`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Diag {
     /// 0: No Diagnostic.
@@ -237,8 +237,9 @@ pub enum Diag {
     AdministrativelyDown,
     /// 8: Reverse Concatenated Path Down.
     ReverseConcatenatedPathDown,
-    /// 9-31: reserved for future use; the value (5 bits) is kept.
-    Reserved(u8),
+    /// 9-31: not defined by RFC 5880 (IANA has since given 9 to RFC 6428's Mis-Connectivity
+    /// Defect, an MPLS-TP code; 10-31 are unassigned). The 5-bit value is kept.
+    Unknown(u8),
 }
 
 impl Diag {
@@ -254,11 +255,11 @@ impl Diag {
             6 => Diag::ConcatenatedPathDown,
             7 => Diag::AdministrativelyDown,
             8 => Diag::ReverseConcatenatedPathDown,
-            n => Diag::Reserved(n),
+            n => Diag::Unknown(n),
         }
     }
 
-    /// The 5-bit wire value (a `Reserved` value above 31 is truncated to 5 bits).
+    /// The 5-bit wire value (an `Unknown` value above 31 is truncated to 5 bits).
     pub fn bits(self) -> u8 {
         match self {
             Diag::NoDiagnostic => 0,
@@ -270,7 +271,7 @@ impl Diag {
             Diag::ConcatenatedPathDown => 6,
             Diag::AdministrativelyDown => 7,
             Diag::ReverseConcatenatedPathDown => 8,
-            Diag::Reserved(n) => n & 0x1f,
+            Diag::Unknown(n) => n & 0x1f,
         }
     }
 
@@ -286,7 +287,7 @@ impl Diag {
             Diag::ConcatenatedPathDown => "Concatenated Path Down",
             Diag::AdministrativelyDown => "Administratively Down",
             Diag::ReverseConcatenatedPathDown => "Reverse Concatenated Path Down",
-            Diag::Reserved(_) => "Reserved",
+            Diag::Unknown(_) => "Unknown",
         }
     }
 }
@@ -294,7 +295,7 @@ impl Diag {
 impl fmt::Display for Diag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Diag::Reserved(n) => write!(f, "Reserved ({n})"),
+            Diag::Unknown(n) => write!(f, "Unknown ({n})"),
             d => f.write_str(d.name()),
         }
     }
@@ -313,8 +314,8 @@ pub enum AuthType {
     KeyedSha1,
     /// 5: Meticulous Keyed SHA1 (§4.4).
     MeticulousKeyedSha1,
-    /// 0 and 6-255: reserved.
-    Reserved(u8),
+    /// 0 (reserved) and 6-255 (unassigned).
+    Unknown(u8),
 }
 
 impl AuthType {
@@ -326,18 +327,18 @@ impl AuthType {
             3 => AuthType::MeticulousKeyedMd5,
             4 => AuthType::KeyedSha1,
             5 => AuthType::MeticulousKeyedSha1,
-            n => AuthType::Reserved(n),
+            n => AuthType::Unknown(n),
         }
     }
 
     /// Allowed Auth Len values for the type: §4.2 (password of 1-16 octets plus Type, Len and
-    /// Key ID), §4.3 (24), §4.4 (28). `None` for reserved types (any length of at least 2).
+    /// Key ID), §4.3 (24), §4.4 (28). `None` for unknown types (any length of at least 2).
     fn auth_len_range(self) -> Option<(u8, u8)> {
         match self {
             AuthType::SimplePassword => Some((4, 19)),
             AuthType::KeyedMd5 | AuthType::MeticulousKeyedMd5 => Some((24, 24)),
             AuthType::KeyedSha1 | AuthType::MeticulousKeyedSha1 => Some((28, 28)),
-            AuthType::Reserved(_) => None,
+            AuthType::Unknown(_) => None,
         }
     }
 }
@@ -350,7 +351,7 @@ impl fmt::Display for AuthType {
             AuthType::MeticulousKeyedMd5 => f.write_str("Meticulous Keyed MD5"),
             AuthType::KeyedSha1 => f.write_str("Keyed SHA1"),
             AuthType::MeticulousKeyedSha1 => f.write_str("Meticulous Keyed SHA1"),
-            AuthType::Reserved(n) => write!(f, "Reserved ({n})"),
+            AuthType::Unknown(n) => write!(f, "Unknown ({n})"),
         }
     }
 }
@@ -925,7 +926,7 @@ mod tests {
             (3, 24, AuthType::MeticulousKeyedMd5),
             (4, 28, AuthType::KeyedSha1),
             (5, 28, AuthType::MeticulousKeyedSha1),
-            (9, 2, AuthType::Reserved(9)),
+            (9, 2, AuthType::Unknown(9)),
         ] {
             let b = auth_packet(t, l, 24 + l);
             assert_eq!(Repr::parse_bytes(&b), Err(WireError::AuthNotConfigured(at)));
@@ -967,8 +968,8 @@ mod tests {
             assert_eq!(Diag::from_bits(n).bits(), n);
         }
         assert_eq!(Diag::from_bits(7), Diag::AdministrativelyDown);
-        assert_eq!(Diag::from_bits(9), Diag::Reserved(9));
-        assert_eq!(Diag::Reserved(9).to_string(), "Reserved (9)");
+        assert_eq!(Diag::from_bits(9), Diag::Unknown(9));
+        assert_eq!(Diag::Unknown(9).to_string(), "Unknown (9)");
         for n in 0..4u8 {
             assert_eq!(State::from_bits(n).bits(), n);
         }
