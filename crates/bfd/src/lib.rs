@@ -20,5 +20,7 @@
 //! function, multihop (RFC 5883), or act on BFD's verdicts: clients subscribe and decide
 //! (see [`session::Transition::is_failure`]).
 
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod session;
 pub mod wire;
