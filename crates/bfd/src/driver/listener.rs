@@ -93,6 +93,8 @@ pub(super) async fn run(
             Err(e) => {
                 debug!(%local, error = %e, "receive error");
                 lock(&counters).recv_errors += 1;
+                // Not a hot loop if the error persists.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
         }
     }
