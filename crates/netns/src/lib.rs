@@ -41,6 +41,8 @@ pub mod spawn;
 mod sys;
 pub mod tcp_sockopt;
 pub mod tun;
+// Added by the BFD work (RFC 5881 §5): UDP receive with the TTL / hop limit of each datagram.
+pub mod udp_ttl;
 
 pub use address::Address;
 pub use error::{Error, Result};

@@ -8,6 +8,8 @@
 //! What it does not do: it is never a dependency of product code, and it never mocks a peer:
 //! interop tests talk to the real daemons.
 
+// Added by the BFD work: real FRR bfdd (+ zebra) for crates/bfd's interop tests.
+pub mod bfdd;
 pub mod frr;
 pub mod lab;
 pub mod poll;
