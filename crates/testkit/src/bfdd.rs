@@ -23,114 +23,42 @@
 //!
 //! What it does not do: watchfrr, bgpd (see [`crate::frr`]), or BFD profiles.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 use std::time::Duration;
 
-use crate::frr::FrrError;
-use crate::lab::{Lab, kill};
+use crate::frr::{Daemon, Frr, FrrError};
+use crate::lab::Lab;
 use crate::poll::wait_for;
 
-/// Where Debian's `frr` package puts the daemons.
+/// Where Debian's `frr` package puts bfdd.
 pub const BFDD: &str = "/usr/lib/frr/bfdd";
-const ZEBRA: &str = "/usr/lib/frr/zebra";
 
-/// A running bfdd (and zebra).
+/// A running bfdd (and zebra): an [`Frr`] instance with bfdd-specific helpers.
 #[derive(Debug)]
-pub struct Bfdd {
-    dir: tempfile::TempDir,
-    zebra: Child,
-    bfdd: Child,
-}
+pub struct Bfdd(Frr);
 
-fn tail(p: &PathBuf) -> String {
-    let s = std::fs::read_to_string(p).unwrap_or_default();
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(10)..].join("\n")
+impl std::ops::Deref for Bfdd {
+    type Target = Frr;
+    fn deref(&self) -> &Frr {
+        &self.0
+    }
 }
 
 impl Bfdd {
     /// Starts zebra and bfdd in `node` with `bfdd_conf` (the `bfd` section with its `peer`
     /// blocks).
     pub fn start(lab: &Lab, node: &str, bfdd_conf: &str) -> Result<Bfdd, FrrError> {
-        let dir = tempfile::Builder::new()
-            .prefix("hl-bfdd-")
-            .tempdir()
-            .map_err(|e| FrrError::Io(e.to_string()))?;
-        let d = dir.path();
-        // The daemons drop to the `frr` user and create their pid, log and socket files here.
-        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o777))
-            .map_err(|e| FrrError::Io(e.to_string()))?;
-        let write = |name: &str, text: &str| {
-            std::fs::write(d.join(name), text).map_err(|e| FrrError::Io(format!("{name}: {e}")))
+        let conf = format!("debug bfd zebra\ndebug bfd peer\ndebug bfd network\n{bfdd_conf}");
+        let bfdd = Daemon {
+            // bfdd's control socket is kept per instance (its default path is shared).
+            args: vec!["--bfdctl".into(), "{dir}/bfdd.sock".into()],
+            ..Daemon::new("bfdd", &conf)
         };
-        write("zebra.conf", "hostname zebra\nlog timestamp precision 3\n")?;
-        write(
-            "bfdd.conf",
-            &format!(
-                "hostname bfdd\nlog timestamp precision 3\ndebug bfd zebra\ndebug bfd peer\n\
-                 debug bfd network\n{bfdd_conf}\n"
-            ),
-        )?;
-        let p = |n: &str| d.join(n).to_string_lossy().into_owned();
-        let common = |name: &str| -> Vec<String> {
-            vec![
-                "-f".into(),
-                p(&format!("{name}.conf")),
-                "-i".into(),
-                p(&format!("{name}.pid")),
-                "-z".into(),
-                p("zserv.api"),
-                "--vty_socket".into(),
-                p(""),
-                "--log".into(),
-                format!("file:{}", p(&format!("{name}.log"))),
-                "--log-level".into(),
-                "debug".into(),
-            ]
-        };
-        let wait_vty = |name: &str| {
-            let vty = d.join(format!("{name}.vty"));
-            wait_for(
-                &format!("{name} vty socket"),
-                Duration::from_secs(20),
-                Duration::from_millis(50),
-                || if vty.exists() { Ok(()) } else { Err("not yet") },
-            )
-        };
-        let zargs = common("zebra");
-        let zargs: Vec<&str> = zargs.iter().map(String::as_str).collect();
-        let mut zebra = lab.spawn(node, ZEBRA, &zargs, &d.join("zebra.out"))?;
-        if let Err(e) = wait_vty("zebra") {
-            kill(&mut zebra);
-            return Err(FrrError::Start(format!(
-                "{e}; {}",
-                tail(&d.join("zebra.out"))
-            )));
-        }
-        let mut bargs = common("bfdd");
-        bargs.extend(["--bfdctl".into(), p("bfdd.sock")]);
-        let bargs: Vec<&str> = bargs.iter().map(String::as_str).collect();
-        let mut bfdd = lab.spawn(node, BFDD, &bargs, &d.join("bfdd.out"))?;
-        if let Err(e) = wait_vty("bfdd") {
-            kill(&mut bfdd);
-            kill(&mut zebra);
-            return Err(FrrError::Start(format!(
-                "{e}; {}",
-                tail(&d.join("bfdd.out"))
-            )));
-        }
-        Ok(Bfdd { dir, zebra, bfdd })
-    }
-
-    /// The instance's directory (configs, logs, sockets).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
+        Frr::start_daemons(lab, node, &[bfdd]).map(Bfdd)
     }
 
     /// bfdd's log.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("bfdd.log")).unwrap_or_default()
+        self.0.log("bfdd")
     }
 
     /// Waits until zebra has told bfdd about `ifname` (and so bfdd has enabled the sessions
@@ -153,46 +81,6 @@ impl Bfdd {
         .map_err(|e| FrrError::Start(e.to_string()))
     }
 
-    /// Runs vtysh commands (each `-c`), returns stdout.
-    pub fn vtysh(&self, commands: &[&str]) -> Result<String, FrrError> {
-        let mut cmd = Command::new("vtysh");
-        cmd.arg("--vty_socket").arg(self.dir.path());
-        for c in commands {
-            cmd.arg("-c").arg(c);
-        }
-        let out = cmd.output().map_err(|e| FrrError::Vtysh {
-            command: commands.join("; "),
-            message: e.to_string(),
-        })?;
-        if !out.status.success() {
-            return Err(FrrError::Vtysh {
-                command: commands.join("; "),
-                message: format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ),
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Runs a `show ... json` command and parses it.
-    pub fn json(&self, command: &str) -> Result<serde_json::Value, FrrError> {
-        let text = self.vtysh(&[command])?;
-        serde_json::from_str(&text).map_err(|e| FrrError::Vtysh {
-            command: command.into(),
-            message: format!("{e}: {text}"),
-        })
-    }
-
-    /// Runs configuration commands (`configure terminal` is added).
-    pub fn configure(&self, lines: &[&str]) -> Result<(), FrrError> {
-        let mut all = vec!["configure terminal"];
-        all.extend_from_slice(lines);
-        self.vtysh(&all).map(|_| ())
-    }
-
     /// Runs commands inside `bfd` / `peer <peer> interface <ifname>`.
     pub fn configure_peer(&self, peer: &str, ifname: &str, lines: &[&str]) -> Result<(), FrrError> {
         let head = format!("peer {peer} interface {ifname}");
@@ -213,7 +101,7 @@ impl Bfdd {
 
     /// bfdd's process id.
     pub fn pid(&self) -> u32 {
-        self.bfdd.id()
+        self.0.pid("bfdd").expect("bfdd was started")
     }
 }
 
@@ -222,11 +110,4 @@ fn find_peer(list: serde_json::Value, peer: &str) -> Result<serde_json::Value, F
         .as_array()
         .and_then(|l| l.iter().find(|p| p["peer"] == peer).cloned())
         .unwrap_or(serde_json::Value::Null))
-}
-
-impl Drop for Bfdd {
-    fn drop(&mut self) {
-        kill(&mut self.bfdd);
-        kill(&mut self.zebra);
-    }
 }

@@ -1,17 +1,21 @@
-//! Real FRR (zebra + bgpd) inside a lab namespace, with its own config, pid and vty directory,
-//! queried through `vtysh --vty_socket` with JSON output.
+//! Real FRR (zebra plus the daemons a test asks for: bgpd, bfdd, or both) inside a lab
+//! namespace, with its own config, pid and vty directory, queried through
+//! `vtysh --vty_socket` with JSON output.
 //!
 //! ```text
-//!   <tmp>/zebra.conf  bgpd.conf          written by the test
-//!   <tmp>/zebra.vty   bgpd.vty           vty sockets (vtysh --vty_socket <tmp>)
-//!   <tmp>/zserv.api                      zebra <-> bgpd
-//!   <tmp>/zebra.log   bgpd.log           daemon logs (read by tests for "clear log" checks)
+//!   <tmp>/zebra.conf  <daemon>.conf      written by the test
+//!   <tmp>/zebra.vty   <daemon>.vty       vty sockets (vtysh --vty_socket <tmp>)
+//!   <tmp>/zserv.api                      zebra <-> the daemons
+//!   <tmp>/zebra.log   <daemon>.log       daemon logs (read by tests for "clear log" checks)
 //! ```
 //!
 //! The daemons run as FRR's own user (the distribution's `frr`, vty group `frrvty`), so the
 //! directory is made writable for them, die with the test thread (PDEATHSIG), and are killed on drop.
 //!
-//! What it does not do: watchfrr, or any daemon but zebra and bgpd.
+//! [`Frr::start`] is zebra + bgpd; [`Frr::start_daemons`] any set of FRR daemons; the bfdd
+//! runner ([`crate::bfdd`]) builds on it.
+//!
+//! What it does not do: watchfrr.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -42,19 +46,47 @@ pub enum FrrError {
     },
 }
 
-/// A running FRR instance.
+/// A running FRR instance: zebra and the daemons it was started with.
 #[derive(Debug)]
 pub struct Frr {
     dir: tempfile::TempDir,
     zebra: Child,
-    bgpd: Child,
+    daemons: Vec<(String, Child)>,
 }
 
 const FRR: &str = "/usr/lib/frr";
 
+/// One FRR daemon to start beside zebra.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Its name, as in `/usr/lib/frr/<name>` (`bgpd`, `bfdd`).
+    pub name: String,
+    /// Its configuration, written to `<name>.conf` after a `hostname` and log-precision line.
+    pub conf: String,
+    /// Extra arguments; `{dir}` in one stands for the instance's directory.
+    pub args: Vec<String>,
+}
+
+impl Daemon {
+    /// `name` with configuration `conf` and no extra arguments.
+    pub fn new(name: &str, conf: &str) -> Daemon {
+        Daemon {
+            name: name.into(),
+            conf: conf.into(),
+            args: Vec::new(),
+        }
+    }
+}
+
 impl Frr {
     /// Starts zebra and bgpd in `node` with `bgpd_conf` (the `router bgp` section and friends).
     pub fn start(lab: &Lab, node: &str, bgpd_conf: &str) -> Result<Frr, FrrError> {
+        Frr::start_daemons(lab, node, &[Daemon::new("bgpd", bgpd_conf)])
+    }
+
+    /// Starts zebra, then each of `daemons` in order, in `node`; each is up once its vty socket
+    /// exists.
+    pub fn start_daemons(lab: &Lab, node: &str, daemons: &[Daemon]) -> Result<Frr, FrrError> {
         let dir = tempfile::Builder::new()
             .prefix("hl-frr-")
             .tempdir()
@@ -67,71 +99,26 @@ impl Frr {
             std::fs::write(d.join(name), text).map_err(|e| FrrError::Io(format!("{name}: {e}")))
         };
         write("zebra.conf", "hostname zebra\nlog timestamp precision 3\n")?;
-        write(
-            "bgpd.conf",
-            &format!("hostname bgpd\nlog timestamp precision 3\n{bgpd_conf}\n"),
-        )?;
-        let p = |n: &str| d.join(n).to_string_lossy().into_owned();
-        let common = |name: &str| -> Vec<String> {
-            vec![
-                "-f".into(),
-                p(&format!("{name}.conf")),
-                "-i".into(),
-                p(&format!("{name}.pid")),
-                "-z".into(),
-                p("zserv.api"),
-                "--vty_socket".into(),
-                p(""),
-                "--log".into(),
-                format!("file:{}", p(&format!("{name}.log"))),
-                "--log-level".into(),
-                "debug".into(),
-            ]
+        for daemon in daemons {
+            write(
+                &format!("{}.conf", daemon.name),
+                &format!(
+                    "hostname {}\nlog timestamp precision 3\n{}\n",
+                    daemon.name, daemon.conf
+                ),
+            )?;
+        }
+        let zebra = spawn_daemon(lab, node, d, "zebra", &[])?;
+        let mut frr = Frr {
+            dir,
+            zebra,
+            daemons: Vec::new(),
         };
-        let zargs = common("zebra");
-        let zargs: Vec<&str> = zargs.iter().map(String::as_str).collect();
-        let mut zebra = lab.spawn(node, &format!("{FRR}/zebra"), &zargs, &d.join("zebra.out"))?;
-        if let Err(e) = wait_for(
-            "zebra vty socket",
-            Duration::from_secs(20),
-            Duration::from_millis(50),
-            || {
-                if d.join("zebra.vty").exists() {
-                    Ok(())
-                } else {
-                    Err("no zebra.vty yet")
-                }
-            },
-        ) {
-            kill(&mut zebra);
-            return Err(FrrError::Start(format!(
-                "{e}; {}",
-                tail(&d.join("zebra.out"))
-            )));
+        for daemon in daemons {
+            let child = spawn_daemon(lab, node, frr.dir.path(), &daemon.name, &daemon.args)?;
+            frr.daemons.push((daemon.name.clone(), child));
         }
-        let bargs = common("bgpd");
-        let bargs: Vec<&str> = bargs.iter().map(String::as_str).collect();
-        let mut bgpd = lab.spawn(node, &format!("{FRR}/bgpd"), &bargs, &d.join("bgpd.out"))?;
-        if let Err(e) = wait_for(
-            "bgpd vty socket",
-            Duration::from_secs(20),
-            Duration::from_millis(50),
-            || {
-                if d.join("bgpd.vty").exists() {
-                    Ok(())
-                } else {
-                    Err("no bgpd.vty yet")
-                }
-            },
-        ) {
-            kill(&mut bgpd);
-            kill(&mut zebra);
-            return Err(FrrError::Start(format!(
-                "{e}; {}",
-                tail(&d.join("bgpd.out"))
-            )));
-        }
-        Ok(Frr { dir, zebra, bgpd })
+        Ok(frr)
     }
 
     /// The instance's directory (configs, logs, sockets).
@@ -139,9 +126,27 @@ impl Frr {
         self.dir.path()
     }
 
+    /// Daemon `name`'s log.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
     /// bgpd's log.
     pub fn bgpd_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("bgpd.log")).unwrap_or_default()
+        self.log("bgpd")
+    }
+
+    /// Process id of daemon `name` (to freeze it with SIGSTOP), if it was started.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.daemons
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+    }
+
+    /// Process id of bgpd.
+    pub fn bgpd_pid(&self) -> u32 {
+        self.pid("bgpd").expect("bgpd was started")
     }
 
     /// Runs vtysh commands (each `-c`), returns stdout.
@@ -184,11 +189,6 @@ impl Frr {
         self.vtysh(&all).map(|_| ())
     }
 
-    /// Process id of bgpd (to freeze it with SIGSTOP).
-    pub fn bgpd_pid(&self) -> u32 {
-        self.bgpd.id()
-    }
-
     /// The neighbor's entry of `show bgp neighbors <addr> json`.
     pub fn neighbor(&self, addr: &str) -> Result<serde_json::Value, FrrError> {
         let v = self.json(&format!("show bgp neighbors {addr} json"))?;
@@ -202,6 +202,47 @@ impl Frr {
             .and_then(|n| n.get("bgpState").and_then(|s| s.as_str()).map(String::from))
             .unwrap_or_default()
     }
+}
+
+/// Starts `/usr/lib/frr/<name>` in `node` with the instance's files in `d` and waits for its
+/// vty socket; on failure the process is killed and the end of its output returned.
+fn spawn_daemon(
+    lab: &Lab,
+    node: &str,
+    d: &Path,
+    name: &str,
+    extra: &[String],
+) -> Result<Child, FrrError> {
+    let p = |n: &str| d.join(n).to_string_lossy().into_owned();
+    let mut args: Vec<String> = vec![
+        "-f".into(),
+        p(&format!("{name}.conf")),
+        "-i".into(),
+        p(&format!("{name}.pid")),
+        "-z".into(),
+        p("zserv.api"),
+        "--vty_socket".into(),
+        p(""),
+        "--log".into(),
+        format!("file:{}", p(&format!("{name}.log"))),
+        "--log-level".into(),
+        "debug".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.replace("{dir}", &p(""))));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = d.join(format!("{name}.out"));
+    let mut child = lab.spawn(node, &format!("{FRR}/{name}"), &args, &out)?;
+    let vty = d.join(format!("{name}.vty"));
+    if let Err(e) = wait_for(
+        &format!("{name} vty socket"),
+        Duration::from_secs(20),
+        Duration::from_millis(50),
+        || if vty.exists() { Ok(()) } else { Err("not yet") },
+    ) {
+        kill(&mut child);
+        return Err(FrrError::Start(format!("{e}; {}", tail(&out))));
+    }
+    Ok(child)
 }
 
 fn tail(p: &PathBuf) -> String {
@@ -218,11 +259,13 @@ fn tail(p: &PathBuf) -> String {
 
 impl Drop for Frr {
     fn drop(&mut self) {
-        // SIGCONT first in case a test froze bgpd.
-        let _ = Command::new("kill")
-            .args(["-CONT", &self.bgpd.id().to_string()])
-            .status();
-        kill(&mut self.bgpd);
+        for (_, child) in self.daemons.iter_mut().rev() {
+            // SIGCONT first in case a test froze the daemon.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+            kill(child);
+        }
         kill(&mut self.zebra);
     }
 }
