@@ -1,7 +1,7 @@
 //! The Site-to-Site VPN scenarios on real namespaces (root): the emulated VGW and customer
 //! gateways as real daemons, real IPsec tunnels and BGP sessions.
 //!
-//! - every VPN scenario passes with AWS's own timers (`--profile aws`), the five run together
+//! - every VPN scenario passes with AWS's own timers (`--profile aws`), the six run together
 //!   (their timers, not the CPU, set the pace); the `fast` profile is covered by
 //!   `lab_timing::every_shipped_scenario_passes`;
 //! - `fast` failover: 20 silent cuts of tunnel 1, traffic back within 3.5 s, p99 (nearest rank);
@@ -33,6 +33,7 @@ const VPN_SCENARIOS: &[&str] = &[
     "cloudhub",
     "vpn-route-limit",
     "redundant-cgw",
+    "onprem-default-route",
 ];
 
 fn shipped_text(name: &str) -> &'static str {

@@ -51,6 +51,11 @@ pub struct CgwConfig {
     /// BGP identifier (default: the first tunnel's inside address).
     #[serde(default)]
     pub router_id: Option<Ipv4Addr>,
+    /// The internet router on the outside link. Given, the tunnels' own IKE and ESP resolve in
+    /// the underlay table with a default route via it (`gateway::underlay`), so no route
+    /// learned from AWS can capture them; absent, they resolve in the main table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub underlay_gateway: Option<Ipv4Addr>,
     /// Prefixes announced to AWS (the on-premises networks).
     #[serde(default)]
     pub advertise: Vec<Ipv4Net>,

@@ -11,6 +11,11 @@
 //!   with two extra AS_PATH prepends so AWS also prefers the first tunnel.
 //! - Static connections: the connection's AWS-side prefixes are routed into the tunnels that
 //!   are up (ECMP, or the first one up in `active-standby`).
+//! - Underlay and overlay never mix (`gateway::underlay`): IKE and ESP from the outside address
+//!   resolve in the underlay table, so a prefix from AWS that covers the VGW's outside
+//!   addresses (a CloudHub spoke can announce one) cannot pull them into a tunnel. Neither the
+//!   BGP speaker's kernel install nor the static routes ever replace a route they did not
+//!   install: the customer's own default route stays, whatever AWS announces.
 //!
 //! What it does not do: act as a VGW (no CloudHub re-advertisement rules, no VPC table).
 
@@ -29,8 +34,9 @@ use tokio::sync::{Mutex, Notify};
 use tracing::info;
 
 use gateway::bundle::{self, GatewayError, Tunnels};
-use gateway::fib::{KernelRoutes, Target};
+use gateway::fib::{KernelRoutes, PROTO_GATEWAY, Target};
 use gateway::tunnel::TunnelSpec;
+use gateway::underlay::Underlay;
 use vgw::config::{Routing, inside_addresses};
 use vgw::daemon::tunnel_name;
 
@@ -47,6 +53,7 @@ pub struct Cgw {
     speaker: Option<Arc<Speaker>>,
     tunnels: Arc<Tunnels>,
     statics: Arc<Mutex<KernelRoutes>>,
+    underlay: Option<Arc<Underlay>>,
     reconciler: tokio::task::JoinHandle<()>,
     _control: Option<control::Server>,
 }
@@ -85,6 +92,14 @@ impl Cgw {
             .router_id
             .or_else(|| specs.first().map(|s| s.local_inside))
             .unwrap_or(Ipv4Addr::new(169, 254, 255, 2));
+        // Before the tunnels' sockets exist, so their first packets already take it.
+        let underlay = match config.underlay_gateway {
+            Some(gw) => {
+                let outside: Vec<Ipv4Addr> = specs.iter().map(|s| s.local_outside).collect();
+                Some(Arc::new(Underlay::install(&netlink, &outside, gw).await?))
+            }
+            None => None,
+        };
         let tunnels =
             Arc::new(Tunnels::start(specs, &netlink, publisher.clone(), changed.clone()).await?);
 
@@ -146,12 +161,12 @@ impl Cgw {
         let statics = Arc::new(Mutex::new(KernelRoutes::new(
             netlink,
             netns::route::TABLE_MAIN,
-            netns::route::proto::STATIC,
+            PROTO_GATEWAY,
         )));
         let config = Arc::new(config);
         let control = match control {
             Some(path) => Some(
-                register(builder, &speaker, &tunnels, &statics)
+                register(builder, &speaker, &tunnels, &statics, &underlay)
                     .bind(path)
                     .await
                     .map_err(|e| GatewayError::Control(e.to_string()))?,
@@ -160,8 +175,12 @@ impl Cgw {
         };
         let reconciler = {
             let (config, tunnels, statics) = (config.clone(), tunnels.clone(), statics.clone());
+            let underlay = underlay.clone();
             tokio::spawn(async move {
                 loop {
+                    if let Some(u) = &underlay {
+                        u.repair().await;
+                    }
                     let wanted = static_routes(&config, &tunnels);
                     statics.lock().await.sync(&wanted).await;
                     let _ = tokio::time::timeout(Duration::from_secs(2), changed.notified()).await;
@@ -173,6 +192,7 @@ impl Cgw {
             speaker,
             tunnels,
             statics,
+            underlay,
             reconciler,
             _control: control,
         })
@@ -198,6 +218,9 @@ impl Cgw {
         self.statics.lock().await.clear().await;
         if let Ok(t) = Arc::try_unwrap(self.tunnels) {
             t.close().await;
+        }
+        if let Some(u) = &self.underlay {
+            u.remove().await;
         }
     }
 }
@@ -260,7 +283,20 @@ fn register(
     speaker: &Option<Arc<Speaker>>,
     tunnels: &Arc<Tunnels>,
     statics: &Arc<Mutex<KernelRoutes>>,
+    underlay: &Option<Arc<Underlay>>,
 ) -> ServerBuilder {
+    let u1 = underlay.clone();
+    let builder = builder.show("underlay", move |_p: ShowParams| {
+        let underlay = u1.clone();
+        async move {
+            Ok(match &underlay {
+                Some(u) => u.show(),
+                None => {
+                    json!({"note": "no underlay_gateway: the tunnels resolve in the main table"})
+                }
+            })
+        }
+    });
     let (t1, sp1) = (tunnels.clone(), speaker.clone());
     let builder = builder.show("tunnels", move |_p: ShowParams| {
         let (tunnels, speaker) = (t1.clone(), sp1.clone());
@@ -296,6 +332,7 @@ fn register(
             Ok(json!({
                 "bgp": bgp,
                 "static": statics.installed().iter().map(|(p, t)| json!({"prefix": p.to_string(), "target": t})).collect::<Vec<_>>(),
+                "static_held_by_others": statics.held().iter().map(ToString::to_string).collect::<Vec<_>>(),
             }))
         }
     });

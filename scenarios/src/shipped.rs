@@ -37,6 +37,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../redundant-cgw.toml"),
     },
     Shipped {
+        name: "onprem-default-route",
+        text: include_str!("../onprem-default-route.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

@@ -6,6 +6,10 @@
 //!  vpchost 10.0.1.10 -- vpc 10.0.1.1 | 10.255.0.2 -- 10.255.0.1 vgw 203.0.113.x -- inet
 //!  inet -- 198.51.100.1x cgwN 192.168.N.1 -- hostN 192.168.N.10
 //! ```
+//!
+//! As in a scenario, the VGW has no default route in its main table (its tunnels reach the
+//! internet router through the underlay table the daemon installs, `underlay_gateway`); each
+//! customer gateway has its own default route to the internet router and the same underlay.
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
@@ -101,11 +105,6 @@ impl VpnLab {
             &["ip", "route", "add", "default", "via", "10.0.1.1"],
         )
         .unwrap();
-        lab.exec(
-            "vgw",
-            &["ip", "route", "add", "default", "via", "203.0.113.254"],
-        )
-        .unwrap();
         for n in ["vpc", "vgw", "inet"]
             .into_iter()
             .map(String::from)
@@ -142,6 +141,7 @@ impl VpnLab {
             profile: Profile::Fast,
             seed: 1,
             router_id: None,
+            underlay_gateway: Some("203.0.113.254".parse().unwrap()),
             vpc_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
             vpc: Some(VpcConfig {
                 netns: PathBuf::from(format!("/run/netns/{}", lab.ns("vpc"))),
@@ -162,6 +162,7 @@ impl VpnLab {
                 asn: s.asn,
                 profile: Profile::Fast,
                 router_id: None,
+                underlay_gateway: Some(Ipv4Addr::from(u32::from(s.outside) & 0xffff_ff00 | 254)),
                 advertise: match s.routing {
                     Routing::Dynamic => vec![s.prefix],
                     Routing::Static => Vec::new(),

@@ -110,6 +110,13 @@ pub struct VgwConfig {
     /// BGP identifier (default: the first tunnel's inside address).
     #[serde(default)]
     pub router_id: Option<Ipv4Addr>,
+    /// The internet router on the outside link. Given, the tunnels' own IKE and ESP resolve in
+    /// the underlay table with a default route via it (`gateway::underlay`), so no route
+    /// learned through a tunnel can capture them, and the forwarding table has no route to the
+    /// internet: the VGW forwards only the prefixes it knows (`aws-behaviour.md` §2). Absent,
+    /// they resolve in the main table like forwarded traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub underlay_gateway: Option<Ipv4Addr>,
     /// The attached VPC's CIDR blocks; advertised to every customer gateway.
     pub vpc_cidrs: Vec<Ipv4Net>,
     /// The VPC's route table and how to reach the VPC router (absent: nothing is programmed).

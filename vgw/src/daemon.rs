@@ -15,6 +15,14 @@
 //!                            chosen tunnel's peer)            -> kernel table of the VPC router
 //! ```
 //!
+//! Underlay and overlay never mix (`gateway::underlay`): the tunnels' IKE and ESP, bound to the
+//! outside addresses, resolve in the underlay table (rule `from <outside> lookup 200`, its
+//! default via the internet router); the main table carries only what the VGW knows (the VPC
+//! CIDRs, the selected BGP and static routes, connected subnets) and no default to the
+//! internet, so a customer gateway announcing `0.0.0.0/0` becomes the VPC's default through
+//! the tunnel and takes no tunnel down, and its withdrawal leaves the VGW as it was. Routes
+//! are written by `gateway::fib`, which never replaces a route it did not install.
+//!
 //! - Every session announces the VPC CIDRs; CloudHub falls out of eBGP: what one customer
 //!   gateway announces is re-advertised to the others, and spokes sharing an ASN drop each
 //!   other's routes by AS_PATH loop detection \[V12\].
@@ -48,12 +56,13 @@ use tracing::{info, warn};
 use gateway::bundle::{self, GatewayError, Tunnels};
 use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
+use gateway::underlay::Underlay;
 
 use crate::config::{MAX_CUSTOMER_PREFIXES, Profile, Routing, VgwConfig, inside_addresses};
 
-/// Kernel protocol number of the routes the VGW installs (RTPROT_STATIC: they are the
-/// gateway's decisions, not a BGP daemon's).
-const PROTO_VGW: u8 = 4;
+/// Kernel protocol number of the routes the VGW installs: the gateways' own
+/// ([`gateway::fib::PROTO_GATEWAY`]), the gateway's decisions rather than a BGP daemon's.
+const PROTO_VGW: u8 = gateway::fib::PROTO_GATEWAY;
 
 /// A running VGW.
 #[derive(Debug)]
@@ -69,6 +78,7 @@ pub struct Vgw {
 struct Shared {
     config: VgwConfig,
     preference: TunnelPreference,
+    underlay: Option<Underlay>,
     state: Mutex<State>,
 }
 
@@ -139,6 +149,15 @@ impl Vgw {
                 ));
             }
         }
+        // Before the tunnels' sockets exist, so their first packets already take it.
+        let underlay = match config.underlay_gateway {
+            Some(gw) => {
+                let outside: Vec<Ipv4Addr> =
+                    specs.iter().map(|(_, _, s)| s.local_outside).collect();
+                Some(Underlay::install(&netlink, &outside, gw).await?)
+            }
+            None => None,
+        };
         let tunnels = Arc::new(
             Tunnels::start(
                 specs.iter().map(|(_, _, s)| s.clone()).collect(),
@@ -218,6 +237,7 @@ impl Vgw {
             .collect();
         let shared = Arc::new(Shared {
             preference: TunnelPreference::new(config.seed),
+            underlay,
             config,
             state: Mutex::new(State {
                 fib: KernelRoutes::new(netlink, netns::route::TABLE_MAIN, PROTO_VGW),
@@ -285,6 +305,9 @@ impl Vgw {
         if let Some(v) = st.vpc_fib.as_mut() {
             v.clear().await;
         }
+        if let Some(u) = &self.shared.underlay {
+            u.remove().await;
+        }
     }
 }
 
@@ -313,6 +336,9 @@ async fn reconcile(
     publisher: &control::server::EventPublisher,
 ) {
     let config = &shared.config;
+    if let Some(u) = &shared.underlay {
+        u.repair().await;
+    }
     let up: BTreeMap<String, bool> = tunnels.states();
     let mut candidates = Vec::new();
     if let Some(sp) = speaker {
@@ -393,6 +419,7 @@ async fn reconcile(
                 "replaced": stats.replaced,
                 "removed": stats.removed,
                 "failed": stats.failed,
+                "held": stats.held,
                 "routes": selections.iter().map(|s| json!({
                     "prefix": s.prefix.to_string(),
                     "via": s.best.via,
@@ -510,7 +537,20 @@ fn register(
                 })).collect::<Vec<_>>(),
                 "static_routes": st.static_routes.iter().map(|(c, ps)| (c.clone(), ps.iter().map(|p| p.to_string()).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
                 "kernel": st.fib.installed().iter().map(|(p, t)| json!({"prefix": p.to_string(), "target": t})).collect::<Vec<_>>(),
+                "held_by_others": st.fib.held().iter().map(ToString::to_string).collect::<Vec<_>>(),
             }))
+        }
+    });
+    let s5 = shared.clone();
+    let builder = builder.show("underlay", move |_p: ShowParams| {
+        let shared = s5.clone();
+        async move {
+            Ok(match &shared.underlay {
+                Some(u) => u.show(),
+                None => {
+                    json!({"note": "no underlay_gateway: the tunnels resolve in the main table"})
+                }
+            })
         }
     });
     let s2 = shared.clone();

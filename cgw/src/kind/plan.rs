@@ -91,6 +91,7 @@ pub fn cgw_config(cgw: &Cgw, topo: &Topology, profile: Profile) -> Result<CgwCon
         asn: cgw.asn,
         profile,
         router_id: None,
+        underlay_gateway: Some(cgw.internet.peer()),
         advertise: cgw.advertised(),
         mode: cgw.mode,
         connections,

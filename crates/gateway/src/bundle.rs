@@ -41,6 +41,9 @@ pub enum GatewayError {
     /// The control socket.
     #[error("control socket: {0}")]
     Control(String),
+    /// The underlay table and rules (`crate::underlay`).
+    #[error("underlay: {0}")]
+    Underlay(String),
 }
 
 impl GatewayError {

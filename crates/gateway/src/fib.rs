@@ -1,20 +1,41 @@
 //! Keeps a kernel routing table equal to what a gateway decided: the gateway hands over the
-//! complete wanted set after every change, this module replaces what differs and deletes what
+//! complete wanted set after every change, this module changes what differs and deletes what
 //! is gone, touching only routes it installed itself (it remembers them), so connected routes
-//! and routes of other daemons stay.
+//! and routes of others stay.
 //!
-//! Replacing a route is atomic in the kernel (RTM_NEWROUTE with NLM_F_REPLACE), so a route that
-//! moves from tunnel 1 to tunnel 2 never disappears in between: failover costs no extra loss.
+//! ```text
+//!   wanted prefix, not ours yet  --add (NLM_F_EXCL)-->  ours            (then: replace, delete)
+//!                                      \ EEXIST: someone else's route holds the prefix:
+//!                                        left alone, "held", tried again at every sync
+//! ```
+//!
+//! A route of the same destination and metric that this instance did not install (a connected
+//! route, the operator's static route, another daemon's) is never replaced: the kernel's
+//! replace would take it over, and deleting ours later would leave nothing. A held prefix is
+//! claimed once that route is gone. A route carrying this instance's own protocol number is
+//! the one exception: an earlier run of the same daemon left it (killed before it could clean
+//! up), and it is taken over, so callers give each daemon a protocol no one else uses
+//! ([`PROTO_GATEWAY`]).
+//!
+//! Replacing one of our own routes is atomic in the kernel (RTM_NEWROUTE with NLM_F_REPLACE),
+//! so a route that moves from tunnel 1 to tunnel 2 never disappears in between: failover costs
+//! no extra loss.
 //!
 //! What it does not do: decide anything (the gateways do), or read the table back (it trusts
 //! its own bookkeeping; a route removed behind its back comes back at the next change).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net};
 use netns::{Netlink, NextHop, Route, RouteKind};
-use tracing::warn;
+use tracing::{debug, warn};
+
+/// Kernel protocol number of the routes a gateway daemon installs through [`KernelRoutes`]:
+/// unassigned in `rtnetlink.h` (and `/etc/iproute2/rt_protos`), so neither the operator's
+/// static routes (4), the kernel's (2) nor a BGP daemon's (186) carry it, and a restarted
+/// gateway recognises what its earlier run left. Shown as `proto 72` by iproute2.
+pub const PROTO_GATEWAY: u8 = 72;
 
 /// Where a destination goes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -32,6 +53,7 @@ pub struct KernelRoutes {
     table: u32,
     protocol: u8,
     installed: BTreeMap<Ipv4Net, Target>,
+    held: BTreeSet<Ipv4Net>,
 }
 
 /// What one [`KernelRoutes::sync`] did.
@@ -43,6 +65,8 @@ pub struct SyncStats {
     pub removed: usize,
     /// Requests the kernel refused (logged).
     pub failed: usize,
+    /// Wanted prefixes left to a route this instance did not install.
+    pub held: usize,
 }
 
 impl KernelRoutes {
@@ -53,12 +77,19 @@ impl KernelRoutes {
             table,
             protocol,
             installed: BTreeMap::new(),
+            held: BTreeSet::new(),
         }
     }
 
     /// What is installed now.
     pub fn installed(&self) -> &BTreeMap<Ipv4Net, Target> {
         &self.installed
+    }
+
+    /// Wanted prefixes whose destination (with the same metric) is held by a route this
+    /// instance did not install, so it was left alone.
+    pub fn held(&self) -> &BTreeSet<Ipv4Net> {
+        &self.held
     }
 
     fn route(&self, prefix: Ipv4Net, target: &Target) -> Route {
@@ -90,10 +121,45 @@ impl KernelRoutes {
                 continue;
             }
             let route = self.route(*prefix, target);
-            match self.netlink.replace_route(&route).await {
+            if self.installed.contains_key(prefix) {
+                match self.netlink.replace_route(&route).await {
+                    Ok(()) => {
+                        stats.replaced += 1;
+                        self.installed.insert(*prefix, target.clone());
+                    }
+                    Err(e) => {
+                        stats.failed += 1;
+                        warn!(%prefix, error = %e, "kernel refused a route");
+                    }
+                }
+                continue;
+            }
+            match self.netlink.add_route(&route).await {
                 Ok(()) => {
                     stats.replaced += 1;
                     self.installed.insert(*prefix, target.clone());
+                    self.held.remove(prefix);
+                }
+                Err(e) if e.is_exists() => {
+                    if !self.held.contains(prefix) && self.left_by_an_earlier_run(*prefix).await {
+                        // Our protocol: this daemon's route from before a restart. Take it over.
+                        match self.netlink.replace_route(&route).await {
+                            Ok(()) => {
+                                stats.replaced += 1;
+                                self.installed.insert(*prefix, target.clone());
+                                continue;
+                            }
+                            Err(e) => {
+                                warn!(%prefix, error = %e, "could not take over our earlier route")
+                            }
+                        }
+                    }
+                    stats.held += 1;
+                    if self.held.insert(*prefix) {
+                        warn!(%prefix, table = self.table, "a route this gateway did not install holds the prefix: left alone");
+                    } else {
+                        debug!(%prefix, "prefix still held by another route");
+                    }
                 }
                 Err(e) => {
                     stats.failed += 1;
@@ -101,6 +167,7 @@ impl KernelRoutes {
                 }
             }
         }
+        self.held.retain(|p| wanted.contains_key(p));
         let gone: Vec<Ipv4Net> = self
             .installed
             .keys()
@@ -118,6 +185,24 @@ impl KernelRoutes {
             }
         }
         stats
+    }
+
+    /// Whether the route holding `prefix` carries this instance's protocol (and no metric, as
+    /// ours): an earlier run of the same daemon installed it.
+    async fn left_by_an_earlier_run(&self, prefix: Ipv4Net) -> bool {
+        match self
+            .netlink
+            .routes_to(IpNet::V4(prefix), Some(self.table))
+            .await
+        {
+            Ok(routes) => routes
+                .iter()
+                .any(|r| r.protocol == self.protocol && r.metric.unwrap_or(0) == 0),
+            Err(e) => {
+                debug!(%prefix, error = %e, "reading the route that holds a prefix");
+                false
+            }
+        }
     }
 
     /// Removes every route this instance installed.

@@ -5,7 +5,10 @@
 //!  bundle::Tunnels       the running tunnels of one gateway, their `show` view, rekey action,
 //!                        BGP events -> control-socket events
 //!  tunnel::Tunnel        one tunnel: TUN (inside /30) + ipsec::tunnel (IKEv2) + ESP data plane
-//!  fib::KernelRoutes     the gateway's selected routes kept in sync with a kernel table
+//!  fib::KernelRoutes     the gateway's selected routes kept in sync with a kernel table,
+//!                        never replacing a route it did not install
+//!  underlay::Underlay    the tunnels' own IKE/ESP resolve in a table of their own (policy
+//!                        rules on the outside addresses), apart from tunnel-learned routes
 //!  error::ConfigError    "item: message" refusals of a configuration
 //! ```
 //!
@@ -17,6 +20,7 @@ pub mod daemon;
 pub mod error;
 pub mod fib;
 pub mod tunnel;
+pub mod underlay;
 
 pub use bundle::{GatewayError, Tunnels};
 pub use error::ConfigError;

@@ -7,7 +7,7 @@
 //! ```text
 //!   Lab ──owns──> Netns (pinned hl-<lab>-<node>) ──run()──> closure on a thread inside
 //!    │                 │
-//!    │                 ├── Netlink::open(ns) ─> links, veth, bridges, addresses, routes
+//!    │                 ├── Netlink::open(ns) ─> links, veth, bridges, addresses, routes, rules
 //!    │                 ├── create_tun(ns, ..) ─> TUN fds
 //!    │                 ├── firewall::cut(ns, ..) ─> nftables drop rules, restore by handle
 //!    │                 └── spawn(ns, Command) ─> Process (setns, PDEATHSIG, private /run)
@@ -34,6 +34,7 @@ pub mod process;
 pub mod rootless;
 pub mod route;
 pub mod route_batch;
+pub mod rule;
 // Added by the ESP data-plane work (issue #4): forced socket buffer sizes.
 pub mod sockbuf;
 pub mod sockopt;
@@ -52,5 +53,6 @@ pub use namespace::{CreateOptions, Netns, NetnsDir};
 pub use netlink::Netlink;
 pub use process::ProcessId;
 pub use route::{Family, NextHop, Route, RouteKind, Scope};
+pub use rule::Rule;
 pub use spawn::{Process, SpawnOptions, spawn};
 pub use tun::{Tun, TunOptions, create_tun};

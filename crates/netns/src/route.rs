@@ -11,8 +11,11 @@
 //!     2+ next hops  RTA_MULTIPATH of rtnexthop { weight-1, flags, ifindex, RTA_GATEWAY }
 //! ```
 //!
-//! What it does not do: policy rules (`ip rule`), nexthop objects (RTM_NEWNEXTHOP), MPLS. For
-//! thousands of routes at once, see [`crate::route_batch`].
+//! [`Netlink::route_get`] asks the kernel which route a packet would take (`ip route get`), rules
+//! included, and reports the table that answered.
+//!
+//! What it does not do: policy rules (`ip rule`: see [`crate::rule`]), nexthop objects
+//! (RTM_NEWNEXTHOP), MPLS. For thousands of routes at once, see [`crate::route_batch`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -636,6 +639,54 @@ impl Netlink {
             );
         }
         Ok(out)
+    }
+
+    /// The route the kernel picks for a packet to `dst`, as if sent by this namespace from
+    /// `src` (`ip route get DST [from SRC]`): policy rules included, `table` is the table that
+    /// answered. A source that is not a local address is refused by the kernel.
+    pub async fn route_get(&self, dst: IpAddr, src: Option<IpAddr>) -> Result<Route> {
+        let what = || match src {
+            Some(s) => format!(
+                "looking up the route to {dst} from {s} in {}",
+                self.namespace()
+            ),
+            None => format!("looking up the route to {dst} in {}", self.namespace()),
+        };
+        let full = |a: IpAddr| if a.is_ipv6() { 128 } else { 32 };
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = if dst.is_ipv6() {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        msg.header.destination_prefix_length = full(dst);
+        // Without it the kernel reports every answer as table main.
+        msg.header.flags |= rtnetlink::packet_route::route::RouteFlags::LookupTable;
+        msg.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(dst)));
+        if let Some(s) = src {
+            msg.header.source_prefix_length = full(s);
+            msg.attributes
+                .push(RouteAttribute::Source(RouteAddress::from(s)));
+        }
+        let names: HashMap<u32, String> = self
+            .links()
+            .await?
+            .into_iter()
+            .map(|l| (l.index, l.name))
+            .collect();
+        let answers: Vec<RouteMessage> = self
+            .handle()
+            .route()
+            .get(msg)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| Error::netlink(what(), e))?;
+        answers
+            .iter()
+            .find_map(|m| Route::from_message(m, &names))
+            .ok_or_else(|| Error::NotFound { what: what() })
     }
 
     /// The routes to exactly `dst` (any table with `None`).

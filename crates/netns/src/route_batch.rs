@@ -1,5 +1,7 @@
-//! Installing and removing many routes fast: replace/delete requests pipelined over one
-//! rtnetlink connection, with ECMP as multipath routes.
+//! Installing and removing many routes fast: add/replace/delete requests pipelined over one
+//! rtnetlink connection, with ECMP as multipath routes. `add` is exclusive (it never takes over
+//! a route someone else installed: `EEXIST` comes back in [`RouteError::errno`]); `replace`
+//! takes over whatever route has the same destination, so callers use it on their own routes.
 //!
 //! Added by the BGP work (issue #3) as a minimal, separate module while the rest of this crate is
 //! being built; the owner of `netns` may fold it into its route API.
@@ -40,7 +42,7 @@ pub struct RouteSpec {
 #[derive(Debug, thiserror::Error)]
 #[error("{op} {dst}/{len}: {message}")]
 pub struct RouteError {
-    /// "replace" or "delete".
+    /// "add", "replace" or "delete".
     pub op: &'static str,
     /// Destination.
     pub dst: IpAddr,
@@ -48,6 +50,23 @@ pub struct RouteError {
     pub len: u8,
     /// The kernel's answer.
     pub message: String,
+    /// The positive errno of the answer, when it was one (`EEXIST` for an `add` whose
+    /// destination, table and metric another route already holds).
+    pub errno: Option<i32>,
+}
+
+impl RouteError {
+    /// An `add` refused because a route with the same destination already exists.
+    pub fn is_exists(&self) -> bool {
+        self.errno == Some(libc::EEXIST)
+    }
+}
+
+fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()),
+        _ => None,
+    }
 }
 
 /// An rtnetlink connection for route batches.
@@ -89,18 +108,38 @@ impl RouteBatcher {
     }
 
     /// Installs or replaces routes, up to `in_flight` requests at a time; returns the failures.
+    /// A replace takes over any route with the same destination, table and metric, whoever
+    /// installed it.
     pub async fn replace(&self, routes: Vec<RouteSpec>, in_flight: usize) -> Vec<RouteError> {
+        self.install(routes, in_flight, true).await
+    }
+
+    /// Installs routes that must not exist yet, up to `in_flight` requests at a time; returns
+    /// the failures (`EEXIST` when a route with the same destination, table and metric is
+    /// there, whoever installed it: it is left as it is).
+    pub async fn add(&self, routes: Vec<RouteSpec>, in_flight: usize) -> Vec<RouteError> {
+        self.install(routes, in_flight, false).await
+    }
+
+    async fn install(
+        &self,
+        routes: Vec<RouteSpec>,
+        in_flight: usize,
+        replace: bool,
+    ) -> Vec<RouteError> {
         let results = stream::iter(routes)
             .map(|spec| {
                 let handle = self.handle.clone();
                 async move {
                     let msg = match message(&spec) {
                         Ok(m) => m,
-                        Err(e) => return Err((spec, e)),
+                        Err(e) => return Err((spec, e, None)),
                     };
-                    match handle.route().add(msg).replace().execute().await {
+                    let req = handle.route().add(msg);
+                    let req = if replace { req.replace() } else { req };
+                    match req.execute().await {
                         Ok(()) => Ok(()),
-                        Err(e) => Err((spec, e.to_string())),
+                        Err(e) => Err((spec, e.to_string(), errno_of(&e))),
                     }
                 }
             })
@@ -110,11 +149,12 @@ impl RouteBatcher {
         results
             .into_iter()
             .filter_map(|r| r.err())
-            .map(|(s, message)| RouteError {
-                op: "replace",
+            .map(|(s, message, errno)| RouteError {
+                op: if replace { "replace" } else { "add" },
                 dst: s.dst,
                 len: s.len,
                 message,
+                errno,
             })
             .collect()
     }
@@ -129,14 +169,14 @@ impl RouteBatcher {
                 async move {
                     let msg = match message(&spec) {
                         Ok(m) => m,
-                        Err(e) => return Err((spec, e)),
+                        Err(e) => return Err((spec, e, None)),
                     };
                     match handle.route().del(msg).execute().await {
                         Ok(()) => Ok(()),
                         Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ESRCH => {
                             Ok(())
                         }
-                        Err(e) => Err((spec, e.to_string())),
+                        Err(e) => Err((spec, e.to_string(), errno_of(&e))),
                     }
                 }
             })
@@ -146,11 +186,12 @@ impl RouteBatcher {
         results
             .into_iter()
             .filter_map(|r| r.err())
-            .map(|(s, message)| RouteError {
+            .map(|(s, message, errno)| RouteError {
                 op: "delete",
                 dst: s.dst,
                 len: s.len,
                 message,
+                errno,
             })
             .collect()
     }

@@ -128,6 +128,7 @@ pub fn vgw_config(
         profile,
         seed: vgw.seed,
         router_id: None,
+        underlay_gateway: Some(vgw.internet.peer()),
         vpc_cidrs: vpc.cidrs.clone(),
         vpc: Some(VpcConfig {
             netns: vpc_netns,

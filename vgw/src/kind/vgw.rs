@@ -2,7 +2,8 @@
 //! connections (`[[vgw.connection]]`, AWS's CreateVpnConnection: a customer gateway, dynamic
 //! or static routing, two tunnels). It brings two links of its own: one to its VPC router
 //! (`vpc_link`, the VGW takes the first address) and its outside interface on the `internet`
-//! router, with one address per tunnel.
+//! router, with one address per tunnel. The internet router is the tunnels' underlay gateway
+//! only: the VGW's forwarding table has no default route (it forwards what it knows).
 //!
 //! ```toml
 //! [[vgw]]
@@ -41,9 +42,7 @@ use super::query::{AttachedVgw, ConnectionRef, CustomerViewOf, VpnConnectionList
 use super::{checks, daemon_process, vpn_profile};
 use engine::diagnostic::Diagnostic;
 use engine::kind::query::Question;
-use engine::kind::{
-    KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, StaticRoute,
-};
+use engine::kind::{KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec};
 use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
@@ -271,14 +270,12 @@ impl NodeSpec for Vgw {
     }
 
     fn setup(&self, _topo: &Topology) -> NodeSetup {
+        // No route to the internet in the forwarding table: the VGW forwards only the prefixes
+        // it knows [V8]. Its tunnels reach the internet router through the underlay table the
+        // daemon installs (`underlay_gateway`, `gateway::underlay`).
         NodeSetup {
             forwarding: true,
-            routes: vec![StaticRoute {
-                to: "0.0.0.0/0".parse().expect("a prefix"),
-                via: Some(self.internet.peer().into()),
-                dev: None,
-                metric: None,
-            }],
+            routes: Vec::new(),
             depends_on: Vec::new(),
         }
     }

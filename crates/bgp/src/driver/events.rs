@@ -92,6 +92,8 @@ pub enum SpeakerEvent {
         removed: u32,
         /// Requests the kernel refused.
         failed: u32,
+        /// Prefixes not installed because a route this speaker did not install holds them.
+        held: u32,
     },
 }
 

@@ -2,13 +2,27 @@
 //! routing table of the namespace the speaker runs in, ECMP as multipath routes, withdrawn
 //! routes removed. Requests are pipelined (many in flight) through `netns::route_batch`.
 //!
-//! What it does not do: decide what to install (the RIB does), or read the kernel table back.
+//! ```text
+//!   Replace, prefix not ours  --add (exclusive)-->  ours: later Replace = replace, Delete = delete
+//!                                 \ EEXIST: a route we did not install (connected, static,
+//!                                   another daemon's) holds it: left alone, "held", tried
+//!                                   again with every later batch; its Delete only forgets it
+//! ```
+//!
+//! A route of the same destination and metric that this speaker did not install is never
+//! replaced (a kernel replace would take it over, and the withdrawal would then delete it).
+//!
+//! What it does not do: decide what to install (the RIB does), read the kernel table back, or
+//! sweep `bgp` routes a previous run left (a gateway's next hops are on its TUN devices, which
+//! die with it, taking their routes along).
 
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use netns::route_batch::{PROTO_BGP, RouteBatcher, RouteSpec};
 
@@ -17,6 +31,8 @@ use crate::rib::FibChange;
 
 /// How many netlink requests are in flight at once.
 const IN_FLIGHT: usize = 512;
+
+type Key = (IpAddr, u8);
 
 /// Starts the installer task; returns where to send changes, and a counter of installed routes.
 pub fn spawn(
@@ -29,57 +45,95 @@ pub fn spawn(
     let installed = Arc::new(AtomicU64::new(0));
     let count = installed.clone();
     tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
-            let changes = first;
+        // Prefixes whose kernel route this speaker installed, and those a foreign route holds
+        // (with the next hops wanted for them).
+        let mut owned: HashSet<Key> = HashSet::new();
+        let mut held: HashMap<Key, Vec<IpAddr>> = HashMap::new();
+        let spec = |(dst, len): Key, gateways: Vec<IpAddr>| RouteSpec {
+            dst,
+            len,
+            gateways,
+            table,
+            protocol: PROTO_BGP,
+        };
+        while let Some(changes) = rx.recv().await {
+            let mut claim = Vec::new();
             let mut replace = Vec::new();
             let mut delete = Vec::new();
-            let mut fresh = 0u64;
+            let mut fresh: HashSet<Key> = HashSet::new();
             for c in changes {
                 match c {
                     FibChange::Replace {
-                        prefix,
-                        next_hops,
-                        new,
+                        prefix, next_hops, ..
                     } => {
-                        fresh += u64::from(new);
-                        replace.push(RouteSpec {
-                            dst: prefix.addr(),
-                            len: prefix.len(),
-                            gateways: next_hops,
-                            table,
-                            protocol: PROTO_BGP,
-                        })
+                        let key = (prefix.addr(), prefix.len());
+                        if owned.contains(&key) {
+                            replace.push(spec(key, next_hops));
+                        } else if held.insert(key, next_hops).is_none() {
+                            fresh.insert(key);
+                        }
                     }
-                    FibChange::Delete { prefix } => delete.push(RouteSpec {
-                        dst: prefix.addr(),
-                        len: prefix.len(),
-                        gateways: Vec::new(),
-                        table,
-                        protocol: PROTO_BGP,
-                    }),
+                    FibChange::Delete { prefix } => {
+                        let key = (prefix.addr(), prefix.len());
+                        if owned.remove(&key) {
+                            delete.push(spec(key, Vec::new()));
+                        } else {
+                            held.remove(&key);
+                        }
+                    }
                 }
             }
-            let (n_rep, n_del) = (replace.len() as u32, delete.len() as u32);
+            // Everything not ours yet is claimed now: new prefixes, and held ones once more.
+            for (key, hops) in &held {
+                claim.push(spec(*key, hops.clone()));
+            }
+            let (n_rep, n_del, n_claim) = (replace.len() as u32, delete.len() as u32, claim.len());
             let mut failed = batcher.delete(delete, IN_FLIGHT).await;
             failed.extend(batcher.replace(replace, IN_FLIGHT).await);
+            let claimed: Vec<Key> = claim.iter().map(|s| (s.dst, s.len)).collect();
+            let mut refused: HashSet<Key> = HashSet::new();
+            let mut newly_held = Vec::new();
+            for e in batcher.add(claim, IN_FLIGHT).await {
+                refused.insert((e.dst, e.len));
+                if !e.is_exists() {
+                    failed.push(e);
+                } else if fresh.contains(&(e.dst, e.len)) {
+                    newly_held.push(e);
+                }
+            }
+            // Claims refused for any reason stay held and are tried again with the next batch.
+            let mut n_added = 0u32;
+            for key in claimed.into_iter().filter(|k| !refused.contains(k)) {
+                held.remove(&key);
+                owned.insert(key);
+                n_added += 1;
+            }
             for e in failed.iter().take(5) {
                 warn!(error = %e, "kernel refused a route");
             }
-            let n_failed = failed.len() as u32;
+            for e in newly_held.iter().take(5) {
+                warn!(
+                    prefix = %format!("{}/{}", e.dst, e.len),
+                    table,
+                    "a route this speaker did not install holds the prefix: left alone"
+                );
+            }
+            debug!(
+                held = held.len(),
+                claimed = n_claim,
+                owned = owned.len(),
+                "kernel routes"
+            );
             let ok_rep =
                 n_rep.saturating_sub(failed.iter().filter(|e| e.op == "replace").count() as u32);
             let ok_del =
                 n_del.saturating_sub(failed.iter().filter(|e| e.op == "delete").count() as u32);
-            // Failures are rare and logged; the gauge counts what we asked for.
-            let prev = count.load(Ordering::Relaxed);
-            count.store(
-                (prev + fresh).saturating_sub(u64::from(ok_del)),
-                Ordering::Relaxed,
-            );
+            count.store(owned.len() as u64, Ordering::Relaxed);
             events(SpeakerEvent::Kernel {
-                installed: ok_rep,
+                installed: ok_rep + n_added,
                 removed: ok_del,
-                failed: n_failed,
+                failed: failed.len() as u32,
+                held: held.len() as u32,
             });
         }
     });
