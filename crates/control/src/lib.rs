@@ -5,22 +5,21 @@
 //!
 //! - [`protocol`]: the typed request, reply and event lines and their codecs;
 //! - [`server`]: the tokio server daemons embed (`show` views, actions, an event broadcaster);
-//! - [`client`]: the client the engine and the CLI use;
-//! - [`secret`]: [`Secret`], the type daemons hold PSKs and keys in, which never renders itself.
+//! - [`client`]: the client the engine and the CLI use.
+//!
+//! Secrets in `show` replies are the `secret` crate's `Secret`, which serializes as `***`.
 //!
 //! What it does not do: decide what a daemon shows or does (its handlers do), authenticate
 //! callers (file permissions do), or keep events for late subscribers.
 
 pub mod client;
 pub mod protocol;
-pub mod secret;
 pub mod server;
 
 use std::path::{Path, PathBuf};
 
 pub use client::{Client, EventStream};
 pub use protocol::{ActionParams, Call, ErrorBody, ErrorCode, Event, Reply, Request, ShowParams};
-pub use secret::Secret;
 pub use server::{EventPublisher, HandlerResult, Server, ServerBuilder};
 
 /// The socket path of `node` in lab directory `lab_dir` (`<state>/<lab>`).

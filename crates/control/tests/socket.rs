@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use control::{Client, ControlError, ErrorBody, ErrorCode, Secret, ServerBuilder};
+use control::{Client, ControlError, ErrorBody, ErrorCode, ServerBuilder};
+use secret::Secret;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;

@@ -27,11 +27,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use charon_log::{Item, Protected, count_dumps, nth_dump, payload_type, walk_chain, walk_message};
-use ipsec::crypto::SecretBytes;
 use ipsec::crypto::aead::{AeadAlgorithm, AeadKey, IV_LEN};
 use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::ike::keys;
 use ipsec::ike::wire::{Message, ParsedMessage};
+use secret::Secret;
 use testkit::lab::Lab;
 use testkit::strongswan::{CharonOptions, LogLevels, PskConnection, StrongSwan};
 use testkit::wait_for;
@@ -80,8 +80,8 @@ impl Section {
             .unwrap_or_else(|e| panic!("[{} {}] {key}: {e}", self.kind, self.name))
     }
 
-    fn secret(&self, key: &str) -> SecretBytes {
-        SecretBytes::new(self.hex(key))
+    fn secret(&self, key: &str) -> Secret<Vec<u8>> {
+        Secret::new(self.hex(key))
     }
 
     fn u64(&self, key: &str) -> u64 {
@@ -199,7 +199,7 @@ fn check_ike_sa_init(s: &Section) -> Vec<String> {
         km.sk_ai.is_empty() && km.sk_ar.is_empty(),
     );
 
-    let psk = SecretBytes::from_slice(s.text("psk").as_bytes());
+    let psk = Secret::from_slice(s.text("psk").as_bytes());
     let (msg1, msg2) = (s.hex("message_1"), s.hex("message_2"));
     let auth_i = keys::psk_auth(prf, &psk, &msg1, &nr, &km.sk_pi, &s.hex("id_i"));
     m.eq("AUTH (initiator)", auth_i.expose(), &s.hex("auth_i"));
@@ -243,7 +243,7 @@ fn check_ike_sa_init(s: &Section) -> Vec<String> {
 fn check_child_rekey(s: &Section) -> Vec<String> {
     let mut m = Mismatches(Vec::new());
     let g_ir = s.hex("g_ir");
-    let g_ir = (!g_ir.is_empty()).then(|| SecretBytes::new(g_ir));
+    let g_ir = (!g_ir.is_empty()).then(|| Secret::new(g_ir));
     let child = keys::child_key_material(
         s.prf(),
         s.aead("esp"),

@@ -20,55 +20,15 @@
 //! What it does not do: reload. A changed configuration is applied by restarting, or through
 //! [`super::Speaker`]'s methods.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use secret::Secret;
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::fsm::{HoldTime, SessionConfig};
 use crate::rib::{MaxPrefix, PeerPolicy, PrefixList};
 use crate::wire::{Community, Family, Prefix};
-
-/// A secret string (TCP MD5 password): zeroed on drop, printed and serialized as `***`.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    /// The secret's bytes, for the one place that hands them to the kernel.
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.is_empty() || s.len() > 80 {
-            return Err(serde::de::Error::custom(
-                "password must be 1 to 80 characters (TCP MD5 key limit)",
-            ));
-        }
-        Ok(Secret(s))
-    }
-}
 
 /// Timer profile (docs/design.md "Timing profiles").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,9 +127,9 @@ pub struct NeighborConfig {
     /// DelayOpen in seconds (off by default).
     #[serde(default)]
     pub delay_open: Option<f64>,
-    /// TCP MD5 password (RFC 2385).
+    /// TCP MD5 password (RFC 2385), 1 to 80 characters (the kernel's key limit).
     #[serde(default)]
-    pub password: Option<Secret>,
+    pub password: Option<Secret<String>>,
     /// TTL of our packets: 1 for eBGP unless `ebgp_multihop` says more; 255 for iBGP.
     #[serde(default)]
     pub ebgp_multihop: Option<u8>,
@@ -356,6 +316,9 @@ fn one() -> u8 {
     1
 }
 
+/// Longest TCP MD5 key the kernel takes (TCP_MD5SIG_MAXKEYLEN).
+const MD5_KEY_MAX: usize = 80;
+
 /// A configuration that cannot work, with the field it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -414,6 +377,14 @@ impl SpeakerConfig {
             }
             if n.remote_as == 0 {
                 return Err(err(at("remote_as"), "0 is not a valid ASN"));
+            }
+            if let Some(pw) = &n.password
+                && !(1..=MD5_KEY_MAX).contains(&pw.expose().len())
+            {
+                return Err(err(
+                    at("password"),
+                    "must be 1 to 80 characters (TCP MD5 key limit)",
+                ));
             }
             if n.families.is_empty() {
                 return Err(err(at("families"), "at least one family is needed"));
@@ -477,7 +448,7 @@ mod tests {
     fn parses_sample_and_hides_password() {
         let c = SpeakerConfig::from_toml(SAMPLE).unwrap();
         let n = &c.neighbors[0];
-        assert_eq!(n.password.as_ref().unwrap().expose(), b"s3cret");
+        assert_eq!(n.password.as_ref().unwrap().expose(), "s3cret");
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(!serde_json::to_string(&c).unwrap().contains("s3cret"));
         let s = n.session_config(&c);

@@ -16,12 +16,12 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use secret::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tracing::debug;
 
-use super::config::Secret;
 use crate::fsm::ConnId;
 use crate::wire::{WireError, frame};
 
@@ -53,7 +53,7 @@ pub enum WriterMsg {
 #[derive(Debug, Clone)]
 pub struct SocketOptions {
     /// TCP MD5 key.
-    pub password: Option<Secret>,
+    pub password: Option<Secret<String>>,
     /// IP TTL / hop limit of our packets.
     pub ttl: u8,
     /// Minimum TTL accepted (GTSM).
@@ -88,7 +88,7 @@ pub async fn connect(
         TcpSocket::new_v4()?
     };
     if let Some(pw) = &opts.password {
-        netns::tcp_sockopt::set_tcp_md5sig(sock.as_fd(), peer.ip(), pw.expose())?;
+        netns::tcp_sockopt::set_tcp_md5sig(sock.as_fd(), peer.ip(), pw.expose().as_bytes())?;
     }
     apply_ttl(&sock, peer.is_ipv6(), opts)?;
     if let Some(local) = opts.local_address {

@@ -10,11 +10,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
 use std::sync::{Arc, RwLock};
 
+use secret::Secret;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
-use super::config::Secret;
 use super::session::ToSession;
 
 /// Neighbor address -> its session task.
@@ -29,7 +29,7 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// Binds a listening socket (IPv6 sockets are IPv6-only) with the neighbors' MD5 keys.
-pub fn bind(addr: SocketAddr, keys: &[(IpAddr, Secret)]) -> io::Result<TcpListener> {
+pub fn bind(addr: SocketAddr, keys: &[(IpAddr, Secret<String>)]) -> io::Result<TcpListener> {
     let sock = if addr.is_ipv6() {
         TcpSocket::new_v6()?
     } else {
@@ -41,7 +41,7 @@ pub fn bind(addr: SocketAddr, keys: &[(IpAddr, Secret)]) -> io::Result<TcpListen
     }
     for (peer, key) in keys {
         if peer.is_ipv6() == addr.is_ipv6() {
-            netns::tcp_sockopt::set_tcp_md5sig(sock.as_fd(), *peer, key.expose())?;
+            netns::tcp_sockopt::set_tcp_md5sig(sock.as_fd(), *peer, key.expose().as_bytes())?;
         }
     }
     sock.bind(addr)?;

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-pub use config::{KernelConfig, NeighborConfig, NetworkConfig, Profile, Secret, SpeakerConfig};
+pub use config::{KernelConfig, NeighborConfig, NetworkConfig, Profile, SpeakerConfig};
 pub use events::{EventRecord, NeighborStatus, SpeakerEvent, Summary};
 
 use self::conn::SocketOptions;
@@ -137,7 +137,7 @@ impl Speaker {
             rib.originate(n.prefix, network_attrs(n));
         }
         let routes: listener::Routes = Default::default();
-        let keys: Vec<(IpAddr, Secret)> = cfg
+        let keys: Vec<(IpAddr, secret::Secret<String>)> = cfg
             .neighbors
             .iter()
             .filter_map(|n| n.password.clone().map(|p| (n.address, p)))

@@ -20,7 +20,9 @@
 use ring::agreement;
 use ring::rand::SecureRandom;
 
-use super::{CryptoError, SecretBytes};
+use secret::Secret;
+
+use super::CryptoError;
 
 /// A Diffie-Hellman group as negotiated in an IKEv2 transform of type 4 (KE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +123,7 @@ impl DhPrivate {
                 })
             }
             None => {
-                let mut scalar = SecretBytes::zeroed(32);
+                let mut scalar = Secret::zeroed(32);
                 rng.fill(scalar.expose_mut())
                     .map_err(|_| CryptoError::Random)?;
                 let mut bytes = [0u8; 32];
@@ -151,7 +153,7 @@ impl DhPrivate {
     /// Computes the shared secret g^ir from the peer's KE data, consuming the private value.
     /// Rejects public values of the wrong length, points not on the curve, and an all-zero
     /// X25519 result (RFC 8031 §2.3).
-    pub fn agree(self, peer_public: &[u8]) -> Result<SecretBytes, CryptoError> {
+    pub fn agree(self, peer_public: &[u8]) -> Result<Secret<Vec<u8>>, CryptoError> {
         if peer_public.len() != self.group.public_len() {
             return Err(CryptoError::PublicValueLength {
                 group: self.group.name(),
@@ -169,7 +171,7 @@ impl DhPrivate {
                 point.push(0x04);
                 point.extend_from_slice(peer_public);
                 let peer = agreement::UnparsedPublicKey::new(alg, point);
-                agreement::agree_ephemeral(key, &peer, SecretBytes::from_slice).map_err(|_| {
+                agreement::agree_ephemeral(key, &peer, Secret::from_slice).map_err(|_| {
                     CryptoError::InvalidPublicValue {
                         group: self.group.name(),
                     }
@@ -184,7 +186,7 @@ impl DhPrivate {
                         group: self.group.name(),
                     });
                 }
-                Ok(SecretBytes::from_slice(shared.as_bytes()))
+                Ok(Secret::from_slice(shared.as_bytes()))
             }
         }
     }

@@ -4,7 +4,9 @@
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
 //! - [`prf`]: HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
 //! - [`dh`]: Diffie-Hellman groups 19, 20 (RFC 5903) and 31 (RFC 8031).
-//! - [`secret`]: [`SecretBytes`], key material that is zeroized on drop and never printed.
+//!
+//! Key material (derived keys, shared secrets, the PSK) is the `secret` crate's
+//! `Secret<Vec<u8>>`: zeroized on drop, never printed.
 //!
 //! What it does not do: choose which suite to use (that is proposal negotiation, in IKE), or hold
 //! sequence numbers and replay state (that is the ESP SA).
@@ -12,9 +14,6 @@
 pub mod aead;
 pub mod dh;
 pub mod prf;
-pub mod secret;
-
-pub use secret::SecretBytes;
 
 /// Errors from the crypto layer. Messages never contain key material.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

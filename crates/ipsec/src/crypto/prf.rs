@@ -9,14 +9,16 @@
 //!  Tn = prf (K, Tn-1 | S | n)                 n <= 255
 //! ```
 //!
-//! HMAC runs on *ring*. Outputs are [`SecretBytes`], zeroized on drop.
+//! HMAC runs on *ring*. Outputs are [`Secret<Vec<u8>>`], zeroized on drop.
 //!
 //! What it does not do: decide which keys are cut from the `prf+` stream (that is IKE key
 //! derivation, `ike::keys`), or provide the integrity (truncated HMAC) transforms of non-AEAD suites.
 
 use ring::hmac;
 
-use super::{CryptoError, SecretBytes};
+use secret::Secret;
+
+use super::CryptoError;
 
 /// A PRF as negotiated in an IKEv2 transform of type 2 (PRF).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,13 +86,13 @@ impl PrfAlgorithm {
 
     /// `prf(key, data[0] | data[1] | ...)`. HMAC takes keys of any length, so IKEv2's
     /// "Ni | Nr" key for SKEYSEED is used whole (RFC 7296 §2.14).
-    pub fn prf(self, key: &[u8], data: &[&[u8]]) -> SecretBytes {
+    pub fn prf(self, key: &[u8], data: &[&[u8]]) -> Secret<Vec<u8>> {
         let key = hmac::Key::new(self.ring_algorithm(), key);
         let mut ctx = hmac::Context::with_key(&key);
         for part in data {
             ctx.update(part);
         }
-        SecretBytes::from_slice(ctx.sign().as_ref())
+        Secret::from_slice(ctx.sign().as_ref())
     }
 
     /// `prf+(key, seed[0] | seed[1] | ...)` truncated to `len` octets (RFC 7296 §2.13).
@@ -100,7 +102,7 @@ impl PrfAlgorithm {
         key: &[u8],
         seed: &[&[u8]],
         len: usize,
-    ) -> Result<SecretBytes, CryptoError> {
+    ) -> Result<Secret<Vec<u8>>, CryptoError> {
         let out_len = self.output_len();
         let max = 255 * out_len;
         if len > max {
@@ -110,7 +112,7 @@ impl PrfAlgorithm {
             });
         }
         let hkey = hmac::Key::new(self.ring_algorithm(), key);
-        let mut out = SecretBytes::zeroed(len);
+        let mut out = Secret::zeroed(len);
         let mut previous: Option<hmac::Tag> = None;
         let mut filled = 0;
         let mut counter: u8 = 1;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::suite::{EspSuite, IkeSuite};
 use super::wire::{Identity, TrafficSelector};
-use crate::crypto::SecretBytes;
+use secret::Secret;
 
 /// What to do when the peer stops answering (RFC 7296 §2.4 liveness check failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,7 +90,7 @@ pub struct IkeConfig {
     /// The identity the peer must present; `None` accepts any.
     pub remote_id: Option<Identity>,
     /// The pre-shared key.
-    pub psk: SecretBytes,
+    pub psk: Secret<Vec<u8>>,
     /// IKE suites, most preferred first.
     pub ike_suites: Vec<IkeSuite>,
     /// ESP suites, most preferred first.

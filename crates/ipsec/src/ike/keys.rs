@@ -22,35 +22,42 @@
 
 use crate::crypto::aead::{AeadAlgorithm, AeadKey};
 use crate::crypto::prf::PrfAlgorithm;
-use crate::crypto::{CryptoError, SecretBytes};
+use secret::Secret;
+
+use crate::crypto::CryptoError;
 
 /// The keys of one IKE SA, as octets (for checks against another implementation's log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IkeKeyMaterial {
     /// SKEYSEED.
-    pub skeyseed: SecretBytes,
+    pub skeyseed: Secret<Vec<u8>>,
     /// SK_d: the seed of CHILD_SA and rekeyed IKE SA keys.
-    pub sk_d: SecretBytes,
+    pub sk_d: Secret<Vec<u8>>,
     /// SK_ai (empty with an AEAD).
-    pub sk_ai: SecretBytes,
+    pub sk_ai: Secret<Vec<u8>>,
     /// SK_ar (empty with an AEAD).
-    pub sk_ar: SecretBytes,
+    pub sk_ar: Secret<Vec<u8>>,
     /// SK_ei: protects initiator -> responder messages.
-    pub sk_ei: SecretBytes,
+    pub sk_ei: Secret<Vec<u8>>,
     /// SK_er: protects responder -> initiator messages.
-    pub sk_er: SecretBytes,
+    pub sk_er: Secret<Vec<u8>>,
     /// SK_pi: binds the initiator's ID into AUTH.
-    pub sk_pi: SecretBytes,
+    pub sk_pi: Secret<Vec<u8>>,
     /// SK_pr: binds the responder's ID into AUTH.
-    pub sk_pr: SecretBytes,
+    pub sk_pr: Secret<Vec<u8>>,
 }
 
 /// SKEYSEED of a new IKE SA (RFC 7296 §2.14).
-pub fn skeyseed(prf: PrfAlgorithm, ni: &[u8], nr: &[u8], g_ir: &SecretBytes) -> SecretBytes {
+pub fn skeyseed(
+    prf: PrfAlgorithm,
+    ni: &[u8],
+    nr: &[u8],
+    g_ir: &Secret<Vec<u8>>,
+) -> Secret<Vec<u8>> {
     let mut key = Vec::with_capacity(ni.len() + nr.len());
     key.extend_from_slice(ni);
     key.extend_from_slice(nr);
-    let key = SecretBytes::new(key);
+    let key = Secret::new(key);
     prf.prf(key.expose(), &[g_ir.expose()])
 }
 
@@ -58,11 +65,11 @@ pub fn skeyseed(prf: PrfAlgorithm, ni: &[u8], nr: &[u8], g_ir: &SecretBytes) -> 
 /// is the old SA's PRF.
 pub fn rekeyed_skeyseed(
     old_prf: PrfAlgorithm,
-    old_sk_d: &SecretBytes,
-    g_ir: &SecretBytes,
+    old_sk_d: &Secret<Vec<u8>>,
+    g_ir: &Secret<Vec<u8>>,
     ni: &[u8],
     nr: &[u8],
-) -> SecretBytes {
+) -> Secret<Vec<u8>> {
     old_prf.prf(old_sk_d.expose(), &[g_ir.expose(), ni, nr])
 }
 
@@ -70,7 +77,7 @@ pub fn rekeyed_skeyseed(
 pub fn ike_key_material(
     prf: PrfAlgorithm,
     aead: AeadAlgorithm,
-    skeyseed: SecretBytes,
+    skeyseed: Secret<Vec<u8>>,
     ni: &[u8],
     nr: &[u8],
     spi_i: u64,
@@ -91,8 +98,8 @@ pub fn ike_key_material(
     Ok(IkeKeyMaterial {
         skeyseed,
         sk_d,
-        sk_ai: SecretBytes::default(),
-        sk_ar: SecretBytes::default(),
+        sk_ai: Secret::default(),
+        sk_ar: Secret::default(),
         sk_ei,
         sk_er,
         sk_pi,
@@ -108,15 +115,15 @@ pub struct IkeSaKeys {
     /// The negotiated AEAD.
     pub aead: AeadAlgorithm,
     /// SK_d.
-    pub sk_d: SecretBytes,
+    pub sk_d: Secret<Vec<u8>>,
     /// Cipher for initiator -> responder messages.
     pub ei: AeadKey,
     /// Cipher for responder -> initiator messages.
     pub er: AeadKey,
     /// SK_pi.
-    pub sk_pi: SecretBytes,
+    pub sk_pi: Secret<Vec<u8>>,
     /// SK_pr.
-    pub sk_pr: SecretBytes,
+    pub sk_pr: Secret<Vec<u8>>,
 }
 
 impl IkeSaKeys {
@@ -142,9 +149,9 @@ impl IkeSaKeys {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildKeyMaterial {
     /// Protects initiator -> responder traffic (inbound at the responder).
-    pub initiator_to_responder: SecretBytes,
+    pub initiator_to_responder: Secret<Vec<u8>>,
     /// Protects responder -> initiator traffic.
-    pub responder_to_initiator: SecretBytes,
+    pub responder_to_initiator: Secret<Vec<u8>>,
 }
 
 /// `KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr)`, split into the two directions. `ni` and `nr` are the
@@ -152,8 +159,8 @@ pub struct ChildKeyMaterial {
 pub fn child_key_material(
     prf: PrfAlgorithm,
     aead: AeadAlgorithm,
-    sk_d: &SecretBytes,
-    g_ir: Option<&SecretBytes>,
+    sk_d: &Secret<Vec<u8>>,
+    g_ir: Option<&Secret<Vec<u8>>>,
     ni: &[u8],
     nr: &[u8],
 ) -> Result<ChildKeyMaterial, CryptoError> {
@@ -177,19 +184,19 @@ pub const KEY_PAD: &[u8] = b"Key Pad for IKEv2";
 /// `id_body` the sender's ID payload body (type, 3 reserved octets, data).
 pub fn psk_auth(
     prf: PrfAlgorithm,
-    psk: &SecretBytes,
+    psk: &Secret<Vec<u8>>,
     message: &[u8],
     peer_nonce: &[u8],
-    sk_p: &SecretBytes,
+    sk_p: &Secret<Vec<u8>>,
     id_body: &[u8],
-) -> SecretBytes {
+) -> Secret<Vec<u8>> {
     let maced_id = prf.prf(sk_p.expose(), &[id_body]);
     let key = prf.prf(psk.expose(), &[KEY_PAD]);
     prf.prf(key.expose(), &[message, peer_nonce, maced_id.expose()])
 }
 
 /// Compares two AUTH values without an early exit on the first differing octet.
-pub fn auth_matches(expected: &SecretBytes, received: &[u8]) -> bool {
+pub fn auth_matches(expected: &Secret<Vec<u8>>, received: &[u8]) -> bool {
     let expected = expected.expose();
     if expected.len() != received.len() {
         return false;
@@ -208,8 +215,8 @@ mod tests {
     #[test]
     fn psk_auth_depends_on_every_input_and_verifies() {
         let prf = PrfAlgorithm::HmacSha256;
-        let psk = SecretBytes::from_slice(b"example.psk.1234");
-        let skp = SecretBytes::from_slice(&[3; 32]);
+        let psk = Secret::from_slice(b"example.psk.1234");
+        let skp = Secret::from_slice(&[3; 32]);
         let base = psk_auth(
             prf,
             &psk,
@@ -223,7 +230,7 @@ mod tests {
         let variants = [
             psk_auth(
                 prf,
-                &SecretBytes::from_slice(b"other.psk.12345"),
+                &Secret::from_slice(b"other.psk.12345"),
                 b"msg1",
                 b"nonce",
                 &skp,
@@ -250,7 +257,7 @@ mod tests {
                 &psk,
                 b"msg1",
                 b"nonce",
-                &SecretBytes::from_slice(&[4; 32]),
+                &Secret::from_slice(&[4; 32]),
                 &[1, 0, 0, 0, 10, 0, 0, 1],
             ),
             psk_auth(
@@ -273,7 +280,7 @@ mod tests {
         let m = ike_key_material(
             PrfAlgorithm::HmacSha384,
             AeadAlgorithm::AesGcm16Key256,
-            SecretBytes::from_slice(&[1; 48]),
+            Secret::from_slice(&[1; 48]),
             &[2; 32],
             &[3; 32],
             1,
@@ -301,7 +308,7 @@ mod tests {
             PrfAlgorithm::HmacSha256,
             AeadAlgorithm::ChaCha20Poly1305,
             &m.sk_d,
-            Some(&SecretBytes::from_slice(&[9; 32])),
+            Some(&Secret::from_slice(&[9; 32])),
             &[2; 32],
             &[3; 32],
         )

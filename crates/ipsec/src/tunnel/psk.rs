@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::crypto::SecretBytes;
+use secret::Secret;
 
 /// Why a PSK was refused. Never contains the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,7 +32,7 @@ pub enum PskError {
 
 /// A validated pre-shared key.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Psk(SecretBytes);
+pub struct Psk(Secret<Vec<u8>>);
 
 impl Psk {
     /// Validates `key` against AWS's rules.
@@ -50,11 +50,11 @@ impl Psk {
         if key.starts_with('0') {
             return Err(PskError::LeadingZero);
         }
-        Ok(Psk(SecretBytes::from_slice(key.as_bytes())))
+        Ok(Psk(Secret::from_slice(key.as_bytes())))
     }
 
     /// The key octets, for the IKE session.
-    pub fn secret(&self) -> &SecretBytes {
+    pub fn secret(&self) -> &Secret<Vec<u8>> {
         &self.0
     }
 }

@@ -24,10 +24,10 @@ use super::ike_sa::{Pending, Request};
 use super::init::{find_notify, first_error, notify};
 use super::{Action, ChildSaDirection};
 use super::{After, ChildSa, Event, Failure, IkeSession, NewChildSa, Side, State, Transport};
-use crate::crypto::SecretBytes;
 use crate::ike::keys::{ChildKeyMaterial, auth_matches, child_key_material, psk_auth};
 use crate::ike::suite::{EspSuite, accepted_esp, choose_esp, esp_proposals, esp_reply};
 use crate::ike::wire::{ExchangeType, Identity, NotifyType, Payload, TrafficSelector, auth_method};
+use secret::Secret;
 
 /// A CHILD_SA to install once the exchange that created it is answered.
 #[derive(Debug)]
@@ -480,7 +480,7 @@ impl IkeSession {
 
     /// Records a new CHILD_SA and hands its keys to the data plane.
     pub(super) fn install_child(&mut self, now: Instant, c: ChildInstall) {
-        let (inbound_key, outbound_key): (SecretBytes, SecretBytes) = if c.we_initiated {
+        let (inbound_key, outbound_key): (Secret<Vec<u8>>, Secret<Vec<u8>>) = if c.we_initiated {
             (
                 c.keymat.responder_to_initiator,
                 c.keymat.initiator_to_responder,

@@ -13,13 +13,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::*;
-use crate::crypto::SecretBytes;
 use crate::crypto::aead::AeadAlgorithm;
 use crate::crypto::dh::DhGroup;
 use crate::crypto::prf::PrfAlgorithm;
 use crate::ike::config::{DpdConfig, IkeConfig, RetransmitConfig, StartupAction};
 use crate::ike::suite::{EspSuite, IkeSuite};
 use crate::ike::wire::{Identity, TrafficSelector};
+use secret::Secret;
 
 const A: &str = "192.0.2.1:500";
 const B: &str = "192.0.2.2:500";
@@ -48,7 +48,7 @@ fn config(local: &str, remote: &str, startup: StartupAction) -> IkeConfig {
             std::net::IpAddr::V4(a) => a,
             _ => unreachable!(),
         })),
-        psk: SecretBytes::from_slice(b"shared.secret.123"),
+        psk: Secret::from_slice(b"shared.secret.123"),
         ike_suites: vec![
             ike(AeadAlgorithm::AesGcm16Key256, DhGroup::Ecp256),
             ike(AeadAlgorithm::ChaCha20Poly1305, DhGroup::Curve25519),
@@ -90,8 +90,8 @@ fn config(local: &str, remote: &str, startup: StartupAction) -> IkeConfig {
 struct Peer {
     session: IkeSession,
     addr: SocketAddr,
-    inbound: HashMap<u32, SecretBytes>,
-    outbound: HashMap<u32, (u32, SecretBytes)>,
+    inbound: HashMap<u32, Secret<Vec<u8>>>,
+    outbound: HashMap<u32, (u32, Secret<Vec<u8>>)>,
     active: Option<u32>,
     events: Vec<Event>,
     alive: bool,
@@ -111,7 +111,7 @@ impl Peer {
         }
     }
 
-    fn active_outbound(&self) -> Option<(u32, &SecretBytes)> {
+    fn active_outbound(&self) -> Option<(u32, &Secret<Vec<u8>>)> {
         let (spi, key) = self.outbound.get(&self.active?)?;
         Some((*spi, key))
     }
@@ -417,7 +417,7 @@ fn responder_preference_and_invalid_ke_retry() {
 fn wrong_psk_fails_on_both_sides_without_a_tunnel() {
     let a = config(A, B, StartupAction::Start);
     let mut b = config(B, A, StartupAction::Add);
-    b.psk = SecretBytes::from_slice(b"another.secret.99");
+    b.psk = Secret::from_slice(b"another.secret.99");
     let mut net = Net::new(a, b, 3);
     net.run_for(Duration::from_secs(1));
     let failed = |p: &Peer, side: Side| {

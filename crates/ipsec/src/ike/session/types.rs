@@ -7,11 +7,11 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::crypto::SecretBytes;
 use crate::crypto::aead::AeadAlgorithm;
 use crate::ike::config::DpdAction;
 use crate::ike::suite::{EspSuite, IkeSuite};
 use crate::ike::wire::{Identity, NotifyType, TrafficSelector};
+use secret::Secret;
 
 /// Which of the two IKE ports a datagram uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,7 +73,7 @@ pub struct ChildSaDirection {
     /// The AEAD.
     pub aead: AeadAlgorithm,
     /// Key material, zeroized on drop, never printed.
-    pub keymat: SecretBytes,
+    pub keymat: Secret<Vec<u8>>,
 }
 
 /// A new CHILD_SA pair for the data plane.
