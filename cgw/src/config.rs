@@ -21,8 +21,8 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use vgw::config::{
-    CgwConnection, ConfigError, Profile, Routing, check_amazon_asn, check_customer_asn, check_name,
-    check_options, to_toml_with_keys, toml_error,
+    CgwConnection, ConfigError, Profile, Routing, check_amazon_asn, check_customer_asn,
+    check_inside_cidr, check_name, check_options, to_toml_with_keys, toml_error,
 };
 
 /// Active/active: both tunnels carry traffic (ECMP); active/standby: the second tunnel of each
@@ -106,8 +106,8 @@ impl CgwConfig {
             }
             for (j, t) in c.tunnels.iter().enumerate() {
                 let at = format!("{at}.tunnel[{j}]");
-                ipsec::tunnel::config::check_inside_cidr(t.inside_cidr)
-                    .map_err(|e| ConfigError::new(format!("{at}.inside_cidr"), e.to_string()))?;
+                check_inside_cidr(t.inside_cidr)
+                    .map_err(|m| ConfigError::new(format!("{at}.inside_cidr"), m))?;
                 if !inside.insert(t.inside_cidr) {
                     return Err(ConfigError::new(
                         format!("{at}.inside_cidr"),

@@ -37,7 +37,7 @@ use gateway::bundle::{self, GatewayError, Tunnels};
 use gateway::fib::{KernelRoutes, PROTO_GATEWAY, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
-use vgw::config::{Routing, inside_addresses};
+use vgw::config::{ConfigError, Routing, inside_addresses};
 use vgw::daemon::tunnel_name;
 
 use crate::config::{CgwConfig, TunnelMode};
@@ -71,20 +71,33 @@ impl Cgw {
         let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
 
         let mut specs = Vec::new();
-        for c in &config.connections {
+        for (ci, c) in config.connections.iter().enumerate() {
             for (i, t) in c.tunnels.iter().enumerate() {
                 let (aws, customer) = inside_addresses(t.inside_cidr);
+                let name = tunnel_name(&c.name, i);
+                // The customer's end of AWS's tunnel: the same options (the customer view's
+                // startup and DPD actions) and the same timer table as the VGW's end.
+                let ipsec = t
+                    .options
+                    .tunnel_config(
+                        &name,
+                        t.outside_ip,
+                        t.aws_ip,
+                        &t.pre_shared_key,
+                        config.profile,
+                    )
+                    .map_err(|e| {
+                        ConfigError::new(
+                            format!("connection[{ci}].tunnel[{i}].options"),
+                            e.to_string(),
+                        )
+                    })?;
                 specs.push(TunnelSpec {
-                    name: tunnel_name(&c.name, i),
                     ifname: bundle::ifname(&c.name, i),
-                    local_outside: t.outside_ip,
-                    remote_outside: t.aws_ip,
                     inside_cidr: t.inside_cidr,
                     local_inside: customer,
                     remote_inside: aws,
-                    psk: t.pre_shared_key.clone(),
-                    options: t.options.clone(),
-                    timing: config.profile.ipsec_timing(),
+                    ipsec,
                 });
             }
         }
@@ -95,7 +108,11 @@ impl Cgw {
         // Before the tunnels' sockets exist, so their first packets already take it.
         let underlay = match config.underlay_gateway {
             Some(gw) => {
-                let outside: Vec<Ipv4Addr> = specs.iter().map(|s| s.local_outside).collect();
+                let outside: Vec<Ipv4Addr> = config
+                    .connections
+                    .iter()
+                    .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
+                    .collect();
                 Some(Arc::new(Underlay::install(&netlink, &outside, gw).await?))
             }
             None => None,

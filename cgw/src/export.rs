@@ -27,12 +27,11 @@
 
 use std::fmt::Write as _;
 
-use ipsec::tunnel::TunnelOptions;
-use ipsec::tunnel::config::Startup;
 use zeroize::Zeroizing;
 
 use vgw::config::{CgwConnection, Routing, inside_addresses};
 use vgw::daemon::tunnel_name;
+use vgw::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
 
 fn cipher(aws: &str) -> Option<&'static str> {
     match aws {
@@ -137,9 +136,9 @@ pub fn swanctl_config(
             Startup::Add => "trap",
         };
         let dpd = match o.dpd_timeout_action {
-            ipsec::tunnel::config::DpdTimeoutAction::Clear => "clear",
-            ipsec::tunnel::config::DpdTimeoutAction::Restart => "restart",
-            ipsec::tunnel::config::DpdTimeoutAction::None => "none",
+            DpdTimeoutAction::Clear => "clear",
+            DpdTimeoutAction::Restart => "restart",
+            DpdTimeoutAction::None => "none",
         };
         let _ = write!(
             s,
@@ -192,12 +191,12 @@ pub fn swanctl_config(
     s.push_str("}\nsecrets {\n");
     for (i, t) in connection.tunnels.iter().enumerate() {
         let name = tunnel_name(&connection.name, i);
-        let key = String::from_utf8_lossy(t.pre_shared_key.secret().expose()).into_owned();
-        let key = Zeroizing::new(key);
         let _ = write!(
             s,
             "  ike-{name} {{\n    id-1 = {}\n    id-2 = {}\n    secret = \"{}\"\n  }}\n",
-            t.outside_ip, t.aws_ip, *key
+            t.outside_ip,
+            t.aws_ip,
+            t.pre_shared_key.secret().expose()
         );
     }
     s.push_str("}\n");

@@ -129,7 +129,7 @@ impl VpnLab {
                         outside_ip: Ipv4Addr::new(203, 0, 113, (i * 2 + t + 1) as u8),
                         customer_ip: s.outside,
                         inside_cidr: format!("169.254.{}.{}/30", 10 + i, t * 4).parse().unwrap(),
-                        pre_shared_key: ipsec::tunnel::Psk::new(PSK).unwrap(),
+                        pre_shared_key: vgw::psk::Psk::new(PSK).unwrap(),
                         options: Default::default(),
                     })
                     .collect(),

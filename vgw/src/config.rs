@@ -12,6 +12,9 @@
 //!       customer_ip, inside_cidr, psk, options
 //! ```
 //!
+//! Tunnel options are [`crate::tunnel_options`], keys [`crate::psk`]; inside CIDRs
+//! ([`check_inside_cidr`], [`inside_addresses`]), ASNs and names are checked here.
+//!
 //! Files carry concrete inside CIDRs and PSKs: choosing them (AWS picks a random /30 and a
 //! random key when the operator gives none) happens once, in [`crate::plan`], so both ends of a
 //! tunnel agree. Errors name the item (`connection[1].tunnel[0].inside_cidr: ...`) and never
@@ -24,10 +27,12 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
-use ipsec::tunnel::{Psk, TunnelOptions};
 use serde::{Deserialize, Serialize};
 
 pub use gateway::ConfigError;
+
+use crate::psk::Psk;
+use crate::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
 
 /// Timer table: AWS's values or the short CI ones (`docs/design.md`, timing profiles).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,22 +51,6 @@ impl Profile {
         match self {
             Profile::Aws => bgp::driver::Profile::Aws,
             Profile::Fast => bgp::driver::Profile::Fast,
-        }
-    }
-
-    /// The IPsec tunnel's profile.
-    pub fn ipsec(self) -> ipsec::tunnel::config::Profile {
-        match self {
-            Profile::Aws => ipsec::tunnel::config::Profile::Aws,
-            Profile::Fast => ipsec::tunnel::config::Profile::Fast,
-        }
-    }
-
-    /// The IPsec tunnel's timers for this profile.
-    pub fn ipsec_timing(self) -> ipsec::tunnel::config::Timing {
-        ipsec::tunnel::config::Timing {
-            profile: self.ipsec(),
-            ..Default::default()
         }
     }
 }
@@ -245,16 +234,51 @@ pub struct CgwTunnel {
 
 fn cgw_options() -> TunnelOptions {
     TunnelOptions {
-        startup_action: ipsec::tunnel::config::Startup::Start,
-        dpd_timeout_action: ipsec::tunnel::config::DpdTimeoutAction::Restart,
+        startup_action: Startup::Start,
+        dpd_timeout_action: DpdTimeoutAction::Restart,
         ..TunnelOptions::default()
     }
 }
 
-/// The two inside addresses of a /30: (AWS side, customer side), as AWS assigns them.
+/// The two inside addresses of a /30: (AWS side, customer side) = the first and second host, as
+/// AWS assigns them (its sample configurations give the virtual private gateway the first).
 pub fn inside_addresses(cidr: Ipv4Net) -> (Ipv4Addr, Ipv4Addr) {
     let base = u32::from(cidr.network());
     (Ipv4Addr::from(base + 1), Ipv4Addr::from(base + 2))
+}
+
+/// /30s AWS refuses as tunnel inside CIDRs \[V1, V15\].
+const RESERVED_INSIDE: [&str; 7] = [
+    "169.254.0.0/30",
+    "169.254.1.0/30",
+    "169.254.2.0/30",
+    "169.254.3.0/30",
+    "169.254.4.0/30",
+    "169.254.5.0/30",
+    "169.254.169.252/30",
+];
+
+/// Checks an inside CIDR against AWS's rules for a VGW tunnel: a /30 within 169.254.0.0/16,
+/// not one of the reserved blocks. (Uniqueness per VGW is checked with the whole file.)
+pub fn check_inside_cidr(cidr: Ipv4Net) -> Result<(), String> {
+    let err = |reason: &str| Err(format!("inside_cidr {cidr}: {reason}"));
+    if cidr.prefix_len() != 30 {
+        return err("must be a /30");
+    }
+    if cidr.network() != cidr.addr() {
+        return err("must be a network address");
+    }
+    let link_local: Ipv4Net = "169.254.0.0/16".parse().expect("constant");
+    if !link_local.contains(&cidr) {
+        return err("must be within 169.254.0.0/16");
+    }
+    if RESERVED_INSIDE
+        .iter()
+        .any(|r| r.parse::<Ipv4Net>().ok() == Some(cidr))
+    {
+        return err("is reserved by AWS");
+    }
+    Ok(())
 }
 
 /// Checks an Amazon-side ASN \[V16\].
@@ -295,20 +319,9 @@ pub fn check_name(item: &str, name: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Checks a tunnel's options against AWS's rules; the error names `<item>.options`.
 pub fn check_options(item: &str, options: &TunnelOptions) -> Result<(), ConfigError> {
-    // The tunnel crate validates the options as part of a whole tunnel configuration.
-    let probe = ipsec::tunnel::TunnelConfig {
-        name: "check".into(),
-        local_address: Ipv4Addr::LOCALHOST.into(),
-        remote_address: Ipv4Addr::new(127, 0, 0, 2).into(),
-        local_id: None,
-        remote_id: None,
-        pre_shared_key: Psk::new("placeholder.key").expect("a valid PSK"),
-        inside_cidr: None,
-        options: options.clone(),
-        timing: Default::default(),
-    };
-    probe
+    options
         .validate()
         .map_err(|e| ConfigError::new(format!("{item}.options"), e.to_string()))
 }
@@ -391,8 +404,8 @@ impl VgwConfig {
             }
             for (j, t) in c.tunnels.iter().enumerate() {
                 let at = format!("{at}.tunnel[{j}]");
-                ipsec::tunnel::config::check_inside_cidr(t.inside_cidr)
-                    .map_err(|e| ConfigError::new(format!("{at}.inside_cidr"), e.to_string()))?;
+                check_inside_cidr(t.inside_cidr)
+                    .map_err(|m| ConfigError::new(format!("{at}.inside_cidr"), m))?;
                 if !inside.insert(t.inside_cidr) {
                     return Err(ConfigError::new(
                         format!("{at}.inside_cidr"),
@@ -447,8 +460,7 @@ pub fn to_toml_with_keys<T: Serialize>(
             .and_then(|v| v.get_mut(t))
             .and_then(|v| v.get_mut("pre_shared_key"))
             .expect("every tunnel has a key");
-        let key = String::from_utf8(psk.secret().expose().to_vec()).expect("PSKs are ASCII");
-        *slot = toml::Value::String(key);
+        *slot = toml::Value::String(psk.secret().expose().clone());
     }
     zeroize::Zeroizing::new(toml::to_string(&tree).expect("a TOML tree serializes"))
 }
@@ -465,5 +477,63 @@ impl VgwConfig {
                     .map(move |(t, tun)| (c, t, tun.pre_shared_key.clone()))
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TUNNEL: &str = r#"
+        outside_ip = "192.0.2.1"
+        customer_ip = "198.51.100.7"
+        inside_cidr = "169.254.10.0/30"
+        pre_shared_key = "example.psk_1234"
+    "#;
+
+    #[test]
+    fn inside_cidr_rules() {
+        for bad in [
+            "169.254.169.252/30",
+            "169.254.3.0/30",
+            "169.254.10.0/29",
+            "10.0.0.0/30",
+        ] {
+            assert!(check_inside_cidr(bad.parse().unwrap()).is_err(), "{bad}");
+        }
+        assert!(check_inside_cidr("169.254.6.4/30".parse().unwrap()).is_ok());
+        assert_eq!(
+            check_inside_cidr("169.254.3.0/30".parse().unwrap()).unwrap_err(),
+            "inside_cidr 169.254.3.0/30: is reserved by AWS"
+        );
+        assert_eq!(
+            inside_addresses("169.254.10.0/30".parse().unwrap()),
+            (
+                "169.254.10.1".parse().unwrap(),
+                "169.254.10.2".parse().unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_psks_are_refused_without_echo() {
+        let e = toml::from_str::<VgwTunnel>(&TUNNEL.replace("example.psk_1234", "bad-key-value!"))
+            .unwrap_err()
+            // The message, not the Display: toml's Display quotes the source line, key included,
+            // so callers report `message()` and the span's line (as `toml_error` does).
+            .message()
+            .to_string();
+        assert!(e.contains("only letters"), "{e}");
+        assert!(!e.contains("bad-key-value"), "{e}");
+        assert!(toml::from_str::<VgwTunnel>(&format!("{TUNNEL}\ntypo = 1")).is_err());
+    }
+
+    #[test]
+    fn show_of_a_tunnel_hides_the_psk() {
+        let t: VgwTunnel = toml::from_str(TUNNEL).unwrap();
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(json.contains("\"pre_shared_key\":\"***\""), "{json}");
+        assert!(!json.contains("example.psk_1234"));
+        assert!(!format!("{t:?}").contains("example.psk_1234"));
     }
 }

@@ -58,7 +58,9 @@ use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
 
-use crate::config::{MAX_CUSTOMER_PREFIXES, Profile, Routing, VgwConfig, inside_addresses};
+use crate::config::{
+    ConfigError, MAX_CUSTOMER_PREFIXES, Profile, Routing, VgwConfig, inside_addresses,
+};
 
 /// Kernel protocol number of the routes the VGW installs: the gateways' own
 /// ([`gateway::fib::PROTO_GATEWAY`]), the gateway's decisions rather than a BGP daemon's.
@@ -128,23 +130,34 @@ impl Vgw {
         let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
 
         let mut specs = Vec::new();
-        for c in &config.connections {
+        for (ci, c) in config.connections.iter().enumerate() {
             for (i, t) in c.tunnels.iter().enumerate() {
                 let (aws, customer) = inside_addresses(t.inside_cidr);
+                let name = tunnel_name(&c.name, i);
+                let ipsec = t
+                    .options
+                    .tunnel_config(
+                        &name,
+                        t.outside_ip,
+                        t.customer_ip,
+                        &t.pre_shared_key,
+                        config.profile,
+                    )
+                    .map_err(|e| {
+                        ConfigError::new(
+                            format!("connection[{ci}].tunnel[{i}].options"),
+                            e.to_string(),
+                        )
+                    })?;
                 specs.push((
                     c.routing,
                     c.customer_asn,
                     TunnelSpec {
-                        name: tunnel_name(&c.name, i),
                         ifname: bundle::ifname(&c.name, i),
-                        local_outside: t.outside_ip,
-                        remote_outside: t.customer_ip,
                         inside_cidr: t.inside_cidr,
                         local_inside: aws,
                         remote_inside: customer,
-                        psk: t.pre_shared_key.clone(),
-                        options: t.options.clone(),
-                        timing: config.profile.ipsec_timing(),
+                        ipsec,
                     },
                 ));
             }
@@ -152,8 +165,11 @@ impl Vgw {
         // Before the tunnels' sockets exist, so their first packets already take it.
         let underlay = match config.underlay_gateway {
             Some(gw) => {
-                let outside: Vec<Ipv4Addr> =
-                    specs.iter().map(|(_, _, s)| s.local_outside).collect();
+                let outside: Vec<Ipv4Addr> = config
+                    .connections
+                    .iter()
+                    .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
+                    .collect();
                 Some(Underlay::install(&netlink, &outside, gw).await?)
             }
             None => None,
@@ -222,7 +238,7 @@ impl Vgw {
                         vpc_target(&r.target, &config.name),
                     )
                     .map_err(|e| {
-                        GatewayError::Config(crate::config::ConfigError {
+                        GatewayError::Config(ConfigError {
                             item: "vpc.static_route".into(),
                             message: e.to_string(),
                         })
@@ -313,7 +329,7 @@ impl Vgw {
 
 fn vgw_neighbor(spec: &TunnelSpec, asn: u32, profile: Profile) -> NeighborConfig {
     let mut n = NeighborConfig::new(spec.remote_inside.into(), asn);
-    n.name = Some(spec.name.clone());
+    n.name = Some(spec.name().to_string());
     n.local_address = Some(spec.local_inside.into());
     n.families = vec![Family::Ipv4Unicast];
     n.graceful_restart_time = 0;

@@ -2,12 +2,15 @@
 //! VGW in one package.
 //!
 //! ```text
-//!  config   AWS's rules for a VPN connection: tunnel options, inside CIDRs, PSKs, ASNs;
-//!           the vgw daemon's file and the customer's view of a connection
-//!  plan     AWS's choices: inside /30s, PSKs, the customer view handed to a CGW
-//!  daemon   the vgw daemon: tunnels (gateway::Tunnels), one BGP speaker, routing::vgw
-//!           selection -> kernel, routing::vpc -> the VPC router's table
-//!  kind     the `vgw` and `vpc` scenario kinds, their checks/actions and typed queries
+//!  config          AWS's rules for a VPN connection: inside CIDRs, ASNs, names; the vgw
+//!                  daemon's file and the customer's view of a connection
+//!  tunnel_options  AWS's tunnel options (defaults, ranges) -> ipsec::tunnel::TunnelConfig
+//!  psk             AWS's pre-shared key rules
+//!  timers          the VPN's timers, one table per timing profile (aws, fast)
+//!  plan            AWS's choices: inside /30s, PSKs, the customer view handed to a CGW
+//!  daemon          the vgw daemon: tunnels (gateway::Tunnels), one BGP speaker,
+//!                  routing::vgw selection -> kernel, routing::vpc -> the VPC router's table
+//!  kind            the `vgw` and `vpc` scenario kinds, their checks/actions and typed queries
 //! ```
 //!
 //! Binary: `hl-vgw --config vgw.toml [--control SOCKET]` (also `hybridlab daemon vgw`).
@@ -19,6 +22,9 @@ pub mod config;
 pub mod daemon;
 pub mod kind;
 pub mod plan;
+pub mod psk;
+pub mod timers;
+pub mod tunnel_options;
 
 pub use config::VgwConfig;
 pub use daemon::Vgw;

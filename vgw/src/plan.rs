@@ -12,13 +12,15 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use ipsec::tunnel::Psk;
-use ipsec::tunnel::config::{DpdTimeoutAction, Startup, check_inside_cidr};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use crate::config::{CgwConnection, CgwTunnel, Routing, VgwConfig, VgwConnection};
+use crate::config::{
+    CgwConnection, CgwTunnel, Routing, VgwConfig, VgwConnection, check_inside_cidr,
+};
+use crate::psk::Psk;
+use crate::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
 
 /// Characters of an AWS-generated PSK (AWS allows `[A-Za-z0-9._]`; its own keys use these).
 const PSK_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
@@ -123,7 +125,7 @@ pub fn customer_view(vgw: &VgwConfig, connection: &VgwConnection) -> CgwConnecti
                 pre_shared_key: t.pre_shared_key.clone(),
                 as_path_prepend: 0,
                 med: None,
-                options: ipsec::tunnel::TunnelOptions {
+                options: TunnelOptions {
                     startup_action: Startup::Start,
                     dpd_timeout_action: DpdTimeoutAction::Restart,
                     ..t.options.clone()
@@ -154,8 +156,8 @@ mod tests {
         );
         for seed in 0..200 {
             let k = derive_psk(seed, "x");
-            assert_eq!(k.secret().len(), GENERATED_PSK_LEN);
-            assert!(k.secret().expose()[0] != b'0');
+            assert_eq!(k.secret().expose().len(), GENERATED_PSK_LEN);
+            assert!(!k.secret().expose().starts_with('0'));
         }
     }
 
@@ -188,7 +190,7 @@ mod tests {
         let b = generate_psk();
         assert_ne!(a, b);
         for k in [&a, &b] {
-            let text = std::str::from_utf8(k.secret().expose()).unwrap();
+            let text = k.secret().expose();
             assert_eq!(text.len(), GENERATED_PSK_LEN);
             assert!(Psk::new(text).is_ok());
         }

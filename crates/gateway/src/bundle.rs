@@ -96,7 +96,7 @@ impl Tunnels {
             .await;
             match started {
                 Ok(t) => {
-                    tunnels.insert(spec.name.clone(), t);
+                    tunnels.insert(spec.name().to_string(), t);
                 }
                 Err(e) => {
                     for (_, t) in tunnels {
@@ -168,7 +168,7 @@ impl Tunnels {
                 "name": name,
                 "status": if t.is_up() { "UP" } else { "DOWN" },
                 "interface": spec.ifname,
-                "outside": { "local": spec.local_outside, "remote": spec.remote_outside },
+                "outside": { "local": spec.local_outside(), "remote": spec.remote_outside() },
                 "inside": { "cidr": spec.inside_cidr.to_string(), "local": spec.local_inside, "remote": spec.remote_inside },
                 "ipsec": t.show().await,
                 "bgp": bgp,

@@ -16,7 +16,8 @@
 //! The tunnel counts as up while an IKE SA and at least one CHILD_SA exist (AWS's "UP" status);
 //! DPD with action `clear` takes it down, which is what withdraws its routes \[V1\].
 //!
-//! What it does not do: BGP (the gateway runs one speaker for all tunnels), or routes.
+//! What it does not do: BGP (the gateway runs one speaker for all tunnels), routes, or choose
+//! any IPsec value (the gateway package hands in a complete `ipsec::tunnel::TunnelConfig`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -24,10 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ipnet::{IpNet, Ipv4Net};
 use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
-use ipsec::tunnel::config::Timing;
-use ipsec::tunnel::{
-    EspIo, Psk, TunnelConfig, TunnelEvent, TunnelHandle, TunnelIo, TunnelOptions, TunnelShow,
-};
+use ipsec::tunnel::{EspIo, TunnelConfig, TunnelEvent, TunnelHandle, TunnelIo, TunnelShow};
 use netns::{LinkId, Netlink, Netns};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::Notify;
@@ -41,26 +39,34 @@ pub const TUNNEL_MTU: u32 = 1436;
 /// Everything needed to start one tunnel.
 #[derive(Debug, Clone)]
 pub struct TunnelSpec {
-    /// Name for logs, events and `show` (`vpn1-t1`).
-    pub name: String,
     /// TUN interface name (at most 15 characters).
     pub ifname: String,
-    /// Our outside address.
-    pub local_outside: Ipv4Addr,
-    /// The peer's outside address.
-    pub remote_outside: Ipv4Addr,
     /// The inside /30.
     pub inside_cidr: Ipv4Net,
     /// Our inside address.
     pub local_inside: Ipv4Addr,
     /// The peer's inside address (BGP neighbor, route next hop).
     pub remote_inside: Ipv4Addr,
-    /// Pre-shared key.
-    pub psk: Psk,
-    /// AWS tunnel options.
-    pub options: TunnelOptions,
-    /// IPsec timers (the gateway package picks them for its timing profile).
-    pub timing: Timing,
+    /// The IPsec tunnel: name, outside addresses, key, suites, timers (the gateway package
+    /// fills it in from its own options and timing profile).
+    pub ipsec: TunnelConfig,
+}
+
+impl TunnelSpec {
+    /// Name for logs, events and `show` (`vpn1-t1`).
+    pub fn name(&self) -> &str {
+        &self.ipsec.name
+    }
+
+    /// Our outside address.
+    pub fn local_outside(&self) -> IpAddr {
+        self.ipsec.local().ip()
+    }
+
+    /// The peer's outside address.
+    pub fn remote_outside(&self) -> IpAddr {
+        self.ipsec.remote().ip()
+    }
 }
 
 /// Why a tunnel could not start.
@@ -107,7 +113,7 @@ pub struct Tunnel {
 
 /// UDP socket on `local`, SO_REUSEPORT, connected to `remote`, non-blocking.
 fn bind_connected(local: SocketAddr, remote: SocketAddr) -> std::io::Result<UdpSocket> {
-    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    let s = Socket::new(Domain::for_address(local), Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_port(true)?;
     s.set_nonblocking(true)?;
     s.bind(&local.into())?;
@@ -125,7 +131,7 @@ impl Tunnel {
         on_event: impl Fn(&TunnelEvent) + Send + 'static,
         changed: Arc<Notify>,
     ) -> Result<Tunnel, TunnelStartError> {
-        let name = spec.name.clone();
+        let name = spec.name().to_string();
         let nerr = |what| {
             let tunnel = name.clone();
             move |source| TunnelStartError::Netns {
@@ -153,8 +159,8 @@ impl Tunnel {
             .map_err(nerr("bringing the TUN device up"))?;
 
         let bind = |port| {
-            let local = SocketAddr::from((spec.local_outside, port));
-            bind_connected(local, SocketAddr::from((spec.remote_outside, port))).map_err(|source| {
+            let local = SocketAddr::new(spec.local_outside(), port);
+            bind_connected(local, SocketAddr::new(spec.remote_outside(), port)).map_err(|source| {
                 TunnelStartError::Bind {
                     tunnel: name.clone(),
                     addr: local,
@@ -170,22 +176,11 @@ impl Tunnel {
         let (dataplane, channels) = Dataplane::start(
             tun,
             natt,
-            DataplaneConfig::new(&spec.name, SocketAddr::from((spec.remote_outside, 4500))),
+            DataplaneConfig::new(spec.name(), SocketAddr::new(spec.remote_outside(), 4500)),
         )
         .map_err(|e| ipsec_err(&e))?;
-        let config = TunnelConfig {
-            name: spec.name.clone(),
-            local_address: spec.local_outside.into(),
-            remote_address: spec.remote_outside.into(),
-            local_id: None,
-            remote_id: None,
-            pre_shared_key: spec.psk.clone(),
-            inside_cidr: Some(spec.inside_cidr),
-            options: spec.options.clone(),
-            timing: spec.timing,
-        };
         let handle = ipsec::tunnel::spawn(
-            config,
+            spec.ipsec.clone(),
             TunnelIo {
                 ike,
                 esp: EspIo::Dataplane(dataplane, channels),
@@ -196,7 +191,7 @@ impl Tunnel {
         let handle = Arc::new(handle);
         let up = Arc::new(AtomicBool::new(false));
         let mut events = handle.subscribe();
-        let (flag, tunnel_name, probe) = (up.clone(), spec.name.clone(), handle.clone());
+        let (flag, tunnel_name, probe) = (up.clone(), spec.name().to_string(), handle.clone());
         let watcher = tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {

@@ -16,8 +16,13 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use ipsec::crypto::aead::AeadAlgorithm;
+use ipsec::crypto::dh::DhGroup;
+use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
-use ipsec::tunnel::config::{DpdTimeoutAction, Profile, Startup};
+use ipsec::ike::config::{DpdAction, StartupAction};
 use ipsec::tunnel::{EspIo, TunnelConfig, TunnelEvent, TunnelHandle, TunnelIo, TunnelShow};
 use netns::{Netns, NetnsDir};
 use testkit::lab::Lab;
@@ -45,42 +50,30 @@ struct Fixture {
 struct Suites {
     ike: &'static str,
     esp: &'static str,
-    aws_enc: &'static str,
-    aws_integ: &'static str,
-    aws_dh: u16,
+    aead: AeadAlgorithm,
+    prf: PrfAlgorithm,
+    dh: DhGroup,
 }
 
 const AES: Suites = Suites {
     ike: "aes256gcm16-prfsha256-ecp256",
     esp: "aes256gcm16-ecp256",
-    aws_enc: "AES256-GCM-16",
-    aws_integ: "SHA2-256",
-    aws_dh: 19,
+    aead: AeadAlgorithm::AesGcm16Key256,
+    prf: PrfAlgorithm::HmacSha256,
+    dh: DhGroup::Ecp256,
 };
 
 const CHACHA: Suites = Suites {
     ike: "chacha20poly1305-prfsha256-x25519",
     esp: "chacha20poly1305-x25519",
-    aws_enc: "CHACHA20-POLY1305",
-    aws_integ: "SHA2-256",
-    aws_dh: 31,
+    aead: AeadAlgorithm::ChaCha20Poly1305,
+    prf: PrfAlgorithm::HmacSha256,
+    dh: DhGroup::Curve25519,
 };
 
-fn our_config(startup: Startup, psk: &str) -> TunnelConfig {
-    let mut c: TunnelConfig = toml::from_str(&format!(
-        r#"
-        name = "aws-t1"
-        local_address = "{AWS}"
-        remote_address = "{CGW}"
-        pre_shared_key = "{psk}"
-        inside_cidr = "169.254.20.0/30"
-        [timing]
-        profile = "fast"
-        "#
-    ))
-    .unwrap();
-    c.options.startup_action = startup;
-    c
+/// Our end: every suite we implement, short (CI) timers (see `support::ike_tunnel`).
+fn our_config(startup: StartupAction, psk: &str) -> TunnelConfig {
+    support::ike_tunnel("aws-t1", AWS, CGW, psk, startup)
 }
 
 impl Fixture {
@@ -311,12 +304,10 @@ fn conn(suites: &Suites, start: StartAction) -> PskConnection {
     c
 }
 
-fn aws_options(c: &mut TunnelConfig, s: &Suites, esp_enc: &str) {
-    c.options.phase1_encryption_algorithms = vec![s.aws_enc.into()];
-    c.options.phase1_integrity_algorithms = vec![s.aws_integ.into()];
-    c.options.phase1_dh_group_numbers = vec![s.aws_dh];
-    c.options.phase2_encryption_algorithms = vec![esp_enc.into()];
-    c.options.phase2_dh_group_numbers = vec![s.aws_dh];
+/// Narrows our suites to `s` for IKE and `esp` (with `s`'s group for PFS) for ESP.
+fn only(c: &mut TunnelConfig, s: &Suites, esp: AeadAlgorithm) {
+    c.ike.ike_suites = support::ike_suites(&[s.aead], &[s.prf], &[s.dh]);
+    c.ike.esp_suites = support::esp_suites(&[esp], &[s.dh]);
 }
 
 fn traffic(f: &Fixture) {
@@ -331,8 +322,8 @@ fn traffic(f: &Fixture) {
 #[test]
 fn strongswan_initiates_to_our_responder_aes128gcm_esp() {
     // AWS's default: startup action `add`, the customer gateway initiates.
-    let mut c = our_config(Startup::Add, PSK);
-    aws_options(&mut c, &AES, "AES128-GCM-16");
+    let mut c = our_config(StartupAction::Add, PSK);
+    only(&mut c, &AES, AeadAlgorithm::AesGcm16Key128);
     let mut sw = conn(&AES, StartAction::None);
     sw.esp_proposals = "aes128gcm16-ecp256".into();
     let f = Fixture::new("ike-sw-init", c, sw);
@@ -352,8 +343,8 @@ fn strongswan_initiates_to_our_responder_aes128gcm_esp() {
 
 #[test]
 fn we_initiate_to_strongswan_aes256gcm() {
-    let mut c = our_config(Startup::Start, PSK);
-    aws_options(&mut c, &AES, "AES256-GCM-16");
+    let mut c = our_config(StartupAction::Start, PSK);
+    only(&mut c, &AES, AeadAlgorithm::AesGcm16Key256);
     let mut f = Fixture::new("ike-we-init", c, conn(&AES, StartAction::None));
     let up = f.wait_event("ipsec.child_up", Duration::from_secs(20), |_| true);
     let show = f.wait_up(&AES);
@@ -364,8 +355,8 @@ fn we_initiate_to_strongswan_aes256gcm() {
 
 #[test]
 fn strongswan_initiates_chacha20poly1305_x25519() {
-    let mut c = our_config(Startup::Add, PSK);
-    aws_options(&mut c, &CHACHA, "CHACHA20-POLY1305");
+    let mut c = our_config(StartupAction::Add, PSK);
+    only(&mut c, &CHACHA, AeadAlgorithm::ChaCha20Poly1305);
     let f = Fixture::new("ike-sw-chacha", c, conn(&CHACHA, StartAction::Start));
     f.wait_up(&CHACHA);
     traffic(&f);
@@ -373,9 +364,9 @@ fn strongswan_initiates_chacha20poly1305_x25519() {
 
 #[test]
 fn we_initiate_chacha20poly1305_x25519_with_the_full_aws_proposal_list() {
-    // Our default lists (every suite we implement) against strongSwan's single proposal: the
+    // Our full lists (every suite we implement) against strongSwan's single proposal: the
     // responder (strongSwan) picks, after an INVALID_KE_PAYLOAD round for the group.
-    let c = our_config(Startup::Start, PSK);
+    let c = our_config(StartupAction::Start, PSK);
     let f = Fixture::new("ike-we-chacha", c, conn(&CHACHA, StartAction::None));
     // IKE_AUTH negotiates no PFS group (RFC 7296 §1.2): until the first rekey we show the first
     // group of ours that goes with the chosen cipher.
@@ -395,7 +386,7 @@ fn we_initiate_chacha20poly1305_x25519_with_the_full_aws_proposal_list() {
 #[test]
 fn wrong_psk_gives_authentication_failed_and_no_tunnel() {
     // strongSwan initiates with another key: we refuse.
-    let c = our_config(Startup::Add, PSK);
+    let c = our_config(StartupAction::Add, PSK);
     let mut sw = conn(&AES, StartAction::None);
     sw.psk = "Another.psk_9999".into();
     let mut f = Fixture::new("ike-badpsk", c, sw);
@@ -417,8 +408,8 @@ fn wrong_psk_gives_authentication_failed_and_no_tunnel() {
 
 #[test]
 fn wrong_psk_when_we_initiate() {
-    let mut c = our_config(Startup::Start, "Our.own.psk_1234");
-    c.timing.restart_delay_ms = Some(60_000);
+    let mut c = our_config(StartupAction::Start, "Our.own.psk_1234");
+    c.ike.restart_delay = Duration::from_secs(60);
     let mut f = Fixture::new("ike-badpsk2", c, conn(&AES, StartAction::None));
     let e = f.wait_event("ipsec.failed", Duration::from_secs(10), |_| true);
     assert_eq!(e.data["reason"], "AUTHENTICATION_FAILED (by the peer)");
@@ -518,8 +509,8 @@ impl Fixture {
 
 #[test]
 fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
-    let mut c = our_config(Startup::Add, PSK);
-    aws_options(&mut c, &AES, "AES256-GCM-16");
+    let mut c = our_config(StartupAction::Add, PSK);
+    only(&mut c, &AES, AeadAlgorithm::AesGcm16Key256);
     let mut f = Fixture::new("ike-rekey", c, conn(&AES, StartAction::Start));
     let first = f.wait_up(&AES);
     f.add_cgw_address();
@@ -588,9 +579,12 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
 
 #[test]
 fn killed_strongswan_is_noticed_by_dpd_and_cleared() {
-    let mut c = our_config(Startup::Add, PSK);
-    c.options.dpd_timeout_action = DpdTimeoutAction::Clear;
-    assert_eq!(c.timing.profile, Profile::Fast);
+    let mut c = our_config(StartupAction::Add, PSK);
+    c.ike.dpd.action = DpdAction::Clear;
+    assert_eq!(
+        (c.ike.dpd.interval, c.ike.dpd.timeout),
+        (Duration::from_secs(1), Duration::from_secs(3))
+    );
     let mut f = Fixture::new("ike-dpd-clear", c, conn(&AES, StartAction::Start));
     f.wait_up(&AES);
     let killed = Instant::now();
@@ -608,8 +602,8 @@ fn killed_strongswan_is_noticed_by_dpd_and_cleared() {
 
 #[test]
 fn killed_strongswan_with_dpd_restart_is_reconnected_when_it_returns() {
-    let mut c = our_config(Startup::Add, PSK);
-    c.options.dpd_timeout_action = DpdTimeoutAction::Restart;
+    let mut c = our_config(StartupAction::Add, PSK);
+    c.ike.dpd.action = DpdAction::Restart;
     let mut f = Fixture::new("ike-dpd-restart", c, conn(&AES, StartAction::Start));
     let first = f.wait_up(&AES);
     f.sw.kill();

@@ -33,8 +33,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::config::Routing;
+use crate::psk::Psk;
+use crate::tunnel_options::TunnelOptions;
 use ipnet::{IpNet, Ipv4Net};
-use ipsec::tunnel::{Psk, TunnelOptions};
 use serde::Deserialize;
 
 use super::plan::{self, last_host};

@@ -29,8 +29,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use ipsec::crypto::aead::AeadAlgorithm;
+use ipsec::crypto::dh::DhGroup;
+use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
-use ipsec::tunnel::config::Profile;
+use ipsec::ike::config::StartupAction;
 use ipsec::tunnel::{EspIo, TunnelConfig, TunnelEvent, TunnelHandle, TunnelIo};
 use netns::{Netns, NetnsDir};
 use testkit::lab::Lab;
@@ -38,16 +41,18 @@ use testkit::strongswan::{CharonOptions, PskConnection, StrongSwan};
 use tokio::runtime::Runtime;
 use tokio::sync::broadcast;
 
-use crate::support::{INSIDE_A, INSIDE_B, INSIDE_MTU, OUTSIDE_A, OUTSIDE_B};
+use crate::support::{
+    INSIDE_A, INSIDE_B, INSIDE_MTU, OUTSIDE_A, OUTSIDE_B, esp_suites, ike_suites, ike_tunnel,
+};
 
 const PSK: &str = "Bench.psk.0123456789";
 
-/// One suite, in our tunnel options and in strongSwan's proposal syntax.
+/// One suite, in our terms and in strongSwan's proposal syntax.
 #[derive(Debug, Clone, Copy)]
 struct Suite {
     label: &'static str,
-    aws_enc: &'static str,
-    dh: u16,
+    aead: AeadAlgorithm,
+    dh: DhGroup,
     swan_ike: &'static str,
     swan_esp: &'static str,
 }
@@ -55,15 +60,15 @@ struct Suite {
 const SUITES: [Suite; 2] = [
     Suite {
         label: "AES-256-GCM / ECP-256",
-        aws_enc: "AES256-GCM-16",
-        dh: 19,
+        aead: AeadAlgorithm::AesGcm16Key256,
+        dh: DhGroup::Ecp256,
         swan_ike: "aes256gcm16-prfsha256-ecp256",
         swan_esp: "aes256gcm16",
     },
     Suite {
         label: "ChaCha20-Poly1305 / X25519",
-        aws_enc: "CHACHA20-POLY1305",
-        dh: 31,
+        aead: AeadAlgorithm::ChaCha20Poly1305,
+        dh: DhGroup::Curve25519,
         swan_ike: "chacha20poly1305-prfsha256-x25519",
         swan_esp: "chacha20poly1305",
     },
@@ -102,25 +107,12 @@ fn ms(d: Duration) -> f64 {
 
 // ---- ours ----
 
+/// Our end with short (CI) timers, responder (it waits to be asked or for the peer), one IKE
+/// suite (the cipher with PRF SHA2-256 and the group) and one ESP suite (the cipher, PFS group).
 fn our_config(name: &str, local: Ipv4Addr, remote: Ipv4Addr, suite: &Suite) -> TunnelConfig {
-    let mut c: TunnelConfig = toml::from_str(&format!(
-        r#"
-        name = "{name}"
-        local_address = "{local}"
-        remote_address = "{remote}"
-        pre_shared_key = "{PSK}"
-        inside_cidr = "169.254.10.0/30"
-        "#
-    ))
-    .expect("tunnel configuration");
-    c.timing.profile = Profile::Fast;
-    let o = &mut c.options;
-    o.phase1_encryption_algorithms = vec![suite.aws_enc.into()];
-    o.phase2_encryption_algorithms = vec![suite.aws_enc.into()];
-    o.phase1_integrity_algorithms = vec!["SHA2-256".into()];
-    o.phase2_integrity_algorithms = vec!["SHA2-256".into()];
-    o.phase1_dh_group_numbers = vec![suite.dh];
-    o.phase2_dh_group_numbers = vec![suite.dh];
+    let mut c = ike_tunnel(name, local, remote, PSK, StartupAction::Add);
+    c.ike.ike_suites = ike_suites(&[suite.aead], &[PrfAlgorithm::HmacSha256], &[suite.dh]);
+    c.ike.esp_suites = esp_suites(&[suite.aead], &[suite.dh]);
     c
 }
 

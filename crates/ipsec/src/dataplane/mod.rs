@@ -86,7 +86,7 @@ pub struct ChildSaPair {
     pub inbound: SaKeys,
     /// What we send with: the peer's SPI, the same AEAD, the other keying material.
     pub outbound: SaKeys,
-    /// Anti-replay window in packets, 64..=2048 (AWS default 1024).
+    /// Anti-replay window in packets (`esp::replay::MIN_WINDOW..=MAX_WINDOW`).
     pub replay_window: u32,
     /// Volume lifetimes (each direction counts on its own).
     pub limits: SaLimits,

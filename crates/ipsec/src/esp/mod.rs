@@ -89,8 +89,12 @@ pub enum EspError {
         /// Octets given.
         got: usize,
     },
-    /// A replay window outside AWS's range 64..=2048.
-    #[error("replay window size {size} is outside 64..=2048")]
+    /// A replay window outside what RFC 4303 requires and this implementation holds.
+    #[error(
+        "replay window size {size} is outside {}..={}",
+        replay::MIN_WINDOW,
+        replay::MAX_WINDOW
+    )]
     ReplayWindowSize {
         /// The size asked for.
         size: u32,

@@ -1,7 +1,7 @@
 //! The receiver's anti-replay window (RFC 4303 §3.4.3 and Appendix A2), as a bitmap.
 //!
 //! ```text
-//!            window of W sequence numbers (AWS: 64..=2048, default 1024)
+//!            window of W sequence numbers (32..=2048 here)
 //!        |<------------------------------------------------>|
 //!  ------+--------------------------------------------------+------------> sequence number
 //!   too  | bit per number: 1 = already received             | top = highest   > top: new,
@@ -21,12 +21,13 @@
 
 use super::EspError;
 
-/// Smallest window AWS allows (its tunnel option "replay window size").
-pub const MIN_WINDOW: u32 = 64;
-/// Largest window AWS allows.
+/// Smallest window: RFC 4303 §3.4.3 requires a receiver to support a window of at least 32
+/// packets (with 32-bit sequence numbers).
+pub const MIN_WINDOW: u32 = 32;
+/// Largest window this bitmap holds (a gateway's own range may be narrower).
 pub const MAX_WINDOW: u32 = 2048;
-/// AWS's default window.
-pub const DEFAULT_WINDOW: u32 = 1024;
+/// The window RFC 4303 §3.4.3 recommends as the default (SHOULD).
+pub const DEFAULT_WINDOW: u32 = 64;
 
 const WORD_BITS: u64 = 64;
 const MAX_WORDS: usize = (MAX_WINDOW as usize).div_ceil(WORD_BITS as usize) + 1;
@@ -52,7 +53,7 @@ pub struct ReplayWindow {
 }
 
 impl ReplayWindow {
-    /// A window of `size` numbers, `MIN_WINDOW..=MAX_WINDOW` (AWS's range).
+    /// A window of `size` numbers, `MIN_WINDOW..=MAX_WINDOW`.
     pub fn new(size: u32) -> Result<ReplayWindow, EspError> {
         if !(MIN_WINDOW..=MAX_WINDOW).contains(&size) {
             return Err(EspError::ReplayWindowSize { size });
@@ -127,11 +128,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_outside_aws_range_are_refused() {
+    fn sizes_outside_the_supported_range_are_refused() {
         assert_eq!(
-            ReplayWindow::new(63).unwrap_err(),
-            EspError::ReplayWindowSize { size: 63 }
+            ReplayWindow::new(31).unwrap_err(),
+            EspError::ReplayWindowSize { size: 31 }
         );
+        assert!(ReplayWindow::new(32).is_ok());
         assert!(ReplayWindow::new(2049).is_err());
         assert!(ReplayWindow::new(64).is_ok());
         assert!(ReplayWindow::new(100).is_ok());

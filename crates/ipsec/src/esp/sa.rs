@@ -35,8 +35,9 @@ use super::trailer::{self, NextHeader};
 use super::wire::{EspPacket, PAYLOAD_OFFSET, TRAILER_LEN};
 
 /// The outbound sequence number at which a rekey is asked for, whatever the configured limits.
-/// (inferred) AWS does not document it; 2^32 - 2^28 leaves 268 million packets (over four minutes
-/// at a million packets per second) for the rekey to finish before the hard stop at 2^32 - 1.
+/// An implementation choice (RFC 4303 fixes only the hard stop): 2^32 - 2^28 leaves 268 million
+/// packets (over four minutes at a million packets per second) for the rekey to finish before
+/// the hard stop at 2^32 - 1.
 pub const SEQ_SOFT_LIMIT: u64 = (1 << 32) - (1 << 28);
 /// The last sequence number that may be sent (RFC 4303 §3.3.3, no ESN).
 pub const SEQ_HARD_LIMIT: u64 = u32::MAX as u64;
@@ -260,7 +261,8 @@ impl std::fmt::Debug for InboundSa {
 }
 
 impl InboundSa {
-    /// Keys an inbound SA with an anti-replay window of `replay_window` packets (64..=2048).
+    /// Keys an inbound SA with an anti-replay window of `replay_window` packets
+    /// (`replay::MIN_WINDOW..=MAX_WINDOW`).
     pub fn new(keys: &SaKeys, replay_window: u32, limits: SaLimits) -> Result<InboundSa, EspError> {
         Ok(InboundSa {
             spi: keys.spi,

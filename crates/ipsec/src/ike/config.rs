@@ -1,11 +1,11 @@
 //! What one IKE session needs to know: identities, the pre-shared key, suites in preference
 //! order, selectors, lifetimes, rekey margin and fuzz, DPD and retransmission timers.
 //!
-//! These are protocol-level settings with no AWS policy in them; `tunnel::config` maps AWS's
-//! tunnel options (and their validation) onto this.
+//! These are protocol-level settings with no product's policy in them: every value is chosen by
+//! the caller (the gateway packages translate their tunnel options into this, e.g. the VGW's
+//! `vgw::tunnel_options`). `crate::tunnel::TunnelConfig::validate` checks what the RFCs require.
 //!
-//! What it does not do: validate AWS ranges or PSK character rules (the tunnel config does), or
-//! read files.
+//! What it does not do: defaults or ranges of any product, key character rules, or reading files.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use secret::Secret;
 /// What to do when the peer stops answering (RFC 7296 §2.4 liveness check failed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DpdAction {
-    /// Tear the tunnel down and wait for the peer to initiate again (AWS default).
+    /// Tear the tunnel down and wait for the peer to initiate again.
     Clear,
     /// Tear down and initiate a new IKE SA ourselves.
     Restart,
@@ -26,7 +26,7 @@ pub enum DpdAction {
 }
 
 impl DpdAction {
-    /// AWS's option value.
+    /// The action's name (strongSwan's `dpd_action` values), for events and `show`.
     pub fn name(self) -> &'static str {
         match self {
             DpdAction::Clear => "clear",
@@ -69,12 +69,12 @@ impl RetransmitConfig {
     }
 }
 
-/// Who starts the IKE SA.
+/// Who starts the IKE SA (named after strongSwan's `auto=add|start`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StartupAction {
-    /// Wait for the peer to initiate (AWS `add`, the default).
+    /// Responder: wait for the peer to initiate.
     Add,
-    /// Initiate (AWS `start`), and initiate again after failures.
+    /// Initiator: initiate, and initiate again after failures.
     Start,
 }
 
@@ -85,7 +85,7 @@ pub struct IkeConfig {
     pub local: SocketAddr,
     /// The peer's address and IKE port (500).
     pub remote: SocketAddr,
-    /// Our identity (AWS: our outside IPv4 address).
+    /// Our identity (commonly our outside address).
     pub local_id: Identity,
     /// The identity the peer must present; `None` accepts any.
     pub remote_id: Option<Identity>,
@@ -95,7 +95,7 @@ pub struct IkeConfig {
     pub ike_suites: Vec<IkeSuite>,
     /// ESP suites, most preferred first.
     pub esp_suites: Vec<EspSuite>,
-    /// Our side's selectors (AWS route-based: 0.0.0.0/0).
+    /// Our side's selectors (route-based tunnels: 0.0.0.0/0).
     pub local_ts: Vec<TrafficSelector>,
     /// The peer's side's selectors.
     pub remote_ts: Vec<TrafficSelector>,

@@ -189,7 +189,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 /// Starts a tunnel task on the current tokio runtime.
 pub fn spawn(config: TunnelConfig, io: TunnelIo) -> Result<TunnelHandle, TunnelError> {
-    let ike_cfg = config.ike_config()?;
+    config.validate()?;
     let name = config.name.clone();
     let io_err = |what, source| TunnelError::Io {
         tunnel: name.clone(),
@@ -220,14 +220,15 @@ pub fn spawn(config: TunnelConfig, io: TunnelIo) -> Result<TunnelHandle, TunnelE
     };
     let now = tokio::time::Instant::now().into_std();
     let rng = rand::rngs::StdRng::from_os_rng();
-    let session = IkeSession::new(ike_cfg, Box::new(rng), now);
+    let (local, remote) = (config.local().ip(), config.remote().ip());
+    let session = IkeSession::new(config.ike, Box::new(rng), now);
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (ev_tx, _) = broadcast::channel(1024);
-    let span = tracing::info_span!("tunnel", name = %config.name, peer = %config.remote_address);
+    let span = tracing::info_span!("tunnel", name = %config.name, peer = %remote);
     let task = Task {
         name: config.name.clone(),
-        local: config.local_address,
-        replay_window: config.options.replay_window_size,
+        local,
+        replay_window: config.replay_window,
         session,
         ike,
         natt,

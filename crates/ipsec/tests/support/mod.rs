@@ -9,15 +9,26 @@
 //!
 //! Addresses are documentation/link-local ranges that exist only inside the lab's namespaces.
 //! Namespaces are removed when the fixture is dropped (data planes first), also on panic.
+//!
+//! Also [`ike_tunnel`]: the protocol-level configuration of an IKE-keyed tunnel with short
+//! (CI) timers, for the strongSwan interop test and the set-up benchmark.
 
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::Duration;
 
 use ipsec::crypto::aead::AeadAlgorithm;
+use ipsec::crypto::dh::DhGroup;
+use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::dataplane::{ChildSaPair, Dataplane, DataplaneChannels, DataplaneConfig, tun_options};
 use ipsec::esp::{SaKeys, SaLimits};
+use ipsec::ike::config::{DpdAction, DpdConfig, IkeConfig, RetransmitConfig, StartupAction};
+use ipsec::ike::suite::{EspSuite, IkeSuite};
+use ipsec::ike::wire::TrafficSelector;
+use ipsec::tunnel::TunnelConfig;
 use netns::{Netns, NetnsDir};
+use secret::Secret;
 use testkit::lab::Lab;
 use zeroize::Zeroizing;
 
@@ -147,4 +158,93 @@ impl StaticTunnel {
 /// reordering of TCP payload would show).
 pub fn pattern(i: u64) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8
+}
+
+/// Every AEAD we implement, in the order the gateways list them (lowest first).
+pub const AEADS: [AeadAlgorithm; 3] = [
+    AeadAlgorithm::AesGcm16Key128,
+    AeadAlgorithm::AesGcm16Key256,
+    AeadAlgorithm::ChaCha20Poly1305,
+];
+/// Every PRF we implement, lowest first.
+pub const PRFS: [PrfAlgorithm; 3] = [
+    PrfAlgorithm::HmacSha256,
+    PrfAlgorithm::HmacSha384,
+    PrfAlgorithm::HmacSha512,
+];
+/// Every group we implement, lowest first.
+pub const GROUPS: [DhGroup; 3] = [DhGroup::Ecp256, DhGroup::Ecp384, DhGroup::Curve25519];
+
+/// IKE suites: cipher x PRF x group, in list order.
+pub fn ike_suites(
+    aeads: &[AeadAlgorithm],
+    prfs: &[PrfAlgorithm],
+    groups: &[DhGroup],
+) -> Vec<IkeSuite> {
+    let mut out = Vec::new();
+    for &aead in aeads {
+        for &prf in prfs {
+            for &dh in groups {
+                out.push(IkeSuite { aead, prf, dh });
+            }
+        }
+    }
+    out
+}
+
+/// ESP suites: cipher x PFS group, in list order.
+pub fn esp_suites(aeads: &[AeadAlgorithm], groups: &[DhGroup]) -> Vec<EspSuite> {
+    let mut out = Vec::new();
+    for &aead in aeads {
+        for &g in groups {
+            out.push(EspSuite { aead, pfs: Some(g) });
+        }
+    }
+    out
+}
+
+/// An IKE-keyed tunnel from `local` to `remote` with every suite we implement, identities =
+/// addresses, 0.0.0.0/0 selectors, lifetimes 28800 s / 3600 s, rekey margin 270 s with 100 %
+/// fuzz, replay window 1024, DPD action clear, and short timers: DPD 1 s / dead after 3 s,
+/// retransmissions from 500 ms (x1.5, at most 2 s, 5 tries), half-open 5 s, restart after 1 s.
+pub fn ike_tunnel(
+    name: &str,
+    local: Ipv4Addr,
+    remote: Ipv4Addr,
+    psk: &str,
+    startup: StartupAction,
+) -> TunnelConfig {
+    TunnelConfig {
+        name: name.into(),
+        ike: IkeConfig {
+            local: SocketAddr::from((local, 500)),
+            remote: SocketAddr::from((remote, 500)),
+            local_id: IpAddr::V4(local).into(),
+            remote_id: Some(IpAddr::V4(remote).into()),
+            psk: Secret::from_slice(psk.as_bytes()),
+            ike_suites: ike_suites(&AEADS, &PRFS, &GROUPS),
+            esp_suites: esp_suites(&AEADS, &GROUPS),
+            local_ts: vec![TrafficSelector::any_v4()],
+            remote_ts: vec![TrafficSelector::any_v4()],
+            ike_lifetime: Duration::from_secs(28800),
+            child_lifetime: Duration::from_secs(3600),
+            rekey_margin: Duration::from_secs(270),
+            rekey_fuzz_percent: 100,
+            dpd: DpdConfig {
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_secs(3),
+                action: DpdAction::Clear,
+            },
+            retransmit: RetransmitConfig {
+                initial: Duration::from_millis(500),
+                factor: 1.5,
+                max_wait: Duration::from_secs(2),
+                tries: 5,
+            },
+            half_open_timeout: Duration::from_secs(5),
+            startup,
+            restart_delay: Duration::from_secs(1),
+        },
+        replay_window: 1024,
+    }
 }

@@ -77,7 +77,7 @@ pub const GENERIC_HEADER_LEN: usize = 4;
 /// IKEv2 identification types (RFC 7296 §3.5).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identity {
-    /// ID_IPV4_ADDR (1): AWS's default identity.
+    /// ID_IPV4_ADDR (1).
     Ipv4(Ipv4Addr),
     /// ID_FQDN (2).
     Fqdn(String),
@@ -144,6 +144,16 @@ impl Identity {
                 kind,
                 data: data.to_vec(),
             },
+        }
+    }
+}
+
+/// An address as its identity: ID_IPV4_ADDR or ID_IPV6_ADDR.
+impl From<std::net::IpAddr> for Identity {
+    fn from(ip: std::net::IpAddr) -> Identity {
+        match ip {
+            std::net::IpAddr::V4(a) => Identity::Ipv4(a),
+            std::net::IpAddr::V6(a) => Identity::Ipv6(a),
         }
     }
 }

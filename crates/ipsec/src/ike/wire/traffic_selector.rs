@@ -56,6 +56,17 @@ impl TrafficSelector {
         }
     }
 
+    /// Every address of `net`, any protocol and port.
+    pub fn ipv4_net(net: ipnet::Ipv4Net) -> TrafficSelector {
+        TrafficSelector {
+            ip_protocol: 0,
+            start_port: 0,
+            end_port: 65535,
+            start: IpAddr::V4(net.network()),
+            end: IpAddr::V4(net.broadcast()),
+        }
+    }
+
     /// All of IPv6, any protocol and port (::/0).
     pub fn any_v6() -> TrafficSelector {
         TrafficSelector {

@@ -1,15 +1,21 @@
-//! The tunnel's pre-shared key, validated by AWS's rules and impossible to print.
+//! A VPN tunnel's pre-shared key, validated by AWS's rules and impossible to print.
 //!
 //! AWS accepts 8 to 64 characters of `[A-Za-z0-9._]` that do not start with `0` (Site-to-Site VPN
-//! tunnel options). [`Psk::new`] checks exactly that; its errors say which rule failed and never
-//! contain the key or any character of it. `Debug`, `Display` and `Serialize` print `***`.
+//! tunnel options \[V1\]). [`Psk::new`] checks exactly that; its errors say which rule failed and
+//! never contain the key or any character of it. `Debug`, `Display` and `Serialize` print `***`
+//! (the inner value is the workspace's one secret type, `secret::Secret`).
+//!
+//! Why a newtype rather than a function returning `Secret<String>`: AWS's rules must hold for
+//! every key in a configuration, and they are checked while deserializing, so a bad key in a
+//! scenario file or a daemon's file is reported at parse time with its line and field (and the
+//! vgw's and cgw's files, the scenario's `[[vgw]]` tunnels and the code that builds them share
+//! the guarantee). `Secret<String>` itself deserializes any string.
 //!
 //! What it does not do: generate keys (AWS generates a random 32-character one when none is
-//! given: the gateways do that), or store them anywhere but in zeroizing memory.
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+//! given: [`crate::plan`] does), or store them anywhere but in zeroizing memory.
 
 use secret::Secret;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Why a PSK was refused. Never contains the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,9 +36,10 @@ pub enum PskError {
     LeadingZero,
 }
 
-/// A validated pre-shared key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Psk(Secret<Vec<u8>>);
+/// A pre-shared key that follows AWS's rules.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Psk(Secret<String>);
 
 impl Psk {
     /// Validates `key` against AWS's rules.
@@ -50,33 +57,36 @@ impl Psk {
         if key.starts_with('0') {
             return Err(PskError::LeadingZero);
         }
-        Ok(Psk(Secret::from_slice(key.as_bytes())))
+        Ok(Psk(Secret::new(key.to_string())))
     }
 
-    /// The key octets, for the IKE session.
-    pub fn secret(&self) -> &Secret<Vec<u8>> {
+    /// The key.
+    pub fn secret(&self) -> &Secret<String> {
         &self.0
+    }
+
+    /// The key's octets as IKE uses them (RFC 7296 §2.15: the PSK is an octet string).
+    pub fn to_octets(&self) -> Secret<Vec<u8>> {
+        Secret::from_slice(self.0.expose().as_bytes())
     }
 }
 
 impl std::fmt::Debug for Psk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
+        std::fmt::Debug::fmt(&self.0, f)
     }
 }
 
-impl Serialize for Psk {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("***")
+impl std::fmt::Display for Psk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl<'de> Deserialize<'de> for Psk {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Psk, D::Error> {
-        let mut s = zeroize::Zeroizing::new(String::deserialize(d)?);
-        let r = Psk::new(&s).map_err(serde::de::Error::custom);
-        zeroize::Zeroize::zeroize(&mut *s);
-        r
+        let s = Secret::<String>::deserialize(d)?;
+        Psk::new(s.expose()).map_err(serde::de::Error::custom)
     }
 }
 
@@ -109,6 +119,9 @@ mod tests {
         assert!(!e.contains("secretvalue"), "{e}");
         let p = Psk::new("hunter2.hunter2").unwrap();
         assert_eq!(format!("{p:?}"), "***");
+        assert_eq!(format!("{p}"), "***");
         assert_eq!(serde_json::to_string(&p).unwrap(), "\"***\"");
+        assert_eq!(p.secret().expose(), "hunter2.hunter2");
+        assert_eq!(p.to_octets().expose(), b"hunter2.hunter2");
     }
 }
