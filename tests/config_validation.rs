@@ -193,7 +193,7 @@ fn written_configurations_round_trip_with_their_keys() {
     let customer = CgwConfig {
         name: "cgw1".into(),
         asn: 65000,
-        profile: Default::default(),
+        profile: vgw::config::daemon_profile(),
         router_id: None,
         underlay_gateway: Some("198.51.100.254".parse().unwrap()),
         advertise: vec!["192.168.0.0/16".parse().unwrap()],

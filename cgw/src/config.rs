@@ -18,11 +18,12 @@
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
+use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use vgw::config::{
-    CgwConnection, ConfigError, Profile, Routing, check_amazon_asn, check_customer_asn,
-    check_inside_cidr, check_name, check_options, to_toml_with_keys, toml_error,
+    CgwConnection, ConfigError, Routing, check_amazon_asn, check_customer_asn, check_inside_cidr,
+    check_name, check_options, to_toml_with_keys, toml_error,
 };
 
 /// Active/active: both tunnels carry traffic (ECMP); active/standby: the second tunnel of each
@@ -45,8 +46,9 @@ pub struct CgwConfig {
     pub name: String,
     /// The customer's ASN, 1-4294967294.
     pub asn: u32,
-    /// Timer table.
-    #[serde(default)]
+    /// Timing profile, `aws` (default) or `fast`: which table of `vgw::timers` (the VGW's end
+    /// of each tunnel uses the same).
+    #[serde(default = "vgw::config::daemon_profile")]
     pub profile: Profile,
     /// BGP identifier (default: the first tunnel's inside address).
     #[serde(default)]

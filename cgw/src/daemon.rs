@@ -126,7 +126,7 @@ impl Cgw {
             .any(|c| c.routing == Routing::Dynamic)
         {
             let mut sc = SpeakerConfig::new(config.asn, router_id);
-            sc.profile = config.profile.bgp();
+            sc.timers = vgw::timers::of(config.profile).bgp;
             sc.kernel = Some(KernelConfig { table: 254 });
             sc.max_paths = match config.mode {
                 TunnelMode::ActiveActive => 16,

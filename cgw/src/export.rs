@@ -31,6 +31,7 @@ use zeroize::Zeroizing;
 
 use vgw::config::{CgwConnection, Routing, inside_addresses};
 use vgw::daemon::tunnel_name;
+use vgw::timers;
 use vgw::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
 
 fn cipher(aws: &str) -> Option<&'static str> {
@@ -204,8 +205,8 @@ pub fn swanctl_config(
 }
 
 /// FRR `bgpd` configuration for the customer side of `connection`: our ASN, one eBGP neighbor
-/// per tunnel (AWS's inside address), AWS's timers (keepalive 10 s, hold 30 s \[V18\]), the
-/// prefixes to announce, per-tunnel prepends and MEDs through route maps.
+/// per tunnel (AWS's inside address), AWS's timers (`vgw::timers::AWS`: keepalive 10 s, hold
+/// 30 s \[V18\]), the prefixes to announce, per-tunnel prepends and MEDs through route maps.
 pub fn frr_config(
     gateway: &str,
     asn: u32,
@@ -234,6 +235,7 @@ pub fn frr_config(
     let _ = writeln!(s, "router bgp {asn}");
     let _ = writeln!(s, " no bgp ebgp-requires-policy");
     let _ = writeln!(s, " no bgp network import-check");
+    let bgp = timers::AWS.bgp;
     for t in &connection.tunnels {
         let (aws, customer) = inside_addresses(t.inside_cidr);
         let _ = writeln!(
@@ -242,7 +244,12 @@ pub fn frr_config(
             connection.amazon_side_asn
         );
         let _ = writeln!(s, " neighbor {aws} update-source {customer}");
-        let _ = writeln!(s, " neighbor {aws} timers 10 30");
+        let _ = writeln!(
+            s,
+            " neighbor {aws} timers {} {}",
+            bgp.keepalive,
+            bgp.hold_time.secs()
+        );
         let _ = writeln!(s, " neighbor {aws} disable-connected-check");
     }
     let _ = writeln!(s, " !\n address-family ipv4 unicast");

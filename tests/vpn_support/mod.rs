@@ -18,11 +18,12 @@ use std::process::Child;
 use std::time::Duration;
 
 use cgw::config::{CgwConfig, TunnelMode};
+use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 use serde_json::Value;
 use testkit::lab::Lab;
 use testkit::wait_for;
-use vgw::config::{Profile, Routing, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
+use vgw::config::{Routing, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 
 pub const PSK: &str = "emulated.psk_for_tests1";
 

@@ -26,6 +26,7 @@ use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
@@ -34,25 +35,10 @@ pub use gateway::ConfigError;
 use crate::psk::Psk;
 use crate::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
 
-/// Timer table: AWS's values or the short CI ones (`docs/design.md`, timing profiles).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// BGP keepalive 10 s / hold 30 s, DPD 40 s.
-    #[default]
-    Aws,
-    /// BGP keepalive 1 s / hold 3 s, DPD 1 s x 3.
-    Fast,
-}
-
-impl Profile {
-    /// The BGP driver's profile.
-    pub fn bgp(self) -> bgp::driver::Profile {
-        match self {
-            Profile::Aws => bgp::driver::Profile::Aws,
-            Profile::Fast => bgp::driver::Profile::Fast,
-        }
-    }
+/// The timing profile a daemon's file names when it names none: `aws` (the scenario engine's
+/// own default is `fast`). The profile selects a table of [`crate::timers`].
+pub fn daemon_profile() -> Profile {
+    Profile::Aws
 }
 
 /// How a VPN connection learns routes \[V8\].
@@ -90,8 +76,8 @@ pub struct VgwConfig {
     /// Amazon-side ASN: 64512-65534 or 4200000000-4294967294 (default 64512).
     #[serde(default = "d_amazon_asn")]
     pub amazon_side_asn: u32,
-    /// Timer table.
-    #[serde(default)]
+    /// Timing profile, `aws` (default) or `fast`: which table of [`crate::timers`].
+    #[serde(default = "daemon_profile")]
     pub profile: Profile,
     /// Seed of the preferred-tunnel choice among equal routes (AWS's is random) \[V14\].
     #[serde(default)]

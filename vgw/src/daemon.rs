@@ -28,7 +28,8 @@
 //!   other's routes by AS_PATH loop detection \[V12\].
 //! - A customer gateway may announce 100 prefixes per session; the 101st ends the session with
 //!   Cease/Maximum Number of Prefixes Reached (6/1) and it goes Idle \[V7\]. (Inferred: AWS
-//!   accepts the session again after a while; here after 30 s, 5 s in the `fast` profile.)
+//!   accepts the session again after a while; here after the profile's `max_prefix_restart`,
+//!   [`crate::timers`]: 30 s, 5 s in the `fast` profile.)
 //! - Graceful restart is not offered (inferred: AWS documents none for VGWs), so a lost session
 //!   withdraws its routes at once.
 //! - Static routes of a static VPN are candidates only while their tunnel is up; they are also
@@ -58,9 +59,8 @@ use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
 
-use crate::config::{
-    ConfigError, MAX_CUSTOMER_PREFIXES, Profile, Routing, VgwConfig, inside_addresses,
-};
+use crate::config::{ConfigError, MAX_CUSTOMER_PREFIXES, Routing, VgwConfig, inside_addresses};
+use crate::timers::{self, VpnTimers};
 
 /// Kernel protocol number of the routes the VGW installs: the gateways' own
 /// ([`gateway::fib::PROTO_GATEWAY`]), the gateway's decisions rather than a BGP daemon's.
@@ -196,7 +196,7 @@ impl Vgw {
             None
         } else {
             let mut sc = SpeakerConfig::new(config.amazon_side_asn, router_id);
-            sc.profile = config.profile.bgp();
+            sc.timers = timers::of(config.profile).bgp;
             sc.networks = config
                 .vpc_cidrs
                 .iter()
@@ -207,8 +207,11 @@ impl Vgw {
                 })
                 .collect();
             for (_, asn, spec) in &dynamic {
-                sc.neighbors
-                    .push(vgw_neighbor(spec, asn.expect("validated"), config.profile));
+                sc.neighbors.push(vgw_neighbor(
+                    spec,
+                    asn.expect("validated"),
+                    timers::of(config.profile),
+                ));
             }
             let speaker = Speaker::start(sc, Box::new(DefaultPolicy))
                 .await
@@ -327,7 +330,7 @@ impl Vgw {
     }
 }
 
-fn vgw_neighbor(spec: &TunnelSpec, asn: u32, profile: Profile) -> NeighborConfig {
+fn vgw_neighbor(spec: &TunnelSpec, asn: u32, timers: &VpnTimers) -> NeighborConfig {
     let mut n = NeighborConfig::new(spec.remote_inside.into(), asn);
     n.name = Some(spec.name().to_string());
     n.local_address = Some(spec.local_inside.into());
@@ -335,10 +338,7 @@ fn vgw_neighbor(spec: &TunnelSpec, asn: u32, profile: Profile) -> NeighborConfig
     n.graceful_restart_time = 0;
     n.max_prefix = Some(MaxPrefix {
         limit: MAX_CUSTOMER_PREFIXES,
-        restart_after: Some(match profile {
-            Profile::Aws => Duration::from_secs(30),
-            Profile::Fast => Duration::from_secs(5),
-        }),
+        restart_after: Some(timers.max_prefix_restart),
         warning_only: false,
     });
     n

@@ -37,7 +37,8 @@ use ipsec::ike::wire::TrafficSelector;
 use ipsec::tunnel::TunnelConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Profile;
+use engine::model::timing::Profile;
+
 use crate::psk::Psk;
 use crate::timers;
 

@@ -33,15 +33,16 @@ use engine::kind::query::Question;
 use engine::kind::{
     KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, StaticRoute,
 };
+use engine::model::timing::Profile;
 use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
 use serde::Deserialize;
 use vgw::kind::checks::{self, PrefixRange};
+use vgw::kind::daemon_process;
 use vgw::kind::plan::last_host;
 use vgw::kind::query::{CustomerGateway, CustomerGatewayOf};
-use vgw::kind::{daemon_process, vpn_profile};
 
 use super::plan;
 use crate::config::TunnelMode;
@@ -137,7 +138,7 @@ impl Cgw {
 
     /// The nodes (VGWs) with a VPN connection to it, and its view of those connections.
     pub fn connections(&self, topo: &Topology) -> plan::Connections {
-        plan::connections_of(self, topo, vgw::config::Profile::Fast)
+        plan::connections_of(self, topo, Profile::Fast)
     }
 }
 
@@ -246,7 +247,7 @@ impl NodeSpec for Cgw {
             topo,
             cx,
         ));
-        if let Err(e) = plan::cgw_config(self, topo, vgw::config::Profile::Fast) {
+        if let Err(e) = plan::cgw_config(self, topo, Profile::Fast) {
             out.push(cx.error(&e.path, e.message));
         }
         out
@@ -307,7 +308,7 @@ impl NodeSpec for Cgw {
         if self.external {
             return Vec::new();
         }
-        match plan::cgw_config(self, env.topology, vpn_profile(env.timing)) {
+        match plan::cgw_config(self, env.topology, env.timing.profile) {
             Ok(c) => daemon_process("cgw", &c.to_toml_with_keys(), env),
             Err(e) => {
                 tracing::error!(node = %self.name, "{}: {}", e.path, e.message);

@@ -10,7 +10,6 @@ use zeroize::Zeroizing;
 
 use engine::model::Scenario;
 use vgw::kind::query::VpnConnectionList;
-use vgw::kind::vpn_profile;
 
 use super::plan::CgwConfigOf;
 
@@ -89,7 +88,7 @@ pub fn customer_config(
         .ask_node(
             cgw_name,
             &CgwConfigOf {
-                profile: vpn_profile(&scenario.timing),
+                profile: scenario.timing.profile,
             },
         )
         .ok_or_else(|| format!("{cgw_name:?} is not a [[cgw]] node"))?

@@ -10,7 +10,8 @@
 
 use engine::kind::query::Query;
 use engine::model::Topology;
-use vgw::config::{CgwConnection, Profile};
+use engine::model::timing::Profile;
+use vgw::config::CgwConnection;
 use vgw::kind::plan::{PlanError, config_error_path};
 use vgw::kind::query::CustomerViewOf;
 

@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bgp::driver::{NeighborConfig, Profile, Speaker, SpeakerConfig, SpeakerEvent};
+use bgp::driver::{NeighborConfig, Speaker, SpeakerConfig, SpeakerEvent, Timers};
+use bgp::fsm::HoldTime;
 use bgp::fsm::{DownReason, State};
 use bgp::rib::DefaultPolicy;
 use bgp::wire::{Community, Family, PathAttrs, Prefix};
@@ -23,7 +24,14 @@ fn speaker_cfg(
     peer_port: u16,
 ) -> SpeakerConfig {
     let mut c = SpeakerConfig::new(asn, id.parse().unwrap());
-    c.profile = Profile::Fast;
+    // Short timers: hold 3 s / keepalive 1 s, ConnectRetry 1 s, idle hold 500 ms up to 10 s.
+    c.timers = Timers {
+        hold_time: HoldTime::new(3).unwrap(),
+        keepalive: 1,
+        connect_retry: Duration::from_secs(1),
+        idle_hold: Duration::from_millis(500),
+        idle_hold_max: Duration::from_secs(10),
+    };
     c.listen = vec![listen.parse().unwrap()];
     let mut n = NeighborConfig::new(ip(peer), peer_as);
     n.port = peer_port;

@@ -113,7 +113,7 @@ fn hl_conf(o: &Opts) -> String {
         r#"
 asn = {hl_as}
 router_id = "10.0.0.2"
-profile = "fast"
+timers = {{ hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }}
 listen = ["0.0.0.0:179"]
 networks = [{{ prefix = "198.51.100.0/24", med = 7, communities = ["64512:1"] }}, {{ prefix = "2001:db8:200::/48" }}]
 {kernel}
@@ -627,7 +627,7 @@ fn ecmp_from_two_frr_peers_is_a_multipath_kernel_route() {
         r#"
 asn = 64512
 router_id = "10.0.0.2"
-profile = "fast"
+timers = { hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }
 listen = ["0.0.0.0:179"]
 max_paths = 4
 kernel = { table = 254 }
@@ -705,7 +705,7 @@ fn ebgp_ttl_one_cannot_cross_a_router_and_multihop_two_can() {
     .unwrap();
     let conf = |multihop: &str| {
         format!(
-            "asn = 64512\nrouter_id = \"10.0.1.2\"\nprofile = \"fast\"\nlisten = []\n\
+            "asn = 64512\nrouter_id = \"10.0.1.2\"\ntimers = {{ hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }}\nlisten = []\n\
              [[neighbor]]\naddress = \"10.0.2.2\"\nremote_as = 65001\nconnect_retry = 1\n{multihop}\n"
         )
     };
@@ -756,7 +756,7 @@ fn ipv6_transport_session_like_a_direct_connect_ipv6_peering() {
         r#"
 asn = 64512
 router_id = "10.0.0.2"
-profile = "fast"
+timers = { hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }
 listen = ["[::]:179"]
 networks = [{ prefix = "2001:db8:200::/48" }]
 [[neighbor]]
@@ -820,7 +820,7 @@ fn graceful_restart_helper_keeps_routes_while_frr_restarts() {
     let hl = Hl::start(
         &lab,
         "hl",
-        "asn = 64512\nrouter_id = \"10.0.0.2\"\nprofile = \"fast\"\nlisten = [\"0.0.0.0:179\"]\n\
+        "asn = 64512\nrouter_id = \"10.0.0.2\"\ntimers = { hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }\nlisten = [\"0.0.0.0:179\"]\n\
          [[neighbor]]\naddress = \"10.0.0.1\"\nremote_as = 65001\nconnect_retry = 1\n",
     );
     established(&frr, &hl);

@@ -35,16 +35,7 @@ pub mod vpc;
 use std::path::PathBuf;
 
 use engine::kind::{NodeEnv, ProcessSpec};
-use engine::model::timing::{Profile, Timing};
 use gateway::daemon::StartFile;
-
-/// The gateway daemons' timer table for a scenario's profile.
-pub fn vpn_profile(timing: &Timing) -> crate::config::Profile {
-    match timing.profile {
-        Profile::Aws => crate::config::Profile::Aws,
-        Profile::Fast => crate::config::Profile::Fast,
-    }
-}
 
 /// The daemon process of a gateway node: its TOML configuration and start file, and
 /// `hybridlab daemon KIND --config daemon.json`.

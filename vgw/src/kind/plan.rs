@@ -15,12 +15,13 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use engine::model::Topology;
+use engine::model::timing::Profile;
 use engine::source::FieldPath;
 use ipnet::Ipv4Net;
 
 use super::query::{CustomerGatewayOf, VpcOf};
 use super::vgw::Vgw;
-use crate::config::{CgwConnection, Profile, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
+use crate::config::{CgwConnection, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 use crate::plan::{InsideCidrAllocator, customer_view, derive_psk};
 
 /// A planning error: where (a field of the scenario) and why. Never contains a key.

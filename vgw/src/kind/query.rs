@@ -15,10 +15,11 @@
 use std::net::Ipv4Addr;
 
 use engine::kind::query::Query;
+use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 
 use super::plan::PlanError;
-use crate::config::{CgwConnection, Profile, VpcStaticRoute};
+use crate::config::{CgwConnection, VpcStaticRoute};
 
 /// "Are you a customer gateway, and what did the customer register?"
 #[derive(Debug, Clone, Copy)]

@@ -40,10 +40,11 @@ use serde::Deserialize;
 
 use super::plan::{self, last_host};
 use super::query::{AttachedVgw, ConnectionRef, CustomerViewOf, VpnConnectionList};
-use super::{checks, daemon_process, vpn_profile};
+use super::{checks, daemon_process};
 use engine::diagnostic::Diagnostic;
 use engine::kind::query::Question;
 use engine::kind::{KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec};
+use engine::model::timing::Profile;
 use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
@@ -259,12 +260,9 @@ impl NodeSpec for Vgw {
                 ));
             }
         }
-        if let Err(e) = plan::vgw_config(
-            self,
-            topo,
-            crate::config::Profile::Fast,
-            PathBuf::from("/run/netns/check"),
-        ) {
+        if let Err(e) =
+            plan::vgw_config(self, topo, Profile::Fast, PathBuf::from("/run/netns/check"))
+        {
             out.push(cx.error(&e.path, e.message));
         }
         out
@@ -340,7 +338,7 @@ impl NodeSpec for Vgw {
             .get(&self.vpc)
             .cloned()
             .unwrap_or_else(|| PathBuf::from("/run/netns/none"));
-        let config = match plan::vgw_config(self, env.topology, vpn_profile(env.timing), netns) {
+        let config = match plan::vgw_config(self, env.topology, env.timing.profile, netns) {
             Ok(c) => c,
             Err(e) => {
                 // Validation ran the same plan before anything was created.

@@ -5,7 +5,7 @@
 //! ```toml
 //! asn = 64512
 //! router_id = "10.0.0.1"
-//! profile = "aws"                 # or "fast": keepalive 1 s / hold 3 s
+//! timers = { hold_time = 90, keepalive = 30, connect_retry = 120 }   # RFC 4271 §10 defaults
 //! listen = ["0.0.0.0:179"]
 //! kernel = { table = 254 }        # omit: no kernel install
 //! networks = [{ prefix = "10.1.0.0/16" }]
@@ -26,39 +26,81 @@ use std::time::Duration;
 use secret::Secret;
 use serde::{Deserialize, Serialize};
 
+use crate::fsm::config::{
+    DEFAULT_CONNECT_RETRY, DEFAULT_IDLE_HOLD, DEFAULT_IDLE_HOLD_MAX, DEFAULT_KEEPALIVE,
+};
 use crate::fsm::{HoldTime, SessionConfig};
 use crate::rib::{MaxPrefix, PeerPolicy, PrefixList};
 use crate::wire::{Community, Family, Prefix};
 
-/// Timer profile (docs/design.md "Timing profiles").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// AWS's timers: keepalive 10 s, hold 30 s.
-    #[default]
-    Aws,
-    /// CI timers: keepalive 1 s, hold 3 s.
-    Fast,
+/// The speaker's session timers, the default of every neighbor (a neighbor may set its own
+/// `hold_time`, `keepalive` and `connect_retry`). Unset fields take RFC 4271 §10's suggested
+/// values: hold 90 s, keepalive 30 s, ConnectRetry 120 s; idle hold (the automatic-restart
+/// backoff, which RFC 4271 leaves to the implementation) 1 s doubling up to 60 s. Durations
+/// are seconds in TOML (fractions allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timers {
+    /// Hold time we propose.
+    #[serde(default = "d_hold")]
+    pub hold_time: HoldTime,
+    /// Keepalive interval in seconds (capped at a third of the negotiated hold time).
+    #[serde(default = "d_keepalive")]
+    pub keepalive: u16,
+    /// ConnectRetry.
+    #[serde(default = "d_connect_retry", with = "secs")]
+    pub connect_retry: Duration,
+    /// First wait in Idle before an automatic restart; doubles per consecutive failure.
+    #[serde(default = "d_idle_hold", with = "secs")]
+    pub idle_hold: Duration,
+    /// Longest wait in Idle between automatic restarts.
+    #[serde(default = "d_idle_hold_max", with = "secs")]
+    pub idle_hold_max: Duration,
 }
 
-impl Profile {
-    fn hold(self) -> HoldTime {
-        match self {
-            Profile::Aws => HoldTime::AWS,
-            Profile::Fast => HoldTime::FAST,
+fn d_hold() -> HoldTime {
+    HoldTime::DEFAULT
+}
+fn d_keepalive() -> u16 {
+    DEFAULT_KEEPALIVE
+}
+fn d_connect_retry() -> Duration {
+    DEFAULT_CONNECT_RETRY
+}
+fn d_idle_hold() -> Duration {
+    DEFAULT_IDLE_HOLD
+}
+fn d_idle_hold_max() -> Duration {
+    DEFAULT_IDLE_HOLD_MAX
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            hold_time: d_hold(),
+            keepalive: d_keepalive(),
+            connect_retry: d_connect_retry(),
+            idle_hold: d_idle_hold(),
+            idle_hold_max: d_idle_hold_max(),
         }
     }
-    fn keepalive(self) -> u16 {
-        match self {
-            Profile::Aws => 10,
-            Profile::Fast => 1,
-        }
+}
+
+/// A duration as (fractional) seconds.
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
     }
-    fn connect_retry(self) -> Duration {
-        match self {
-            Profile::Aws => Duration::from_secs(5),
-            Profile::Fast => Duration::from_secs(1),
-        }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let v = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(v).map_err(|_| {
+            serde::de::Error::custom(format!("{v} is not a duration in seconds (0 or more)"))
+        })
     }
 }
 
@@ -115,13 +157,13 @@ pub struct NeighborConfig {
     /// Start administratively down.
     #[serde(default)]
     pub shutdown: bool,
-    /// Hold time in seconds (default: the profile's).
+    /// Hold time in seconds (default: the speaker's `timers`).
     #[serde(default)]
     pub hold_time: Option<HoldTime>,
-    /// Keepalive interval in seconds (default: the profile's).
+    /// Keepalive interval in seconds (default: the speaker's `timers`).
     #[serde(default)]
     pub keepalive: Option<u16>,
-    /// ConnectRetry in seconds (default: the profile's).
+    /// ConnectRetry in seconds (default: the speaker's `timers`).
     #[serde(default)]
     pub connect_retry: Option<f64>,
     /// DelayOpen in seconds (off by default).
@@ -233,20 +275,19 @@ impl NeighborConfig {
             self.remote_as,
             speaker.router_id,
         );
-        c.hold_time = self.hold_time.unwrap_or(speaker.profile.hold());
-        c.keepalive = self.keepalive.unwrap_or(speaker.profile.keepalive());
+        let t = &speaker.timers;
+        c.hold_time = self.hold_time.unwrap_or(t.hold_time);
+        c.keepalive = self.keepalive.unwrap_or(t.keepalive);
         c.connect_retry = self
             .connect_retry
             .map(Duration::from_secs_f64)
-            .unwrap_or(speaker.profile.connect_retry());
+            .unwrap_or(t.connect_retry);
+        c.idle_hold = t.idle_hold;
+        c.idle_hold_max = t.idle_hold_max;
         c.passive = self.passive;
         c.delay_open = self.delay_open.map(Duration::from_secs_f64);
         c.families = self.families.clone();
         c.graceful_restart = (self.graceful_restart_time > 0).then_some(self.graceful_restart_time);
-        if speaker.profile == Profile::Fast {
-            c.idle_hold = Duration::from_millis(500);
-            c.idle_hold_max = Duration::from_secs(10);
-        }
         c
     }
 
@@ -286,9 +327,9 @@ pub struct SpeakerConfig {
     pub asn: u32,
     /// Our BGP identifier.
     pub router_id: Ipv4Addr,
-    /// Timer profile.
+    /// Session timers of every neighbor (RFC 4271 §10's values when omitted).
     #[serde(default)]
-    pub profile: Profile,
+    pub timers: Timers,
     /// Addresses to accept connections on (empty: no listener, outgoing only).
     #[serde(default = "default_listen")]
     pub listen: Vec<SocketAddr>,
@@ -335,7 +376,7 @@ impl SpeakerConfig {
         SpeakerConfig {
             asn,
             router_id,
-            profile: Profile::Aws,
+            timers: Timers::default(),
             listen: default_listen(),
             max_paths: 1,
             kernel: None,
@@ -368,6 +409,25 @@ impl SpeakerConfig {
         }
         if self.max_paths == 0 || usize::from(self.max_paths) > crate::rib::MAX_ECMP {
             return Err(err("max_paths".into(), "must be 1 to 16"));
+        }
+        let t = &self.timers;
+        if t.hold_time.secs() > 0 && t.keepalive > t.hold_time.secs() / 3 {
+            return Err(err(
+                "timers.keepalive".into(),
+                "must be at most a third of hold_time",
+            ));
+        }
+        if t.connect_retry > Duration::from_secs(3600) {
+            return Err(err(
+                "timers.connect_retry".into(),
+                "must be between 0 and 3600 seconds",
+            ));
+        }
+        if t.idle_hold > t.idle_hold_max {
+            return Err(err(
+                "timers.idle_hold".into(),
+                "must not be longer than idle_hold_max",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for n in &self.neighbors {
@@ -431,7 +491,7 @@ mod tests {
     const SAMPLE: &str = r#"
         asn = 64512
         router_id = "10.0.0.1"
-        profile = "fast"
+        timers = { hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }
         kernel = { table = 100 }
         networks = [{ prefix = "10.1.0.0/16", med = 5 }]
 
@@ -454,10 +514,36 @@ mod tests {
         let s = n.session_config(&c);
         assert_eq!((s.hold_time.secs(), s.keepalive), (3, 1));
         assert_eq!(
+            (s.connect_retry, s.idle_hold, s.idle_hold_max),
+            (
+                Duration::from_secs(1),
+                Duration::from_millis(500),
+                Duration::from_secs(10)
+            )
+        );
+        assert_eq!(
             n.peer_policy().max_prefix.unwrap().restart_after,
             Some(Duration::from_secs(30))
         );
         assert_eq!(n.ttls(64512), (1, None));
+    }
+
+    #[test]
+    fn timers_default_to_rfc_4271() {
+        let c = SpeakerConfig::from_toml("asn = 1\nrouter_id = \"1.1.1.1\"\n").unwrap();
+        let s = NeighborConfig::new("10.0.0.2".parse().unwrap(), 2).session_config(&c);
+        assert_eq!((s.hold_time.secs(), s.keepalive), (90, 30));
+        assert_eq!(s.connect_retry, Duration::from_secs(120));
+        let e = SpeakerConfig::from_toml(
+            "asn = 1\nrouter_id = \"1.1.1.1\"\ntimers = { hold_time = 9, keepalive = 5 }\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("timers.keepalive"), "{e}");
+        let e = SpeakerConfig::from_toml(
+            "asn = 1\nrouter_id = \"1.1.1.1\"\n[[neighbor]]\naddress = \"10.0.0.2\"\nremote_as = 2\npassword = \"\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("neighbor[10.0.0.2].password"), "{e}");
     }
 
     #[test]

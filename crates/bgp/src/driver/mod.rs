@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-pub use config::{KernelConfig, NeighborConfig, NetworkConfig, Profile, SpeakerConfig};
+pub use config::{KernelConfig, NeighborConfig, NetworkConfig, SpeakerConfig, Timers};
 pub use events::{EventRecord, NeighborStatus, SpeakerEvent, Summary};
 
 use self::conn::SocketOptions;

@@ -18,13 +18,11 @@ pub struct HoldTime(u16);
 pub struct HoldTimeError(pub u16);
 
 impl HoldTime {
-    /// AWS VPN's hold time (30 s).
-    pub const AWS: HoldTime = HoldTime(30);
-    /// hybridlab's `fast` profile (3 s).
-    pub const FAST: HoldTime = HoldTime(3);
+    /// RFC 4271 §10's suggested HoldTime (90 s).
+    pub const DEFAULT: HoldTime = HoldTime(90);
 
     /// Validates `secs`.
-    pub fn new(secs: u16) -> Result<Self, HoldTimeError> {
+    pub const fn new(secs: u16) -> Result<Self, HoldTimeError> {
         if secs == 1 || secs == 2 {
             Err(HoldTimeError(secs))
         } else {
@@ -32,10 +30,20 @@ impl HoldTime {
         }
     }
     /// Seconds.
-    pub fn secs(self) -> u16 {
+    pub const fn secs(self) -> u16 {
         self.0
     }
 }
+
+/// RFC 4271 §10's suggested KeepaliveTime (a third of the hold time: 30 s).
+pub const DEFAULT_KEEPALIVE: u16 = 30;
+/// RFC 4271 §10's suggested ConnectRetryTime (120 s).
+pub const DEFAULT_CONNECT_RETRY: Duration = Duration::from_secs(120);
+/// First wait in Idle before an automatic restart (RFC 4271 §8.1.1 leaves IdleHoldTime to the
+/// implementation; doubled per consecutive failure).
+pub const DEFAULT_IDLE_HOLD: Duration = Duration::from_secs(1);
+/// Longest wait in Idle between automatic restarts.
+pub const DEFAULT_IDLE_HOLD_MAX: Duration = Duration::from_secs(60);
 
 impl<'de> serde::Deserialize<'de> for HoldTime {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -76,23 +84,23 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// Defaults for a neighbor: AWS timers (keepalive 10 s, hold 30 s), IPv4 and IPv6 unicast,
-    /// graceful-restart helper with 120 s, ConnectRetry 5 s (faster than RFC 4271's suggested
-    /// 120 s because labs restart peers often; inferred, AWS does not document it).
+    /// Defaults for a neighbor: RFC 4271 §10's timers (hold 90 s, keepalive 30 s, ConnectRetry
+    /// 120 s), IPv4 and IPv6 unicast, graceful-restart helper with 120 s, idle hold 1 s doubling
+    /// up to 60 s.
     pub fn new(local_as: u32, remote_as: u32, router_id: Ipv4Addr) -> Self {
         SessionConfig {
             local_as,
             remote_as,
             router_id,
-            hold_time: HoldTime::AWS,
-            keepalive: 10,
-            connect_retry: Duration::from_secs(5),
+            hold_time: HoldTime::DEFAULT,
+            keepalive: DEFAULT_KEEPALIVE,
+            connect_retry: DEFAULT_CONNECT_RETRY,
             passive: false,
             delay_open: None,
             families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
             graceful_restart: Some(120),
-            idle_hold: Duration::from_secs(1),
-            idle_hold_max: Duration::from_secs(60),
+            idle_hold: DEFAULT_IDLE_HOLD,
+            idle_hold_max: DEFAULT_IDLE_HOLD_MAX,
             open_hold: Duration::from_secs(240),
         }
     }

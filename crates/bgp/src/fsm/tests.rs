@@ -15,6 +15,8 @@ const SECOND: ConnId = 2;
 fn cfg() -> SessionConfig {
     let mut c = SessionConfig::new(64512, 65001, Ipv4Addr::new(10, 0, 0, 1));
     c.hold_time = HoldTime::new(30).unwrap();
+    c.keepalive = 10;
+    c.connect_retry = Duration::from_secs(5);
     c
 }
 

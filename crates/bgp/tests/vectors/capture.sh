@@ -52,7 +52,7 @@ B
 cat > "$OUT"/hl.toml <<H
 asn = 64512
 router_id = "10.0.0.2"
-profile = "fast"
+timers = { hold_time = 3, keepalive = 1, connect_retry = 1, idle_hold = 0.5, idle_hold_max = 10 }
 listen = ["0.0.0.0:179"]
 [[neighbor]]
 address = "10.0.0.1"
