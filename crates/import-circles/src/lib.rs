@@ -11,7 +11,7 @@
 //! The pipeline, one module each:
 //! - [`tree`]: the modules of a crate, found by following `mod` declarations ([`files`] reads);
 //! - [`scan`]: what each module defines, imports and refers to, as written (via [`syn`], so
-//!   comments and strings are never code), test-only code left out ([`cfg`]);
+//!   comments and strings are never code), test-only code left out ([`cfg`](mod@cfg));
 //! - [`resolve`]: where each reference leads inside the crate, through imports and re-exports;
 //! - [`circles`]: the sibling graph under each module and its strongly connected components
 //!   ([`scc`]);
@@ -42,13 +42,13 @@ pub use error::Error;
 pub use files::{Disk, Files, InMemory};
 
 use resolve::Resolver;
-use scan::{ModuleFacts, scan};
+use scan::ModuleFacts;
 use tree::CrateTree;
 
 /// The circles of the crate whose root file is `root_file`, read through `files`.
 pub fn check_crate(files: &dyn Files, root_file: &Path) -> Result<Vec<Circle>, Error> {
     let tree = CrateTree::load(files, root_file)?;
-    let facts: Vec<ModuleFacts> = tree.modules.iter().map(|m| scan(&m.items)).collect();
+    let facts: Vec<ModuleFacts> = tree.modules.iter().map(|m| scan::scan(&m.items)).collect();
     let resolver = &Resolver::new(&tree, &facts);
     let references: Vec<_> = facts
         .iter()

@@ -3,9 +3,9 @@
 //!
 //! `crate::`, `self::` and `super::` are resolved from the module that wrote the path; a leading
 //! plain name is looked up in that module (a child module, an item, a `use`, a glob). Imports and
-//! re-exports are followed to where the item is defined, so `super::Candidate` re-exported by the
-//! parent from a sibling leads to the sibling, while an item defined in the parent file stays in the
-//! parent. A name no module defines (a macro-made item, an enum variant behind a glob) stops at the
+//! re-exports are followed to where the item is defined, so `super::Candidate` re-exported by
+//! the parent from a sibling leads to the sibling, while an item defined in the parent file stays
+//! in the parent. A name no module defines (a macro-made item, an enum variant behind a glob) stops at the
 //! last module found.
 //!
 //! It does not resolve paths into other crates, the prelude, generic parameters or local

@@ -2,9 +2,10 @@
 //! root file, each with its path (`crate::a::b`), its file and its own items.
 //!
 //! `mod b;` in the root or in a `mod.rs` file is `b.rs` or `b/mod.rs` beside it; in any other file
-//! `a.rs` it is `a/b.rs` or `a/b/mod.rs`; `#[path = "..."]` is honoured. An inline `mod x { ... }`
-//! is a module of its own that lives in its parent's file. Test-only items (`#[cfg(test)] mod tests`
-//! and the like, see [`crate::cfg`]) are dropped here, so nothing downstream sees them.
+//! `a.rs` it is `a/b.rs` or `a/b/mod.rs`; `#[path = "..."]` is honoured. An inline
+//! `mod x { ... }` is a module of its own that lives in its parent's file. Test-only items
+//! (`#[cfg(test)] mod tests` and the like, see [`crate::cfg`]) are dropped here, so nothing
+//! downstream sees them.
 //!
 //! It does not look at what the items refer to ([`crate::scan`] does), and it does not expand
 //! macros, so a module declared by a macro is not found.
