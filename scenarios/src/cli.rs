@@ -207,7 +207,8 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(_) => {}
         Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
     }
-    match netns::rootless::run_in_pid_namespace(|| i32::from(run_lab(&scenario, &lab, &args))) {
+    match netns::pid_namespace::run_in_pid_namespace(|| i32::from(run_lab(&scenario, &lab, &args)))
+    {
         Ok(code) => match u8::try_from(code) {
             Ok(c @ (OK | FAILED | BAD)) => c,
             // A panic (101) or a signal (128 + n): the lab's processes died with the engine

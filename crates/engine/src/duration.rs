@@ -14,7 +14,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 
-use crate::model::timing::Profile;
+use crate::profile::Profile;
 
 thread_local! {
     static PROFILE: Cell<Profile> = const { Cell::new(Profile::Fast) };

@@ -14,7 +14,7 @@ use crate::model::expect::Check;
 use crate::model::timeline::{Action, CutTarget, RestoreWhich};
 use crate::model::when::When;
 use crate::model::{Scenario, Topology};
-use crate::parse::ParseCx;
+use crate::parse_cx::ParseCx;
 use crate::source::FieldPath;
 
 /// Lab names: `[a-z0-9][a-z0-9-]{0,23}` (docs/design.md).

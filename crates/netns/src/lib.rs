@@ -28,6 +28,7 @@ pub mod mmsg;
 pub mod names;
 pub mod namespace;
 pub mod netlink;
+pub mod pid_namespace;
 // Added by the ESP data-plane work (issue #4): poll(2) for blocking data-plane threads.
 pub mod poll;
 pub mod process;

@@ -22,7 +22,7 @@
 
 use std::cmp::Ordering;
 
-use super::policy::Candidate;
+use super::candidate::Candidate;
 
 /// Default LOCAL_PREF (RFC 4271 §5.1.5 leaves it to us; 100 is universal practice).
 pub const DEFAULT_LOCAL_PREF: u32 = 100;
@@ -66,7 +66,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
-    use crate::rib::policy::PeerInfo;
+    use crate::rib::candidate::PeerInfo;
     use crate::wire::{AsPath, Origin, PathAttrs};
 
     fn peer(idx: u16, id: u8, ebgp: bool) -> PeerInfo {

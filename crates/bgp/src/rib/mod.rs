@@ -40,6 +40,7 @@ macro_rules! with_family {
 }
 
 pub mod attr_store;
+pub mod candidate;
 pub mod decision;
 mod export;
 mod fib;
@@ -58,10 +59,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 pub use attr_store::{AttrId, AttrStore};
+pub use candidate::{Candidate, PeerInfo};
 pub use peer::{Counters, SessionInfo};
 pub use policy::{
-    Candidate, DefaultPolicy, FilterAction, MaxPrefix, PeerInfo, PeerPolicy, Policy, PrefixList,
-    PrefixRule, Verdict,
+    DefaultPolicy, FilterAction, MaxPrefix, PeerPolicy, Policy, PrefixList, PrefixRule, Verdict,
 };
 pub use show::{PathView, RouteView};
 pub use table::PeerIdx;

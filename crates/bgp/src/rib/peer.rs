@@ -11,7 +11,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use super::policy::{PeerInfo, PeerPolicy};
+use super::candidate::PeerInfo;
+use super::policy::PeerPolicy;
 use crate::wire::Family;
 
 /// The session parameters the RIB needs from an Established session.

@@ -11,11 +11,11 @@
 //! and after the hook, whatever the hook says.
 
 use std::cmp::Ordering;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use super::candidate::{Candidate, PeerInfo};
 use super::decision;
-use super::table::PeerIdx;
 use crate::wire::{Community, PathAttrs, Prefix};
 
 /// What a policy decides about one route.
@@ -27,41 +27,6 @@ pub enum Verdict {
     Reject,
     /// Take it with these attributes instead.
     Modify(PathAttrs),
-}
-
-/// Who a route came from or goes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// RIB index (0: this speaker).
-    pub idx: PeerIdx,
-    /// Name for show output and policies (the neighbor's configured name or address).
-    pub name: String,
-    /// Neighbor address (unspecified for the local speaker).
-    pub addr: IpAddr,
-    /// Neighbor AS.
-    pub remote_as: u32,
-    /// Neighbor BGP identifier, once known.
-    pub router_id: Ipv4Addr,
-    /// External neighbor.
-    pub ebgp: bool,
-}
-
-impl PeerInfo {
-    /// True for the pseudo-peer that holds locally originated routes.
-    pub fn is_local(&self) -> bool {
-        self.idx == 0
-    }
-}
-
-/// A route as the decision process sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
-    /// Where it came from.
-    pub peer: &'a PeerInfo,
-    /// Its attributes.
-    pub attrs: &'a PathAttrs,
-    /// Kept from a restarting peer (RFC 4724).
-    pub stale: bool,
 }
 
 /// The gateway's hook into route selection. Every method has an RFC 4271 default.

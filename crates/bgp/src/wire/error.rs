@@ -1,15 +1,18 @@
-//! The wire layer's error type, and its one-to-one mapping onto NOTIFICATION codes.
+//! The wire layer's error type, each variant mapping one-to-one onto a NOTIFICATION.
 //!
 //! Every way a received message can be malformed is one [`WireError`] variant, and each variant
 //! names exactly one (code, subcode) pair from RFC 4271 §6 (plus RFC 5492 §5 for capabilities and
 //! RFC 7313 §5 for ROUTE-REFRESH), with the data field the RFC asks for. The FSM sends
 //! [`WireError::notification`] verbatim; nothing else invents error codes.
 //!
+//! This module is the bottom of the wire layer: every decoder, the framer in [`super::header`]
+//! included, returns a `WireError`. So the variant-to-NOTIFICATION table,
+//! [`WireError::notification`], is written in [`super::notification`], beside the codes it uses
+//! and the message it builds (which is framed by [`super::header`]).
+//!
 //! What it does not do: decide *whether* an UPDATE error resets the session. RFC 7606 lets most
 //! attribute errors degrade to treat-as-withdraw or attribute-discard; that decision is made in
 //! [`super::update`] and only the session-reset cases become a `WireError`.
-
-use super::notification::{Notification, codes};
 
 /// A received message that cannot be accepted, and the NOTIFICATION it calls for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,38 +94,4 @@ pub enum WireError {
         /// RFC 6608 subcode (1 OpenSent, 2 OpenConfirm, 3 Established).
         subcode: u8,
     },
-}
-
-impl WireError {
-    /// The NOTIFICATION this error calls for (RFC 4271 §6), data field included.
-    pub fn notification(&self) -> Notification {
-        use WireError::*;
-        let (code, subcode, data): (u8, u8, Vec<u8>) = match self {
-            ConnectionNotSynchronized => (codes::HEADER, 1, Vec::new()),
-            BadMessageLength { length } => (codes::HEADER, 2, length.to_be_bytes().to_vec()),
-            BadMessageType { kind } => (codes::HEADER, 3, vec![*kind]),
-            // §6.2: data is the largest locally supported version number (2 octets).
-            UnsupportedVersion { .. } => (codes::OPEN, 1, 4u16.to_be_bytes().to_vec()),
-            BadPeerAs { .. } => (codes::OPEN, 2, Vec::new()),
-            BadBgpIdentifier(_) => (codes::OPEN, 3, Vec::new()),
-            UnsupportedOptionalParameter(_) => (codes::OPEN, 4, Vec::new()),
-            UnacceptableHoldTime(_) => (codes::OPEN, 6, Vec::new()),
-            UnsupportedCapability { code, value } => {
-                let mut data = vec![*code, value.len() as u8];
-                data.extend_from_slice(value);
-                (codes::OPEN, 7, data)
-            }
-            MalformedOpen(_) => (codes::OPEN, 0, Vec::new()),
-            MalformedAttributeList(_) => (codes::UPDATE, 1, Vec::new()),
-            UnrecognizedWellKnownAttribute(c) => (codes::UPDATE, 2, vec![*c]),
-            DuplicateMpAttribute(_) => (codes::UPDATE, 1, Vec::new()),
-            InvalidNetworkField(_) => (codes::UPDATE, 10, Vec::new()),
-            // RFC 7606 §7.11 leaves the subcode to us for MP errors; 3/9 Optional Attribute
-            // Error is what FRR and BIRD send for a broken MP_REACH (inferred from their code).
-            MalformedMpAttribute(_) => (codes::UPDATE, 9, Vec::new()),
-            RouteRefreshInvalidLength(_) => (codes::ROUTE_REFRESH, 1, Vec::new()),
-            UnexpectedMessage { subcode, .. } => (codes::FSM, *subcode, Vec::new()),
-        };
-        Notification::new(code, subcode, data)
-    }
 }

@@ -2,7 +2,7 @@
 //!
 //! Layout: [`header`] frames a byte stream into messages; [`open`], [`update`],
 //! [`notification`] and [`route_refresh`] decode and encode bodies; [`attrs`] holds the path
-//! attribute set (decoded in `attr_decode.rs`, encoded in `attr_encode.rs`); [`prefix`] the
+//! attribute set (decoded in `attrs/decode.rs`, encoded in `attrs/encode.rs`); [`prefix`] the
 //! compact prefixes and NLRI runs; [`error`] the one error type, whose every variant maps onto
 //! one NOTIFICATION.
 //!
@@ -12,8 +12,6 @@
 //! What it does not do: keep session state. Whether a message is acceptable *now* (state, hold
 //! time negotiation, configured AS) is decided by [`crate::fsm`].
 
-mod attr_decode;
-mod attr_encode;
 pub mod attrs;
 pub mod error;
 pub mod header;

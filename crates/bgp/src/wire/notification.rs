@@ -22,10 +22,15 @@
 //! Decoding and encoding go through bgp-rs's `Notification` (the body is opaque bytes after two
 //! code octets, which bgp-rs handles without risk once the framer has checked the length).
 //!
-//! What it does not do: pick codes for errors (that is [`super::WireError::notification`]).
+//! It also holds [`WireError::notification`], the one table from a malformed message to the
+//! NOTIFICATION it calls for (here rather than in [`super::error`], which every decoder and the
+//! framer depend on, so that the error type does not depend on the message built from it).
+//!
+//! What it does not do: decide when a NOTIFICATION is sent (the FSM does).
 
 use std::fmt;
 
+use super::error::WireError;
 use super::header::{HEADER_LEN, MessageType, write_header};
 
 /// Error codes (RFC 4271 §4.5, RFC 7313 §5).
@@ -255,6 +260,40 @@ impl fmt::Debug for Notification {
             self.describe(),
             self.data
         )
+    }
+}
+
+impl WireError {
+    /// The NOTIFICATION this error calls for (RFC 4271 §6), data field included.
+    pub fn notification(&self) -> Notification {
+        use WireError::*;
+        let (code, subcode, data): (u8, u8, Vec<u8>) = match self {
+            ConnectionNotSynchronized => (codes::HEADER, 1, Vec::new()),
+            BadMessageLength { length } => (codes::HEADER, 2, length.to_be_bytes().to_vec()),
+            BadMessageType { kind } => (codes::HEADER, 3, vec![*kind]),
+            // §6.2: data is the largest locally supported version number (2 octets).
+            UnsupportedVersion { .. } => (codes::OPEN, 1, 4u16.to_be_bytes().to_vec()),
+            BadPeerAs { .. } => (codes::OPEN, 2, Vec::new()),
+            BadBgpIdentifier(_) => (codes::OPEN, 3, Vec::new()),
+            UnsupportedOptionalParameter(_) => (codes::OPEN, 4, Vec::new()),
+            UnacceptableHoldTime(_) => (codes::OPEN, 6, Vec::new()),
+            UnsupportedCapability { code, value } => {
+                let mut data = vec![*code, value.len() as u8];
+                data.extend_from_slice(value);
+                (codes::OPEN, 7, data)
+            }
+            MalformedOpen(_) => (codes::OPEN, 0, Vec::new()),
+            MalformedAttributeList(_) => (codes::UPDATE, 1, Vec::new()),
+            UnrecognizedWellKnownAttribute(c) => (codes::UPDATE, 2, vec![*c]),
+            DuplicateMpAttribute(_) => (codes::UPDATE, 1, Vec::new()),
+            InvalidNetworkField(_) => (codes::UPDATE, 10, Vec::new()),
+            // RFC 7606 §7.11 leaves the subcode to us for MP errors; 3/9 Optional Attribute
+            // Error is what FRR and BIRD send for a broken MP_REACH (inferred from their code).
+            MalformedMpAttribute(_) => (codes::UPDATE, 9, Vec::new()),
+            RouteRefreshInvalidLength(_) => (codes::ROUTE_REFRESH, 1, Vec::new()),
+            UnexpectedMessage { subcode, .. } => (codes::FSM, *subcode, Vec::new()),
+        };
+        Notification::new(code, subcode, data)
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::kind::StaticRoute;
 use crate::model::Topology;
-use crate::parse::ParseCx;
+use crate::parse_cx::ParseCx;
 use crate::source::FieldPath;
 
 /// Each route's next hop must be on a subnet the node is connected to, its device one of the

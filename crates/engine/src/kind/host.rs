@@ -22,7 +22,7 @@ use crate::diagnostic::Diagnostic;
 use crate::kind::common::{validate_depends, validate_routes};
 use crate::kind::{NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, StaticRoute};
 use crate::model::Topology;
-use crate::parse::{Node, ParseCx};
+use crate::parse_cx::{Node, ParseCx};
 use crate::source::FieldPath;
 
 /// The `host` kind.

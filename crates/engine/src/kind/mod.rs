@@ -49,27 +49,37 @@
 //! `tests/kind_plugin.rs` (top-level `tests/`) is a complete example kind exercising all of the
 //! above on real namespaces, registered with [`Registry::with`] from outside the crate.
 //!
+//! # Where the pieces live
+//!
+//! A kind package imports everything from here, but only the kind's entry point is defined here:
+//! [`NodeKind`] (parse a section into nodes, timers, actions, checks, the daemon), the
+//! [`Registry`], the generic kinds and their shared checks ([`common`]). What a parsed *node* is
+//! and answers ([`NodeSpec`], [`NodeSetup`], [`StaticRoute`], [`NodeEnv`], [`ProcessSpec`], the
+//! [`query`] questions) is part of the scenario model (`crate::model::node` and `::query`),
+//! because a [`Topology`](crate::model::Topology) is made of nodes and a node is validated against
+//! the topology: the two refer to each other, so they must live together, below this module. So
+//! do the kind-made payloads the model stores ([`KindRequest`] in a timeline entry, [`KindCheck`]
+//! in an expectation). [`ParseCx`] sits lower still (`crate::parse_cx`): kinds, validation and
+//! the parser all take it, and the parser calls the other two. The re-exports keep one import
+//! path (`engine::kind::...`) for kind authors; the layers, each using only those before it, are
+//! `source, diagnostic, duration, profile, parse_cx` < `model` < `kind` < `validate` < `parse`.
+//!
 //! What it does not do: create anything (the engine does, through `netns`).
 
 pub mod common;
 pub mod host;
-pub mod query;
 pub mod router;
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use control::{ActionParams, ShowParams};
-use ipnet::IpNet;
-use serde::Serialize;
-use serde_json::Value;
+pub use crate::model::expect::{KindCheck, Verdict};
+pub use crate::model::node::{NodeEnv, NodeSetup, NodeSpec, ProcessSpec, StaticRoute};
+pub use crate::model::query;
+pub use crate::model::timeline::KindRequest;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::timing::{TimerDef, Timing};
-use crate::model::{Link, Topology};
-use crate::parse::{Node, ParseCx};
+use crate::model::timing::TimerDef;
+use crate::parse_cx::{Node, ParseCx};
 use crate::source::FieldPath;
 
 /// A kind of node; one value per kind lives in the [`Registry`].
@@ -131,160 +141,6 @@ pub trait NodeKind: Send + Sync + 'static {
     fn run_daemon(&self, config: &Path) -> Result<i32, String> {
         let _ = config;
         Err(format!("kind {} has no daemon", self.name()))
-    }
-}
-
-/// One node of some kind, as parsed.
-pub trait NodeSpec: std::fmt::Debug + Send + Sync {
-    /// The node's name.
-    fn name(&self) -> &str;
-
-    /// Its kind's name.
-    fn kind(&self) -> &'static str;
-
-    /// Where it was declared (`host[0]`).
-    fn path(&self) -> &FieldPath;
-
-    /// The site it belongs to.
-    fn site(&self) -> Option<&str> {
-        None
-    }
-
-    /// Checks against the whole topology (references, addresses); runs before anything exists.
-    fn validate(&self, topo: &Topology, cx: &ParseCx<'_>) -> Vec<Diagnostic>;
-
-    /// What its namespace needs besides its links.
-    fn setup(&self, topo: &Topology) -> NodeSetup;
-
-    /// Links this node brings itself, e.g. a gateway's outside interface on a link to an
-    /// `internet` router, declared in the kind's own section instead of a `[[link]]`. They join
-    /// the topology's links before validation, so addresses, overlaps and node references are
-    /// checked like any link's, `cut link = "NAME"` and `link_down` apply to them, and errors
-    /// point at [`Link::path`] (set it to the field that declared the link, e.g.
-    /// `vgw[0].outside`). An empty name gets the default `<a>-<b>`.
-    fn links(&self) -> Vec<Link> {
-        Vec::new()
-    }
-
-    /// The processes to start in its namespace once its links, addresses and routes exist.
-    fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
-        let _ = env;
-        Vec::new()
-    }
-
-    /// Answers the typed questions other kinds ask about this node ([`query`]): call
-    /// `question.answer::<Q>(..)` for every question type this node knows. The default
-    /// answers nothing.
-    fn answer(&self, topo: &Topology, question: &mut query::Question<'_>) {
-        let _ = (topo, question);
-    }
-}
-
-/// What a node's namespace needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct NodeSetup {
-    /// IPv4/IPv6 forwarding on.
-    pub forwarding: bool,
-    /// Static routes, added after the links' addresses.
-    pub routes: Vec<StaticRoute>,
-    /// Nodes whose processes must be running before this node's start.
-    pub depends_on: Vec<String>,
-}
-
-/// A static route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StaticRoute {
-    /// Destination.
-    pub to: IpNet,
-    /// Next hop.
-    #[serde(default)]
-    pub via: Option<IpAddr>,
-    /// Device (when there is no next hop, or to pin it).
-    #[serde(default)]
-    pub dev: Option<String>,
-    /// Metric (priority; lower wins). Two routes to one prefix with different metrics make a
-    /// primary and a backup: a router skips a next hop whose link is down (the engine turns
-    /// `ignore_routes_with_linkdown` on with forwarding), so the backup takes over.
-    #[serde(default)]
-    pub metric: Option<u32>,
-}
-
-/// What a kind may use when it generates configs and commands.
-#[derive(Debug)]
-pub struct NodeEnv<'a> {
-    /// The lab's name.
-    pub lab: &'a str,
-    /// `<state>/<lab>/<node>/`: configs, logs and the control socket live here.
-    pub node_dir: PathBuf,
-    /// The control socket path the node's daemon must serve.
-    pub socket: PathBuf,
-    /// The `hybridlab` executable (daemons are `hybridlab daemon <kind>`).
-    pub exe: PathBuf,
-    /// Resolved timers.
-    pub timing: &'a Timing,
-    /// The whole topology.
-    pub topology: &'a Topology,
-    /// Every node's namespace as a path a process can open (`setns`), so a daemon may program
-    /// another node (a vgw installing propagated routes in its vpc's table with
-    /// `netns::Netns::open_path` and `netns::Netlink::open`). Empty when the backend has no
-    /// real namespaces (tests with a fake backend).
-    pub namespaces: BTreeMap<String, PathBuf>,
-}
-
-/// A process to spawn in a node's namespace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProcessSpec {
-    /// Name, unique within the node (kill/restart refer to it).
-    pub name: String,
-    /// Program and arguments.
-    pub argv: Vec<String>,
-    /// Files to write into the node directory first: (file name, contents).
-    pub files: Vec<(String, String)>,
-    /// Extra environment variables (the engine's environment is inherited).
-    pub env: Vec<(String, String)>,
-    /// Whether it serves the node's control socket (the engine waits for it and reads events).
-    pub control_socket: bool,
-}
-
-/// A kind action, executed by sending `params` to `node`'s control socket.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct KindRequest {
-    /// The kind that owns it.
-    pub kind: &'static str,
-    /// The target node.
-    pub node: String,
-    /// The request.
-    pub params: ActionParams,
-}
-
-/// How a kind judges a `show` result: `Ok(what was seen)` or `Err(why not)`.
-pub type Verdict = Arc<dyn Fn(&Value) -> Result<String, String> + Send + Sync>;
-
-/// A kind check: the engine polls `show` on `node` and applies `verdict`.
-#[derive(Clone, Serialize)]
-pub struct KindCheck {
-    /// The kind that owns it.
-    pub kind: &'static str,
-    /// The node asked.
-    pub node: String,
-    /// The request.
-    pub show: ShowParams,
-    /// One line for reports.
-    pub describe: String,
-    /// The judgement.
-    #[serde(skip)]
-    pub verdict: Verdict,
-}
-
-impl std::fmt::Debug for KindCheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KindCheck")
-            .field("kind", &self.kind)
-            .field("node", &self.node)
-            .field("show", &self.show)
-            .field("describe", &self.describe)
-            .finish_non_exhaustive()
     }
 }
 

@@ -15,7 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::kind::common::{validate_depends, validate_routes};
 use crate::kind::{NodeKind, NodeSetup, NodeSpec, StaticRoute};
 use crate::model::Topology;
-use crate::parse::{Node, ParseCx};
+use crate::parse_cx::{Node, ParseCx};
 use crate::source::FieldPath;
 
 /// The `router` kind.

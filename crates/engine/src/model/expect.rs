@@ -23,12 +23,14 @@
 //! What it does not do: evaluate (see `crate::runner::expectations`).
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use control::ShowParams;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::kind::KindCheck;
 use crate::model::when::When;
 use crate::source::FieldPath;
 
@@ -178,4 +180,34 @@ pub(crate) struct StateRaw {
     pub args: serde_json::Map<String, serde_json::Value>,
     pub pointer: String,
     pub equals: serde_json::Value,
+}
+
+/// How a kind judges a `show` result: `Ok(what was seen)` or `Err(why not)`.
+pub type Verdict = Arc<dyn Fn(&Value) -> Result<String, String> + Send + Sync>;
+
+/// A kind check: the engine polls `show` on `node` and applies `verdict`.
+#[derive(Clone, Serialize)]
+pub struct KindCheck {
+    /// The kind that owns it.
+    pub kind: &'static str,
+    /// The node asked.
+    pub node: String,
+    /// The request.
+    pub show: ShowParams,
+    /// One line for reports.
+    pub describe: String,
+    /// The judgement.
+    #[serde(skip)]
+    pub verdict: Verdict,
+}
+
+impl std::fmt::Debug for KindCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindCheck")
+            .field("kind", &self.kind)
+            .field("node", &self.node)
+            .field("show", &self.show)
+            .field("describe", &self.describe)
+            .finish_non_exhaustive()
+    }
 }

@@ -1,9 +1,13 @@
-//! The scenario model: what a parsed, validated scenario file holds.
+//! The scenario model: what a parsed, validated scenario file holds, including the nodes' side
+//! of the kind plug-in interface ([`node`], [`query`]): a topology is made of nodes of any kind,
+//! so what a node is belongs here, below `crate::kind` (see [`node`] for why).
 //!
 //! What it does not do: parse (see `crate::parse`) or run (see `crate::runner`).
 
 pub mod expect;
+pub mod node;
 pub mod probe;
+pub mod query;
 pub mod timeline;
 pub mod timing;
 pub mod topology;
@@ -19,7 +23,8 @@ pub use timing::{Profile, Timing};
 pub use topology::{Endpoint, Link, Site};
 pub use when::When;
 
-use crate::kind::NodeSpec;
+use node::NodeSpec;
+use query::{Query, Question};
 
 /// `[scenario]`: name and description.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -97,6 +102,26 @@ impl Topology {
             .iter()
             .any(|a| a.addr.contains(&ip) && a.addr.addr() != ip)
     }
+
+    /// Asks every node `query` ([`query`]), in declaration order; the nodes that answered, with
+    /// their answers.
+    pub fn ask<Q: Query>(&self, query: &Q) -> Vec<(&str, Q::Answer)> {
+        self.nodes
+            .iter()
+            .filter_map(|n| ask_one(self, n.as_ref(), query).map(|a| (n.name(), a)))
+            .collect()
+    }
+
+    /// Asks node `name` only; `None` when there is no such node or it does not answer.
+    pub fn ask_node<Q: Query>(&self, name: &str, query: &Q) -> Option<Q::Answer> {
+        self.node(name).and_then(|n| ask_one(self, n, query))
+    }
+}
+
+fn ask_one<Q: Query>(topo: &Topology, node: &dyn NodeSpec, query: &Q) -> Option<Q::Answer> {
+    let mut slot: Option<Q::Answer> = None;
+    node.answer(topo, &mut Question::new(query, &mut slot));
+    slot
 }
 
 /// A parsed and validated scenario.

@@ -25,9 +25,9 @@
 
 use std::time::Duration;
 
+use control::ActionParams;
 use serde::{Deserialize, Serialize};
 
-use crate::kind::KindRequest;
 use crate::model::when::When;
 use crate::source::FieldPath;
 
@@ -246,3 +246,14 @@ pub const PROTOCOLS: &[(&str, u8)] = &[
     ("ospf", 89),
     ("sctp", 132),
 ];
+
+/// A kind action, executed by sending `params` to `node`'s control socket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindRequest {
+    /// The kind that owns it.
+    pub kind: &'static str,
+    /// The target node.
+    pub node: String,
+    /// The request.
+    pub params: ActionParams,
+}

@@ -15,18 +15,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Which table of defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// AWS's real timers, for fidelity checks.
-    Aws,
-    /// Short timers for CI and chaos runs.
-    #[default]
-    Fast,
-}
+pub use crate::profile::Profile;
 
 /// One timer a component declares.
 #[derive(Debug, Clone, Copy)]

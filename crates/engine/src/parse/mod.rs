@@ -11,14 +11,14 @@
 //!
 //! What it does not do: touch the system.
 
-mod cx;
 mod entries;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use cx::{Node, ParseCx};
 use toml::de::DeValue;
+
+pub use crate::parse_cx::{Node, ParseCx};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Locator};
 use crate::duration::Dur;

@@ -31,8 +31,8 @@ use crate::crypto::aead::{AeadAlgorithm, AeadKey, ICV_LEN, IV_LEN};
 use super::EspError;
 use super::counters::Counters;
 use super::replay::{ReplayVerdict, ReplayWindow};
-use super::trailer::{self, NextHeader};
-use super::wire::{EspPacket, PAYLOAD_OFFSET, TRAILER_LEN};
+use super::trailer::{self, NextHeader, TRAILER_LEN};
+use super::wire::{EspPacket, PAYLOAD_OFFSET};
 
 /// The outbound sequence number at which a rekey is asked for, whatever the configured limits.
 /// An implementation choice (RFC 4303 fixes only the hard stop): 2^32 - 2^28 leaves 268 million

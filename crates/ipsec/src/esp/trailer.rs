@@ -11,10 +11,13 @@
 //! ```
 //!
 //! What it does not do: add Traffic Flow Confidentiality padding (§2.7; we never send it; on
-//! receive the data plane trims it using the inner IP header's length), or encrypt.
+//! receive the data plane trims it using the inner IP header's length), encrypt, or know the
+//! packet around the trailer ([`super::wire`] builds on this module, not the other way round).
 
 use super::EspError;
-use super::wire::TRAILER_LEN;
+
+/// Octets of Pad Length and Next Header.
+pub const TRAILER_LEN: usize = 2;
 
 /// The Next Header field: what the payload is (IANA protocol numbers, RFC 4303 §2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -36,20 +36,19 @@ use std::ops::Range;
 use crate::crypto::aead::{ICV_LEN, IV_LEN};
 
 use super::EspError;
+use super::trailer::{TRAILER_LEN, pad_len};
 
 /// Octets of SPI and sequence number.
 pub const HEADER_LEN: usize = 8;
 /// Octets before the payload: header and IV. The data plane puts the inner packet at this offset.
 pub const PAYLOAD_OFFSET: usize = HEADER_LEN + IV_LEN;
-/// Octets of Pad Length and Next Header.
-pub const TRAILER_LEN: usize = 2;
 /// Smallest ESP packet: header, IV, the two trailer octets (with no payload and no padding: the
 /// encrypted part would be 2 octets, not 4-aligned, so the real minimum is 4 encrypted octets) and ICV.
 pub const MIN_LEN: usize = PAYLOAD_OFFSET + 4 + ICV_LEN;
 /// Octets ESP adds around an inner packet of `len` octets, padding included
 /// (header + IV + padding + trailer + ICV).
 pub const fn overhead(len: usize) -> usize {
-    PAYLOAD_OFFSET + super::trailer::pad_len(len) + TRAILER_LEN + ICV_LEN
+    PAYLOAD_OFFSET + pad_len(len) + TRAILER_LEN + ICV_LEN
 }
 
 mod field {

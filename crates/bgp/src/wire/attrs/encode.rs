@@ -5,8 +5,8 @@
 //!
 //! What it does not do: MP_REACH/MP_UNREACH and NLRI (see `update.rs`, which packs them).
 
-use super::attrs::{AsPath, EncodeContext, NextHop, PathAttrs, code, flags};
-use super::open::AS_TRANS;
+use super::{AsPath, EncodeContext, NextHop, PathAttrs, code, flags};
+use crate::wire::open::AS_TRANS;
 
 fn push_attr(out: &mut Vec<u8>, flag_bits: u8, code: u8, value: &[u8]) {
     if value.len() > 255 {

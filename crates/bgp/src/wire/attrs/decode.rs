@@ -6,11 +6,11 @@
 
 use std::net::Ipv4Addr;
 
-use super::attrs::{
+use super::{
     Aggregator, AsPath, AsSegment, AttrErrorAction, AttrProblem, Community, DecodeContext, NextHop,
     Origin, PathAttrs, RawAttr, SegmentKind, code, flags,
 };
-use super::open::AS_TRANS;
+use crate::wire::open::AS_TRANS;
 
 /// Accumulates attributes while an UPDATE is parsed.
 #[derive(Debug, Default)]
@@ -71,7 +71,7 @@ impl AttrBuilder {
         code_byte: u8,
         value: &[u8],
         ctx: &DecodeContext,
-    ) -> Result<(), super::WireError> {
+    ) -> Result<(), crate::wire::WireError> {
         use AttrErrorAction::*;
         let optional = flags_byte & flags::OPTIONAL != 0;
         let transitive = flags_byte & flags::TRANSITIVE != 0;
@@ -250,7 +250,9 @@ impl AttrBuilder {
             other => {
                 if !optional {
                     // RFC 4271 §6.3: an unrecognized well-known attribute resets the session.
-                    return Err(super::WireError::UnrecognizedWellKnownAttribute(other));
+                    return Err(crate::wire::WireError::UnrecognizedWellKnownAttribute(
+                        other,
+                    ));
                 }
                 if transitive || !ctx.ebgp {
                     // Optional transitive: pass on with Partial set (RFC 4271 §5). Non-transitive

@@ -4,8 +4,12 @@
 //! gateways' outside addresses and ASNs and its VPC's CIDRs. The engine knows none of these
 //! kinds, so it cannot hold their facts: instead a kind defines a question type implementing
 //! [`Query`] (in the package that owns the fact, next to the answer's type), the asking kind
-//! calls [`Topology::ask`] or [`Topology::ask_node`], and every node that knows the answer
-//! gives it in [`NodeSpec::answer`](super::NodeSpec::answer) with [`Question::answer`].
+//! calls [`Topology::ask`] or [`Topology::ask_node`], and every node that knows the answer gives
+//! it in [`NodeSpec::answer`] with [`Question::answer`].
+//!
+//! [`Topology::ask`]: super::Topology::ask
+//! [`Topology::ask_node`]: super::Topology::ask_node
+//! [`NodeSpec::answer`]: super::node::NodeSpec::answer
 //!
 //! ```text
 //!  cgw kind ── topo.ask(&VpnConnectionsOf { cgw: "cgw1" }) ──> every node's answer(..)
@@ -18,12 +22,13 @@
 //! standard library's error `Request`) and hands the node a typed `&Q`; the asker gets typed
 //! answers back. A node that does not answer `Q` is skipped.
 //!
+//! It is part of the model (see `crate::model::node` for why); [`Topology::ask`] is defined next
+//! to the topology, and `crate::kind` re-exports this module as `engine::kind::query`.
+//!
 //! What it does not do: cache answers (questions are asked while planning and validating, a
 //! handful per node), or order them other than by the topology's declaration order.
 
 use std::any::Any;
-
-use crate::model::Topology;
 
 /// A question with a typed answer. Implement it on a small struct holding the question's
 /// parameters (`VpnConnectionsOf { cgw: String }`).
@@ -32,7 +37,7 @@ pub trait Query: 'static {
     type Answer: 'static;
 }
 
-/// One question as a node sees it in [`NodeSpec::answer`](super::NodeSpec::answer).
+/// One question as a node sees it in [`NodeSpec::answer`](super::node::NodeSpec::answer).
 pub struct Question<'a> {
     query: &'a dyn Any,
     answer: &'a mut dyn Any,
@@ -44,7 +49,12 @@ impl std::fmt::Debug for Question<'_> {
     }
 }
 
-impl Question<'_> {
+impl<'a> Question<'a> {
+    /// A question carrying `query`, whose answer goes into `answer` (an `Option<Q::Answer>`).
+    pub(crate) fn new(query: &'a dyn Any, answer: &'a mut dyn Any) -> Self {
+        Question { query, answer }
+    }
+
     /// When this is a `Q` question, calls `give` with it and records what it returns
     /// (`None`: this node has no answer). Other questions pass by untouched.
     pub fn answer<Q: Query>(&mut self, give: impl FnOnce(&Q) -> Option<Q::Answer>) {
@@ -60,39 +70,12 @@ impl Question<'_> {
     }
 }
 
-impl Topology {
-    /// Asks every node `query`, in declaration order; the nodes that answered, with their
-    /// answers.
-    pub fn ask<Q: Query>(&self, query: &Q) -> Vec<(&str, Q::Answer)> {
-        self.nodes
-            .iter()
-            .filter_map(|n| ask_one(self, n.as_ref(), query).map(|a| (n.name(), a)))
-            .collect()
-    }
-
-    /// Asks node `name` only; `None` when there is no such node or it does not answer.
-    pub fn ask_node<Q: Query>(&self, name: &str, query: &Q) -> Option<Q::Answer> {
-        self.node(name).and_then(|n| ask_one(self, n, query))
-    }
-}
-
-fn ask_one<Q: Query>(topo: &Topology, node: &dyn super::NodeSpec, query: &Q) -> Option<Q::Answer> {
-    let mut slot: Option<Q::Answer> = None;
-    node.answer(
-        topo,
-        &mut Question {
-            query,
-            answer: &mut slot,
-        },
-    );
-    slot
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kind::{NodeSetup, NodeSpec};
-    use crate::parse::ParseCx;
+    use crate::model::Topology;
+    use crate::model::node::{NodeSetup, NodeSpec};
+    use crate::parse_cx::ParseCx;
     use crate::source::FieldPath;
 
     struct Colour {

@@ -1,6 +1,7 @@
 //! Path attributes: the owned [`PathAttrs`] set and its parts, and the vocabulary of decoding
-//! (contexts, RFC 7606 outcomes). The per-attribute decoder lives in `attr_decode.rs`, the
-//! encoder in `attr_encode.rs` (re-exported here as [`encode_attrs`]).
+//! (contexts, RFC 7606 outcomes). The per-attribute decoder lives in `attrs/decode.rs`, the
+//! encoder in `attrs/encode.rs` (re-exported here as [`encode_attrs`]); both build on the types
+//! here, so they are this module's children.
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -20,11 +21,17 @@
 //! transitive attributes (extended and large communities among them) are kept verbatim and passed
 //! on with the Partial bit set (RFC 4271 §5); unknown optional non-transitive ones are dropped.
 //!
-//! What it does not do: MP_REACH/MP_UNREACH (see [`super::update`], they carry NLRI), route
+//! What it does not do: MP_REACH/MP_UNREACH (see [`crate::wire::update`], they carry NLRI), route
 //! reflection (ORIGINATOR_ID and CLUSTER_LIST are kept as opaque attributes from iBGP peers).
+
+mod decode;
+mod encode;
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub(crate) use decode::AttrBuilder;
+pub use encode::encode_attrs;
 
 /// Attribute flag bits.
 pub mod flags {
@@ -477,9 +484,6 @@ pub struct AttrProblem {
     /// Why.
     pub reason: &'static str,
 }
-
-pub(crate) use super::attr_decode::AttrBuilder;
-pub use super::attr_encode::encode_attrs;
 
 #[cfg(test)]
 mod tests {

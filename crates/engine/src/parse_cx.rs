@@ -5,7 +5,11 @@
 //! Errors keep the exact position because the tree is never rebuilt: sub-trees keep the spans
 //! they had in the file.
 //!
-//! What it does not do: decide which sections exist (see [`super::parse_scenario`]).
+//! It sits at the bottom of the engine, with [`crate::source`] and [`crate::diagnostic`] that it
+//! wraps, because kinds (`crate::kind`), the parser (`crate::parse`, which re-exports it) and
+//! validation (`crate::validate`) all take it, and the parser calls the other two.
+//!
+//! What it does not do: decide which sections exist (see [`crate::parse::parse_scenario`]).
 
 use serde::de::DeserializeOwned;
 use toml::Spanned;
