@@ -23,8 +23,6 @@
 //! What it does not do: decide what AWS decides (the connection's addresses and keys come from
 //! the VGW's plan; [`super::plan`] only adds this gateway's own policy).
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::path::Path;
 
 use engine::diagnostic::Diagnostic;
@@ -38,109 +36,16 @@ use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
-use serde::Deserialize;
-use vgw::kind::checks::{self, PrefixRange};
+use vgw::kind::checks;
 use vgw::kind::daemon_process;
-use vgw::kind::plan::last_host;
 use vgw::kind::query::{CustomerGateway, CustomerGatewayOf};
 
+use super::node::Cgw;
 use super::plan;
-use crate::config::TunnelMode;
 
 /// The `cgw` kind.
 #[derive(Debug)]
 pub struct CgwKind;
-
-/// The outside interface on the internet router.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Internet {
-    /// The internet router node.
-    pub node: String,
-    /// The customer gateway's outside address, with its prefix length.
-    pub address: Ipv4Net,
-    /// The router's address (default: the subnet's last host).
-    #[serde(default)]
-    pub peer_address: Option<Ipv4Addr>,
-}
-
-impl Internet {
-    /// The internet router's address on the link.
-    pub fn peer(&self) -> Ipv4Addr {
-        self.peer_address
-            .unwrap_or_else(|| last_host(self.address.trunc()))
-    }
-}
-
-/// What this customer gateway does on one tunnel.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TunnelPolicy {
-    /// AS_PATH prepends on what it announces over the tunnel.
-    #[serde(default)]
-    pub as_path_prepend: u8,
-    /// MED on what it announces over the tunnel.
-    #[serde(default)]
-    pub med: Option<u32>,
-}
-
-/// One customer gateway.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cgw {
-    /// Name.
-    pub name: String,
-    /// Site.
-    #[serde(default)]
-    pub site: Option<String>,
-    /// Its BGP ASN.
-    pub asn: u32,
-    /// Outside interface.
-    pub internet: Internet,
-    /// Prefixes announced to AWS.
-    #[serde(default)]
-    pub advertise: Vec<Ipv4Net>,
-    /// More prefixes announced to AWS, as a range.
-    #[serde(default)]
-    pub advertise_range: Option<PrefixRange>,
-    /// Active/active (ECMP) or active/standby.
-    #[serde(default)]
-    pub mode: TunnelMode,
-    /// Per-tunnel policy, keyed by tunnel name (`vpn1-t2`).
-    #[serde(default)]
-    pub tunnels: BTreeMap<String, TunnelPolicy>,
-    /// Static routes towards the customer's networks behind it (a LAN router's prefixes).
-    #[serde(default)]
-    pub routes: Vec<StaticRoute>,
-    /// Bring your own customer gateway: the node (namespace, links, routes) exists but runs no
-    /// daemon; start your own (strongSwan + FRR configured from `hybridlab cgw-config`) in its
-    /// namespace, `hl-<lab>-<node>`, while the lab converges (raise `converge` in `[timing]`).
-    #[serde(default)]
-    pub external: bool,
-    #[serde(skip)]
-    path: FieldPath,
-}
-
-impl Cgw {
-    /// Where it was declared.
-    pub fn path(&self) -> &FieldPath {
-        &self.path
-    }
-
-    /// Every prefix it announces.
-    pub fn advertised(&self) -> Vec<Ipv4Net> {
-        let mut out = self.advertise.clone();
-        if let Some(r) = &self.advertise_range {
-            out.extend(r.expand());
-        }
-        out
-    }
-
-    /// The nodes (VGWs) with a VPN connection to it, and its view of those connections.
-    pub fn connections(&self, topo: &Topology) -> plan::Connections {
-        plan::connections_of(self, topo, Profile::Fast)
-    }
-}
 
 impl NodeKind for CgwKind {
     fn name(&self) -> &'static str {
@@ -191,6 +96,11 @@ impl NodeKind for CgwKind {
     }
 }
 
+/// The nodes (VGWs) with a VPN connection to `cgw`, and its view of those connections.
+fn connections(cgw: &Cgw, topo: &Topology) -> plan::Connections {
+    plan::connections_of(cgw, topo, Profile::Fast)
+}
+
 impl NodeSpec for Cgw {
     fn name(&self) -> &str {
         &self.name
@@ -222,8 +132,7 @@ impl NodeSpec for Cgw {
                 ),
             ));
         }
-        let names: Vec<String> = self
-            .connections(topo)
+        let names: Vec<String> = connections(self, topo)
             .views
             .iter()
             .flat_map(|c| (0..c.tunnels.len()).map(|t| vgw::daemon::tunnel_name(&c.name, t)))
@@ -266,7 +175,7 @@ impl NodeSpec for Cgw {
             .collect(),
             // The VGW answers first (startup action `add`), so the customer gateway's first
             // IKE_SA_INIT is not lost to a responder that is not there yet.
-            depends_on: self.connections(topo).gateways,
+            depends_on: connections(self, topo).gateways,
         }
     }
 

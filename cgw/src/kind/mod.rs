@@ -7,4 +7,5 @@
 #[allow(clippy::module_inception)]
 pub mod cgw;
 pub mod download;
+pub mod node;
 pub mod plan;

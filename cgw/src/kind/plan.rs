@@ -12,10 +12,11 @@ use engine::kind::query::Query;
 use engine::model::Topology;
 use engine::model::timing::Profile;
 use vgw::config::CgwConnection;
-use vgw::kind::plan::{PlanError, config_error_path};
+use vgw::kind::plan::config_error_path;
 use vgw::kind::query::CustomerViewOf;
+use vgw::kind::query::PlanError;
 
-use super::cgw::Cgw;
+use super::node::Cgw;
 use crate::config::CgwConfig;
 
 /// "Are you a customer gateway, and what is your daemon's configuration?" (answered by `cgw`

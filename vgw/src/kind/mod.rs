@@ -26,7 +26,9 @@
 //! What it does not do: run the gateway (the `vgw` daemon does), or create namespaces and links
 //! (the engine does, from [`engine::kind::NodeSpec::links`]).
 
+pub mod addressing;
 pub mod checks;
+pub mod node;
 pub mod plan;
 pub mod query;
 pub mod vgw;

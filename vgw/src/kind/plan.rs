@@ -11,48 +11,17 @@
 //!
 //! What it does not do: write files or start anything.
 
-use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use engine::model::Topology;
 use engine::model::timing::Profile;
 use engine::source::FieldPath;
-use ipnet::Ipv4Net;
 
-use super::query::{CustomerGatewayOf, VpcOf};
-use super::vgw::Vgw;
+use super::addressing::host;
+use super::node::Vgw;
+use super::query::{CustomerGatewayOf, PlanError, VpcOf};
 use crate::config::{CgwConnection, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 use crate::plan::{InsideCidrAllocator, customer_view, derive_psk};
-
-/// A planning error: where (a field of the scenario) and why. Never contains a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanError {
-    /// The field.
-    pub path: FieldPath,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl PlanError {
-    /// A planning error at `path`.
-    pub fn new(path: FieldPath, message: impl Into<String>) -> PlanError {
-        PlanError {
-            path,
-            message: message.into(),
-        }
-    }
-}
-
-/// The last usable host address of `net`: the internet router's default address on a
-/// gateway's outside link.
-pub fn last_host(net: Ipv4Net) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(net.broadcast()).saturating_sub(1))
-}
-
-/// `n`-th host of `net` (1-based).
-pub fn host(net: Ipv4Net, n: u32) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(net.network()) + n)
-}
 
 /// The VGW's configuration. `vpc_netns` is the VPC router's namespace path (a placeholder
 /// while validating: nothing opens it then).
@@ -211,18 +180,6 @@ mod tests {
         assert_eq!(
             item_path(&base, "amazon_side_asn").to_string(),
             "vgw[0].amazon_side_asn"
-        );
-    }
-
-    #[test]
-    fn last_host_of_a_24_is_254() {
-        assert_eq!(
-            last_host("203.0.113.0/24".parse().unwrap()),
-            Ipv4Addr::new(203, 0, 113, 254)
-        );
-        assert_eq!(
-            host("203.0.113.0/24".parse().unwrap(), 3),
-            Ipv4Addr::new(203, 0, 113, 3)
         );
     }
 }

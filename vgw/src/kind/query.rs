@@ -18,8 +18,8 @@ use engine::kind::query::Query;
 use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 
-use super::plan::PlanError;
 use crate::config::{CgwConnection, VpcStaticRoute};
+use engine::source::FieldPath;
 
 /// "Are you a customer gateway, and what did the customer register?"
 #[derive(Debug, Clone, Copy)]
@@ -98,4 +98,23 @@ pub struct ConnectionRef {
 
 impl Query for VpnConnectionList {
     type Answer = Vec<ConnectionRef>;
+}
+
+/// A planning error: where (a field of the scenario) and why. Never contains a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// The field.
+    pub path: FieldPath,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PlanError {
+    /// A planning error at `path`.
+    pub fn new(path: FieldPath, message: impl Into<String>) -> PlanError {
+        PlanError {
+            path,
+            message: message.into(),
+        }
+    }
 }
