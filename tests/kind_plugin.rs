@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 use control::{ErrorBody, ErrorCode, ServerBuilder, ShowParams};
 use engine::diagnostic::Diagnostic;
 use engine::kind::{
-    KindCheck, KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, Registry,
-    StaticRoute,
+    KindCheck, KindRequest, NodeEnv, NodeFile, NodeKind, NodeSetup, NodeSpec, ProcessSpec,
+    Registry, StaticRoute,
 };
 use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx, parse_scenario};
@@ -234,8 +234,8 @@ impl NodeSpec for Edge {
                 "daemon".into(),
                 "edge.json".into(),
             ],
-            files: vec![(
-                "edge.json".into(),
+            files: vec![NodeFile::new(
+                "edge.json",
                 serde_json::to_string(&config).expect("config"),
             )],
             env: vec![("EDGE_TEST_DAEMON".into(), "1".into())],

@@ -36,7 +36,7 @@ pub mod vpc;
 
 use std::path::PathBuf;
 
-use engine::kind::{NodeEnv, ProcessSpec};
+use engine::kind::{NodeEnv, NodeFile, ProcessSpec};
 use gateway::daemon::StartFile;
 
 /// The daemon process of a gateway node: its TOML configuration and start file, and
@@ -57,9 +57,9 @@ pub fn daemon_process(kind: &str, toml: &str, env: &NodeEnv<'_>) -> Vec<ProcessS
             "daemon.json".into(),
         ],
         files: vec![
-            (config_name, toml.to_string()),
-            (
-                "daemon.json".into(),
+            NodeFile::new(config_name, toml),
+            NodeFile::new(
+                "daemon.json",
                 serde_json::to_string_pretty(&start).expect("serializable"),
             ),
         ],

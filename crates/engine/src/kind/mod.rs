@@ -73,7 +73,7 @@ pub mod router;
 use std::path::Path;
 
 pub use crate::model::expect::{KindCheck, Verdict};
-pub use crate::model::node::{NodeEnv, NodeSetup, NodeSpec, ProcessSpec, StaticRoute};
+pub use crate::model::node::{NodeEnv, NodeFile, NodeSetup, NodeSpec, ProcessSpec, StaticRoute};
 pub use crate::model::query;
 pub use crate::model::timeline::KindRequest;
 

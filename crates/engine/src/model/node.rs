@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
+use secret::Secret;
 use serde::Serialize;
 
 use super::Topology;
@@ -124,6 +125,28 @@ pub struct NodeEnv<'a> {
     pub namespaces: BTreeMap<String, PathBuf>,
 }
 
+/// A file a node's process reads, written into its node directory before it starts. A
+/// gateway's configuration holds pre-shared keys, so the contents are a [`Secret`]: `{:?}` and
+/// JSON (the run record, `ProcessSpec` in reports) print `***`; only the engine's file write
+/// exposes them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeFile {
+    /// File name, relative to the node directory.
+    pub name: String,
+    /// Its contents.
+    pub contents: Secret<String>,
+}
+
+impl NodeFile {
+    /// File `name` with `contents`.
+    pub fn new(name: impl Into<String>, contents: impl Into<String>) -> NodeFile {
+        NodeFile {
+            name: name.into(),
+            contents: Secret::new(contents.into()),
+        }
+    }
+}
+
 /// A process to spawn in a node's namespace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProcessSpec {
@@ -131,10 +154,39 @@ pub struct ProcessSpec {
     pub name: String,
     /// Program and arguments.
     pub argv: Vec<String>,
-    /// Files to write into the node directory first: (file name, contents).
-    pub files: Vec<(String, String)>,
+    /// Files to write into the node directory first (owner-only: they may hold keys).
+    pub files: Vec<NodeFile>,
     /// Extra environment variables (the engine's environment is inherited).
     pub env: Vec<(String, String)>,
     /// Whether it serves the node's control socket (the engine waits for it and reads events).
     pub control_socket: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_spec_never_prints_its_files() {
+        let p = ProcessSpec {
+            name: "vgw".into(),
+            argv: vec!["hybridlab".into()],
+            files: vec![NodeFile::new(
+                "vgw.toml",
+                "pre_shared_key = \"hunter2.hunter2\"\n",
+            )],
+            env: Vec::new(),
+            control_socket: true,
+        };
+        let debug = format!("{p:?}");
+        let json = serde_json::to_string(&p).unwrap();
+        for text in [&debug, &json] {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("vgw.toml"), "{text}");
+        }
+        assert_eq!(
+            p.files[0].contents.expose(),
+            "pre_shared_key = \"hunter2.hunter2\"\n"
+        );
+    }
 }

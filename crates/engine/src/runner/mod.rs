@@ -188,17 +188,19 @@ impl<B: Backend> Ctx<'_, B> {
         let dir = self.node_dir(node);
         std::fs::create_dir_all(&dir)
             .map_err(|e| BackendError::ctx(format!("creating {}", dir.display()), e))?;
-        for (file, contents) in &p.files {
+        for file in &p.files {
             // Owner-only: a gateway's configuration holds its pre-shared keys, and the daemons
             // run as the same user as the engine.
-            let path = dir.join(file);
+            let path = dir.join(&file.name);
             std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600)
                 .open(&path)
-                .and_then(|mut f| std::io::Write::write_all(&mut f, contents.as_bytes()))
+                .and_then(|mut f| {
+                    std::io::Write::write_all(&mut f, file.contents.expose().as_bytes())
+                })
                 .map_err(|e| BackendError::ctx(format!("writing {}", path.display()), e))?;
         }
         let id = self.backend.spawn(node, &p, &dir)?;
