@@ -50,12 +50,12 @@ pub use counters::{Counters, CountersSnapshot};
 use crate::wire::gre::header_len;
 use crate::wire::ipv4::{MIN_HEADER_LEN, PROTOCOL_GRE};
 
-/// The inside MTU of AWS's Connect appliance sample: an 8500-octet underlay less 20 (IPv4) and 4
-/// (GRE without options).
-pub const AWS_CONNECT_MTU: u32 = 8476;
+/// The inside MTU over a jumbo (8500-octet) underlay: 8500 less 20 (IPv4) and 4 (GRE without
+/// options). A gateway package that knows better (a Transit Gateway Connect peer) sets its own.
+pub const JUMBO_INSIDE_MTU: u32 = 8476;
 
 fn default_mtu() -> u32 {
-    AWS_CONNECT_MTU
+    JUMBO_INSIDE_MTU
 }
 
 fn default_true() -> bool {
@@ -113,7 +113,7 @@ impl GreConfig {
             send_sequence: false,
             check_sequence: false,
             checksum: false,
-            mtu: AWS_CONNECT_MTU,
+            mtu: JUMBO_INSIDE_MTU,
             offloads: true,
             socket_buffer: default_socket_buffer(),
         }
@@ -425,7 +425,7 @@ mod tests {
             Ipv4Addr::new(192, 0, 2, 2),
         );
         assert_eq!(c.overhead(), 24);
-        assert_eq!(c.mtu_for_underlay(8500), AWS_CONNECT_MTU);
+        assert_eq!(c.mtu_for_underlay(8500), JUMBO_INSIDE_MTU);
         c.key = Some(7);
         c.send_sequence = true;
         c.checksum = true;
@@ -442,7 +442,7 @@ mod tests {
             r#"{"name":"gre1","local":"192.0.2.1","remote":"192.0.2.2","key":42}"#,
         )
         .unwrap();
-        assert_eq!(c.mtu, AWS_CONNECT_MTU);
+        assert_eq!(c.mtu, JUMBO_INSIDE_MTU);
         assert!(c.offloads && !c.send_sequence && !c.checksum);
         assert_eq!(c.key, Some(42));
         assert!(
