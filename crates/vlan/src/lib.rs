@@ -23,6 +23,9 @@
 pub mod classify;
 pub mod wire;
 
+#[cfg(feature = "device")]
+pub mod device;
+
 pub use classify::{Verdict, VlanTable};
 pub use wire::ethernet::EtherType;
 pub use wire::vlan::{Pcp, Tci, VlanId};
