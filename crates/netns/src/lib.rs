@@ -20,6 +20,8 @@
 pub mod address;
 pub mod clock;
 pub mod error;
+// Added by the 802.1Q VLAN work (issue 11): VLAN offload flags (SIOCETHTOOL).
+pub mod ethtool;
 // Added by the scenario engine work (issue #2 item 8, for the netns owner to fold in): nftables cuts.
 pub mod firewall;
 pub mod lab;
@@ -28,6 +30,8 @@ pub mod mmsg;
 pub mod names;
 pub mod namespace;
 pub mod netlink;
+// Added by the 802.1Q VLAN work (issue 11): AF_PACKET sockets with PACKET_AUXDATA.
+pub mod packet;
 pub mod pid_namespace;
 // Added by the ESP data-plane work (issue #4): poll(2) for blocking data-plane threads.
 pub mod poll;
@@ -41,6 +45,8 @@ pub mod sockbuf;
 pub mod sockopt;
 pub mod spawn;
 mod sys;
+// Added by the 802.1Q VLAN work (issue 11): TAP devices (Ethernet frames).
+pub mod tap;
 pub mod tcp_sockopt;
 pub mod tun;
 // Added by the BFD work (RFC 5881 §5): UDP receive with the TTL / hop limit of each datagram.

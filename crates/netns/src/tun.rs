@@ -105,7 +105,7 @@ impl AsFd for Tun {
     }
 }
 
-fn tun_unavailable(e: &io::Error) -> Option<Error> {
+pub(crate) fn tun_unavailable(e: &io::Error) -> Option<Error> {
     match e.raw_os_error() {
         Some(libc::EACCES) | Some(libc::EPERM) => Some(Error::Unavailable {
             what: "opening /dev/net/tun".into(),
@@ -133,7 +133,9 @@ pub fn check_tun_access() -> Result<()> {
     }
 }
 
-fn open_queue(opts: &TunOptions, flags: libc::c_short) -> io::Result<(OwnedFd, String)> {
+/// Opens `/dev/net/tun` and attaches it to interface `opts.name` with `flags` (IFF_TUN or, for
+/// [`crate::tap`], IFF_TAP); returns the descriptor and the name the kernel chose.
+pub(crate) fn open_queue(opts: &TunOptions, flags: libc::c_short) -> io::Result<(OwnedFd, String)> {
     let fd = sys::open(Path::new("/dev/net/tun"), libc::O_RDWR)?;
     let mut req = IfReqFlags::new(&opts.name, flags);
     // SAFETY: `req` is a valid 40-byte ifreq that TUNSETIFF reads and fills in.
