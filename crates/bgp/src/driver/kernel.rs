@@ -32,6 +32,11 @@ use crate::rib::FibChange;
 /// How many netlink requests are in flight at once.
 const IN_FLIGHT: usize = 512;
 
+/// Chunks of changes queued for the installer: one being installed, one ready. The RIB task
+/// waits for room in this queue (see `Core::run`), so the installer never waits for an outside
+/// event to get its next chunk.
+pub(super) const QUEUE: usize = 2;
+
 type Key = (IpAddr, u8);
 
 /// Starts the installer task; returns where to send changes, and a counter of installed routes.
@@ -40,8 +45,7 @@ pub fn spawn(
     events: impl Fn(SpeakerEvent) + Send + 'static,
 ) -> std::io::Result<(mpsc::Sender<Vec<FibChange>>, Arc<AtomicU64>)> {
     let batcher = RouteBatcher::new()?;
-    // Two chunks: one being installed, one ready.
-    let (tx, mut rx) = mpsc::channel::<Vec<FibChange>>(2);
+    let (tx, mut rx) = mpsc::channel::<Vec<FibChange>>(QUEUE);
     let installed = Arc::new(AtomicU64::new(0));
     let count = installed.clone();
     tokio::spawn(async move {

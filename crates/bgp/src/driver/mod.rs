@@ -30,6 +30,8 @@ pub mod kernel;
 pub mod listener;
 mod rib_task;
 pub mod session;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

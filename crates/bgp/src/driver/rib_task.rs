@@ -34,7 +34,7 @@ pub(super) struct Core {
 }
 
 /// Most kernel route changes handed to the installer at once.
-const FIB_CHUNK: usize = 4096;
+pub(super) const FIB_CHUNK: usize = 4096;
 
 /// Most octets handed to a connection writer at once.
 const EXPORT_CHUNK: usize = 64 * 1024;
@@ -112,6 +112,19 @@ impl Core {
                 .neighbors
                 .iter()
                 .any(|(i, n)| n.data.is_some() && self.rib.has_outgoing(*i));
+            // Kernel changes still waiting (`fib()` found the installer's queue full): wake as
+            // soon as the installer takes a chunk, not at the next outside event (without this,
+            // an install with nobody talking to the speaker stalled after two chunks).
+            let installer = match &self.kernel {
+                Some((tx, _)) if self.rib.has_fib_changes() => Some(tx.clone()),
+                _ => None,
+            };
+            let installer_ready = async {
+                match installer {
+                    Some(tx) => tx.reserve_owned().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 m = from_sessions.recv() => {
@@ -139,6 +152,15 @@ impl Core {
                 },
                 _ = stale_sleep => self.rib.handle_timeouts(Instant::now()),
                 _ = retry.tick(), if want_retry => {}
+                r = installer_ready => match r {
+                    Ok(permit) => {
+                        permit.send(self.rib.take_fib_changes(FIB_CHUNK));
+                    }
+                    Err(_) => {
+                        warn!("the kernel installer has stopped: no more kernel route changes");
+                        self.kernel = None;
+                    }
+                },
             }
             self.export();
             self.fib();
