@@ -1,6 +1,6 @@
 //! Kernel route installation: the RIB's [`FibChange`]s become routes with protocol `bgp` in a
 //! routing table of the namespace the speaker runs in, ECMP as multipath routes, withdrawn
-//! routes removed. Requests are pipelined (many in flight) through `netns::route_batch`.
+//! routes removed. Requests go to the kernel many per system call through `netns::route_batch`.
 //!
 //! ```text
 //!   Replace, prefix not ours  --add (exclusive)-->  ours: later Replace = replace, Delete = delete
@@ -29,8 +29,8 @@ use netns::route_batch::{PROTO_BGP, RouteBatcher, RouteSpec};
 use super::events::SpeakerEvent;
 use crate::rib::FibChange;
 
-/// How many netlink requests are in flight at once.
-const IN_FLIGHT: usize = 512;
+/// Route requests per netlink write.
+const PER_WRITE: usize = netns::route_batch::MAX_PER_WRITE;
 
 /// Chunks of changes queued for the installer: one being installed, one ready. The RIB task
 /// waits for room in this queue (see `Core::run`), so the installer never waits for an outside
@@ -92,12 +92,12 @@ pub fn spawn(
                 claim.push(spec(*key, hops.clone()));
             }
             let (n_rep, n_del, n_claim) = (replace.len() as u32, delete.len() as u32, claim.len());
-            let mut failed = batcher.delete(delete, IN_FLIGHT).await;
-            failed.extend(batcher.replace(replace, IN_FLIGHT).await);
+            let mut failed = batcher.delete(delete, PER_WRITE).await;
+            failed.extend(batcher.replace(replace, PER_WRITE).await);
             let claimed: Vec<Key> = claim.iter().map(|s| (s.dst, s.len)).collect();
             let mut refused: HashSet<Key> = HashSet::new();
             let mut newly_held = Vec::new();
-            for e in batcher.add(claim, IN_FLIGHT).await {
+            for e in batcher.add(claim, PER_WRITE).await {
                 refused.insert((e.dst, e.len));
                 if !e.is_exists() {
                     failed.push(e);
