@@ -16,8 +16,11 @@
 //! a write and a read per route. rtnetlink handles requests in the writer's context, so when the
 //! write returns every answer is queued; the receive buffer is sized so that a write whose every
 //! request is refused still fits (error answers carry only the request's header,
-//! `NETLINK_CAP_ACK`). The writes are blocking system calls doing the kernel's FIB work: they run
-//! on tokio's blocking pool, never on a runtime worker.
+//! `NETLINK_CAP_ACK`).
+//!
+//! The writes are blocking system calls in which the kernel does its FIB work. The `blocking_*`
+//! methods make them on the calling thread (a thread of the caller's own, never an async
+//! runtime worker); the async methods hand each batch to tokio's blocking pool.
 //!
 //! Added by the BGP work (issue #3) as a minimal, separate module while the rest of this crate is
 //! being built; the owner of `netns` may fold it into its route API.
@@ -248,13 +251,29 @@ impl RouteBatcher {
         self.run(Op::Delete, routes, per_write).await
     }
 
+    /// [`add`](Self::add) on the calling thread, which it blocks while the kernel works.
+    pub fn blocking_add(&self, routes: &[RouteSpec], per_write: usize) -> Vec<RouteError> {
+        self.inner.run(op_routes(Op::Add, routes, per_write))
+    }
+
+    /// [`replace`](Self::replace) on the calling thread, which it blocks while the kernel works.
+    pub fn blocking_replace(&self, routes: &[RouteSpec], per_write: usize) -> Vec<RouteError> {
+        self.inner.run(op_routes(Op::Replace, routes, per_write))
+    }
+
+    /// [`delete`](Self::delete) on the calling thread, which it blocks while the kernel works.
+    pub fn blocking_delete(&self, routes: &[RouteSpec], per_write: usize) -> Vec<RouteError> {
+        self.inner.run(op_routes(Op::Delete, routes, per_write))
+    }
+
     async fn run(&self, op: Op, routes: Vec<RouteSpec>, per_write: usize) -> Vec<RouteError> {
         if routes.is_empty() {
             return Vec::new();
         }
         let inner = Arc::clone(&self.inner);
-        let per_write = per_write.clamp(1, MAX_PER_WRITE);
-        match tokio::task::spawn_blocking(move || inner.run(op, &routes, per_write)).await {
+        match tokio::task::spawn_blocking(move || inner.run(op_routes(op, &routes, per_write)))
+            .await
+        {
             Ok(errors) => errors,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => vec![RouteError {
@@ -268,8 +287,16 @@ impl RouteBatcher {
     }
 }
 
+/// One batch: the operation, its routes, requests per write (clamped to 1..=MAX_PER_WRITE).
+fn op_routes(op: Op, routes: &[RouteSpec], per_write: usize) -> (Op, &[RouteSpec], usize) {
+    (op, routes, per_write.clamp(1, MAX_PER_WRITE))
+}
+
 impl Inner {
-    fn run(&self, op: Op, routes: &[RouteSpec], per_write: usize) -> Vec<RouteError> {
+    fn run(&self, (op, routes, per_write): (Op, &[RouteSpec], usize)) -> Vec<RouteError> {
+        if routes.is_empty() {
+            return Vec::new();
+        }
         let socket = self.socket.lock().unwrap_or_else(PoisonError::into_inner);
         let fail = |spec: &RouteSpec, message: String, errno: Option<i32>| RouteError {
             op: op.name(),
