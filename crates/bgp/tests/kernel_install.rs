@@ -1,7 +1,8 @@
 //! A large kernel install does not starve the sessions: hl-bgpd installs 500,000 routes from
 //! one neighbor whose hold time is 3 s, and its KEEPALIVEs keep coming every second while the
 //! kernel fills (several seconds); then every route is there, with nobody having talked to the
-//! daemon's control socket since it started.
+//! daemon's control socket since it started. One prefix of the stream is held by a static
+//! route: it stays static, and is claimed with the next change once the static route is gone.
 //!
 //! ```text
 //!   hl-bgpi-kinstall-tx  10.0.0.1/24  <== veth ==>  10.0.0.2/24  hl-bgpi-kinstall-hl
@@ -27,6 +28,8 @@ use testkit::lab::Lab;
 
 const ROUTES: u32 = 500_000;
 const TESTER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+/// A prefix of the stream that a static route holds before the session starts.
+const HELD: &str = "20.0.5.0/24";
 
 fn require_root() {
     let uid = std::fs::read_to_string("/proc/self/status")
@@ -41,10 +44,10 @@ fn require_root() {
     );
 }
 
-/// UPDATEs announcing `n` /24s from 20.0.0.0 via the tester.
-fn updates(n: u32) -> Vec<u8> {
+/// UPDATEs announcing `n` /24s from `first` on, via the tester.
+fn updates(first: Ipv4Addr, n: u32) -> Vec<u8> {
     let prefixes: Vec<Prefix> = (0..n)
-        .map(|i| Prefix::new(Ipv4Addr::from((20u32 << 24) + (i << 8)).into(), 24))
+        .map(|i| Prefix::new(Ipv4Addr::from(u32::from(first) + (i << 8)).into(), 24))
         .collect::<Result<_, _>>()
         .expect("/24s");
     let attrs = PathAttrs {
@@ -124,8 +127,14 @@ hold_time = 3
 keepalive = 1
 "#,
     );
+    let route = |args: &[&str]| {
+        let mut argv = vec!["ip", "route"];
+        argv.extend_from_slice(args);
+        lab.exec("hl", &argv).expect("ip route")
+    };
+    route(&["add", HELD, "via", "10.0.0.1", "proto", "static"]);
     let baseline = fib_prefixes(hl.pid());
-    let stream = updates(ROUTES);
+    let stream = updates(Ipv4Addr::new(20, 0, 0, 0), ROUTES);
 
     // The tester's socket lives in its namespace.
     let tx_ns = Netns::open(&NetnsDir::system(), &lab.ns("tx")).expect("tester namespace");
@@ -181,7 +190,9 @@ keepalive = 1
             }
         }
     });
-    // Writer: the whole stream, then a KEEPALIVE a second (our hold time is 3 s too).
+    // Writer: the whole stream, then what the test hands it, or a KEEPALIVE after a quiet
+    // second (our hold time is 3 s too).
+    let (more, more_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
         if s.write_all(&stream).is_err() {
             return;
@@ -189,8 +200,12 @@ keepalive = 1
         let mut ka = Vec::new();
         write_keepalive(&mut ka);
         loop {
-            std::thread::sleep(Duration::from_secs(1));
-            if s.write_all(&ka).is_err() {
+            let msg = match more_rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(m) => m,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => ka.clone(),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            if s.write_all(&msg).is_err() {
                 return;
             }
         }
@@ -209,10 +224,11 @@ keepalive = 1
         if n > 0 && first.is_none() {
             first = Some(Instant::now());
         }
-        if n >= u64::from(ROUTES) {
+        // The held prefix was in the table already.
+        if n >= u64::from(ROUTES - 1) {
             Ok(Instant::now())
         } else {
-            Err(format!("{n} of {ROUTES}"))
+            Err(format!("{n} of {}", ROUTES - 1))
         }
     });
     let started = first.expect("routes were seen arriving");
@@ -247,4 +263,20 @@ keepalive = 1
     let n = hl.neighbor("10.0.0.1");
     assert_eq!(n["state"], "Established", "{n}");
     assert_eq!(n["established_count"], 1, "{n}");
+
+    // The static route kept its prefix. Once it is gone, the next change (any UPDATE) claims it.
+    let held = route(&["show", HELD]);
+    assert!(held.contains("proto static"), "{held}");
+    route(&["del", HELD, "proto", "static"]);
+    more.send(updates(Ipv4Addr::new(30, 0, 0, 0), 1))
+        .expect("writer");
+    wait("the held prefix claimed", 20, || {
+        let out = route(&["show", HELD]);
+        if out.contains("proto bgp") {
+            Ok(())
+        } else {
+            Err(out)
+        }
+    });
+    assert!(route(&["show", "30.0.0.0/24"]).contains("proto bgp"));
 }

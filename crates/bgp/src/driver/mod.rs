@@ -12,7 +12,7 @@
 //!   Speaker (API) ---- ApiCmd ---->  neighbor), events (broadcast), show
 //!                                     |
 //!                                     v  FibChange batches
-//!                                 kernel task (netlink, pipelined)
+//!                                 kernel thread (netlink, many routes per write)
 //! ```
 //!
 //! The core task is the only owner of the RIB, so the RIB needs no locks; UPDATE bytes reach it

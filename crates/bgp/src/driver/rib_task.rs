@@ -2,7 +2,7 @@
 //! applies them, drives exports with per-neighbor backpressure, hands kernel changes to the
 //! installer in bounded chunks, answers the API and publishes events.
 //!
-//! What it does not do: sockets or FSMs (session tasks), netlink (kernel task).
+//! What it does not do: sockets or FSMs (session tasks), netlink (kernel thread).
 
 use super::*;
 
@@ -114,7 +114,7 @@ impl Core {
                 .any(|(i, n)| n.data.is_some() && self.rib.has_outgoing(*i));
             // Kernel changes still waiting (`fib()` found the installer's queue full): wake as
             // soon as the installer takes a chunk, not at the next outside event (without this,
-            // an install with nobody talking to the speaker stalled after two chunks).
+            // an install with nobody talking to the speaker stalled once the queue was full).
             let installer = match &self.kernel {
                 Some((tx, _)) if self.rib.has_fib_changes() => Some(tx.clone()),
                 _ => None,

@@ -124,12 +124,12 @@ fn updates(n: u32) -> Vec<u8> {
 
 /// Once the last UPDATE is in, nothing else happens: no poll, no session message, no timer.
 /// Every route must still reach the installer, chunk after chunk, as fast as it takes them.
-/// Before the fix the RIB task handed over two chunks (the queue's size) and then waited for an
-/// outside event that never came.
+/// Before the fix the RIB task filled the installer's queue (then two chunks) and then waited
+/// for an outside event that never came.
 #[tokio::test]
 async fn kernel_install_drains_with_no_outside_event() {
     let mut h = start_core().await;
-    let n: u32 = 100_000;
+    let n: u32 = 200_000;
     let chunks = (n as usize).div_ceil(FIB_CHUNK) as u32;
     assert!(
         chunks > 10 * kernel::QUEUE as u32,
