@@ -4,8 +4,9 @@
 //! `crates/bgp/README.md`, "Benchmark".
 //!
 //! ```text
-//! bench_targets --target hl|frr|bird|gobgp --case shared|distinct|peers --netns NS --dir DIR
-//!               [--hl-bgpd PATH] [--kernel] [--timeout SECS] [--poll-ms MS] [--linger SECS]
+//! bench_targets --target hl|frr|bird|gobgp --case shared|distinct|peers|kernel --netns NS
+//!               --dir DIR [--hl-bgpd PATH] [--timeout SECS] [--poll-ms MS] [--linger SECS]
+//!               [--prefixes N] [--kernel-poll-ms MS]
 //! ```
 //!
 //! The caller runs this program in the tester namespace, which owns 198.18.0.2-11/24 on a veth
@@ -28,8 +29,26 @@
 //! `gobgp global rib summary` (see the polling loop for why).
 //!
 //! `shared`: 1,000,000 IPv4 /24s with one path; `distinct`: 1,000,000 /24s with 100,000
-//! AS_PATHs (10 prefixes per UPDATE); `peers`: 10 peers x 100,000 /24s. `--kernel` (hl only)
-//! also installs the routes into the main table of NS and reports when all are there.
+//! AS_PATHs (10 prefixes per UPDATE); `peers`: 10 peers x 100,000 /24s.
+//!
+//! `kernel` (hl and bird): the `shared` stream (`--prefixes N`, default 1,000,000), installed
+//! into the main table of NS (hl-bgpd `kernel = { table = 254 }`, BIRD a `kernel` protocol
+//! exporting everything). Nobody talks to the target during the install: no CLI poll, no
+//! control-socket subscription. Completion is read from the kernel, from outside the target,
+//! which none of it wakes:
+//!
+//! - every `--kernel-poll-ms` (default 50) one route lookup (RTM_GETROUTE, as `ip route get`:
+//!   a lookup, not a dump) of an address in the stream's last prefix, from a netlink socket of
+//!   this program opened in NS; both targets install in the order the routes arrive;
+//! - every 2 s, and at the first lookup that finds the last prefix, a count: the `Main:` trie's
+//!   prefix count in `/proc/PID/net/fib_triestat` (PID: the daemon, so the file describes its
+//!   namespace) minus the count before the start. The kernel computes that file by walking the
+//!   trie under RCU (tens of ms of CPU for 1M routes, no RTNL), hence not at every poll.
+//!
+//! The clock stops at the end of the first poll whose count shows every route (if the last
+//! prefix is there but the count is short, every poll counts from then on); the true completion
+//! lies between the start of the previous poll (`lower_s`) and that. Afterwards (untimed)
+//! `ip -4 route show table 254 proto bgp|bird` counts the routes exactly, as a cross-check.
 //!
 //! Output: one line starting with `RESULT` of `key=value` pairs (see `main`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -87,10 +106,11 @@ struct Args {
     netns: String,
     dir: PathBuf,
     hl_bgpd: String,
-    kernel: bool,
     timeout: Duration,
     poll: Duration,
     linger: Duration,
+    prefixes: Option<u32>,
+    kernel_poll: Duration,
 }
 
 fn args() -> Args {
@@ -100,10 +120,11 @@ fn args() -> Args {
         netns: String::new(),
         dir: PathBuf::new(),
         hl_bgpd: String::new(),
-        kernel: false,
         timeout: Duration::from_secs(90),
         poll: Duration::from_millis(10),
         linger: Duration::ZERO,
+        prefixes: None,
+        kernel_poll: Duration::from_millis(50),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -122,7 +143,10 @@ fn args() -> Args {
             "--netns" => a.netns = val(),
             "--dir" => a.dir = PathBuf::from(val()),
             "--hl-bgpd" => a.hl_bgpd = val(),
-            "--kernel" => a.kernel = true,
+            "--prefixes" => a.prefixes = Some(val().parse().expect("a count")),
+            "--kernel-poll-ms" => {
+                a.kernel_poll = Duration::from_millis(val().parse().expect("milliseconds"))
+            }
             "--timeout" => a.timeout = Duration::from_secs(val().parse().expect("seconds")),
             "--poll-ms" => a.poll = Duration::from_millis(val().parse().expect("milliseconds")),
             "--linger" => a.linger = Duration::from_secs(val().parse().expect("seconds")),
@@ -136,8 +160,12 @@ fn args() -> Args {
         "--hl-bgpd PATH is required for --target hl"
     );
     assert!(
-        !a.kernel || a.target == Target::Hl,
-        "--kernel is for --target hl"
+        a.case != "kernel" || matches!(a.target, Target::Hl | Target::Bird),
+        "--case kernel is for --target hl or bird"
+    );
+    assert!(
+        a.prefixes.is_none() || a.case == "kernel",
+        "--prefixes is for --case kernel"
     );
     a
 }
@@ -228,13 +256,17 @@ fn write_config(t: Target, dir: &Path, peers: u32, kernel: bool) -> PathBuf {
             dir.join("bgpd.conf")
         }
         Target::Bird => {
-            // Table only: no kernel protocol, so nothing leaves master4.
+            // Table only unless `kernel`: then a kernel protocol (defaults: main table,
+            // scan time 60 s, learn off) exports every route of master4 into the kernel.
             let _ = writeln!(
                 c,
                 "log \"{}\" {{ warning, error, fatal }};\nrouter id {TARGET_ADDR};\n\
                  protocol device {{ scan time 60; }}",
                 dir.join("bird.log").display()
             );
+            if kernel {
+                c.push_str("protocol kernel {\n  ipv4 { import none; export all; };\n}\n");
+            }
             for i in 0..peers {
                 let _ = writeln!(
                     c,
@@ -492,11 +524,10 @@ fn gobgp_has(prefix: &str, limit: Duration) -> Result<bool, String> {
         .any(|l| l.starts_with("*>") && l.split_whitespace().nth(1) == Some(prefix)))
 }
 
-/// What one poll saw: prefixes in the Loc-RIB, and (hl) routes in the kernel.
+/// What one poll saw: prefixes in the Loc-RIB.
 #[derive(Debug, Default, Clone, Copy)]
 struct Seen {
     loc_rib: u64,
-    kernel: u64,
 }
 
 /// Parses a CLI answer into the number of prefixes that have a route in the target's Loc-RIB.
@@ -509,7 +540,6 @@ fn parse(t: Target, out: &str) -> Result<Seen, String> {
                 loc_rib: v["result"]["ipv4_routes"]
                     .as_u64()
                     .ok_or("no ipv4_routes")?,
-                kernel: v["result"]["kernel_routes"].as_u64().unwrap_or(0),
             })
         }
         Target::Frr => {
@@ -529,7 +559,6 @@ fn parse(t: Target, out: &str) -> Result<Seen, String> {
             let version = v["tableVersion"].as_u64().ok_or("no tableVersion")?;
             Ok(Seen {
                 loc_rib: rcvd.min(version),
-                kernel: 0,
             })
         }
         Target::Bird => {
@@ -546,10 +575,7 @@ fn parse(t: Target, out: &str) -> Result<Seen, String> {
                     n += imported.trim().parse::<u64>().map_err(|e| e.to_string())?;
                 }
             }
-            Ok(Seen {
-                loc_rib: n,
-                kernel: 0,
-            })
+            Ok(Seen { loc_rib: n })
         }
         Target::Gobgp => {
             // "Table ipv4-unicast\nDestination: 1000000, Path: 1000000": the global RIB.
@@ -563,7 +589,6 @@ fn parse(t: Target, out: &str) -> Result<Seen, String> {
                     .trim_end_matches(',')
                     .parse::<u64>()
                     .map_err(|e| e.to_string())?,
-                kernel: 0,
             })
         }
     }
@@ -582,6 +607,37 @@ impl Drop for Daemon {
             let _ = c.wait();
         }
     }
+}
+
+/// CPU time `pid` has used so far (user, system), from `/proc/PID/stat` (clock ticks of 10 ms).
+fn cpu_s(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|w| w.parse().unwrap_or(0.0))
+        .collect();
+    let tick = |i: usize| f.get(i).copied().unwrap_or(0.0) / 100.0;
+    (tick(11), tick(12))
+}
+
+/// Summed over `pid`'s threads, from `/proc/PID/task/*/schedstat`: seconds on a CPU, and
+/// seconds runnable but waiting for one (the machine's other load).
+fn sched_s(pid: u32) -> (f64, f64) {
+    let mut sum = (0.0, 0.0);
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return sum;
+    };
+    for t in tasks.flatten() {
+        let text = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        let mut f = text
+            .split_whitespace()
+            .map(|w| w.parse::<f64>().unwrap_or(0.0));
+        sum.0 += f.next().unwrap_or(0.0) / 1e9;
+        sum.1 += f.next().unwrap_or(0.0) / 1e9;
+    }
+    sum
 }
 
 fn vm_mib(pid: u32, key: &str) -> f64 {
@@ -699,12 +755,155 @@ fn connect(i: u32) -> TcpStream {
     }
 }
 
+/// Whether BIRD's `show protocols all` lists the kernel protocol as up.
+fn bird_kernel_up(out: &str) -> bool {
+    out.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        w.first() == Some(&"kernel1") && w.get(3) == Some(&"up")
+    })
+}
+
+/// Prefixes in the main routing table of `pid`'s namespace: the `Prefixes:` line of the `Main:`
+/// trie in `/proc/PID/net/fib_triestat` (with no policy rules the kernel keeps the local table
+/// in the same trie: compare against a baseline).
+fn fib_prefixes(pid: u32) -> Result<u64, String> {
+    let path = format!("/proc/{pid}/net/fib_triestat");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let mut lines = text.lines().skip_while(|l| l.trim() != "Main:");
+    lines
+        .find_map(|l| l.trim().strip_prefix("Prefixes:"))
+        .ok_or_else(|| format!("{path}: no Main: Prefixes: line"))?
+        .trim()
+        .parse()
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+/// The lookup's answer while no route covers the address (the namespace has no default).
+const ENETUNREACH: i32 = 101;
+
+/// What the kernel watch saw.
+struct KernelWatch {
+    /// When the first poll that found every route ended.
+    done: Option<Duration>,
+    /// When the last poll that did not find them all started.
+    lower: Duration,
+    /// Routes at the last count.
+    seen: u64,
+    /// Lookups of the last prefix, and counts of the table.
+    lookups: u32,
+    counts: u32,
+    /// Time spent reading fib_triestat.
+    count_time: Duration,
+}
+
+/// Watches the target's main table from outside, never talking to the target: every
+/// `--kernel-poll-ms` one route lookup (RTM_GETROUTE for an address in `last`, the stream's
+/// last prefix: a lookup, not a dump) in the target's namespace; every 2 s, and at the first
+/// lookup that finds `last`, the table's prefix count. Done when the count has grown by
+/// `total`; if the count is short when `last` is there (a route refused, or installed out of
+/// order), every poll counts from then on. Fails loudly if the target dies or the kernel
+/// cannot be read.
+fn watch_kernel(
+    a: &Args,
+    child: &mut Child,
+    t0: Instant,
+    total: u64,
+    baseline: u64,
+    last: Ipv4Addr,
+) -> KernelWatch {
+    let pid = child.id();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let nl = {
+        let _guard = rt.enter();
+        let ns =
+            netns::Netns::open(&netns::NetnsDir::system(), &a.netns).expect("target namespace");
+        netns::Netlink::open(&ns).expect("netlink in the target namespace")
+    };
+    let probe = std::net::IpAddr::from(Ipv4Addr::from(u32::from(last) + 1));
+    let mut w = KernelWatch {
+        done: None,
+        lower: Duration::ZERO,
+        seen: 0,
+        lookups: 0,
+        counts: 0,
+        count_time: Duration::ZERO,
+    };
+    let count = |w: &mut KernelWatch, at: Duration| {
+        let t = Instant::now();
+        let n = fib_prefixes(pid).unwrap_or_else(|e| panic!("kernel count: {e}"));
+        w.count_time += t.elapsed();
+        w.counts += 1;
+        w.seen = n.saturating_sub(baseline);
+        eprintln!(
+            "kernel: {:.3} s {} routes (count read in {:.1} ms)",
+            at.as_secs_f64(),
+            w.seen,
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    };
+    let mut next = a.kernel_poll;
+    let mut next_count = Duration::from_secs(2);
+    let mut last_found = false;
+    while t0.elapsed() < a.timeout {
+        if let Some(wait) = next.checked_sub(t0.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        next += a.kernel_poll;
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!("{} exited during the run: {st}", a.target.name());
+        }
+        let started = t0.elapsed();
+        if !last_found {
+            w.lookups += 1;
+            match rt.block_on(nl.route_get(probe, None)) {
+                Ok(_) => last_found = true,
+                Err(e) if e.errno() == Some(ENETUNREACH) => {}
+                Err(e) => panic!("route lookup in {}: {e}", a.netns),
+            }
+        }
+        if last_found || started >= next_count {
+            next_count = started + Duration::from_secs(2);
+            count(&mut w, started);
+            if w.seen >= total {
+                w.done = Some(t0.elapsed());
+                break;
+            }
+        }
+        w.lower = started;
+    }
+    w
+}
+
+/// Routes the target installed in its main table, counted exactly with `ip` (slow: seconds
+/// for a million routes; only after the timed part).
+fn count_kernel_routes(a: &Args) -> u64 {
+    let proto = if a.target == Target::Bird {
+        "bird"
+    } else {
+        "bgp"
+    };
+    let out = Command::new("ip")
+        .args([
+            "-n", &a.netns, "-4", "route", "show", "table", "254", "proto", proto,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run ip route show");
+    assert!(out.status.success(), "ip route show failed");
+    out.stdout.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 fn main() {
     let a = args();
+    let kernel = a.case == "kernel";
     let (peers, per_peer, paths) = match a.case.as_str() {
         "shared" => (1u32, 1_000_000u32, 1u32),
         "distinct" => (1, 1_000_000, 100_000),
         "peers" => (10, 100_000, 1),
+        "kernel" => (1, a.prefixes.unwrap_or(1_000_000), 1),
         other => panic!("unknown case {other}"),
     };
     let total = u64::from(peers) * u64::from(per_peer);
@@ -712,16 +911,17 @@ fn main() {
         .map(|i| encode(i * per_peer, per_peer, paths, tester_as(i), tester_addr(i)))
         .collect();
 
-    let config = write_config(a.target, &a.dir, peers, a.kernel);
+    let config = write_config(a.target, &a.dir, peers, kernel);
     let mut daemon = spawn(&a, &config);
     let aux_pid = daemon.aux.as_ref().map(Child::id);
     let child = &mut daemon.main;
     let pid = child.id();
-    // Ready when the target's CLI answers.
+    // Ready when the target's CLI answers (BIRD with a kernel protocol: and that is up).
     let t = Instant::now();
     loop {
         if let Ok(out) = cli(&a, Duration::from_secs(5))
             && parse(a.target, &out).is_ok()
+            && (!kernel || a.target != Target::Bird || bird_kernel_up(&out))
         {
             break;
         }
@@ -737,9 +937,13 @@ fn main() {
     }
     let idle_rss = vm_mib(pid, "VmRSS:");
 
-    // hl-bgpd also reports completion as an event: exact, no polling; kept as a cross-check.
+    // The kernel case: the main table's prefix count before any route arrives.
+    let baseline = kernel.then(|| fib_prefixes(pid).expect("read fib_triestat"));
+
+    // hl-bgpd also reports completion as an event: exact, no polling; kept as a cross-check
+    // (not in the kernel case, where nobody talks to the daemon during the run).
     let event_done: Arc<Mutex<Option<Instant>>> = Arc::default();
-    if a.target == Target::Hl {
+    if a.target == Target::Hl && !kernel {
         let mut ev = UnixStream::connect(a.dir.join("hl.sock")).expect("control socket");
         ev.write_all(b"{\"id\":1,\"method\":\"events\"}\n")
             .expect("subscribe");
@@ -797,6 +1001,8 @@ fn main() {
         sessions.push((s, buf));
     }
     let t0 = Instant::now();
+    let cpu0 = cpu_s(pid);
+    let sched0 = sched_s(pid);
     let total32 = peers * per_peer;
     let mut exported: Vec<Arc<Mutex<Option<Instant>>>> = Vec::new();
     for ((i, input), (mut s, buf)) in (0u32..).zip(inputs).zip(sessions) {
@@ -824,9 +1030,46 @@ fn main() {
         });
     }
 
-    // Poll the target's CLI until every prefix is in its Loc-RIB (then, with --kernel, in the
-    // kernel). `lower` is when the last poll that did not see them started: the true completion
-    // lies between `lower` and the detection.
+    if let Some(baseline) = baseline {
+        let last = Ipv4Addr::from((10u32 << 24) + ((per_peer - 1) << 8));
+        let r = watch_kernel(&a, child, t0, total, baseline, last);
+        let (user1, sys1) = cpu_s(pid);
+        let (run1, queued1) = sched_s(pid);
+        let rss = vm_mib(pid, "VmHWM:");
+        let exact = r.done.map(|_| count_kernel_routes(&a));
+        drop(daemon);
+        // RESULT target= case=kernel prefixes= complete=yes|no time_s= (detected; on timeout the
+        // timeout) lower_s= rss_mib= seen= (routes at the last count) lookups= counts= count_ms=
+        // (mean fib_triestat read) user_s= sys_s= (the daemon's CPU from Established to detection)
+        // run_s= queued_s= (its threads' time on a CPU, and runnable but waiting for one, summed)
+        // [exact=] (ip route count afterwards)
+        let mut line = format!(
+            "RESULT target={} case=kernel prefixes={total} complete={} time_s={:.3} \
+             lower_s={:.3} rss_mib={rss:.1} seen={} lookups={} counts={} count_ms={:.1} user_s={:.2} \
+             sys_s={:.2} run_s={:.2} queued_s={:.2}",
+            a.target.name(),
+            if r.done.is_some() { "yes" } else { "no" },
+            r.done.unwrap_or(a.timeout).as_secs_f64(),
+            r.lower.as_secs_f64(),
+            r.seen,
+            r.lookups,
+            r.counts,
+            r.count_time.as_secs_f64() * 1000.0 / f64::from(r.counts.max(1)),
+            user1 - cpu0.0,
+            sys1 - cpu0.1,
+            run1 - sched0.0,
+            queued1 - sched0.1,
+        );
+        if let Some(n) = exact {
+            let _ = write!(line, " exact={n}");
+        }
+        println!("{line}");
+        std::process::exit(0);
+    }
+
+    // Poll the target's CLI until every prefix is in its Loc-RIB. `lower` is when the last
+    // poll that did not see them started: the true completion lies between `lower` and the
+    // detection.
     //
     // GoBGP counts its RIB by walking it (0.3 - 2 s for 1M routes; polled back to back it
     // slowed down the very load being measured). For GoBGP the poll is an exact lookup of the
@@ -851,7 +1094,6 @@ fn main() {
     let mut cli_time = Duration::ZERO;
     let mut last = Seen::default();
     let mut rib_done = None;
-    let mut kernel_done = None;
     let mut rss_rib = 0.0;
     let mut pause = a.poll;
     while t0.elapsed() < a.timeout {
@@ -882,7 +1124,6 @@ fn main() {
                 Ok(()) => Ok(Seen {
                     // Inferred from the lookups, for progress only.
                     loc_rib: u64::from(peers - last_prefixes.len() as u32) * u64::from(per_peer),
-                    kernel: 0,
                 }),
                 Err(e) => Err(e),
             }
@@ -901,16 +1142,9 @@ fn main() {
             if last.loc_rib >= total {
                 rib_done = Some(detected.unwrap_or_else(|| t0.elapsed()));
                 rss_rib = vm_mib(pid, "VmHWM:");
-                if !a.kernel {
-                    break;
-                }
-            } else {
-                lower = started;
+                break;
             }
-        }
-        if rib_done.is_some() && last.kernel >= total {
-            kernel_done = Some(t0.elapsed());
-            break;
+            lower = started;
         }
         if a.target == Target::Gobgp && last_prefixes.is_empty() {
             // Counting: keep the detector's share of GoBGP's time small.
@@ -955,7 +1189,7 @@ fn main() {
     // RESULT target= case= prefixes= complete=yes|no time_s= (detected; on timeout the
     // timeout) lower_s= rss_mib= (VmHWM at the end: the run's peak) rss_rib_mib= (VmHWM at
     // detection) idle_rss_mib= seen= polls= cli_ms= (mean CLI round trip) [zebra_rss_mib=]
-    // [event_s=] [export_complete= export_s=] [kernel_complete= kernel_s= kernel_rss_mib=]
+    // [event_s=] [export_complete= export_s=]
     let mut r = format!(
         "RESULT target={} case={} prefixes={total} complete={} time_s={:.3} lower_s={:.3} \
          rss_mib={rss_end:.1} rss_rib_mib={:.1} idle_rss_mib={idle_rss:.1} seen={} \
@@ -982,14 +1216,6 @@ fn main() {
     }
     if let Some(e) = event {
         let _ = write!(r, " event_s={:.3}", (e - t0).as_secs_f64());
-    }
-    if a.kernel {
-        let _ = write!(
-            r,
-            " kernel_complete={} kernel_s={:.3} kernel_rss_mib={rss_end:.1}",
-            if kernel_done.is_some() { "yes" } else { "no" },
-            kernel_done.unwrap_or(a.timeout).as_secs_f64()
-        );
     }
     println!("{r}");
     // Tester threads may still be blocked on sockets the target no longer reads.
