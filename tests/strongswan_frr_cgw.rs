@@ -8,6 +8,7 @@ use vpn_support as support;
 
 use std::time::Duration;
 
+use engine::model::timing::Profile;
 use support::{Site, VpnLab};
 use testkit::frr::Frr;
 use testkit::strongswan::{CharonOptions, StrongSwan};
@@ -28,16 +29,37 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     );
     l.start_vgw();
     let customer = l.cgws[0].connections[0].clone();
-    let swanctl =
-        cgw::export::swanctl_config("cgw1", &customer, &["192.168.1.0/24".parse().unwrap()]);
-    let bgpd = cgw::export::frr_config(
-        "cgw1",
-        65010,
-        &["192.168.1.0/24".parse().unwrap()],
-        &customer,
-    );
+    let lan: ipnet::Ipv4Net = "192.168.1.0/24".parse().unwrap();
+    let swanctl = cgw::export::swanctl_config("cgw1", &customer, &[lan], Profile::Fast);
+    let fragment = cgw::export::strongswan_conf("cgw1", &customer, Profile::Fast);
+    let bgpd = cgw::export::frr_config("cgw1", 65010, &[lan], &customer, Profile::Fast);
 
-    let sw = StrongSwan::start(&l.lab, "cgw1", &CharonOptions::fast()).expect("charon");
+    // In the export header's order: the throw routes out of charon's table 220 (the AWS
+    // addresses and the LAN) before charon runs, the inside addresses on ipsec0 once it does,
+    // then the tunnels; charon with the exported strongswan.conf fragment.
+    let header: Vec<&str> = swanctl
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .collect();
+    let run = |line: &&str| {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        l.lab
+            .exec("cgw1", &args)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+    };
+    header
+        .iter()
+        .filter(|line| !line.contains("dev ipsec0"))
+        .for_each(run);
+    let options = CharonOptions {
+        append: fragment,
+        ..CharonOptions::fast()
+    };
+    let sw = StrongSwan::start(&l.lab, "cgw1", &options).expect("charon");
+    header
+        .iter()
+        .filter(|line| line.contains("dev ipsec0"))
+        .for_each(run);
     sw.load(&swanctl)
         .expect("strongSwan loads the exported swanctl.conf");
     for t in ["vpn1-t1", "vpn1-t2"] {
@@ -48,14 +70,6 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
                 sw.log()
             )
         });
-    }
-    // The routing the export's header asks for (throw routes out of charon's table 220 for
-    // the AWS addresses and the LAN, inside addresses on ipsec0), run as written there.
-    for line in swanctl.lines().filter_map(|l| l.strip_prefix("#   ")) {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        l.lab
-            .exec("cgw1", &args)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
     }
     let frr = Frr::start(&l.lab, "cgw1", &bgpd).expect("FRR starts with the exported bgpd config");
     l.wait_tunnels_up("vgw", 2, Duration::from_secs(30));
