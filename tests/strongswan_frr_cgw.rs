@@ -32,7 +32,14 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     let lan: ipnet::Ipv4Net = "192.168.1.0/24".parse().unwrap();
     let swanctl = cgw::export::swanctl_config("cgw1", &customer, &[lan], Profile::Fast);
     let fragment = cgw::export::strongswan_conf("cgw1", &customer, Profile::Fast);
-    let bgpd = cgw::export::frr_config("cgw1", 65010, &[lan], &customer, Profile::Fast);
+    let bgpd = cgw::export::frr_config(
+        "cgw1",
+        65010,
+        &[lan],
+        cgw::config::TunnelMode::ActiveActive,
+        &customer,
+        Profile::Fast,
+    );
 
     // In the export header's order: the throw routes out of charon's table 220 (the AWS
     // addresses and the LAN) before charon runs, the inside addresses on ipsec0 once it does,

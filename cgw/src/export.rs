@@ -39,6 +39,9 @@ use zeroize::Zeroizing;
 
 use engine::model::timing::Profile;
 use vgw::config::{CgwConnection, Routing, inside_addresses};
+
+use crate::config::TunnelMode;
+use crate::daemon::{STANDBY_LOCAL_PREF, STANDBY_PREPEND};
 use vgw::daemon::tunnel_name;
 use vgw::timers;
 use vgw::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
@@ -291,12 +294,16 @@ pub fn swanctl_config(
 
 /// FRR `bgpd` configuration for the customer side of `connection`: our ASN, one eBGP neighbor
 /// per tunnel (AWS's inside address), the profile's timers (`vgw::timers`: AWS's keepalive
-/// 10 s, hold 30 s \[V18\]; 1 s / 3 s in `fast`), the prefixes to announce, per-tunnel prepends
-/// and MEDs through route maps.
+/// 10 s, hold 30 s \[V18\]; 1 s / 3 s in `fast`), the prefixes to announce and an outbound
+/// prefix-list that lets only those out (as our own customer gateway announces only its
+/// `advertise`), per-tunnel prepends and MEDs through route maps. In `active-standby` the
+/// second tunnel is the standby, as in our daemon: LOCAL_PREF 50 on what AWS announces over it,
+/// and two prepends of our ASN on what we announce (unless the tunnel sets its own prepend).
 pub fn frr_config(
     gateway: &str,
     asn: u32,
     advertise: &[ipnet::Ipv4Net],
+    mode: TunnelMode,
     connection: &CgwConnection,
     profile: Profile,
 ) -> String {
@@ -343,29 +350,53 @@ pub fn frr_config(
     for p in advertise {
         let _ = writeln!(s, "  network {p}");
     }
+    let standby = |i: usize| mode == TunnelMode::ActiveStandby && i > 0;
+    let prepend = |i: usize, own: u8| {
+        if standby(i) && own == 0 {
+            STANDBY_PREPEND
+        } else {
+            own
+        }
+    };
     for (i, t) in connection.tunnels.iter().enumerate() {
         let (aws, _) = inside_addresses(t.inside_cidr);
+        let name = tunnel_name(&connection.name, i);
         let _ = writeln!(s, "  neighbor {aws} activate");
-        if t.as_path_prepend > 0 || t.med.is_some() {
-            let _ = writeln!(
-                s,
-                "  neighbor {aws} route-map TO-AWS-{} out",
-                tunnel_name(&connection.name, i)
-            );
+        let _ = writeln!(s, "  neighbor {aws} prefix-list {PREFIX_LIST} out");
+        if prepend(i, t.as_path_prepend) > 0 || t.med.is_some() {
+            let _ = writeln!(s, "  neighbor {aws} route-map TO-AWS-{name} out");
+        }
+        if standby(i) {
+            let _ = writeln!(s, "  neighbor {aws} route-map FROM-AWS-{name} in");
         }
     }
     let _ = writeln!(s, " exit-address-family\n!");
-    for (i, t) in connection.tunnels.iter().enumerate() {
-        if t.as_path_prepend == 0 && t.med.is_none() {
-            continue;
-        }
+    for (n, p) in advertise.iter().enumerate() {
         let _ = writeln!(
             s,
-            "route-map TO-AWS-{} permit 10",
-            tunnel_name(&connection.name, i)
+            "ip prefix-list {PREFIX_LIST} seq {} permit {p}",
+            (n + 1) * 5
         );
-        if t.as_path_prepend > 0 {
-            let asns = vec![asn.to_string(); usize::from(t.as_path_prepend)].join(" ");
+    }
+    if advertise.is_empty() {
+        let _ = writeln!(s, "ip prefix-list {PREFIX_LIST} seq 5 deny any");
+    }
+    let _ = writeln!(s, "!");
+    for (i, t) in connection.tunnels.iter().enumerate() {
+        let name = tunnel_name(&connection.name, i);
+        if standby(i) {
+            let _ = writeln!(
+                s,
+                "route-map FROM-AWS-{name} permit 10\n set local-preference {STANDBY_LOCAL_PREF}\n!"
+            );
+        }
+        let prepend = prepend(i, t.as_path_prepend);
+        if prepend == 0 && t.med.is_none() {
+            continue;
+        }
+        let _ = writeln!(s, "route-map TO-AWS-{name} permit 10");
+        if prepend > 0 {
+            let asns = vec![asn.to_string(); usize::from(prepend)].join(" ");
             let _ = writeln!(s, " set as-path prepend {asns}");
         }
         if let Some(med) = t.med {
@@ -375,6 +406,9 @@ pub fn frr_config(
     }
     s
 }
+
+/// The outbound prefix-list of the FRR export: the site's own networks only.
+const PREFIX_LIST: &str = "TO-AWS";
 
 #[cfg(test)]
 mod tests {
@@ -488,15 +522,88 @@ mod tests {
     #[test]
     fn frr_timers_follow_the_profile() {
         let c = connection();
-        let aws = frr_config("cgw1", 65010, &[], &c, Profile::Aws);
+        let aws = frr_config(
+            "cgw1",
+            65010,
+            &[],
+            TunnelMode::ActiveActive,
+            &c,
+            Profile::Aws,
+        );
         assert!(
             aws.contains(" neighbor 169.254.10.1 timers 10 30\n"),
             "{aws}"
         );
-        let fast = frr_config("cgw1", 65010, &[], &c, Profile::Fast);
+        let fast = frr_config(
+            "cgw1",
+            65010,
+            &[],
+            TunnelMode::ActiveActive,
+            &c,
+            Profile::Fast,
+        );
         assert!(
             fast.contains(" neighbor 169.254.10.1 timers 1 3\n"),
             "{fast}"
+        );
+    }
+
+    #[test]
+    fn frr_announces_only_the_site_and_marks_the_standby_tunnel() {
+        let c = connection();
+        let lan = ["192.168.1.0/24".parse().unwrap()];
+        let aa = frr_config(
+            "cgw1",
+            65010,
+            &lan,
+            TunnelMode::ActiveActive,
+            &c,
+            Profile::Aws,
+        );
+        for aws in ["169.254.10.1", "169.254.10.5"] {
+            assert!(
+                aa.contains(&format!("  neighbor {aws} prefix-list TO-AWS out\n")),
+                "{aa}"
+            );
+        }
+        assert!(
+            aa.contains("ip prefix-list TO-AWS seq 5 permit 192.168.1.0/24\n"),
+            "{aa}"
+        );
+        assert!(!aa.contains("route-map"), "{aa}");
+        let none = frr_config(
+            "cgw1",
+            65010,
+            &[],
+            TunnelMode::ActiveActive,
+            &c,
+            Profile::Aws,
+        );
+        assert!(
+            none.contains("ip prefix-list TO-AWS seq 5 deny any\n"),
+            "{none}"
+        );
+
+        let sb = frr_config(
+            "cgw1",
+            65010,
+            &lan,
+            TunnelMode::ActiveStandby,
+            &c,
+            Profile::Aws,
+        );
+        assert!(
+            sb.contains("  neighbor 169.254.10.5 route-map FROM-AWS-vpn1-t2 in\n"),
+            "{sb}"
+        );
+        assert!(
+            sb.contains("  neighbor 169.254.10.5 route-map TO-AWS-vpn1-t2 out\n"),
+            "{sb}"
+        );
+        assert!(!sb.contains("neighbor 169.254.10.1 route-map"), "{sb}");
+        assert!(sb.contains("route-map FROM-AWS-vpn1-t2 permit 10\n set local-preference 50\n"));
+        assert!(
+            sb.contains("route-map TO-AWS-vpn1-t2 permit 10\n set as-path prepend 65010 65010\n")
         );
     }
 }

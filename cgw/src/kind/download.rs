@@ -115,6 +115,7 @@ pub fn customer_config(
             &config.name,
             config.asn,
             &config.advertise,
+            config.mode,
             view,
             config.profile,
         )),
