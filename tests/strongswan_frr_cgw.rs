@@ -110,6 +110,43 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
         },
     )
     .unwrap();
+    // Each BGP session on its own tunnel's SA: with no other traffic, both CHILD_SAs carry
+    // keepalives both ways (with one reqid and 0.0.0.0/0 only, the newest SA carried both).
+    let counters = || -> Vec<(u64, u64)> {
+        let sas = sw.list_sas().unwrap();
+        ["vpn1-t1", "vpn1-t2"]
+            .iter()
+            .map(|t| {
+                let ike = sas.iter().find(|sa| sa.name == *t).expect("IKE_SA");
+                let c = ike
+                    .children
+                    .iter()
+                    .find(|c| c.state() == "INSTALLED")
+                    .expect("CHILD_SA");
+                (c.counter("packets-in"), c.counter("packets-out"))
+            })
+            .collect()
+    };
+    let before = counters();
+    wait_for(
+        "BGP keepalives over both CHILD_SAs, both ways",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let now = counters();
+            if now
+                .iter()
+                .zip(&before)
+                .all(|(n, b)| n.0 >= b.0 + 2 && n.1 >= b.1 + 2)
+            {
+                Ok(now)
+            } else {
+                Err(format!("{before:?} -> {now:?}"))
+            }
+        },
+    )
+    .unwrap();
+
     // Host to host through charon's ipsec0 and our VGW, both ways (TCP).
     let bps = l
         .tcp_works("vpchost", "10.0.1.10", "hcgw1")
@@ -117,9 +154,9 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     assert!(bps > 0.0);
 
     // Failover: the customer gateway's underlay to the tunnel the VGW prefers goes silent.
-    // kernel-libipsec sends everything through one SA (both policies are 0.0.0.0/0), so until
-    // charon's DPD (action restart) removes the dead CHILD_SA both BGP sessions may be starved;
-    // then the other tunnel carries BGP and traffic, and the VGW routes through it.
+    // The other tunnel's BGP session stays on its own SA; the site's traffic may take the dead
+    // SA (the newest of the 0.0.0.0/0 ones) until charon's DPD (action restart) removes it;
+    // then the other tunnel carries traffic, and the VGW routes through it.
     let routes = l.show("vgw", "routes").unwrap();
     let preferred = routes["selected"][0]["via"].as_str().unwrap().to_string();
     let (cut_idx, other) = if preferred == "vpn1-t1" {

@@ -24,7 +24,22 @@
 //! its defaults (4 s x 1.8, 5 tries: 165 s) a dead peer is found minutes after AWS's DPD
 //! timeout and a tunnel the VGW cleared comes back only after the schedule runs out.
 //!
-//! Traffic selectors are 0.0.0.0/0 both ways (AWS's default, route-based). `keyingtries = 0`:
+//! Each tunnel's own path with kernel-libipsec (one TUN, `ipsec0`, for every SA; a packet
+//! takes the SA whose policy it matches, the newest when several match): each CHILD_SA has its
+//! own reqid, and its local selectors are its tunnel's inside /30 plus the site's networks,
+//! the remote one 0.0.0.0/0 (AWS's default, route-based; AWS narrows to what the customer
+//! gateway proposes):
+//!
+//! ```text
+//!  vpn1-t1  reqid r1  169.254.10.0/30, 192.168.1.0/24 === 0.0.0.0/0
+//!  vpn1-t2  reqid r2  169.254.10.4/30, 192.168.1.0/24 === 0.0.0.0/0
+//! ```
+//!
+//! so each BGP session (sourced from its inside address) runs on its own tunnel's SA and dies
+//! only with it; the site's traffic takes either SA that is up (the newest), and the
+//! gateway's own traffic outside these selectors takes none. (charon drops a selector that
+//! another of the same list contains, so `inside /30, 0.0.0.0/0` on both sides would be
+//! 0.0.0.0/0 alone.) `keyingtries = 0`:
 //! the customer gateway keeps trying to bring a tunnel up (AWS's sample configurations use
 //! `keyingtries=%forever`), instead of giving up after one retransmission sequence. The PSK is written
 //! into the `secrets` section: these files are for the operator, like AWS's download, and the
@@ -169,7 +184,18 @@ pub fn strongswan_conf(gateway: &str, connection: &CgwConnection, profile: Profi
     )
 }
 
+/// A CHILD_SA's own reqid, from its tunnel's inside /30 (unique within 169.254.0.0/16, as the
+/// inside CIDRs of one VGW are): with one reqid for both, kernel-libipsec sends everything over
+/// the newest SA.
+fn reqid(inside: ipnet::Ipv4Net) -> u32 {
+    (u32::from(inside.network()) & 0xffff) / 4 + 1
+}
+
 /// `swanctl.conf` for the customer side of `connection`: one IKE connection per tunnel.
+///
+/// Each tunnel's CHILD_SA has its own reqid and, besides 0.0.0.0/0, the tunnel's inside /30 as
+/// a traffic selector: kernel-libipsec picks the most specific policy, so each BGP session
+/// runs on its own tunnel's SA (the rest of the traffic takes either SA up).
 ///
 /// The header lists, as comments, the routing a route-based customer gateway with
 /// kernel-libipsec needs besides this file, in the order it must run (the lines start with
@@ -254,7 +280,8 @@ pub fn swanctl_config(
     children {{
       {name} {{
         mode = tunnel
-        local_ts = 0.0.0.0/0
+        reqid = {reqid}
+        local_ts = {local_ts}
         remote_ts = 0.0.0.0/0
         esp_proposals = {esp}
         life_time = {p2}s
@@ -272,6 +299,12 @@ pub fn swanctl_config(
             ike = ike_proposals(o),
             esp = esp_proposals(o),
             p1_rekey = o.phase1_lifetime_seconds - p1_margin,
+            reqid = reqid(t.inside_cidr),
+            local_ts = std::iter::once(t.inside_cidr.trunc())
+                .chain(lan.iter().copied())
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             p2 = o.phase2_lifetime_seconds,
             p2_rekey = o.phase2_lifetime_seconds.saturating_sub(margin),
             replay = o.replay_window_size,
@@ -462,6 +495,12 @@ mod tests {
         let lan = line_of(&s, "#   ip route replace throw 192.168.1.0/24 table 220");
         let addr = line_of(&s, "#   ip addr replace 169.254.10.2/30 dev ipsec0");
         let load = line_of(&s, "# 3. swanctl --load-all");
+        // Each CHILD_SA its own reqid and its tunnel's inside /30 (BGP on its own SA).
+        assert!(s.contains("        local_ts = 169.254.10.0/30, 192.168.1.0/24\n"));
+        assert!(s.contains("        local_ts = 169.254.10.4/30, 192.168.1.0/24\n"));
+        let reqids: Vec<&str> = s.lines().filter(|l| l.contains("reqid = ")).collect();
+        assert_eq!(reqids.len(), 2);
+        assert_ne!(reqids[0], reqids[1]);
         assert!(throw < addr && lan < addr && addr < load, "{}", s.as_str());
         assert!(s.contains(STRONGSWAN_CONF_PATH));
         // A script runs every `#   ` line: nothing else may look like one.
