@@ -8,6 +8,7 @@ use vpn_support as support;
 
 use std::time::Duration;
 
+use engine::model::timing::Profile;
 use support::{Site, VpnLab};
 use testkit::frr::Frr;
 use testkit::strongswan::{CharonOptions, StrongSwan};
@@ -28,16 +29,44 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     );
     l.start_vgw();
     let customer = l.cgws[0].connections[0].clone();
-    let swanctl =
-        cgw::export::swanctl_config("cgw1", &customer, &["192.168.1.0/24".parse().unwrap()]);
+    let lan: ipnet::Ipv4Net = "192.168.1.0/24".parse().unwrap();
+    let swanctl = cgw::export::swanctl_config("cgw1", &customer, &[lan], Profile::Fast);
+    let fragment = cgw::export::strongswan_conf("cgw1", &customer, Profile::Fast);
     let bgpd = cgw::export::frr_config(
         "cgw1",
         65010,
-        &["192.168.1.0/24".parse().unwrap()],
+        &[lan],
+        cgw::config::TunnelMode::ActiveActive,
         &customer,
+        Profile::Fast,
     );
 
-    let sw = StrongSwan::start(&l.lab, "cgw1", &CharonOptions::fast()).expect("charon");
+    // In the export header's order: the throw routes out of charon's table 220 (the AWS
+    // addresses and the LAN) before charon runs, the inside addresses on ipsec0 once it does,
+    // then the tunnels; charon with the exported strongswan.conf fragment.
+    let header: Vec<&str> = swanctl
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .collect();
+    let run = |line: &&str| {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        l.lab
+            .exec("cgw1", &args)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+    };
+    header
+        .iter()
+        .filter(|line| !line.contains("dev ipsec0"))
+        .for_each(run);
+    let options = CharonOptions {
+        append: fragment,
+        ..CharonOptions::fast()
+    };
+    let sw = StrongSwan::start(&l.lab, "cgw1", &options).expect("charon");
+    header
+        .iter()
+        .filter(|line| line.contains("dev ipsec0"))
+        .for_each(run);
     sw.load(&swanctl)
         .expect("strongSwan loads the exported swanctl.conf");
     for t in ["vpn1-t1", "vpn1-t2"] {
@@ -48,14 +77,6 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
                 sw.log()
             )
         });
-    }
-    // The routing the export's header asks for (throw routes out of charon's table 220 for
-    // the AWS addresses and the LAN, inside addresses on ipsec0), run as written there.
-    for line in swanctl.lines().filter_map(|l| l.strip_prefix("#   ")) {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        l.lab
-            .exec("cgw1", &args)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
     }
     let frr = Frr::start(&l.lab, "cgw1", &bgpd).expect("FRR starts with the exported bgpd config");
     l.wait_tunnels_up("vgw", 2, Duration::from_secs(30));
@@ -89,6 +110,43 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
         },
     )
     .unwrap();
+    // Each BGP session on its own tunnel's SA: with no other traffic, both CHILD_SAs carry
+    // keepalives both ways (with one reqid and 0.0.0.0/0 only, the newest SA carried both).
+    let counters = || -> Vec<(u64, u64)> {
+        let sas = sw.list_sas().unwrap();
+        ["vpn1-t1", "vpn1-t2"]
+            .iter()
+            .map(|t| {
+                let ike = sas.iter().find(|sa| sa.name == *t).expect("IKE_SA");
+                let c = ike
+                    .children
+                    .iter()
+                    .find(|c| c.state() == "INSTALLED")
+                    .expect("CHILD_SA");
+                (c.counter("packets-in"), c.counter("packets-out"))
+            })
+            .collect()
+    };
+    let before = counters();
+    wait_for(
+        "BGP keepalives over both CHILD_SAs, both ways",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let now = counters();
+            if now
+                .iter()
+                .zip(&before)
+                .all(|(n, b)| n.0 >= b.0 + 2 && n.1 >= b.1 + 2)
+            {
+                Ok(now)
+            } else {
+                Err(format!("{before:?} -> {now:?}"))
+            }
+        },
+    )
+    .unwrap();
+
     // Host to host through charon's ipsec0 and our VGW, both ways (TCP).
     let bps = l
         .tcp_works("vpchost", "10.0.1.10", "hcgw1")
@@ -96,9 +154,9 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
     assert!(bps > 0.0);
 
     // Failover: the customer gateway's underlay to the tunnel the VGW prefers goes silent.
-    // kernel-libipsec sends everything through one SA (both policies are 0.0.0.0/0), so until
-    // charon's DPD (action restart) removes the dead CHILD_SA both BGP sessions may be starved;
-    // then the other tunnel carries BGP and traffic, and the VGW routes through it.
+    // The other tunnel's BGP session stays on its own SA; the site's traffic may take the dead
+    // SA (the newest of the 0.0.0.0/0 ones) until charon's DPD (action restart) removes it;
+    // then the other tunnel carries traffic, and the VGW routes through it.
     let routes = l.show("vgw", "routes").unwrap();
     let preferred = routes["selected"][0]["via"].as_str().unwrap().to_string();
     let (cut_idx, other) = if preferred == "vpn1-t1" {

@@ -147,7 +147,11 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
         assert!(out.status.success(), "{}", describe(&out));
         String::from_utf8(out.stdout).unwrap()
     };
-    let (swanctl, bgpd) = (config("strongswan"), config("frr"));
+    let (swanctl, fragment, bgpd) = (
+        config("strongswan"),
+        config("strongswan-conf"),
+        config("frr"),
+    );
 
     let json = ws.path().join("interop.json");
     let run = ws
@@ -172,17 +176,35 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
                 .is_ok_and(|a| a.contains("198.51.100.1/24"))
         },
     );
-    let sw = StrongSwan::start(&lab, "cgw1", &CharonOptions::fast()).expect("charon starts");
+    // In the header's order: throw routes before charon, inside addresses once it runs, then
+    // the tunnels; charon with cgw-config's strongswan.conf fragment.
+    let header: Vec<&str> = swanctl
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .collect();
+    let exec = |line: &&str| {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        lab.exec("cgw1", &args)
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+    };
+    header
+        .iter()
+        .filter(|line| !line.contains("dev ipsec0"))
+        .for_each(exec);
+    let options = CharonOptions {
+        append: fragment,
+        ..CharonOptions::fast()
+    };
+    let sw = StrongSwan::start(&lab, "cgw1", &options).expect("charon starts");
+    header
+        .iter()
+        .filter(|line| line.contains("dev ipsec0"))
+        .for_each(exec);
     sw.load(&swanctl)
         .expect("charon loads cgw-config's swanctl.conf");
     for t in ["vpn1-t1", "vpn1-t2"] {
         sw.wait_up(t, Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("{e}\n--- charon ---\n{}", sw.log()));
-    }
-    for line in swanctl.lines().filter_map(|l| l.strip_prefix("#   ")) {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        lab.exec("cgw1", &args)
-            .unwrap_or_else(|e| panic!("{line}: {e}"));
     }
     let frr = Frr::start(&lab, "cgw1", &bgpd).expect("FRR starts with cgw-config's bgpd.conf");
 

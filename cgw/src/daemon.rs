@@ -43,9 +43,9 @@ use vgw::daemon::tunnel_name;
 use crate::config::{CgwConfig, TunnelMode};
 
 /// LOCAL_PREF given to routes from a standby tunnel.
-const STANDBY_LOCAL_PREF: u32 = 50;
+pub(crate) const STANDBY_LOCAL_PREF: u32 = 50;
 /// AS_PATH prepends announced over a standby tunnel unless the tunnel sets its own.
-const STANDBY_PREPEND: u8 = 2;
+pub(crate) const STANDBY_PREPEND: u8 = 2;
 
 /// A running customer gateway.
 #[derive(Debug)]

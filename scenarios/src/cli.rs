@@ -441,7 +441,7 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
     }
 }
 
-/// `hybridlab cgw-config --format frr|strongswan SCENARIO CONNECTION`.
+/// `hybridlab cgw-config --format frr|strongswan|strongswan-conf SCENARIO CONNECTION`.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
     use cgw::kind::download::{Format, customer_config};
     let format: Format = match format.parse() {

@@ -64,10 +64,11 @@ enum Cmd {
         args: Vec<String>,
     },
     /// Print the customer side of a VPN connection (AWS's "download configuration"): a
-    /// strongSwan swanctl.conf or an FRR bgpd configuration, keys included.
+    /// strongSwan swanctl.conf (keys included), the strongswan.conf fragment it needs, or an
+    /// FRR bgpd configuration, in the scenario's (or --profile's) timers.
     CgwConfig {
-        /// `frr` or `strongswan`.
-        #[arg(long, value_parser = ["frr", "strongswan"])]
+        /// `frr`, `strongswan` (swanctl.conf) or `strongswan-conf` (strongswan.conf fragment).
+        #[arg(long, value_parser = ["frr", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
         #[arg(long, value_parser = ["fast", "aws"])]

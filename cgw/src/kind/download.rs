@@ -1,5 +1,6 @@
 //! `hybridlab cgw-config`: AWS's "download configuration" for one VPN connection of a scenario,
-//! as a strongSwan `swanctl.conf` or an FRR `bgpd` configuration ([`crate::export`]), so a user
+//! as a strongSwan `swanctl.conf` (with the `strongswan.conf` fragment it needs) or an FRR
+//! `bgpd` configuration ([`crate::export`]), in the scenario's timing profile, so a user
 //! points their own customer gateway at the emulated VGW. The addresses, inside /30s and keys
 //! are the ones a run of the same scenario uses (the plan is deterministic, [`super::plan`]).
 //!
@@ -20,6 +21,8 @@ pub enum Format {
     Frr,
     /// strongSwan `swanctl.conf`.
     StrongSwan,
+    /// The `strongswan.conf` fragment the `swanctl.conf` needs.
+    StrongSwanConf,
 }
 
 impl std::str::FromStr for Format {
@@ -28,8 +31,9 @@ impl std::str::FromStr for Format {
         match s {
             "frr" => Ok(Format::Frr),
             "strongswan" => Ok(Format::StrongSwan),
+            "strongswan-conf" => Ok(Format::StrongSwanConf),
             other => Err(format!(
-                "unknown format {other:?}: expected frr or strongswan"
+                "unknown format {other:?}: expected frr, strongswan or strongswan-conf"
             )),
         }
     }
@@ -99,12 +103,21 @@ pub fn customer_config(
         .find(|c| c.name == conn_name)
         .ok_or_else(|| format!("{cgw_name} has no connection {conn_name}"))?;
     Ok(match format {
-        Format::StrongSwan => crate::export::swanctl_config(&config.name, view, &config.advertise),
+        Format::StrongSwan => {
+            crate::export::swanctl_config(&config.name, view, &config.advertise, config.profile)
+        }
+        Format::StrongSwanConf => Zeroizing::new(crate::export::strongswan_conf(
+            &config.name,
+            view,
+            config.profile,
+        )),
         Format::Frr => Zeroizing::new(crate::export::frr_config(
             &config.name,
             config.asn,
             &config.advertise,
+            config.mode,
             view,
+            config.profile,
         )),
     })
 }

@@ -130,6 +130,9 @@ pub struct CharonOptions {
     pub retransmit_tries: u32,
     /// Extra lines placed inside the `charon { }` section, verbatim.
     pub extra: String,
+    /// strongswan.conf text appended after the rest at top level, verbatim: an exported
+    /// fragment whose settings override the ones above (the plugin list stays ours).
+    pub append: String,
 }
 
 impl Default for CharonOptions {
@@ -140,6 +143,7 @@ impl Default for CharonOptions {
             retransmit_base: 1.8,
             retransmit_tries: 5,
             extra: String::new(),
+            append: String::new(),
         }
     }
 }
@@ -191,13 +195,14 @@ charon {{
 swanctl {{
   load = random pem pkcs1 x509 pubkey openssl
 }}
-"#,
+{append}"#,
             timeout = self.retransmit_timeout,
             base = self.retransmit_base,
             tries = self.retransmit_tries,
             dir = dir.display(),
             default = self.log.default,
             extra = self.extra,
+            append = self.append,
         )
     }
 }
