@@ -14,8 +14,8 @@
 //! The shared secret g^ir is the x coordinate for ECP groups (RFC 5903 §7) and the X25519 output
 //! for Curve25519, which must not be all zero (RFC 8031 §2.3).
 //!
-//! What it does not do: MODP groups (AWS also offers 2, 5, 14-18, 21-24; the [`DhGroup`] table is
-//! where they would be added), or reuse a private value across exchanges (each is used once).
+//! What it does not do: MODP groups (those are [`super::modp`], not yet in this table), ECP-521
+//! (group 21), or reuse a private value across exchanges (each is used once).
 
 use ring::agreement;
 use ring::rand::SecureRandom;

@@ -4,6 +4,8 @@
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
 //! - [`prf`]: HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
 //! - [`dh`]: Diffie-Hellman groups 19, 20 (RFC 5903) and 31 (RFC 8031).
+//! - [`modp`]: MODP groups 2, 5, 14-18 (RFC 2409, RFC 3526) and 22-24 (RFC 5114), with RFC 6989's
+//!   checks of peer public values. Not yet offered in negotiation.
 //!
 //! Key material (derived keys, shared secrets, the PSK) is the `secret` crate's
 //! `Secret<Vec<u8>>`: zeroized on drop, never printed.
@@ -13,6 +15,7 @@
 
 pub mod aead;
 pub mod dh;
+pub mod modp;
 pub mod prf;
 
 /// Errors from the crypto layer. Messages never contain key material.
