@@ -2,7 +2,9 @@
 //!
 //! - [`aead`]: AES-GCM-16 (RFC 4106 / RFC 5282) and ChaCha20-Poly1305 (RFC 7634), the combined-mode
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
-//! - [`prf`]: HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
+//! - [`integ`]: HMAC integrity transforms with their truncations (RFC 2404, RFC 4868) for
+//!   non-AEAD suites. Not yet offered in negotiation.
+//! - [`prf`]: HMAC-SHA1 and HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
 //! - [`dh`]: Diffie-Hellman groups 19, 20 (RFC 5903) and 31 (RFC 8031).
 //! - [`modp`]: MODP groups 2, 5, 14-18 (RFC 2409, RFC 3526) and 22-24 (RFC 5114), with RFC 6989's
 //!   checks of peer public values. Not yet offered in negotiation.
@@ -15,6 +17,7 @@
 
 pub mod aead;
 pub mod dh;
+pub mod integ;
 pub mod modp;
 pub mod prf;
 
