@@ -2,6 +2,7 @@
 //!
 //! - [`aead`]: AES-GCM-16 (RFC 4106 / RFC 5282) and ChaCha20-Poly1305 (RFC 7634), the combined-mode
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
+//! - [`cbc`]: AES-CBC (RFC 3602) for non-AEAD suites. Not yet offered in negotiation.
 //! - [`integ`]: HMAC integrity transforms with their truncations (RFC 2404, RFC 4868) for
 //!   non-AEAD suites. Not yet offered in negotiation.
 //! - [`prf`]: HMAC-SHA1 and HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
@@ -16,6 +17,7 @@
 //! sequence numbers and replay state (that is the ESP SA).
 
 pub mod aead;
+pub mod cbc;
 pub mod dh;
 pub mod integ;
 pub mod modp;
@@ -63,6 +65,14 @@ pub enum CryptoError {
     InvalidPublicValue {
         /// The group's name.
         group: &'static str,
+    },
+    /// A CBC input is not a whole number of cipher blocks.
+    #[error("{len} octets is not a multiple of the {block}-octet cipher block")]
+    NotBlockAligned {
+        /// Octets given.
+        len: usize,
+        /// The block size.
+        block: usize,
     },
     /// The input was too short to hold the fixed-size fields (IV, ICV).
     #[error("input of {got} bytes is shorter than the {needed} bytes the suite needs")]
