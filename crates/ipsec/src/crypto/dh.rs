@@ -1,12 +1,13 @@
 //! Diffie-Hellman groups for IKEv2 key exchange: ECP-256 and ECP-384 (RFC 5903, group 19 and 20,
-//! on *ring*) and Curve25519 (RFC 8031, group 31, on x25519-dalek).
+//! on *ring*), ECP-521 (RFC 5903, group 21, on RustCrypto's `p521`) and Curve25519 (RFC 8031,
+//! group 31, on x25519-dalek).
 //!
 //! Key Exchange payload data per group:
 //!
 //! ```text
-//!  group 19/20 (RFC 5903 §7)           group 31 (RFC 8031 §2)
+//!  group 19/20/21 (RFC 5903 §7)        group 31 (RFC 8031 §2)
 //! +--------------+--------------+     +---------------------------+
-//! | x (32 or 48) | y (32 or 48) |     | u-coordinate, 32 octets   |
+//! | x (32/48/66) | y (32/48/66) |     | u-coordinate, 32 octets   |
 //! +--------------+--------------+     +---------------------------+
 //!  big-endian, no 0x04 prefix          little-endian (RFC 7748)
 //! ```
@@ -14,8 +15,7 @@
 //! The shared secret g^ir is the x coordinate for ECP groups (RFC 5903 §7) and the X25519 output
 //! for Curve25519, which must not be all zero (RFC 8031 §2.3).
 //!
-//! What it does not do: MODP groups (AWS also offers 2, 5, 14-18, 21-24; the [`DhGroup`] table is
-//! where they would be added), or reuse a private value across exchanges (each is used once).
+//! What it does not do: MODP groups (those are [`super::modp`], not yet in this table), or reuse a private value across exchanges (each is used once).
 
 use ring::agreement;
 use ring::rand::SecureRandom;
@@ -31,19 +31,27 @@ pub enum DhGroup {
     Ecp256,
     /// 384-bit random ECP group (RFC 5903), group 20.
     Ecp384,
+    /// 521-bit random ECP group (RFC 5903), group 21.
+    Ecp521,
     /// Curve25519 (RFC 8031), group 31.
     Curve25519,
 }
 
 impl DhGroup {
     /// Every supported group, in our default preference order.
-    pub const ALL: [DhGroup; 3] = [DhGroup::Ecp256, DhGroup::Ecp384, DhGroup::Curve25519];
+    pub const ALL: [DhGroup; 4] = [
+        DhGroup::Ecp256,
+        DhGroup::Ecp384,
+        DhGroup::Ecp521,
+        DhGroup::Curve25519,
+    ];
 
     /// IANA "IKEv2 Transform Type 4" identifier, also the KE payload's group number.
     pub fn transform_id(self) -> u16 {
         match self {
             DhGroup::Ecp256 => 19,
             DhGroup::Ecp384 => 20,
+            DhGroup::Ecp521 => 21,
             DhGroup::Curve25519 => 31,
         }
     }
@@ -53,6 +61,7 @@ impl DhGroup {
         match id {
             19 => Some(DhGroup::Ecp256),
             20 => Some(DhGroup::Ecp384),
+            21 => Some(DhGroup::Ecp521),
             31 => Some(DhGroup::Curve25519),
             _ => None,
         }
@@ -63,6 +72,7 @@ impl DhGroup {
         match self {
             DhGroup::Ecp256 => 64,
             DhGroup::Ecp384 => 96,
+            DhGroup::Ecp521 => 132,
             DhGroup::Curve25519 => 32,
         }
     }
@@ -72,6 +82,7 @@ impl DhGroup {
         match self {
             DhGroup::Ecp256 => "ecp256",
             DhGroup::Ecp384 => "ecp384",
+            DhGroup::Ecp521 => "ecp521",
             DhGroup::Curve25519 => "x25519",
         }
     }
@@ -80,7 +91,7 @@ impl DhGroup {
         match self {
             DhGroup::Ecp256 => Some(&agreement::ECDH_P256),
             DhGroup::Ecp384 => Some(&agreement::ECDH_P384),
-            DhGroup::Curve25519 => None,
+            DhGroup::Ecp521 | DhGroup::Curve25519 => None,
         }
     }
 }
@@ -95,6 +106,7 @@ pub struct DhPrivate {
 enum PrivateValue {
     Ring(agreement::EphemeralPrivateKey),
     X25519(x25519_dalek::StaticSecret),
+    P521(p521::SecretKey),
 }
 
 impl std::fmt::Debug for DhPrivate {
@@ -119,6 +131,25 @@ impl DhPrivate {
                 Ok(DhPrivate {
                     group,
                     secret: PrivateValue::Ring(key),
+                    public,
+                })
+            }
+            None if group == DhGroup::Ecp521 => {
+                // A uniform scalar in [1, n-1]: 521 random bits, redrawn while out of range.
+                let mut bytes = Secret::zeroed(66);
+                let key = loop {
+                    rng.fill(bytes.expose_mut())
+                        .map_err(|_| CryptoError::Random)?;
+                    bytes.expose_mut()[0] &= 0x01;
+                    if let Ok(key) = p521::SecretKey::from_slice(bytes.expose()) {
+                        break key;
+                    }
+                };
+                // SEC1 uncompressed 0x04 || x || y; IKE carries x || y.
+                let public = key.public_key().to_sec1_bytes()[1..].to_vec();
+                Ok(DhPrivate {
+                    group,
+                    secret: PrivateValue::P521(key),
                     public,
                 })
             }
@@ -176,6 +207,18 @@ impl DhPrivate {
                         group: self.group.name(),
                     }
                 })
+            }
+            PrivateValue::P521(key) => {
+                let mut point = Vec::with_capacity(1 + peer_public.len());
+                point.push(0x04);
+                point.extend_from_slice(peer_public);
+                let peer = p521::PublicKey::from_sec1_bytes(&point).map_err(|_| {
+                    CryptoError::InvalidPublicValue {
+                        group: self.group.name(),
+                    }
+                })?;
+                let shared = key.diffie_hellman(&peer);
+                Ok(Secret::from_slice(shared.raw_secret_bytes()))
             }
             PrivateValue::X25519(secret) => {
                 let mut bytes = [0u8; 32];
@@ -268,6 +311,35 @@ mod tests {
         });
     }
 
+    /// RFC 5903 §8.3: 521-bit random ECP group.
+    #[test]
+    fn ecp521_rfc5903_8_3() {
+        check(&Vector {
+            group: DhGroup::Ecp521,
+            i: "0037ADE9319A89F4DABDB3EF411AACCCA5123C61ACAB57B5393DCE47608172A0
+                95AA85A30FE1C2952C6771D937BA9777F5957B2639BAB072462F68C27A57382D
+                4A52",
+            gi: "0015417E84DBF28C0AD3C278713349DC7DF153C897A1891BD98BAB4357C9ECBE
+                 E1E3BF42E00B8E380AEAE57C2D107564941885942AF5A7F4601723C4195D176C
+                 ED3E
+                 017CAE20B6641D2EEB695786D8C946146239D099E18E1D5A514C739D7CB4A10A
+                 D8A788015AC405D7799DC75E7B7D5B6CF2261A6A7F1507438BF01BEB6CA3926F
+                 9582",
+            r: "0145BA99A847AF43793FDD0E872E7CDFA16BE30FDC780F97BCCC3F078380201E
+                9C677D600B343757A3BDBF2A3163E4C2F869CCA7458AA4A4EFFC311F5CB15168
+                5EB9",
+            gr: "00D0B3975AC4B799F5BEA16D5E13E9AF971D5E9B984C9F39728B5E5739735A21
+                 9B97C356436ADC6E95BB0352F6BE64A6C2912D4EF2D0433CED2B6171640012D9
+                 460F
+                 015C68226383956E3BD066E797B623C27CE0EAC2F551A10C2C724D9852077B87
+                 220B6536C5C408A1D2AEBB8E86D678AE49CB57091F4732296579AB44FCD17F0F
+                 C56A",
+            gir: "01144C7D79AE6956BC8EDB8E7C787C4521CB086FA64407F97894E5E6B2D79B04
+                  D1427E73CA4BAA240A34786859810C06B3C715A3A8CC3151F2BEE417996D19F3
+                  DDEA",
+        });
+    }
+
     /// RFC 7748 §6.1: Alice and Bob.
     #[test]
     fn x25519_rfc7748_6_1() {
@@ -311,6 +383,17 @@ mod tests {
             .public()
             .to_vec();
         off[63] ^= 1;
+        assert!(matches!(
+            a.agree(&off),
+            Err(CryptoError::InvalidPublicValue { .. })
+        ));
+        // A point off the P-521 curve.
+        let a = DhPrivate::generate(DhGroup::Ecp521, &rng).unwrap();
+        let mut off = DhPrivate::generate(DhGroup::Ecp521, &rng)
+            .unwrap()
+            .public()
+            .to_vec();
+        off[131] ^= 1;
         assert!(matches!(
             a.agree(&off),
             Err(CryptoError::InvalidPublicValue { .. })

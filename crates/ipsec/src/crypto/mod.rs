@@ -2,8 +2,13 @@
 //!
 //! - [`aead`]: AES-GCM-16 (RFC 4106 / RFC 5282) and ChaCha20-Poly1305 (RFC 7634), the combined-mode
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
-//! - [`prf`]: HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
+//! - [`cbc`]: AES-CBC (RFC 3602) for non-AEAD suites. Not yet offered in negotiation.
+//! - [`integ`]: HMAC integrity transforms with their truncations (RFC 2404, RFC 4868) for
+//!   non-AEAD suites. Not yet offered in negotiation.
+//! - [`prf`]: HMAC-SHA1 and HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
 //! - [`dh`]: Diffie-Hellman groups 19, 20 (RFC 5903) and 31 (RFC 8031).
+//! - [`modp`]: MODP groups 2, 5, 14-18 (RFC 2409, RFC 3526) and 22-24 (RFC 5114), with RFC 6989's
+//!   checks of peer public values. Not yet offered in negotiation.
 //!
 //! Key material (derived keys, shared secrets, the PSK) is the `secret` crate's
 //! `Secret<Vec<u8>>`: zeroized on drop, never printed.
@@ -12,7 +17,10 @@
 //! sequence numbers and replay state (that is the ESP SA).
 
 pub mod aead;
+pub mod cbc;
 pub mod dh;
+pub mod integ;
+pub mod modp;
 pub mod prf;
 
 /// Errors from the crypto layer. Messages never contain key material.
@@ -57,6 +65,14 @@ pub enum CryptoError {
     InvalidPublicValue {
         /// The group's name.
         group: &'static str,
+    },
+    /// A CBC input is not a whole number of cipher blocks.
+    #[error("{len} octets is not a multiple of the {block}-octet cipher block")]
+    NotBlockAligned {
+        /// Octets given.
+        len: usize,
+        /// The block size.
+        block: usize,
     },
     /// The input was too short to hold the fixed-size fields (IV, ICV).
     #[error("input of {got} bytes is shorter than the {needed} bytes the suite needs")]

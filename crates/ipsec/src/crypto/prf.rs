@@ -1,5 +1,5 @@
-//! IKEv2 pseudorandom functions: HMAC-SHA2-256/384/512 (RFC 4868) and the `prf+` expansion of
-//! RFC 7296 §2.13.
+//! IKEv2 pseudorandom functions: HMAC-SHA1 (RFC 2104, RFC 7296 §3.3.2), HMAC-SHA2-256/384/512
+//! (RFC 4868) and the `prf+` expansion of RFC 7296 §2.13.
 //!
 //! ```text
 //!  prf+ (K,S) = T1 | T2 | T3 | T4 | ...       (RFC 7296 §2.13)
@@ -12,7 +12,8 @@
 //! HMAC runs on *ring*. Outputs are [`Secret<Vec<u8>>`], zeroized on drop.
 //!
 //! What it does not do: decide which keys are cut from the `prf+` stream (that is IKE key
-//! derivation, `ike::keys`), or provide the integrity (truncated HMAC) transforms of non-AEAD suites.
+//! derivation, `ike::keys`), or provide the integrity (truncated HMAC) transforms of non-AEAD suites
+//! (that is [`super::integ`]).
 
 use ring::hmac;
 
@@ -23,6 +24,8 @@ use super::CryptoError;
 /// A PRF as negotiated in an IKEv2 transform of type 2 (PRF).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrfAlgorithm {
+    /// PRF_HMAC_SHA1 (RFC 2104), transform ID 2.
+    HmacSha1,
     /// PRF_HMAC_SHA2_256 (RFC 4868), transform ID 5.
     HmacSha256,
     /// PRF_HMAC_SHA2_384 (RFC 4868), transform ID 6.
@@ -33,15 +36,17 @@ pub enum PrfAlgorithm {
 
 impl PrfAlgorithm {
     /// Every supported PRF, strongest first.
-    pub const ALL: [PrfAlgorithm; 3] = [
+    pub const ALL: [PrfAlgorithm; 4] = [
         PrfAlgorithm::HmacSha512,
         PrfAlgorithm::HmacSha384,
         PrfAlgorithm::HmacSha256,
+        PrfAlgorithm::HmacSha1,
     ];
 
     /// IANA "IKEv2 Transform Type 2" identifier.
     pub fn transform_id(self) -> u16 {
         match self {
+            PrfAlgorithm::HmacSha1 => 2,
             PrfAlgorithm::HmacSha256 => 5,
             PrfAlgorithm::HmacSha384 => 6,
             PrfAlgorithm::HmacSha512 => 7,
@@ -51,6 +56,7 @@ impl PrfAlgorithm {
     /// The PRF for a transform ID, if we implement it.
     pub fn from_transform_id(id: u16) -> Option<PrfAlgorithm> {
         match id {
+            2 => Some(PrfAlgorithm::HmacSha1),
             5 => Some(PrfAlgorithm::HmacSha256),
             6 => Some(PrfAlgorithm::HmacSha384),
             7 => Some(PrfAlgorithm::HmacSha512),
@@ -61,6 +67,7 @@ impl PrfAlgorithm {
     /// Octets of output, which is also the length of SK_d, SK_pi and SK_pr (RFC 7296 §2.14).
     pub fn output_len(self) -> usize {
         match self {
+            PrfAlgorithm::HmacSha1 => 20,
             PrfAlgorithm::HmacSha256 => 32,
             PrfAlgorithm::HmacSha384 => 48,
             PrfAlgorithm::HmacSha512 => 64,
@@ -70,6 +77,7 @@ impl PrfAlgorithm {
     /// strongSwan's proposal keyword.
     pub fn name(self) -> &'static str {
         match self {
+            PrfAlgorithm::HmacSha1 => "prfsha1",
             PrfAlgorithm::HmacSha256 => "prfsha256",
             PrfAlgorithm::HmacSha384 => "prfsha384",
             PrfAlgorithm::HmacSha512 => "prfsha512",
@@ -78,6 +86,7 @@ impl PrfAlgorithm {
 
     fn ring_algorithm(self) -> hmac::Algorithm {
         match self {
+            PrfAlgorithm::HmacSha1 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
             PrfAlgorithm::HmacSha256 => hmac::HMAC_SHA256,
             PrfAlgorithm::HmacSha384 => hmac::HMAC_SHA384,
             PrfAlgorithm::HmacSha512 => hmac::HMAC_SHA512,
@@ -189,6 +198,23 @@ mod tests {
         }
     }
 
+    /// RFC 2202 §3, test cases 1 and 2: HMAC-SHA1.
+    #[test]
+    fn hmac_sha1_rfc2202_cases_1_and_2() {
+        let alg = PrfAlgorithm::HmacSha1;
+        let got = alg.prf(&[0x0b; 20], &[b"Hi There"]);
+        assert_eq!(
+            hex::encode(got.expose()),
+            "b617318655057264e28bc0b6fb378c8ef146be00"
+        );
+        let got = alg.prf(b"Jefe", &[b"what do ya want for nothing?"]);
+        assert_eq!(
+            hex::encode(got.expose()),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+        assert_eq!(got.len(), alg.output_len());
+    }
+
     /// Splitting the data into parts gives the same PRF output as one concatenated input.
     #[test]
     fn prf_over_parts_equals_prf_over_concatenation() {
@@ -237,6 +263,7 @@ mod tests {
                 Some(alg)
             );
         }
-        assert_eq!(PrfAlgorithm::from_transform_id(2), None);
+        assert_eq!(PrfAlgorithm::from_transform_id(1), None);
+        assert_eq!(PrfAlgorithm::from_transform_id(4), None);
     }
 }
