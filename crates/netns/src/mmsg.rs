@@ -45,20 +45,100 @@ pub struct SendMeta<'a> {
     pub segment_size: Option<u16>,
 }
 
-/// Reusable state for `recvmmsg`.
+/// The kernel-facing storage of one `recvmmsg` batch: a header, an iovec, a source address of
+/// type `A` (`sockaddr_storage` for UDP, `sockaddr_ll` for packet sockets) and a control buffer
+/// per slot. [`RecvBatch`] and `packet::PacketRecvBatch` are built on it, so the unsafe call and
+/// its pointer set-up exist once.
 #[derive(Debug)]
-pub struct RecvBatch {
+pub(crate) struct RecvSlots<A> {
     hdrs: Vec<libc::mmsghdr>,
     iovs: Vec<libc::iovec>,
-    addrs: Vec<libc::sockaddr_storage>,
+    addrs: Vec<A>,
     cmsgs: Vec<CmsgBuf>,
-    metas: Vec<RecvMeta>,
 }
 
 // SAFETY: the raw pointers inside `hdrs` and `iovs` are rewritten before every system call and
-// only used during it, while the buffers they point to are borrowed; moving the batch to another
+// only used during it, while the buffers they point to are borrowed; moving the slots to another
 // thread between calls moves no live pointer.
-unsafe impl Send for RecvBatch {}
+unsafe impl<A: Send> Send for RecvSlots<A> {}
+
+impl<A> RecvSlots<A> {
+    /// Storage for up to `max` messages per call (at least one). `A` must be a plain C address
+    /// struct, for which all-zero is a valid value.
+    pub(crate) fn new(max: usize) -> RecvSlots<A> {
+        let max = max.max(1);
+        RecvSlots {
+            hdrs: zeroed_vec(max),
+            iovs: zeroed_vec(max),
+            addrs: zeroed_vec(max),
+            cmsgs: zeroed_vec(max),
+        }
+    }
+
+    /// Slots per call.
+    pub(crate) fn capacity(&self) -> usize {
+        self.hdrs.len()
+    }
+
+    /// Receives up to `min(bufs.len(), capacity)` messages into `bufs` (one each) and returns
+    /// how many arrived; [`RecvSlots::received`] then reads each one's header and address.
+    /// Blocks unless the socket is non-blocking (`WouldBlock` when nothing is queued); returns
+    /// as soon as at least one message arrived (MSG_WAITFORONE).
+    pub(crate) fn recv<B: AsMut<[u8]>>(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        bufs: &mut [B],
+    ) -> io::Result<usize> {
+        let n = bufs.len().min(self.hdrs.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        for (i, buf) in bufs.iter_mut().take(n).enumerate() {
+            let buf = buf.as_mut();
+            self.iovs[i] = libc::iovec {
+                iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+                iov_len: buf.len(),
+            };
+            let hdr = &mut self.hdrs[i];
+            hdr.msg_len = 0;
+            hdr.msg_hdr.msg_name = &mut self.addrs[i] as *mut A as *mut libc::c_void;
+            hdr.msg_hdr.msg_namelen = size_of::<A>() as libc::socklen_t;
+            hdr.msg_hdr.msg_iov = &mut self.iovs[i];
+            hdr.msg_hdr.msg_iovlen = 1;
+            hdr.msg_hdr.msg_control = self.cmsgs[i].as_mut_ptr() as *mut libc::c_void;
+            hdr.msg_hdr.msg_controllen = size_of::<CmsgBuf>();
+            hdr.msg_hdr.msg_flags = 0;
+        }
+        // SAFETY: the first `n` headers point at `n` live, exclusively borrowed buffers, address
+        // and control storage of the sizes given; the kernel writes within them.
+        let got = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                self.hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(got as usize)
+    }
+
+    /// Message `i` of the last [`RecvSlots::recv`]: its header (length, flags, control
+    /// messages) and source address.
+    pub(crate) fn received(&self, i: usize) -> (&libc::mmsghdr, &A) {
+        (&self.hdrs[i], &self.addrs[i])
+    }
+}
+
+/// Reusable state for `recvmmsg`.
+#[derive(Debug)]
+pub struct RecvBatch {
+    slots: RecvSlots<libc::sockaddr_storage>,
+    metas: Vec<RecvMeta>,
+}
 
 /// Reusable state for `sendmmsg`.
 #[derive(Debug)]
@@ -72,7 +152,7 @@ pub struct SendBatch {
 // SAFETY: as for `RecvBatch`.
 unsafe impl Send for SendBatch {}
 
-fn zeroed_vec<T>(n: usize) -> Vec<T> {
+pub(crate) fn zeroed_vec<T>(n: usize) -> Vec<T> {
     // SAFETY: used only for plain C structs and integer arrays, for which all-zero is valid.
     (0..n).map(|_| unsafe { zeroed() }).collect()
 }
@@ -128,14 +208,9 @@ fn read_sockaddr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Opti
 impl RecvBatch {
     /// State for up to `max` datagrams per call.
     pub fn new(max: usize) -> RecvBatch {
-        let max = max.max(1);
-        RecvBatch {
-            hdrs: zeroed_vec(max),
-            iovs: zeroed_vec(max),
-            addrs: zeroed_vec(max),
-            cmsgs: zeroed_vec(max),
-            metas: vec![RecvMeta::default(); max],
-        }
+        let slots = RecvSlots::new(max);
+        let metas = vec![RecvMeta::default(); slots.capacity()];
+        RecvBatch { slots, metas }
     }
 
     /// Receives up to `min(bufs.len(), max)` datagrams into `bufs` (one each); returns their
@@ -146,46 +221,12 @@ impl RecvBatch {
         fd: BorrowedFd<'_>,
         bufs: &mut [B],
     ) -> io::Result<&[RecvMeta]> {
-        let n = bufs.len().min(self.hdrs.len());
-        if n == 0 {
-            return Ok(&self.metas[..0]);
-        }
-        for (i, buf) in bufs.iter_mut().take(n).enumerate() {
-            let buf = buf.as_mut();
-            self.iovs[i] = libc::iovec {
-                iov_base: buf.as_mut_ptr() as *mut libc::c_void,
-                iov_len: buf.len(),
-            };
-            let hdr = &mut self.hdrs[i];
-            hdr.msg_len = 0;
-            hdr.msg_hdr.msg_name = &mut self.addrs[i] as *mut _ as *mut libc::c_void;
-            hdr.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            hdr.msg_hdr.msg_iov = &mut self.iovs[i];
-            hdr.msg_hdr.msg_iovlen = 1;
-            hdr.msg_hdr.msg_control = self.cmsgs[i].as_mut_ptr() as *mut libc::c_void;
-            hdr.msg_hdr.msg_controllen = size_of::<CmsgBuf>();
-            hdr.msg_hdr.msg_flags = 0;
-        }
-        // SAFETY: the first `n` headers point at `n` live, exclusively borrowed buffers, address
-        // and control storage of the sizes given; the kernel writes within them.
-        let got = unsafe {
-            libc::recvmmsg(
-                fd.as_raw_fd(),
-                self.hdrs.as_mut_ptr(),
-                n as libc::c_uint,
-                libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
-            )
-        };
-        if got < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let got = got as usize;
+        let got = self.slots.recv(fd, bufs)?;
         for i in 0..got {
-            let hdr = &self.hdrs[i];
+            let (hdr, addr) = self.slots.received(i);
             self.metas[i] = RecvMeta {
                 len: hdr.msg_len as usize,
-                addr: read_sockaddr(&self.addrs[i], hdr.msg_hdr.msg_namelen),
+                addr: read_sockaddr(addr, hdr.msg_hdr.msg_namelen),
                 gro_segment_size: gro_size(&hdr.msg_hdr),
                 truncated: hdr.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
             };
