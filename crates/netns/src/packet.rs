@@ -365,7 +365,20 @@ mod tests {
             let b = open_packet_socket(&ns, "pb", &PacketOptions::port()).unwrap();
             let mut batch = PacketRecvBatch::new(4);
 
-            a.send(&frame(0x8100, 0xa064, 46)).unwrap();
+            // A new veth pair gets its carrier asynchronously: on a busy machine the first
+            // frame can go out before the link carries anything. Send it again until it
+            // arrives (at most 5 s); every later frame then finds the link up.
+            let first = frame(0x8100, 0xa064, 46);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                a.send(&first).unwrap();
+                let ready =
+                    crate::poll::poll_readable(&[b.as_fd()], Some(Duration::from_millis(100)))
+                        .unwrap();
+                if ready != 0 || std::time::Instant::now() > deadline {
+                    break;
+                }
+            }
             let (m, data) = recv_one(&b, &mut batch);
             assert_eq!(
                 m.vlan,
