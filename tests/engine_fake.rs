@@ -206,6 +206,7 @@ async fn run_fake(fake: Arc<Fake>, port: u16) -> engine::report::RunRecord {
         lab: "fake".into(),
         lab_dir: dir.path().to_path_buf(),
         exe: "hybridlab".into(),
+        lab_secret: engine::lab_secret::LabSecret::random().unwrap(),
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);
     run(&s, fake, opts, Recorder::new(Live::new(true)), rx).await
@@ -308,6 +309,7 @@ async fn stop_interrupts_and_tears_down() {
         lab: "fake".into(),
         lab_dir: dir.path().to_path_buf(),
         exe: "hybridlab".into(),
+        lab_secret: engine::lab_secret::LabSecret::random().unwrap(),
     };
     let (tx, rx) = tokio::sync::watch::channel(false);
     let f2 = fake.clone();

@@ -409,6 +409,7 @@ fn kind_runs_on_the_real_engine() {
             lab: "sctkind".into(),
             lab_dir: backend.lab_dir().expect("lab dir"),
             exe: PathBuf::from(env!("CARGO_BIN_EXE_hybridlab")),
+            lab_secret: engine::lab_secret::LabSecret::random().unwrap(),
         };
         let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         // Meanwhile, a user asks the daemon through `hybridlab show`.

@@ -147,11 +147,9 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
         assert!(out.status.success(), "{}", describe(&out));
         String::from_utf8(out.stdout).unwrap()
     };
-    let (swanctl, fragment, bgpd) = (
-        config("strongswan"),
-        config("strongswan-conf"),
-        config("frr"),
-    );
+    // The files without keys come from the scenario; swanctl.conf, which holds the keys,
+    // from the running lab below (AWS's "download configuration" of a live connection).
+    let (fragment, bgpd) = (config("strongswan-conf"), config("frr"));
 
     let json = ws.path().join("interop.json");
     let run = ws
@@ -175,6 +173,21 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
             lab.exec("cgw1", &["ip", "-br", "addr"])
                 .is_ok_and(|a| a.contains("198.51.100.1/24"))
         },
+    );
+    let mut swanctl = String::new();
+    wait_until(
+        "`hybridlab cgw-config LAB vpn1` reads the keys from the running VGW",
+        Duration::from_secs(30),
+        || {
+            let out = ws.run(&["cgw-config", "--format", "strongswan", LAB, "vpn1"]);
+            swanctl = String::from_utf8_lossy(&out.stdout).into_owned();
+            out.status.success()
+        },
+    );
+    let from_scenario = config("strongswan");
+    assert_eq!(
+        swanctl, from_scenario,
+        "a seeded VGW's running lab uses the keys the scenario form prints"
     );
     // In the header's order: throw routes before charon, inside addresses once it runs, then
     // the tunnels; charon with cgw-config's strongswan.conf fragment.

@@ -293,12 +293,24 @@ fn show_gives_operators_routes_tunnels_and_bgp_but_never_keys() {
     assert!(routes["preferred_tunnels"].is_array(), "{routes}");
     assert_eq!(routes["selected"][0]["prefix"], "10.1.0.0/16", "{routes}");
     assert!(bgp.to_string().contains("vpn1-t1"), "{bgp}");
-    // The keys the lab uses (derived from the VGW's seed) appear in no view.
+    // The lab's keys: random per lab (the VGW sets no seed), read from the running lab as
+    // AWS's "download configuration" hands them out, and shown in no view.
+    let download = ws.run(&["cgw-config", "--format", "strongswan", lab, "vpn1"]);
+    assert!(download.status.success(), "{}", describe(&download));
+    let download = String::from_utf8(download.stdout).unwrap();
+    let keys = swanctl_secrets(&download);
+    assert_eq!(keys.len(), 2, "{download}");
+    assert_ne!(keys[0], keys[1], "each tunnel has its own key");
     let all = format!("{tunnels}{routes}{bgp}");
-    for t in 1..=2 {
-        let key = vgw::plan::derive_psk(1, &format!("vgw1/vpn1/t{t}"));
-        let key = key.secret().expose().clone();
-        assert!(!all.contains(&key), "a pre-shared key is shown");
+    for (t, key) in keys.iter().enumerate() {
+        assert_eq!(key.len(), vgw::plan::GENERATED_PSK_LEN);
+        let seeded = vgw::plan::derive_psk(1, &format!("vgw1/vpn1/t{}", t + 1));
+        assert_ne!(
+            key,
+            seeded.secret().expose(),
+            "keys of an unseeded VGW are random"
+        );
+        assert!(!all.contains(key.as_str()), "a pre-shared key is shown");
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
@@ -390,26 +402,60 @@ fn bad_vpn_configuration_is_refused_before_anything_is_created() {
     }
 }
 
+/// The `secret = "..."` values of a swanctl.conf, in order.
+fn swanctl_secrets(swanctl: &str) -> Vec<String> {
+    swanctl
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("secret = \""))
+        .map(|rest| rest.trim_end_matches('"').to_string())
+        .collect()
+}
+
 #[test]
 fn cgw_config_prints_what_the_lab_uses() {
     let ws = Workspace::new();
+    // A VGW with a seed: keys derived from it, printable before any lab runs.
     let swan = ws.run(&[
         "cgw-config",
         "--format",
         "strongswan",
-        "dual-tunnel-failover",
+        "redundant-cgw",
         "vpn1",
     ]);
     assert!(swan.status.success(), "{}", describe(&swan));
     let swan = String::from_utf8(swan.stdout).unwrap();
     assert!(swan.contains("remote_addrs = 203.0.113.1"), "{swan}");
     assert!(swan.contains("remote_addrs = 203.0.113.2"), "{swan}");
-    assert!(swan.contains("local_addrs = 198.51.100.1"), "{swan}");
+    let keys = swanctl_secrets(&swan);
     for t in 1..=2 {
-        let key = vgw::plan::derive_psk(1, &format!("vgw1/vpn1/t{t}"));
-        let key = key.secret().expose().clone();
-        assert!(swan.contains(&key), "tunnel {t}'s key is the lab's");
+        let key = vgw::plan::derive_psk(2, &format!("vgw1/vpn1/t{t}"));
+        assert_eq!(
+            &keys[t - 1],
+            key.secret().expose(),
+            "tunnel {t}'s key is the seed's"
+        );
     }
+    // Without a seed, the keys are random per lab: the scenario alone cannot print them, and
+    // the error says how to get them (the formats without keys still work).
+    let refused = ws.run(&[
+        "cgw-config",
+        "--format",
+        "strongswan",
+        "dual-tunnel-failover",
+        "vpn1",
+    ]);
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    let why = describe(&refused);
+    assert!(why.contains("random per lab"), "{why}");
+    assert!(why.contains("hybridlab cgw-config LAB vpn1"), "{why}");
+    let fragment = ws.run(&[
+        "cgw-config",
+        "--format",
+        "strongswan-conf",
+        "dual-tunnel-failover",
+        "vpn1",
+    ]);
+    assert!(fragment.status.success(), "{}", describe(&fragment));
     let frr = ws.run(&[
         "cgw-config",
         "--format",

@@ -16,6 +16,8 @@ use engine::runner::{RunOptions, run as run_engine};
 use engine::source::Source;
 use scenarios::shipped;
 
+use crate::lab_record;
+
 /// Exit code: every expectation held.
 pub const OK: u8 = 0;
 /// Exit code: an expectation failed.
@@ -163,10 +165,17 @@ pub fn run(args: RunArgs) -> u8 {
             return BAD;
         }
     };
-    let scenario = match load_with(&arg, profile) {
+    let source = match load_source(&arg) {
         Ok(s) => s,
         Err(e) => {
             err(&e);
+            return BAD;
+        }
+    };
+    let scenario = match parse_scenario_with(&source, &scenarios::registry(), profile) {
+        Ok(s) => s,
+        Err(d) => {
+            err(&d.to_string());
             return BAD;
         }
     };
@@ -207,8 +216,9 @@ pub fn run(args: RunArgs) -> u8 {
         Ok(_) => {}
         Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
     }
-    match netns::pid_namespace::run_in_pid_namespace(|| i32::from(run_lab(&scenario, &lab, &args)))
-    {
+    match netns::pid_namespace::run_in_pid_namespace(|| {
+        i32::from(run_lab(&scenario, &source, &lab, &args))
+    }) {
         Ok(code) => match u8::try_from(code) {
             Ok(c @ (OK | FAILED | BAD)) => c,
             // A panic (101) or a signal (128 + n): the lab's processes died with the engine
@@ -235,7 +245,14 @@ pub fn run(args: RunArgs) -> u8 {
 }
 
 /// The lab's life, as pid 1 of its PID namespace.
-fn run_lab(scenario: &Scenario, lab: &str, args: &RunArgs) -> u8 {
+fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u8 {
+    let lab_secret = match engine::lab_secret::LabSecret::random() {
+        Ok(s) => s,
+        Err(e) => {
+            err(&e.to_string());
+            return BAD;
+        }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -254,6 +271,9 @@ fn run_lab(scenario: &Scenario, lab: &str, args: &RunArgs) -> u8 {
             Err(e) => return Err(e.to_string()),
         };
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
+        if let Err(e) = lab_record::save(&lab_dir, source, scenario.timing.profile) {
+            return Err(e);
+        }
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -278,6 +298,7 @@ fn run_lab(scenario: &Scenario, lab: &str, args: &RunArgs) -> u8 {
             lab: lab.to_string(),
             lab_dir,
             exe,
+            lab_secret,
         };
         Ok(run_engine(scenario, backend, opts, rec, stop_rx).await)
     });
@@ -441,9 +462,14 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
     }
 }
 
-/// `hybridlab cgw-config --format frr|strongswan|strongswan-conf SCENARIO CONNECTION`.
+/// `hybridlab cgw-config --format frr|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`.
+///
+/// When `arg` names a running lab (its state directory holds the lab's record), the
+/// configuration is that lab's: planned from the scenario it was started from, in its profile,
+/// with the tunnel keys read from its VGW's daemon over the control socket (keys a scenario
+/// does not give are random per lab). Otherwise `arg` is a scenario file or a shipped name.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
-    use cgw::kind::download::{Format, customer_config};
+    use cgw::kind::download::{Format, customer_config, find_connection};
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {
@@ -458,14 +484,43 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
             return BAD;
         }
     };
-    let scenario = match load_with(arg, profile) {
-        Ok(s) => s,
-        Err(e) => {
-            err(&e);
-            return BAD;
+    let lab_dir = netns::lab::LabConfig::default().lab_dir(arg);
+    let running = if engine::validate::valid_lab_name(arg) && !Path::new(arg).exists() {
+        match lab_record::load(&lab_dir) {
+            Ok(r) => r,
+            Err(e) => {
+                err(&e);
+                return BAD;
+            }
+        }
+    } else {
+        None
+    };
+    let result = match running {
+        None => load_with(arg, profile)
+            .and_then(|scenario| customer_config(&scenario, connection, format, None)),
+        Some((source, lab_profile)) => {
+            if profile.is_some_and(|p| p != lab_profile) {
+                err(&format!(
+                    "lab {arg} runs with the {} profile: --profile does not apply to a running lab",
+                    profile_name(lab_profile)
+                ));
+                return BAD;
+            }
+            parse_scenario_with(&source, &scenarios::registry(), Some(lab_profile))
+                .map_err(|d| d.to_string())
+                .and_then(|scenario| {
+                    let found = find_connection(&scenario, connection)?;
+                    let keys = if format.carries_keys() {
+                        Some(lab_tunnel_keys(arg, &lab_dir, &found.vgw, &found.name)?)
+                    } else {
+                        None
+                    };
+                    customer_config(&scenario, connection, format, keys.as_deref())
+                })
         }
     };
-    match customer_config(&scenario, connection, format) {
+    match result {
         Ok(text) => {
             let mut o = std::io::stdout().lock();
             let _ = o.write_all(text.as_bytes());
@@ -477,4 +532,46 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
             BAD
         }
     }
+}
+
+fn profile_name(p: Profile) -> &'static str {
+    match p {
+        Profile::Aws => "aws",
+        Profile::Fast => "fast",
+    }
+}
+
+/// The keys of connection `connection`'s tunnels, as VGW node `vgw` of running lab `lab`
+/// holds them (its `customer_keys` control action).
+fn lab_tunnel_keys(
+    lab: &str,
+    lab_dir: &Path,
+    vgw: &str,
+    connection: &str,
+) -> Result<Vec<vgw::psk::Psk>, String> {
+    let socket = control::socket_path(lab_dir, vgw);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let mut args = serde_json::Map::new();
+    args.insert("connection".into(), connection.into());
+    let reply = rt
+        .block_on(async {
+            let mut c = control::Client::connect(&socket).await?;
+            c.action("customer_keys", args).await
+        })
+        .map_err(|e| format!("{lab}/{vgw}: reading the keys of {connection}: {e}"))?;
+    // The reply holds keys: never echo it, and never put a key in an error.
+    let tunnels = reply["tunnels"]
+        .as_array()
+        .ok_or_else(|| format!("{lab}/{vgw}: customer_keys: no \"tunnels\" in the reply"))?;
+    tunnels
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            vgw::psk::Psk::new(t["pre_shared_key"].as_str().unwrap_or_default())
+                .map_err(|e| format!("{lab}/{vgw}: tunnel {} of {connection}: {e}", i + 1))
+        })
+        .collect()
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 mod lab_owner;
+mod lab_record;
 
 /// Emulated AWS hybrid connectivity on one Linux machine.
 #[derive(Debug, Parser)]
@@ -65,7 +66,9 @@ enum Cmd {
     },
     /// Print the customer side of a VPN connection (AWS's "download configuration"): a
     /// strongSwan swanctl.conf (keys included), the strongswan.conf fragment it needs, or an
-    /// FRR bgpd configuration, in the scenario's (or --profile's) timers.
+    /// FRR bgpd configuration, in the scenario's (or --profile's) timers. Given a running
+    /// lab's name, the configuration is that lab's, with the keys its VGW drew (keys a
+    /// scenario does not give are random per lab unless its [[vgw]] sets `seed`).
     CgwConfig {
         /// `frr`, `strongswan` (swanctl.conf) or `strongswan-conf` (strongswan.conf fragment).
         #[arg(long, value_parser = ["frr", "strongswan", "strongswan-conf"])]
@@ -73,7 +76,7 @@ enum Cmd {
         /// Timing profile (as for `run`).
         #[arg(long, value_parser = ["fast", "aws"])]
         profile: Option<String>,
-        /// A scenario file, or the name of a shipped scenario.
+        /// A running lab's name, a scenario file, or the name of a shipped scenario.
         scenario: String,
         /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`).
         connection: String,

@@ -610,10 +610,44 @@ fn register(
         async move { static_route_action(&shared, &changed, &p, true).await }
     });
     let (s4, c4) = (shared.clone(), changed.clone());
-    builder.action("delete_static_route", move |p: ActionParams| {
+    let builder = builder.action("delete_static_route", move |p: ActionParams| {
         let (shared, changed) = (s4.clone(), c4.clone());
         async move { static_route_action(&shared, &changed, &p, false).await }
+    });
+    let s6 = shared.clone();
+    builder.action("customer_keys", move |p: ActionParams| {
+        let shared = s6.clone();
+        async move { customer_keys_action(&shared, &p) }
     })
+}
+
+/// `customer_keys` `{"connection": "vpn1"}`: the tunnels' pre-shared keys, tunnel 1 first, as
+/// AWS's "download configuration" hands them to the customer
+/// (GetVpnConnectionDeviceSampleConfiguration). The one request that returns keys: it is an
+/// action, so no `show` view and no report ever carries them, and it is served only on the
+/// control socket inside the lab's 0700 state directory (`hybridlab cgw-config LAB ...`).
+/// Neither the request nor the reply is logged.
+fn customer_keys_action(shared: &Shared, p: &ActionParams) -> Result<Value, ErrorBody> {
+    let connection = p
+        .args
+        .get("connection")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"connection\""))?;
+    let c = shared
+        .config
+        .connections
+        .iter()
+        .find(|c| c.name == connection)
+        .ok_or_else(|| {
+            ErrorBody::new(ErrorCode::NotFound, format!("no connection {connection:?}"))
+        })?;
+    Ok(json!({
+        "connection": connection,
+        "tunnels": c.tunnels.iter().map(|t| json!({
+            "outside_ip": t.outside_ip.to_string(),
+            "pre_shared_key": t.pre_shared_key.secret().expose(),
+        })).collect::<Vec<_>>(),
+    }))
 }
 
 /// `add_static_route` / `delete_static_route` `{"connection": "vpn1", "prefix": "10.1.0.0/16"}`:

@@ -73,13 +73,20 @@ pub fn generate_psk() -> Psk {
     Psk::new(&key).expect("generated keys follow the rules")
 }
 
-/// A key by AWS's rules derived from `seed` and `label` (e.g. `vgw1/vpn1/t1`): the same inputs
-/// always give the same key. A lab uses it when the scenario gives no key, so that every
-/// process of a run, and `hybridlab cgw-config` run later, agree on the key without it being
-/// written anywhere but the daemons' configuration files. This is a lab choice, not AWS's (AWS
-/// draws a random key); a scenario that wants its own key gives `pre_shared_key`.
+/// A key by AWS's rules derived from a VGW's `seed` and `label` (e.g. `vgw1/vpn1/t1`): the
+/// same inputs always give the same key, so a scenario that sets `seed` replays with the same
+/// keys (and `hybridlab cgw-config SCENARIO` can print them before any lab runs). Such keys
+/// are computable by anyone who reads the scenario: a replay choice, never the default.
 pub fn derive_psk(seed: u64, label: &str) -> Psk {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &seed.to_be_bytes());
+    derive_psk_from(&seed.to_be_bytes(), label)
+}
+
+/// A key by AWS's rules derived from secret key material `root` and `label`. With the lab's
+/// random secret as `root` (`engine::lab_secret`) this is AWS's random key, drawn once per
+/// lab: every process of a run plans the same key from the same secret without the key being
+/// written anywhere but the daemons' configuration files (HMAC-SHA256 as a PRF, RFC 2104).
+pub fn derive_psk_from(root: &[u8], label: &str) -> Psk {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, root);
     let mut key_text = Zeroizing::new(String::with_capacity(GENERATED_PSK_LEN));
     let mut counter = 0u32;
     while key_text.len() < GENERATED_PSK_LEN {

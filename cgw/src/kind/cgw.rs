@@ -38,6 +38,7 @@ use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
 use vgw::kind::checks;
 use vgw::kind::daemon_process;
+use vgw::kind::plan::KeySource;
 use vgw::kind::query::{CustomerGateway, CustomerGatewayOf};
 
 use super::node::Cgw;
@@ -98,7 +99,7 @@ impl NodeKind for CgwKind {
 
 /// The nodes (VGWs) with a VPN connection to `cgw`, and its view of those connections.
 fn connections(cgw: &Cgw, topo: &Topology) -> plan::Connections {
-    plan::connections_of(cgw, topo, Profile::Fast)
+    plan::connections_of(cgw, topo, Profile::Fast, &KeySource::NoLab)
 }
 
 impl NodeSpec for Cgw {
@@ -156,7 +157,7 @@ impl NodeSpec for Cgw {
             topo,
             cx,
         ));
-        if let Err(e) = plan::cgw_config(self, topo, Profile::Fast) {
+        if let Err(e) = plan::cgw_config(self, topo, Profile::Fast, &KeySource::NoLab) {
             out.push(cx.error(&e.path, e.message));
         }
         out
@@ -204,7 +205,9 @@ impl NodeSpec for Cgw {
     }
 
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
-        question.answer::<plan::CgwConfigOf>(|q| Some(plan::cgw_config(self, topo, q.profile)));
+        question.answer::<plan::CgwConfigOf>(|q| {
+            Some(plan::cgw_config(self, topo, q.profile, &q.keys))
+        });
         question.answer::<CustomerGatewayOf>(|_| {
             Some(CustomerGateway {
                 outside_ip: self.internet.address.addr(),
@@ -217,7 +220,8 @@ impl NodeSpec for Cgw {
         if self.external {
             return Vec::new();
         }
-        match plan::cgw_config(self, env.topology, env.timing.profile) {
+        let keys = KeySource::Lab(env.lab_secret.clone());
+        match plan::cgw_config(self, env.topology, env.timing.profile, &keys) {
             Ok(c) => daemon_process("cgw", &c.to_toml_with_keys(), env),
             Err(e) => {
                 tracing::error!(node = %self.name, "{}: {}", e.path, e.message);

@@ -12,7 +12,7 @@ use engine::kind::query::Query;
 use engine::model::Topology;
 use engine::model::timing::Profile;
 use vgw::config::CgwConnection;
-use vgw::kind::plan::config_error_path;
+use vgw::kind::plan::{KeySource, config_error_path};
 use vgw::kind::query::CustomerViewOf;
 use vgw::kind::query::PlanError;
 
@@ -21,10 +21,12 @@ use crate::config::CgwConfig;
 
 /// "Are you a customer gateway, and what is your daemon's configuration?" (answered by `cgw`
 /// nodes; `hybridlab cgw-config` asks it).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CgwConfigOf {
     /// The timing profile.
     pub profile: Profile,
+    /// Where keys the scenario does not give come from.
+    pub keys: KeySource,
 }
 
 impl Query for CgwConfigOf {
@@ -43,11 +45,17 @@ pub struct Connections {
 }
 
 /// Asks every node for `cgw`'s connections.
-pub fn connections_of(cgw: &Cgw, topo: &Topology, profile: Profile) -> Connections {
+pub fn connections_of(
+    cgw: &Cgw,
+    topo: &Topology,
+    profile: Profile,
+    keys: &KeySource,
+) -> Connections {
     let mut out = Connections::default();
     let query = CustomerViewOf {
         cgw: cgw.name.clone(),
         profile,
+        keys: keys.clone(),
     };
     for (node, answer) in topo.ask(&query) {
         out.gateways.push(node.to_string());
@@ -64,8 +72,13 @@ pub fn connections_of(cgw: &Cgw, topo: &Topology, profile: Profile) -> Connectio
 /// The customer gateway's configuration: every connection that names it, as AWS's "download
 /// configuration" describes it, plus its own policy (advertised prefixes, prepends, MEDs,
 /// tunnel mode).
-pub fn cgw_config(cgw: &Cgw, topo: &Topology, profile: Profile) -> Result<CgwConfig, PlanError> {
-    let found = connections_of(cgw, topo, profile);
+pub fn cgw_config(
+    cgw: &Cgw,
+    topo: &Topology,
+    profile: Profile,
+    keys: &KeySource,
+) -> Result<CgwConfig, PlanError> {
+    let found = connections_of(cgw, topo, profile, keys);
     if let Some(e) = found.error {
         return Err(e);
     }

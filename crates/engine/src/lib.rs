@@ -2,8 +2,9 @@
 //! runner that brings a lab up, plays its timeline, runs probes and checks expectations, and
 //! the reports.
 //!
-//! - [`source`], [`diagnostic`], [`duration`], [`profile`], [`parse_cx`]: scenario text, located
-//!   errors, durations, the timing profile, and the parse context every section and kind uses;
+//! - [`source`], [`diagnostic`], [`duration`], [`profile`], [`parse_cx`], [`lab_secret`]: scenario
+//!   text, located errors, durations, the timing profile, the parse context every section and
+//!   kind uses, and the per-lab secret random keys derive from;
 //! - [`model`]: the scenario as data, including what a node of any kind is ([`model::node`]) and
 //!   the typed questions nodes answer for each other ([`model::query`]);
 //! - [`kind`]: the node-kind plug-in trait, the registry, and the two generic kinds `host` and
@@ -23,6 +24,7 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod kind;
+pub mod lab_secret;
 pub mod loss;
 pub mod model;
 pub mod parse;

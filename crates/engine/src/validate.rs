@@ -378,6 +378,7 @@ fn timeline(s: &Scenario, cx: &ParseCx<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
     let dummy_timing = s.timing.clone();
+    let placeholder_secret = crate::lab_secret::LabSecret::from_bytes(&[0; 32]);
     let env = |node: &str| NodeEnv {
         lab: &s.meta.name,
         node_dir: std::path::PathBuf::from("/nonexistent").join(node),
@@ -388,6 +389,7 @@ fn timeline(s: &Scenario, cx: &ParseCx<'_>, out: &mut Vec<Diagnostic>) {
         timing: &dummy_timing,
         topology: t,
         namespaces: Default::default(),
+        lab_secret: &placeholder_secret,
     };
     let node_ok = |node: &str, p: &FieldPath, out: &mut Vec<Diagnostic>| {
         if t.node(node).is_none() {

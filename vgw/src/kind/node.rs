@@ -19,9 +19,6 @@ use crate::tunnel_options::TunnelOptions;
 fn d_asn() -> u32 {
     crate::config::DEFAULT_AMAZON_ASN
 }
-fn d_seed() -> u64 {
-    1
-}
 fn d_vpc_link() -> Ipv4Net {
     "100.64.0.0/30".parse().expect("a prefix")
 }
@@ -56,7 +53,8 @@ pub struct TunnelSpec {
     /// Inside /30 within 169.254.0.0/16 (default: AWS picks one).
     #[serde(default)]
     pub inside_cidr: Option<Ipv4Net>,
-    /// Pre-shared key (default: derived from the VGW's seed, see [`super::plan`]).
+    /// Pre-shared key (default: random per lab, or derived from the VGW's `seed`; see
+    /// [`super::plan`]).
     #[serde(default)]
     pub pre_shared_key: Option<Psk>,
     /// AWS tunnel options (default: AWS's).
@@ -97,9 +95,12 @@ pub struct Vgw {
     /// Amazon-side ASN.
     #[serde(default = "d_asn")]
     pub amazon_side_asn: u32,
-    /// Seed of every choice AWS makes at random.
-    #[serde(default = "d_seed")]
-    pub seed: u64,
+    /// Seed of the choices AWS makes at random, for a scenario that replays them: inside /30s,
+    /// the preferred tunnel, and the keys the scenario does not give. Without it, the inside
+    /// /30s and the preference come from seed [`DEFAULT_ADDRESS_SEED`] and the keys are random
+    /// per lab, as AWS's are (`super::plan`).
+    #[serde(default)]
+    pub seed: Option<u64>,
     /// Outside interface.
     pub internet: Internet,
     /// The /30 between the VGW (first host) and the VPC router (second host).
@@ -112,7 +113,25 @@ pub struct Vgw {
     pub(crate) path: FieldPath,
 }
 
+/// The seed of inside /30s and the tunnel preference when a `[[vgw]]` sets none.
+pub const DEFAULT_ADDRESS_SEED: u64 = 1;
+
 impl Vgw {
+    /// The seed of its inside /30s and tunnel preference.
+    pub fn address_seed(&self) -> u64 {
+        self.seed.unwrap_or(DEFAULT_ADDRESS_SEED)
+    }
+
+    /// Whether a tunnel key of `connection` is random per lab (no `seed`, and a tunnel
+    /// without `pre_shared_key`): then only a running lab knows it.
+    pub fn has_random_keys(&self, connection: &Connection) -> bool {
+        self.seed.is_none()
+            && connection
+                .tunnels
+                .iter()
+                .any(|t| t.pre_shared_key.is_none())
+    }
+
     /// Where it was declared.
     pub fn path(&self) -> &FieldPath {
         &self.path

@@ -1,18 +1,25 @@
 //! From a scenario's `[[vgw]]` node to the configuration file the `vgw` daemon reads, as AWS
 //! would fill it in: tunnel outside addresses in order from the VGW's internet CIDR, inside
-//! /30s AWS-chosen (seeded by the VGW's `seed`) unless given, pre-shared keys derived from the
-//! seed unless given (so `hybridlab cgw-config` prints the keys a run of the same scenario
-//! uses; a lab choice, AWS draws random keys), and each customer gateway's view of its
+//! /30s AWS-chosen (seeded by the VGW's `seed`, default 1) unless given, pre-shared keys
+//! random per lab unless given ([`KeySource`]), and each customer gateway's view of its
 //! connections (`crate::plan::customer_view`). The VPC and the customer gateways are asked
 //! through [`super::query`].
 //!
-//! Every function is pure: the same topology gives the same files, so each node's process and
-//! every `validate` agree without sharing state.
+//! Keys: AWS draws a random key for each tunnel the customer gives none for. A lab does the
+//! same from its per-run secret (`engine::lab_secret`, drawn from the OS CSPRNG): the key of
+//! tunnel 1 of `vgw1/vpn1` is HMAC-SHA256(lab secret, `vgw1/vpn1/t1`) in AWS's alphabet, so
+//! the VGW's and the customer gateway's plans agree without sharing anything but the secret.
+//! A `[[vgw]]` with `seed = N` derives them from the seed instead, so a scenario replays with
+//! the same keys and `hybridlab cgw-config SCENARIO` can print them before any lab runs.
+//!
+//! Every function is pure: the same topology and key source give the same files, so each
+//! node's process and every `validate` agree without sharing state.
 //!
 //! What it does not do: write files or start anything.
 
 use std::path::PathBuf;
 
+use engine::lab_secret::LabSecret;
 use engine::model::Topology;
 use engine::model::timing::Profile;
 use engine::source::FieldPath;
@@ -21,7 +28,28 @@ use super::addressing::host;
 use super::node::Vgw;
 use super::query::{CustomerGatewayOf, PlanError, VpcOf};
 use crate::config::{CgwConnection, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
-use crate::plan::{InsideCidrAllocator, customer_view, derive_psk};
+use crate::plan::{InsideCidrAllocator, customer_view, derive_psk, derive_psk_from};
+use crate::psk::Psk;
+
+/// Where the keys a scenario does not give come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A running lab's secret (`engine::kind::NodeEnv::lab_secret`).
+    Lab(LabSecret),
+    /// No lab (validation, `hybridlab cgw-config SCENARIO`): a VGW without a `seed` gets
+    /// placeholder keys that no lab uses; [`super::node::Vgw::has_random_keys`] says whether
+    /// a connection has one, and nothing that prints keys may print them.
+    NoLab,
+}
+
+/// The key of a tunnel the scenario gives none for; `label` is `vgw/connection/tN`.
+fn default_key(vgw: &Vgw, keys: &KeySource, label: &str) -> Psk {
+    match (vgw.seed, keys) {
+        (Some(seed), _) => derive_psk(seed, label),
+        (None, KeySource::Lab(secret)) => derive_psk_from(secret.expose(), label),
+        (None, KeySource::NoLab) => derive_psk_from(b"placeholder: no lab, no key", label),
+    }
+}
 
 /// The VGW's configuration. `vpc_netns` is the VPC router's namespace path (a placeholder
 /// while validating: nothing opens it then).
@@ -30,6 +58,7 @@ pub fn vgw_config(
     topo: &Topology,
     profile: Profile,
     vpc_netns: PathBuf,
+    keys: &KeySource,
 ) -> Result<VgwConfig, PlanError> {
     let vpc = topo.ask_node(&vgw.vpc, &VpcOf).ok_or_else(|| {
         PlanError::new(
@@ -54,7 +83,7 @@ pub fn vgw_config(
         .connections
         .iter()
         .flat_map(|c| c.tunnels.iter().filter_map(|t| t.inside_cidr));
-    let mut allocator = InsideCidrAllocator::new(vgw.seed, given);
+    let mut allocator = InsideCidrAllocator::new(vgw.address_seed(), given);
     let mut connections = Vec::new();
     for (ci, c) in vgw.connections.iter().enumerate() {
         let at = vgw.path().key("connection").index(ci);
@@ -74,7 +103,7 @@ pub fn vgw_config(
         for (ti, t) in c.tunnels.iter().enumerate() {
             let inside_cidr = t.inside_cidr.unwrap_or_else(|| allocator.allocate());
             let pre_shared_key = t.pre_shared_key.clone().unwrap_or_else(|| {
-                derive_psk(vgw.seed, &format!("{}/{}/t{}", vgw.name, c.name, ti + 1))
+                default_key(vgw, keys, &format!("{}/{}/t{}", vgw.name, c.name, ti + 1))
             });
             tunnels.push(VgwTunnel {
                 outside_ip: outside[ci * 2 + ti],
@@ -96,7 +125,7 @@ pub fn vgw_config(
         name: vgw.name.clone(),
         amazon_side_asn: vgw.amazon_side_asn,
         profile,
-        seed: vgw.seed,
+        seed: vgw.address_seed(),
         router_id: None,
         underlay_gateway: Some(vgw.internet.peer()),
         vpc_cidrs: vpc.cidrs.clone(),
@@ -123,11 +152,12 @@ pub fn customer_views(
     topo: &Topology,
     cgw: &str,
     profile: Profile,
+    keys: &KeySource,
 ) -> Result<Vec<CgwConnection>, PlanError> {
     if !vgw.connections.iter().any(|c| c.cgw == cgw) {
         return Ok(Vec::new());
     }
-    let vc = vgw_config(vgw, topo, profile, PathBuf::new())?;
+    let vc = vgw_config(vgw, topo, profile, PathBuf::new(), keys)?;
     Ok(vc
         .connections
         .iter()

@@ -18,6 +18,7 @@ use engine::kind::query::Query;
 use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 
+use super::plan::KeySource;
 use crate::config::{CgwConnection, VpcStaticRoute};
 use engine::source::FieldPath;
 
@@ -75,6 +76,8 @@ pub struct CustomerViewOf {
     pub cgw: String,
     /// The timing profile the connections run with.
     pub profile: Profile,
+    /// Where keys the scenario does not give come from.
+    pub keys: KeySource,
 }
 
 impl Query for CustomerViewOf {
@@ -94,6 +97,9 @@ pub struct ConnectionRef {
     pub name: String,
     /// Its customer gateway node.
     pub cgw: String,
+    /// Whether a tunnel's key is random per lab: only a running lab knows it
+    /// ([`super::node::Vgw::has_random_keys`]).
+    pub random_keys: bool,
 }
 
 impl Query for VpnConnectionList {

@@ -10,7 +10,7 @@
 //! name = "vgw1"
 //! vpc = "vpc1"
 //! amazon_side_asn = 64512                   # default
-//! seed = 1                                  # inside /30s, derived keys, preferred tunnel
+//! seed = 1            # optional: replayable keys; inside /30s and preferred tunnel (default 1)
 //! internet = { node = "inet", cidr = "203.0.113.0/24" }   # inet takes .254 (or peer_address)
 //! vpc_link = "100.64.0.0/30"                # default
 //!
@@ -143,9 +143,13 @@ impl NodeSpec for Vgw {
                 ));
             }
         }
-        if let Err(e) =
-            plan::vgw_config(self, topo, Profile::Fast, PathBuf::from("/run/netns/check"))
-        {
+        if let Err(e) = plan::vgw_config(
+            self,
+            topo,
+            Profile::Fast,
+            PathBuf::from("/run/netns/check"),
+            &plan::KeySource::NoLab,
+        ) {
             out.push(cx.error(&e.path, e.message));
         }
         out
@@ -196,7 +200,7 @@ impl NodeSpec for Vgw {
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
         question.answer::<AttachedVgw>(|q| (q.vpc == self.vpc).then_some(()));
         question.answer::<CustomerViewOf>(|q| {
-            match plan::customer_views(self, topo, &q.cgw, q.profile) {
+            match plan::customer_views(self, topo, &q.cgw, q.profile, &q.keys) {
                 Ok(views) if views.is_empty() => None,
                 other => Some(other),
             }
@@ -208,6 +212,7 @@ impl NodeSpec for Vgw {
                     .map(|c| ConnectionRef {
                         name: c.name.clone(),
                         cgw: c.cgw.clone(),
+                        random_keys: self.has_random_keys(c),
                     })
                     .collect(),
             )
@@ -220,7 +225,8 @@ impl NodeSpec for Vgw {
             .get(&self.vpc)
             .cloned()
             .unwrap_or_else(|| PathBuf::from("/run/netns/none"));
-        let config = match plan::vgw_config(self, env.topology, env.timing.profile, netns) {
+        let keys = plan::KeySource::Lab(env.lab_secret.clone());
+        let config = match plan::vgw_config(self, env.topology, env.timing.profile, netns, &keys) {
             Ok(c) => c,
             Err(e) => {
                 // Validation ran the same plan before anything was created.

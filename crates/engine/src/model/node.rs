@@ -123,6 +123,9 @@ pub struct NodeEnv<'a> {
     /// `netns::Netns::open_path` and `netns::Netlink::open`). Empty when the backend has no
     /// real namespaces (tests with a fake backend).
     pub namespaces: BTreeMap<String, PathBuf>,
+    /// The lab's secret, drawn once per run: keys a scenario does not give derive from it
+    /// (a fixed placeholder while validating, where no key is used).
+    pub lab_secret: &'a crate::lab_secret::LabSecret,
 }
 
 /// A file a node's process reads, written into its node directory before it starts. A

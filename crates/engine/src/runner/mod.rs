@@ -51,6 +51,8 @@ pub struct RunOptions {
     pub lab_dir: PathBuf,
     /// The `hybridlab` executable, for daemons.
     pub exe: PathBuf,
+    /// The lab's secret ([`crate::lab_secret`]): draw it with `LabSecret::random()`.
+    pub lab_secret: crate::lab_secret::LabSecret,
 }
 
 /// A cut in force.
@@ -177,6 +179,7 @@ impl<B: Backend> Ctx<'_, B> {
                 .iter()
                 .filter_map(|n| Some((n.name().to_string(), self.backend.netns_path(n.name())?)))
                 .collect(),
+            lab_secret: &self.opts.lab_secret,
         };
         for p in spec.processes(&env) {
             self.start_process(node, p).await?;
