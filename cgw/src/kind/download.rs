@@ -101,7 +101,7 @@ pub fn find_connection(scenario: &Scenario, connection: &str) -> Result<FoundCon
                     connections.iter().map(move |c| format!("{v}/{}", c.name))
                 })
                 .collect();
-            return Err(format!(
+            Err(format!(
                 "{}: no VPN connection {connection:?} (connections: {})",
                 scenario.file,
                 if all.is_empty() {
@@ -109,7 +109,7 @@ pub fn find_connection(scenario: &Scenario, connection: &str) -> Result<FoundCon
                 } else {
                     all.join(", ")
                 }
-            ));
+            ))
         }
         _ => Err(format!(
             "{}: several VGWs have a connection {conn_name:?}: write VGW/CONNECTION",
