@@ -271,9 +271,7 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
             Err(e) => return Err(e.to_string()),
         };
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
-        if let Err(e) = lab_record::save(&lab_dir, source, scenario.timing.profile) {
-            return Err(e);
-        }
+        lab_record::save(&lab_dir, source, scenario.timing.profile)?;
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
