@@ -93,7 +93,7 @@ impl Cgw {
                         )
                     })?;
                 specs.push(TunnelSpec {
-                    ifname: bundle::ifname(&c.name, i),
+                    ifname: bundle::ifname(&c.name, ci, i),
                     inside_cidr: t.inside_cidr,
                     local_inside: customer,
                     remote_inside: aws,

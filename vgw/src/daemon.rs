@@ -153,7 +153,7 @@ impl Vgw {
                     c.routing,
                     c.customer_asn,
                     TunnelSpec {
-                        ifname: bundle::ifname(&c.name, i),
+                        ifname: bundle::ifname(&c.name, ci, i),
                         inside_cidr: t.inside_cidr,
                         local_inside: aws,
                         remote_inside: customer,

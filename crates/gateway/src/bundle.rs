@@ -53,14 +53,56 @@ impl GatewayError {
     }
 }
 
-/// The TUN interface name of connection `connection`'s tunnel `t` (0-based): at most 15
-/// characters (IFNAMSIZ), unique per gateway as connection names are.
-pub fn ifname(connection: &str, t: usize) -> String {
-    let mut base: String = connection.chars().filter(|c| *c != '-').take(12).collect();
-    if base.is_empty() {
-        base.push_str("vpn");
+/// The longest connection name kept whole in an interface name.
+const WHOLE_NAME_MAX: usize = 12;
+
+/// The TUN interface name of tunnel `t` (0-based) of connection `connection`, the gateway's
+/// `index`-th (0-based): at most 15 characters (IFNAMSIZ), and different for every tunnel of a
+/// gateway by construction, given that connection names are unique per gateway and made of
+/// `[a-z0-9-]` (`vgw::config::check_name`):
+/// - a name of up to 12 characters is kept whole with `-` spelled `_` (a one-to-one mapping:
+///   `vpn-1` gives `vpn_1t1`, `vpn1` gives `vpn1t1`);
+/// - a longer one keeps its first 9 characters and adds `~` and its index (`~` never occurs in
+///   a name, so these never equal a whole name's; two long names differ in their index).
+pub fn ifname(connection: &str, index: usize, t: usize) -> String {
+    let spelled = |s: &str| s.replace('-', "_");
+    if connection.len() <= WHOLE_NAME_MAX {
+        format!("{}t{}", spelled(connection), t + 1)
+    } else {
+        let head: String = connection.chars().take(9).collect();
+        format!("{}~{}t{}", spelled(&head), index % 100, t + 1)
     }
-    format!("{base}t{}", t + 1)
+}
+
+#[cfg(test)]
+mod ifname_tests {
+    use super::ifname;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_that_differ_give_interfaces_that_differ() {
+        assert_eq!(ifname("vpn1", 0, 0), "vpn1t1");
+        assert_eq!(ifname("vpn-1", 1, 0), "vpn_1t1");
+        let names = [
+            "vpn1",
+            "vpn-1",
+            "vpn1-",
+            "a",
+            "abcdefghijkl",
+            "abcdefghijklm",
+            "abcdefghijklmn",
+            "abcdefghi-0",
+            "x-very-long-connection-n",
+        ];
+        let mut seen = HashSet::new();
+        for (i, n) in names.iter().enumerate() {
+            for t in 0..2 {
+                let name = ifname(n, i, t);
+                assert!(name.len() <= 15, "{name}");
+                assert!(seen.insert(name.clone()), "{name} twice");
+            }
+        }
+    }
 }
 
 /// The running tunnels of one gateway, by name.

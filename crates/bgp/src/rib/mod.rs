@@ -68,7 +68,7 @@ pub use show::{PathView, RouteView};
 pub use table::PeerIdx;
 
 use peer::{PeerSlot, fi};
-use select::{Batch, Ctx, FamilyKey, announce, sweep, upsert, withdraw};
+use select::{Batch, Ctx, FamilyKey, announce, new_prefixes, sweep, upsert, withdraw};
 use table::{
     ENTRY_EXPORT_DIRTY, ENTRY_FIB_DIRTY, ENTRY_FIB_INSTALLED, Entry, Key, PATH_FILTERED,
     PATH_STALE, Path, Table, V4Key, V6Key,
@@ -466,6 +466,8 @@ impl Rib {
         let has = |f: Family| negotiated[fi(f)];
         let export = self.any_export_target(idx);
         let local_pref = peer.policy.local_pref;
+        let max_prefix = peer.policy.max_prefix;
+        let received_before = [peer.counters[0].received, peer.counters[1].received];
 
         let mut ctx = Ctx {
             attrs: &mut self.attrs,
@@ -497,6 +499,7 @@ impl Rib {
         }
 
         // Announcements.
+        let mut exceeded = None;
         if let Some(attrs) = &update.attrs {
             let v4 = (has(Family::Ipv4Unicast) && !update.nlri.is_empty()).then_some((
                 Family::Ipv4Unicast,
@@ -523,6 +526,33 @@ impl Rib {
                         }
                     }
                     continue;
+                }
+                // Max-prefix before install: an UPDATE that would take the peer over its limit
+                // is not applied at all, so the 101st prefix never reaches the Loc-RIB, the
+                // kernel or another peer; the caller stops the session (RFC 4486 Cease/1).
+                // The cheap bound (received + NLRI count) skips the lookups below the limit.
+                if let Some(mp) = max_prefix
+                    && !mp.warning_only
+                {
+                    // What the peer has now: before this UPDATE, less what it withdrew.
+                    let received = (i64::from(received_before[fi(family)]) + delta[fi(family)].0)
+                        .max(0) as u32;
+                    let nlri_len = NlriIter::new(nlri, family).count() as u32;
+                    if received.saturating_add(nlri_len) > mp.limit {
+                        let new = match family {
+                            Family::Ipv4Unicast => new_prefixes(&self.v4, idx, nlri),
+                            Family::Ipv6Unicast => new_prefixes(&self.v6, idx, nlri),
+                        };
+                        if received.saturating_add(new) > mp.limit {
+                            exceeded.get_or_insert(MaxPrefixExceeded {
+                                family,
+                                limit: mp.limit,
+                                count: received.saturating_add(new),
+                                restart_after: mp.restart_after,
+                            });
+                            continue;
+                        }
+                    }
                 }
                 let mut a = attrs.clone();
                 a.next_hop = next_hop;
@@ -558,8 +588,8 @@ impl Rib {
             stats.end_of_rib = Some(f);
         }
 
-        // Counters and max-prefix.
-        let mut exceeded = None;
+        // Counters, and the warning-only max-prefix (the hard limit was checked before
+        // install, above).
         if let Some(p) = self.peer_mut(idx) {
             for (i, (dr, da)) in delta.iter().enumerate() {
                 let c = &mut p.counters[i];
@@ -571,17 +601,6 @@ impl Rib {
                     // (inferred) AWS counts what the customer advertises, filtered or not.
                     if mp.warning_only {
                         stats.over_limit = true;
-                    } else if exceeded.is_none() {
-                        exceeded = Some(MaxPrefixExceeded {
-                            family: if i == 0 {
-                                Family::Ipv4Unicast
-                            } else {
-                                Family::Ipv6Unicast
-                            },
-                            limit: mp.limit,
-                            count: c.received,
-                            restart_after: mp.restart_after,
-                        });
                     }
                 }
             }

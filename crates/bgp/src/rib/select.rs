@@ -126,6 +126,22 @@ pub(super) fn upsert<K: FamilyKey>(
     reselect(fr, ctx, slot, before);
 }
 
+/// How many prefixes of `nlri` have no path from peer `idx` yet (what announcing it would add
+/// to the peer's received count; a prefix repeated inside `nlri` counts once per occurrence,
+/// an over-estimate no real speaker triggers).
+pub(super) fn new_prefixes<K: FamilyKey>(fr: &FamilyRib<K>, idx: PeerIdx, nlri: &[u8]) -> u32 {
+    let mut new = 0;
+    for prefix in NlriIter::new(nlri, K::FAMILY) {
+        let known = K::from_prefix(prefix)
+            .and_then(|key| fr.table.find(key))
+            .is_some_and(|slot| fr.table.entry(slot).paths.find(idx).is_some());
+        if !known {
+            new += 1;
+        }
+    }
+    new
+}
+
 pub(super) fn withdraw<K: FamilyKey>(
     fr: &mut FamilyRib<K>,
     ctx: &mut Ctx<'_>,

@@ -400,6 +400,21 @@ fn max_prefix_counts_received_and_reports_the_limit() {
         (e.limit, e.count, e.family),
         (100, 101, Family::Ipv4Unicast)
     );
+    // Checked before install: the 101st never entered the Loc-RIB.
+    assert_eq!(r.loc_rib_len(Family::Ipv4Unicast), 100);
+    assert_eq!(r.counters(a, Family::Ipv4Unicast).received, 100);
+    // At the limit, replacing known prefixes and withdraw-then-announce in one UPDATE are fine.
+    apply(
+        &mut r,
+        a,
+        &announce_bytes(&attrs(&[65001, 65001], 1), &prefixes[..100]),
+    )
+    .unwrap();
+    // Over it in a batch that mixes known and new prefixes: nothing of the batch is applied.
+    let mixed: Vec<Prefix> = prefixes[98..].to_vec();
+    let e = apply(&mut r, a, &announce_bytes(&attrs(&[65001], 1), &mixed)).unwrap_err();
+    assert_eq!(e.count, 101);
+    assert_eq!(r.loc_rib_len(Family::Ipv4Unicast), 100);
     // The driver then stops the session and the RIB drops the routes.
     r.peer_down(a, None);
     assert_eq!(r.loc_rib_len(Family::Ipv4Unicast), 0);
