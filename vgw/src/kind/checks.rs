@@ -11,6 +11,7 @@
 //! status = "UP"                     # optional: UP | DOWN
 //! bgp = "Established"               # optional: the session's state
 //! last_down = "Maximum Number of Prefixes"   # optional: text in the last down reason
+//! carrying = true                   # optional: the tunnel carries traffic (or not: false)
 //!
 //! [[expect]]
 //! check = "vgw_route"               # the VGW's selection for a prefix (AWS priority applied)
@@ -28,7 +29,8 @@
 //!
 //! What it does not do: reach into a daemon by any way but its control socket.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use control::{ActionParams, ShowParams};
 use std::net::Ipv4Addr;
@@ -144,6 +146,8 @@ pub fn parse_check(
                 bgp: Option<String>,
                 #[serde(default)]
                 last_down: Option<String>,
+                #[serde(default)]
+                carrying: Option<bool>,
             }
             let r: Raw = cx.de(rest, path)?;
             if let Some(s) = &r.status
@@ -162,8 +166,14 @@ pub fn parse_check(
             if let Some(d) = &r.last_down {
                 want.push(format!("last down: {d}"));
             }
+            match r.carrying {
+                Some(true) => want.push(format!("carrying traffic (>= {CARRYING_PPS} pps)")),
+                Some(false) => want.push(format!("idle (< {CARRYING_PPS} pps)")),
+                None => {}
+            }
             let describe = format!("{} tunnel {}: {}", r.node, r.tunnel, want.join(", "));
             let (tunnel, status, bgp, last_down) = (r.tunnel, r.status, r.bgp, r.last_down);
+            let carrying = r.carrying.map(|want| (want, Mutex::new(None)));
             Ok(KindCheck {
                 kind: "vgw",
                 node: r.node,
@@ -173,13 +183,22 @@ pub fn parse_check(
                 },
                 describe,
                 verdict: Arc::new(move |v: &Value| {
-                    judge_tunnel(
+                    let seen = judge_tunnel(
                         v,
                         &tunnel,
                         status.as_deref(),
                         bgp.as_deref(),
                         last_down.as_deref(),
-                    )
+                    )?;
+                    match &carrying {
+                        None => Ok(seen),
+                        Some((want, last)) => {
+                            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                            judge_carrying(v, &tunnel, *want, &mut last, Instant::now())
+                                .map(|rate| format!("{seen}, {rate}"))
+                                .map_err(|rate| format!("{seen}, {rate}"))
+                        }
+                    }
                 }),
             })
         }
@@ -229,6 +248,46 @@ pub fn parse_check(
             })
         }
         other => Err(cx.error(path, format!("no VPN check {other:?}"))),
+    }
+}
+
+/// The packet rate (ESP packets in and out together) from which a tunnel counts as carrying
+/// traffic. A probe sends hundreds of packets a second; a tunnel's own BGP keepalives (and
+/// DPD) stay far below it, so an idle tunnel whose session is up counts as idle.
+pub const CARRYING_PPS: f64 = 50.0;
+
+/// The `carrying` verdict: the tunnel's ESP packet rate between the previous answer (`last`,
+/// updated here) and this one, at `now`, is at least [`CARRYING_PPS`] (`want`) or below it.
+/// The first answer only takes the baseline. `Ok`/`Err` hold the rate seen.
+pub fn judge_carrying(
+    v: &Value,
+    tunnel: &str,
+    want: bool,
+    last: &mut Option<(Instant, u64)>,
+    now: Instant,
+) -> Result<String, String> {
+    let t = v
+        .as_array()
+        .and_then(|l| l.iter().find(|t| t["name"] == tunnel))
+        .ok_or_else(|| format!("no tunnel {tunnel}"))?;
+    let counters = &t["ipsec"]["counters"];
+    let packets = counters["packets_in"].as_u64().unwrap_or(0)
+        + counters["packets_out"].as_u64().unwrap_or(0);
+    let before = last.replace((now, packets));
+    let Some((then, packets_then)) = before else {
+        return Err("measuring the packet rate".into());
+    };
+    let secs = now.duration_since(then).as_secs_f64();
+    if secs < 0.05 {
+        *last = Some((then, packets_then)); // too close to measure: keep the older baseline
+        return Err("measuring the packet rate".into());
+    }
+    let rate = packets.saturating_sub(packets_then) as f64 / secs;
+    let seen = format!("{rate:.0} ESP packets/s");
+    if (rate >= CARRYING_PPS) == want {
+        Ok(seen)
+    } else {
+        Err(seen)
     }
 }
 
@@ -282,10 +341,13 @@ pub fn judge_route(
         (None, true) => Err(format!("no route to {prefix}")),
         (Some(r), _) => {
             let seen = format!(
-                "{prefix} via {} ({}, decided by {})",
+                "{prefix} via {} ({}, {})",
                 r["via"].as_str().unwrap_or("?"),
                 r["kind"].as_str().unwrap_or("?"),
-                r["decided_by"]
+                match r["decided_by"].as_str() {
+                    Some(rule) => format!("decided by {rule}"),
+                    None => "the only candidate".to_string(),
+                }
             );
             let via_matches = |w: &str| {
                 let seen = r["via"].as_str().unwrap_or("");
@@ -351,6 +413,28 @@ mod tests {
         assert!(judge_tunnel(&v, "vpn1-t1", Some("UP"), Some("idle"), Some("Maximum")).is_ok());
         assert!(judge_tunnel(&v, "vpn1-t1", None, Some("Established"), None).is_err());
         assert!(judge_tunnel(&v, "vpn1-t2", None, None, None).is_err());
+    }
+
+    #[test]
+    fn carrying_verdicts_compare_the_packet_rate_between_answers() {
+        let answer = |packets_in: u64| {
+            json!([{ "name": "vpn1-t2", "ipsec": { "counters": {
+                "packets_in": packets_in, "packets_out": 0 } } }])
+        };
+        let t0 = Instant::now();
+        let mut last = None;
+        // The first answer is the baseline.
+        assert!(judge_carrying(&answer(0), "vpn1-t2", true, &mut last, t0).is_err());
+        // 100 packets in 0.5 s: 200 pps, carrying.
+        let t1 = t0 + std::time::Duration::from_millis(500);
+        let seen = judge_carrying(&answer(100), "vpn1-t2", true, &mut last, t1).unwrap();
+        assert_eq!(seen, "200 ESP packets/s");
+        // Then 2 packets (keepalives) in 1 s: idle.
+        let t2 = t1 + std::time::Duration::from_secs(1);
+        assert!(judge_carrying(&answer(102), "vpn1-t2", true, &mut last, t2).is_err());
+        let t3 = t2 + std::time::Duration::from_secs(1);
+        assert!(judge_carrying(&answer(104), "vpn1-t2", false, &mut last, t3).is_ok());
+        assert!(judge_carrying(&answer(104), "vpn1-t9", false, &mut last, t3).is_err());
     }
 
     #[test]
