@@ -212,14 +212,29 @@ impl Core {
 
     async fn on_session(&mut self, m: FromSession) {
         match m {
-            FromSession::State { peer, from, to } => {
+            FromSession::State {
+                peer,
+                from,
+                to,
+                reason,
+            } => {
                 let Some(n) = self.neighbors.get_mut(&peer) else {
                     return;
                 };
                 n.state = to;
-                let reason = (to == State::Idle)
-                    .then(|| n.last_down.as_ref().map(|r| r.to_string()))
-                    .flatten();
+                // The event and `show` give one reason: the FSM's for this change to Idle
+                // (a failed connect included, with the socket's error as detail).
+                if let Some(r) = &reason {
+                    n.last_down = Some(r.clone());
+                }
+                let reason = reason.map(|r| match (&r, &n.last_connect_error) {
+                    (DownReason::ConnectionFailed, Some(e))
+                        if from == State::Connect || from == State::Active =>
+                    {
+                        format!("{r} ({e})")
+                    }
+                    _ => r.to_string(),
+                });
                 let neighbor = n.name.clone();
                 self.emit(
                     "bgp.state",

@@ -64,6 +64,8 @@ pub enum FromSession {
         from: State,
         /// New.
         to: State,
+        /// Why, on a change to Idle.
+        reason: Option<DownReason>,
     },
     /// Established.
     Up {
@@ -348,7 +350,7 @@ impl Task {
                     }
                 }
                 Action::Timer(..) => {}
-                Action::StateChange { from, to } => {
+                Action::StateChange { from, to, reason } => {
                     self.flush_updates().await;
                     let _ = self
                         .to_core
@@ -356,6 +358,7 @@ impl Task {
                             peer: self.p.peer,
                             from,
                             to,
+                            reason,
                         })
                         .await;
                 }

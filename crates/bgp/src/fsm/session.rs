@@ -216,6 +216,9 @@ impl Session {
             self.out.push(Action::StateChange {
                 from: self.state,
                 to,
+                reason: (to == State::Idle)
+                    .then(|| self.last_down.clone())
+                    .flatten(),
             });
             self.state = to;
         }

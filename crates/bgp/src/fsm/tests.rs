@@ -355,6 +355,37 @@ fn established_reports_negotiated_parameters_and_down_withdraws() {
 }
 
 #[test]
+fn a_change_to_idle_carries_the_reason_of_that_change() {
+    // Established, then down by the hold timer: the change to Idle says so.
+    let mut h = in_state(OpenConfirm, cfg());
+    deliver(&mut h, Ev::KeepaliveMsg);
+    let a = deliver(&mut h, Ev::HoldExpires);
+    let idle_reason = |a: &[Action]| {
+        a.iter().find_map(|a| match a {
+            Action::StateChange {
+                to: Idle, reason, ..
+            } => Some(reason.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(idle_reason(&a), Some(Some(DownReason::HoldTimerExpired)));
+    // A later failed connect is the reason of its own change to Idle, not the old hold
+    // timer (the event and `show` both report this one).
+    let mut h = in_state(Connect, cfg());
+    let a = deliver(&mut h, Ev::TcpFails);
+    assert_eq!(idle_reason(&a), Some(Some(DownReason::ConnectionFailed)));
+    // Other changes carry none.
+    let a = deliver(&mut h, Ev::ManualStart);
+    assert!(a.iter().all(|a| !matches!(
+        a,
+        Action::StateChange {
+            reason: Some(_),
+            ..
+        }
+    )));
+}
+
+#[test]
 fn hold_time_zero_means_no_keepalives() {
     let mut h = in_state(OpenSent, cfg());
     h.ev(Event::Message(

@@ -138,6 +138,8 @@ pub enum Action {
         from: State,
         /// New state.
         to: State,
+        /// Why, on a change to Idle (the same reason `show` reports as the last down).
+        reason: Option<DownReason>,
     },
     /// The session reached Established with these parameters; the RIB starts this peer.
     Established(Negotiated),
