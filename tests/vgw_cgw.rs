@@ -30,6 +30,30 @@ fn dual_tunnel_vpn_carries_traffic_and_fails_over_when_tunnel_1_goes_silent() {
     l.start();
     l.wait_tunnels_up("vgw", 2, Duration::from_secs(20));
     l.wait_tunnels_up("cgw1", 2, Duration::from_secs(10));
+    // Each AWS tunnel endpoint is its own BGP router: the customer gateway sees two identifiers,
+    // each the VGW's inside address of that tunnel.
+    let bgp = l.show("cgw1", "bgp").unwrap();
+    let ids: Vec<(String, String)> = bgp["neighbors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["address"].as_str().unwrap_or("?").to_string(),
+                n["peer_id"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{bgp}");
+    assert_ne!(ids[0].1, ids[1].1, "one BGP identifier per tunnel: {ids:?}");
+    for (address, id) in &ids {
+        let aws_inside: std::net::Ipv4Addr = address.parse().unwrap();
+        assert_eq!(
+            id,
+            &aws_inside.to_string(),
+            "the tunnel's inside address: {ids:?}"
+        );
+    }
 
     // The VGW routes the customer prefix into one tunnel (the seeded preferred one), the VPC
     // route table points it at the VGW, and the customer gateway has the VPC CIDR over both

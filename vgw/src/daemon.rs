@@ -334,6 +334,9 @@ fn vgw_neighbor(spec: &TunnelSpec, asn: u32, timers: &VpnTimers) -> NeighborConf
     let mut n = NeighborConfig::new(spec.remote_inside.into(), asn);
     n.name = Some(spec.name().to_string());
     n.local_address = Some(spec.local_inside.into());
+    // Each tunnel endpoint is its own host on AWS, with its own BGP identifier: the tunnel's
+    // inside address (what AWS's tunnels show as the peer's router ID).
+    n.router_id = Some(spec.local_inside);
     n.families = vec![Family::Ipv4Unicast];
     n.graceful_restart_time = 0;
     n.max_prefix = Some(MaxPrefix {

@@ -145,6 +145,12 @@ pub struct NeighborConfig {
     /// Our AS towards this neighbor (default: the speaker's).
     #[serde(default)]
     pub local_as: Option<u32>,
+    /// Our BGP Identifier towards this neighbor (default: the speaker's `router_id`): one
+    /// speaker can stand for several routers, as the two tunnel endpoints of an AWS VPN
+    /// connection, each its own host with its own identifier (RFC 4271 §4.2, RFC 6286 §2.1:
+    /// unique within the AS, which these are).
+    #[serde(default)]
+    pub router_id: Option<Ipv4Addr>,
     /// Source address for outgoing connections.
     #[serde(default)]
     pub local_address: Option<IpAddr>,
@@ -237,6 +243,7 @@ impl NeighborConfig {
             local_as: None,
             local_address: None,
             port: 179,
+            router_id: None,
             passive: false,
             shutdown: false,
             hold_time: None,
@@ -273,7 +280,7 @@ impl NeighborConfig {
         let mut c = SessionConfig::new(
             self.local_as.unwrap_or(speaker.asn),
             self.remote_as,
-            speaker.router_id,
+            self.router_id.unwrap_or(speaker.router_id),
         );
         let t = &speaker.timers;
         c.hold_time = self.hold_time.unwrap_or(t.hold_time);
@@ -437,6 +444,9 @@ impl SpeakerConfig {
             }
             if n.remote_as == 0 {
                 return Err(err(at("remote_as"), "0 is not a valid ASN"));
+            }
+            if n.router_id.is_some_and(|id| id.is_unspecified()) {
+                return Err(err(at("router_id"), "must not be 0.0.0.0"));
             }
             if let Some(pw) = &n.password
                 && !(1..=MD5_KEY_MAX).contains(&pw.expose().len())
