@@ -160,4 +160,39 @@ fn dual_tunnel_vpn_carries_traffic_and_fails_over_when_tunnel_1_goes_silent() {
     // Restore: tunnel 1 comes back (the customer gateway re-initiates) with its BGP session.
     netns::firewall::restore(&ns, cut).unwrap();
     l.wait_tunnels_up("vgw", 2, Duration::from_secs(30));
+
+    // Each AWS tunnel endpoint is its own host: a packet sent over tunnel 2 to tunnel 1's
+    // inside address (169.254.10.1) is dropped by the VGW and counted, never answered by the
+    // kernel the two endpoints share here.
+    let misaddressed = |l: &VpnLab| {
+        l.show("vgw", "tunnels").ok().and_then(|v| {
+            v.as_array()?
+                .iter()
+                .find(|t| t["name"] == "vpn1-t2")?["ipsec"]["counters"]["misaddressed"]
+                .as_u64()
+        })
+    };
+    let before = misaddressed(&l).expect("the VGW counts misaddressed packets");
+    l.lab
+        .exec(
+            "cgw1",
+            &["ip", "route", "add", "169.254.10.1/32", "dev", "vpn1t2"],
+        )
+        .unwrap();
+    let ping = l.lab.exec(
+        "cgw1",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "1", "169.254.10.1"],
+    );
+    assert!(
+        ping.is_err(),
+        "tunnel 1's address answered over tunnel 2: {ping:?}"
+    );
+    let after = misaddressed(&l).unwrap_or(0);
+    assert!(after >= before + 3, "misaddressed {before} -> {after}");
+    l.lab
+        .exec(
+            "cgw1",
+            &["ip", "route", "del", "169.254.10.1/32", "dev", "vpn1t2"],
+        )
+        .unwrap();
 }

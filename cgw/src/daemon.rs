@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify};
 use tracing::info;
 
-use gateway::bundle::{self, GatewayError, Tunnels};
+use gateway::bundle::{self, Endpoints, GatewayError, Tunnels};
 use gateway::fib::{KernelRoutes, PROTO_GATEWAY, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
@@ -117,8 +117,16 @@ impl Cgw {
             }
             None => None,
         };
-        let tunnels =
-            Arc::new(Tunnels::start(specs, &netlink, publisher.clone(), changed.clone()).await?);
+        let tunnels = Arc::new(
+            Tunnels::start(
+                specs,
+                Endpoints::OneHost,
+                &netlink,
+                publisher.clone(),
+                changed.clone(),
+            )
+            .await?,
+        );
 
         let speaker = if config
             .connections

@@ -54,7 +54,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify};
 use tracing::{info, warn};
 
-use gateway::bundle::{self, GatewayError, Tunnels};
+use gateway::bundle::{self, Endpoints, GatewayError, Tunnels};
 use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
@@ -177,6 +177,8 @@ impl Vgw {
         let tunnels = Arc::new(
             Tunnels::start(
                 specs.iter().map(|(_, _, s)| s.clone()).collect(),
+                // Each AWS tunnel endpoint is its own host.
+                Endpoints::OnePerTunnel,
                 &netlink,
                 publisher.clone(),
                 changed.clone(),

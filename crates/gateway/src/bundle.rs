@@ -5,6 +5,7 @@
 //! What it does not do: route selection (each gateway has its own rules).
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bgp::driver::Speaker;
@@ -105,6 +106,18 @@ mod ifname_tests {
     }
 }
 
+/// Whether a gateway's tunnel endpoints are one host or one host each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoints {
+    /// One host terminates every tunnel (a customer gateway): a packet from any tunnel may be
+    /// addressed to any of its inside addresses.
+    OneHost,
+    /// Each tunnel endpoint is its own host, as AWS's two endpoints of a VPN connection are:
+    /// a packet decrypted from one tunnel but addressed to another tunnel's inside address is
+    /// dropped and counted (`misaddressed`), never delivered by the shared kernel.
+    OnePerTunnel,
+}
+
 /// The running tunnels of one gateway, by name.
 #[derive(Debug)]
 pub struct Tunnels {
@@ -116,15 +129,25 @@ impl Tunnels {
     /// `changed`. On a failure, tunnels started so far are closed.
     pub async fn start(
         specs: Vec<TunnelSpec>,
+        endpoints: Endpoints,
         netlink: &Netlink,
         publisher: EventPublisher,
         changed: Arc<Notify>,
     ) -> Result<Tunnels, GatewayError> {
         let mut tunnels = BTreeMap::new();
-        for spec in specs {
+        for spec in &specs {
+            let refused = match endpoints {
+                Endpoints::OneHost => Vec::new(),
+                Endpoints::OnePerTunnel => specs
+                    .iter()
+                    .filter(|other| other.local_inside != spec.local_inside)
+                    .map(|other| IpAddr::V4(other.local_inside))
+                    .collect(),
+            };
             let p = publisher.clone();
             let started = Tunnel::start(
                 spec.clone(),
+                refused,
                 netlink,
                 move |e| {
                     let mut data = e.data.clone();

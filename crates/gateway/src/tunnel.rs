@@ -123,10 +123,13 @@ fn bind_connected(local: SocketAddr, remote: SocketAddr) -> std::io::Result<UdpS
 
 impl Tunnel {
     /// Creates the TUN device in the current namespace, brings it up with the inside address,
-    /// and starts the data plane and the IKE session. `on_event` sees every tunnel event;
-    /// `changed` is notified when the tunnel goes up or down.
+    /// and starts the data plane and the IKE session. Decrypted packets addressed to one of
+    /// `refused_destinations` are dropped and counted (`crate::bundle::Endpoints`).
+    /// `on_event` sees every tunnel event; `changed` is notified when the tunnel goes up or
+    /// down.
     pub async fn start(
         spec: TunnelSpec,
+        refused_destinations: Vec<IpAddr>,
         netlink: &Netlink,
         on_event: impl Fn(&TunnelEvent) + Send + 'static,
         changed: Arc<Notify>,
@@ -173,12 +176,11 @@ impl Tunnel {
             tunnel: name.clone(),
             message: e.to_string(),
         };
-        let (dataplane, channels) = Dataplane::start(
-            tun,
-            natt,
-            DataplaneConfig::new(spec.name(), SocketAddr::new(spec.remote_outside(), 4500)),
-        )
-        .map_err(|e| ipsec_err(&e))?;
+        let mut dataplane_config =
+            DataplaneConfig::new(spec.name(), SocketAddr::new(spec.remote_outside(), 4500));
+        dataplane_config.refused_destinations = refused_destinations;
+        let (dataplane, channels) =
+            Dataplane::start(tun, natt, dataplane_config).map_err(|e| ipsec_err(&e))?;
         let handle = ipsec::tunnel::spawn(
             spec.ipsec.clone(),
             TunnelIo {

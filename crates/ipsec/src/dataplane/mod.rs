@@ -44,7 +44,7 @@ pub use tun_offload::{coalesce, segment, vnet};
 
 use std::fs::File;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -161,6 +161,12 @@ pub struct DataplaneConfig {
     pub socket_buffer: usize,
     /// IKE messages queued for the IKE side before further ones are dropped.
     pub ike_queue: usize,
+    /// Inner destinations this tunnel never delivers: decrypted packets addressed to one are
+    /// dropped and counted (`misaddressed`). A gateway whose tunnel endpoints stand for
+    /// separate hosts (AWS's two endpoints of a VPN connection) lists the other endpoints'
+    /// inside addresses here, so a packet that arrives over tunnel 2 for tunnel 1's address
+    /// is not delivered by the shared kernel.
+    pub refused_destinations: Vec<IpAddr>,
 }
 
 impl DataplaneConfig {
@@ -174,6 +180,7 @@ impl DataplaneConfig {
             udp_gro: true,
             socket_buffer: 4 << 20,
             ike_queue: 64,
+            refused_destinations: Vec::new(),
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::UdpSocket;
+use std::net::{IpAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
@@ -54,6 +54,7 @@ pub(crate) struct RxWorker {
     wake: UnixDatagram,
     ike: tokio_mpsc::Sender<IkeDatagram>,
     vnet_hdr: bool,
+    refused: Vec<IpAddr>,
     sas: Vec<Inbound>,
     slots: Vec<Vec<u8>>,
     meta: [RecvMeta; SLOTS],
@@ -79,6 +80,7 @@ impl RxWorker {
             wake,
             ike,
             vnet_hdr: config.vnet_hdr,
+            refused: config.refused_destinations.clone(),
             sas: Vec::with_capacity(4),
             slots: (0..SLOTS).map(|_| vec![0u8; SLOT]).collect(),
             meta: [RecvMeta::default(); SLOTS],
@@ -239,6 +241,14 @@ impl RxWorker {
             return Ok(());
         }
         inner.end = inner.start + ip_len;
+        if !self.refused.is_empty()
+            && self
+                .refused
+                .contains(&inner_destination(&packet[inner.clone()]))
+        {
+            self.shared.counters.add_misaddressed(1);
+            return Ok(());
+        }
         self.shared.counters.add_in(1, ip_len as u64, now_ns);
         self.deliver(packet, inner.start, inner.end)
     }
@@ -287,6 +297,16 @@ impl RxWorker {
             tracing::debug!(error = %e, "TUN write failed");
             self.shared.counters.add_send_errors(1);
         }
+    }
+}
+
+/// The destination of an inner IP packet whose version and length were checked (IPv4 of at
+/// least 20 octets, IPv6 of at least 40).
+fn inner_destination(ip: &[u8]) -> IpAddr {
+    if ip[0] >> 4 == 4 {
+        IpAddr::from(<[u8; 4]>::try_from(&ip[16..20]).expect("checked length"))
+    } else {
+        IpAddr::from(<[u8; 16]>::try_from(&ip[24..40]).expect("checked length"))
     }
 }
 

@@ -26,6 +26,7 @@ pub struct Counters {
     unknown_spi: AtomicU64,
     no_outbound_sa: AtomicU64,
     send_errors: AtomicU64,
+    misaddressed: AtomicU64,
     last_inbound_ns: AtomicU64,
 }
 
@@ -57,6 +58,9 @@ pub struct CountersSnapshot {
     pub no_outbound_sa: u64,
     /// Datagrams or TUN writes the kernel refused.
     pub send_errors: u64,
+    /// Decrypted packets addressed to another tunnel endpoint of the same gateway, dropped
+    /// (tunnel counters only; [`crate::dataplane::DataplaneConfig::refused_destinations`]).
+    pub misaddressed: u64,
     /// When the last packet authenticated (caller's monotonic nanoseconds; 0 = never).
     pub last_inbound_ns: u64,
 }
@@ -91,6 +95,8 @@ impl Counters {
         add_no_outbound_sa => no_outbound_sa;
         /// Adds `n` to `send_errors`.
         add_send_errors => send_errors;
+        /// Adds `n` to `misaddressed`.
+        add_misaddressed => misaddressed;
     }
 
     /// Counts packets received and authenticated, and records when.
@@ -128,13 +134,15 @@ impl Counters {
             unknown_spi: self.unknown_spi.load(Relaxed),
             no_outbound_sa: self.no_outbound_sa.load(Relaxed),
             send_errors: self.send_errors.load(Relaxed),
+            misaddressed: self.misaddressed.load(Relaxed),
             last_inbound_ns: self.last_inbound_ns.load(Relaxed),
         }
     }
 }
 
 impl CountersSnapshot {
-    /// Every drop, whatever the reason (replay, integrity, malformed, padding, dummy, unknown SPI).
+    /// Every drop, whatever the reason (replay, integrity, malformed, padding, dummy, unknown
+    /// SPI, misaddressed).
     pub fn drops(&self) -> u64 {
         self.replay_drops
             + self.integrity_failures
@@ -142,6 +150,7 @@ impl CountersSnapshot {
             + self.padding_errors
             + self.dummy_packets
             + self.unknown_spi
+            + self.misaddressed
     }
 }
 

@@ -485,6 +485,7 @@ impl Task {
             bytes_out: c.bytes_out,
             replay_drops: c.replay_drops,
             integrity_failures: c.integrity_failures,
+            misaddressed: c.misaddressed,
         };
         TunnelShow {
             name: self.name.clone(),

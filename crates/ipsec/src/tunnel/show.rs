@@ -21,6 +21,8 @@ pub struct Counters {
     pub replay_drops: u64,
     /// Integrity failures.
     pub integrity_failures: u64,
+    /// Decrypted packets addressed to another tunnel endpoint of the gateway, dropped.
+    pub misaddressed: u64,
 }
 
 /// One CHILD_SA pair.
