@@ -110,11 +110,13 @@ mod ifname_tests {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoints {
     /// One host terminates every tunnel (a customer gateway): a packet from any tunnel may be
-    /// addressed to any of its inside addresses.
+    /// addressed to any of its inside addresses, and the tunnels share its outside address,
+    /// so their sockets are connected to their peers' fixed ports.
     OneHost,
     /// Each tunnel endpoint is its own host, as AWS's two endpoints of a VPN connection are:
     /// a packet decrypted from one tunnel but addressed to another tunnel's inside address is
-    /// dropped and counted (`misaddressed`), never delivered by the shared kernel.
+    /// dropped and counted (`misaddressed`), never delivered by the shared kernel; each has
+    /// its own outside address, so its sockets accept the peer from any port (NAT-T).
     OnePerTunnel,
 }
 
@@ -148,6 +150,7 @@ impl Tunnels {
             let started = Tunnel::start(
                 spec.clone(),
                 refused,
+                endpoints == Endpoints::OneHost,
                 netlink,
                 move |e| {
                     let mut data = e.data.clone();

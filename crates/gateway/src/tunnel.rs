@@ -111,25 +111,36 @@ pub struct Tunnel {
     watcher: tokio::task::JoinHandle<()>,
 }
 
-/// UDP socket on `local`, SO_REUSEPORT, connected to `remote`, non-blocking.
-fn bind_connected(local: SocketAddr, remote: SocketAddr) -> std::io::Result<UdpSocket> {
+/// UDP socket on `local`, SO_REUSEPORT, non-blocking; connected to `remote` when given.
+///
+/// A tunnel endpoint with an address of its own (`Endpoints::OnePerTunnel`, the VGW) is not
+/// connected: a peer behind a NAT reaches it from whatever port the NAT chose (RFC 7296
+/// §2.23, RFC 3948), so the IKE side accepts its peer's address on any port and ESP follows
+/// where authenticated IKE comes from (`ipsec::tunnel`). Endpoints sharing one address
+/// (`Endpoints::OneHost`, a customer gateway with two tunnels) are connected to their peers'
+/// fixed ports 500/4500, so the kernel hands each tunnel its own peer's datagrams.
+fn bind_udp(local: SocketAddr, remote: Option<SocketAddr>) -> std::io::Result<UdpSocket> {
     let s = Socket::new(Domain::for_address(local), Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_port(true)?;
     s.set_nonblocking(true)?;
     s.bind(&local.into())?;
-    s.connect(&remote.into())?;
+    if let Some(remote) = remote {
+        s.connect(&remote.into())?;
+    }
     Ok(s.into())
 }
 
 impl Tunnel {
     /// Creates the TUN device in the current namespace, brings it up with the inside address,
     /// and starts the data plane and the IKE session. Decrypted packets addressed to one of
-    /// `refused_destinations` are dropped and counted (`crate::bundle::Endpoints`).
+    /// `refused_destinations` are dropped and counted (`crate::bundle::Endpoints`);
+    /// `connect_to_peer` connects the UDP sockets to the peer's 500/4500 (see [`bind_udp`]).
     /// `on_event` sees every tunnel event; `changed` is notified when the tunnel goes up or
     /// down.
     pub async fn start(
         spec: TunnelSpec,
         refused_destinations: Vec<IpAddr>,
+        connect_to_peer: bool,
         netlink: &Netlink,
         on_event: impl Fn(&TunnelEvent) + Send + 'static,
         changed: Arc<Notify>,
@@ -163,12 +174,11 @@ impl Tunnel {
 
         let bind = |port| {
             let local = SocketAddr::new(spec.local_outside(), port);
-            bind_connected(local, SocketAddr::new(spec.remote_outside(), port)).map_err(|source| {
-                TunnelStartError::Bind {
-                    tunnel: name.clone(),
-                    addr: local,
-                    source,
-                }
+            let remote = connect_to_peer.then(|| SocketAddr::new(spec.remote_outside(), port));
+            bind_udp(local, remote).map_err(|source| TunnelStartError::Bind {
+                tunnel: name.clone(),
+                addr: local,
+                source,
             })
         };
         let (ike, natt) = (bind(500)?, bind(4500)?);

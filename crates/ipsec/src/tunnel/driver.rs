@@ -186,6 +186,23 @@ impl Drop for TunnelHandle {
 
 /// How long `close` waits for the peer to answer the DELETE.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
+/// NAT keepalive interval (RFC 3948 §4: 20 s unless configured; strongSwan's `keep_alive`
+/// default is the same).
+const NAT_KEEPALIVE: Duration = Duration::from_secs(20);
+/// A NAT keepalive: one octet 0xFF on UDP 4500 (RFC 3948 §2.3).
+const NAT_KEEPALIVE_PACKET: [u8; 1] = [0xFF];
+
+/// Where ESP goes for an IKE peer at `remote`: its NAT-T port, 4500 unless a NAT moved it.
+fn esp_peer_of(remote: SocketAddr) -> SocketAddr {
+    SocketAddr::new(
+        remote.ip(),
+        if remote.port() == 500 {
+            4500
+        } else {
+            remote.port()
+        },
+    )
+}
 
 /// Starts a tunnel task on the current tokio runtime.
 pub fn spawn(config: TunnelConfig, io: TunnelIo) -> Result<TunnelHandle, TunnelError> {
@@ -237,6 +254,8 @@ pub fn spawn(config: TunnelConfig, io: TunnelIo) -> Result<TunnelHandle, TunnelE
         dataplane: None,
         events: ev_tx.clone(),
         peer_for_esp: None,
+        peer_ip: remote,
+        keepalive_at: None,
     };
     let mut task = task;
     if let Some((dp, channels)) = dataplane {
@@ -265,6 +284,11 @@ struct Task {
     dp_events: Option<mpsc::UnboundedReceiver<DataplaneEvent>>,
     events: broadcast::Sender<TunnelEvent>,
     peer_for_esp: Option<SocketAddr>,
+    /// The peer's configured address: IKE from any other address is dropped. Its port may be
+    /// anything a NAT made of 500 or 4500 (RFC 7296 §2.23), so the sockets are not connected.
+    peer_ip: IpAddr,
+    /// When the next NAT keepalive is due (only while we are behind a NAT).
+    keepalive_at: Option<tokio::time::Instant>,
 }
 
 fn now() -> std::time::Instant {
@@ -286,26 +310,29 @@ impl Task {
             let has_dp = self.dataplane.is_some();
             tokio::select! {
                 r = self.ike.recv_from(&mut buf_500) => match r {
-                    Ok((n, from)) => {
+                    Ok((n, from)) if self.from_peer(from) => {
                         let data = buf_500[..n].to_vec();
                         self.input(Input::Datagram { data: &data, from, transport: Transport::Ike });
                     }
+                    Ok(_) => {}
                     Err(e) => debug!("receiving on port 500: {e}"),
                 },
                 r = self.natt.recv_from(&mut buf_4500), if !has_dp => match r {
-                    Ok((n, from)) => {
+                    Ok((n, from)) if self.from_peer(from) => {
                         if let Datagram::Ike(m) = classify(&buf_4500[..n]) {
                             let data = m.to_vec();
                             self.input(Input::Datagram { data: &data, from, transport: Transport::NatT });
                         }
                     }
+                    Ok(_) => {}
                     Err(e) => debug!("receiving on port 4500: {e}"),
                 },
                 m = recv_opt(&mut self.dp_ike) => {
-                    if let Some(m) = m {
+                    if let Some(m) = m && self.from_peer(m.from) {
                         self.input(Input::Datagram { data: &m.message, from: m.from, transport: Transport::NatT });
                     }
                 },
+                _ = sleep_until(self.keepalive_at) => self.send_nat_keepalive(),
                 e = recv_unbounded(&mut self.dp_events) => {
                     if let Some(e) = e {
                         self.on_dataplane_event(e);
@@ -349,6 +376,54 @@ impl Task {
         for a in actions {
             self.apply(a);
         }
+        self.follow_peer();
+        self.schedule_nat_keepalive();
+    }
+
+    /// Whether a datagram from `from` is the peer's (any port: a NAT may have changed it).
+    fn from_peer(&self, from: SocketAddr) -> bool {
+        let ok = from.ip() == self.peer_ip;
+        if !ok {
+            debug!(%from, "dropping an IKE message from an address that is not the peer's");
+        }
+        ok
+    }
+
+    /// ESP follows the peer when its authenticated IKE messages come from a new address or
+    /// port (its NAT restarted: RFC 7296 §2.23; the session already answers it there).
+    fn follow_peer(&mut self) {
+        let (Some(dp), Some(current)) = (&self.dataplane, self.peer_for_esp) else {
+            return;
+        };
+        let moved = esp_peer_of(self.session.remote());
+        if moved != current {
+            info!(from = %current, to = %moved, "peer moved: ESP follows");
+            if let Err(e) = dp.set_peer(moved) {
+                error!("setting the ESP peer: {e}");
+            }
+            self.peer_for_esp = Some(moved);
+        }
+    }
+
+    /// Keeps a NAT keepalive due every [`NAT_KEEPALIVE`] while we are behind a NAT.
+    fn schedule_nat_keepalive(&mut self) {
+        match (self.session.local_behind_nat(), self.keepalive_at) {
+            (true, None) => {
+                self.keepalive_at = Some(tokio::time::Instant::now() + NAT_KEEPALIVE);
+            }
+            (false, Some(_)) => self.keepalive_at = None,
+            _ => {}
+        }
+    }
+
+    /// Sends one NAT keepalive to the peer's NAT-T port (RFC 3948 §2.3) and schedules the next.
+    fn send_nat_keepalive(&mut self) {
+        let to = esp_peer_of(self.session.remote());
+        if let Err(e) = self.natt.try_send_to(&NAT_KEEPALIVE_PACKET, to) {
+            debug!(%to, "sending a NAT keepalive failed: {e}");
+        }
+        self.keepalive_at = None;
+        self.schedule_nat_keepalive();
     }
 
     fn apply(&mut self, action: Action) {
@@ -404,15 +479,7 @@ impl Task {
     fn install(&mut self, sa: NewChildSa, activate: bool) {
         let Some(dp) = &self.dataplane else { return };
         // ESP goes where the peer's IKE messages come from on port 4500 (NAT-T).
-        let remote = self.session.remote();
-        let esp_peer = SocketAddr::new(
-            remote.ip(),
-            if remote.port() == 500 {
-                4500
-            } else {
-                remote.port()
-            },
-        );
+        let esp_peer = esp_peer_of(self.session.remote());
         if self.peer_for_esp != Some(esp_peer) {
             if let Err(e) = dp.set_peer(esp_peer) {
                 error!("setting the ESP peer: {e}");

@@ -450,6 +450,7 @@ impl IkeSession {
         self.remote = h.peer;
         self.transport = h.transport;
         self.nat_t = h.transport == Transport::NatT || h.nat.any();
+        self.local_behind_nat = h.nat.local_behind_nat;
         sa.established_at = Some(now);
         let rekey = self.rekey_after(self.cfg.ike_lifetime);
         sa.rekey_at = Some(now + rekey);

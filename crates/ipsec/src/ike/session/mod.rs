@@ -142,6 +142,9 @@ pub struct IkeSession {
     remote: SocketAddr,
     transport: Transport,
     nat_t: bool,
+    /// NAT detection said our own address is translated (RFC 7296 §2.23): we send NAT
+    /// keepalives (RFC 3948 §2.3).
+    local_behind_nat: bool,
     last_inbound: Option<Instant>,
     restart_at: Option<Instant>,
     out: Vec<Action>,
@@ -177,6 +180,7 @@ impl IkeSession {
             remote,
             transport: Transport::Ike,
             nat_t: false,
+            local_behind_nat: false,
             last_inbound: None,
             restart_at,
             out: Vec::new(),
@@ -193,6 +197,12 @@ impl IkeSession {
     /// Where the peer is now (floats to UDP 4500 with NAT-T, follows the peer's requests).
     pub fn remote(&self) -> SocketAddr {
         self.remote
+    }
+
+    /// Whether an established IKE SA found our own address translated by a NAT (RFC 7296
+    /// §2.23): the driver then keeps the NAT's mapping alive (RFC 3948 §2.3).
+    pub fn local_behind_nat(&self) -> bool {
+        self.sa.is_some() && self.local_behind_nat
     }
 
     /// The configuration.
@@ -826,6 +836,7 @@ impl IkeSession {
         self.transport = Transport::Ike;
         self.remote = self.cfg.remote;
         self.nat_t = false;
+        self.local_behind_nat = false;
     }
 
     fn close(&mut self, now: Instant) {
