@@ -310,7 +310,7 @@ impl Task {
             let has_dp = self.dataplane.is_some();
             tokio::select! {
                 r = self.ike.recv_from(&mut buf_500) => match r {
-                    Ok((n, from)) if self.from_peer(from) => {
+                    Ok((n, from)) if self.is_peer(from) => {
                         let data = buf_500[..n].to_vec();
                         self.input(Input::Datagram { data: &data, from, transport: Transport::Ike });
                     }
@@ -318,7 +318,7 @@ impl Task {
                     Err(e) => debug!("receiving on port 500: {e}"),
                 },
                 r = self.natt.recv_from(&mut buf_4500), if !has_dp => match r {
-                    Ok((n, from)) if self.from_peer(from) => {
+                    Ok((n, from)) if self.is_peer(from) => {
                         if let Datagram::Ike(m) = classify(&buf_4500[..n]) {
                             let data = m.to_vec();
                             self.input(Input::Datagram { data: &data, from, transport: Transport::NatT });
@@ -328,7 +328,7 @@ impl Task {
                     Err(e) => debug!("receiving on port 4500: {e}"),
                 },
                 m = recv_opt(&mut self.dp_ike) => {
-                    if let Some(m) = m && self.from_peer(m.from) {
+                    if let Some(m) = m && self.is_peer(m.from) {
                         self.input(Input::Datagram { data: &m.message, from: m.from, transport: Transport::NatT });
                     }
                 },
@@ -381,7 +381,7 @@ impl Task {
     }
 
     /// Whether a datagram from `from` is the peer's (any port: a NAT may have changed it).
-    fn from_peer(&self, from: SocketAddr) -> bool {
+    fn is_peer(&self, from: SocketAddr) -> bool {
         let ok = from.ip() == self.peer_ip;
         if !ok {
             debug!(%from, "dropping an IKE message from an address that is not the peer's");
