@@ -39,26 +39,26 @@ use crate::error::{Error, Result};
 use crate::namespace::Netns;
 
 // nfnetlink / nf_tables constants (linux/netfilter/nfnetlink.h, nf_tables.h, netfilter.h).
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
-const NFNL_MSG_BATCH_END: u16 = 0x11;
-const NFT_MSG_NEWTABLE: u16 = 0;
-const NFT_MSG_DELTABLE: u16 = 2;
-const NFT_MSG_NEWCHAIN: u16 = 3;
-const NFT_MSG_NEWRULE: u16 = 6;
+pub(crate) const NFNL_SUBSYS_NFTABLES: u16 = 10;
+pub(crate) const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+pub(crate) const NFNL_MSG_BATCH_END: u16 = 0x11;
+pub(crate) const NFT_MSG_NEWTABLE: u16 = 0;
+pub(crate) const NFT_MSG_DELTABLE: u16 = 2;
+pub(crate) const NFT_MSG_NEWCHAIN: u16 = 3;
+pub(crate) const NFT_MSG_NEWRULE: u16 = 6;
 const NFPROTO_INET: u8 = 1;
 
-const NFTA_TABLE_NAME: u16 = 1;
-const NFTA_CHAIN_TABLE: u16 = 1;
-const NFTA_CHAIN_NAME: u16 = 3;
-const NFTA_CHAIN_HOOK: u16 = 4;
-const NFTA_CHAIN_POLICY: u16 = 5;
-const NFTA_CHAIN_TYPE: u16 = 7;
-const NFTA_HOOK_HOOKNUM: u16 = 1;
-const NFTA_HOOK_PRIORITY: u16 = 2;
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
+pub(crate) const NFTA_TABLE_NAME: u16 = 1;
+pub(crate) const NFTA_CHAIN_TABLE: u16 = 1;
+pub(crate) const NFTA_CHAIN_NAME: u16 = 3;
+pub(crate) const NFTA_CHAIN_HOOK: u16 = 4;
+pub(crate) const NFTA_CHAIN_POLICY: u16 = 5;
+pub(crate) const NFTA_CHAIN_TYPE: u16 = 7;
+pub(crate) const NFTA_HOOK_HOOKNUM: u16 = 1;
+pub(crate) const NFTA_HOOK_PRIORITY: u16 = 2;
+pub(crate) const NFTA_RULE_TABLE: u16 = 1;
+pub(crate) const NFTA_RULE_CHAIN: u16 = 2;
+pub(crate) const NFTA_RULE_EXPRESSIONS: u16 = 4;
 const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_EXPR_NAME: u16 = 1;
 const NFTA_EXPR_DATA: u16 = 2;
@@ -78,19 +78,19 @@ const NFTA_IMMEDIATE_DREG: u16 = 1;
 const NFTA_IMMEDIATE_DATA: u16 = 2;
 
 const NFT_META_IIFNAME: u32 = 6;
-const NFT_META_OIFNAME: u32 = 7;
+pub(crate) const NFT_META_OIFNAME: u32 = 7;
 const NFT_META_NFPROTO: u32 = 15;
 const NFT_META_L4PROTO: u32 = 16;
-const NFPROTO_IPV4: u8 = 2;
+pub(crate) const NFPROTO_IPV4: u8 = 2;
 const NFPROTO_IPV6: u8 = 10;
 const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
-const NFT_CMP_EQ: u32 = 0;
+pub(crate) const NFT_CMP_EQ: u32 = 0;
 const NFT_CMP_NEQ: u32 = 1;
 const NFT_PAYLOAD_TRANSPORT_HEADER: u32 = 2;
 const NFT_REG_VERDICT: u32 = 0;
 const NFT_REG_1: u32 = 1;
 const NF_DROP: u32 = 0;
-const NF_ACCEPT: u32 = 1;
+pub(crate) const NF_ACCEPT: u32 = 1;
 
 const NF_INET_LOCAL_IN: u32 = 1;
 const NF_INET_FORWARD: u32 = 2;
@@ -99,9 +99,9 @@ const NF_INET_LOCAL_OUT: u32 = 3;
 const PRIORITY: i32 = -300;
 
 const NLMSG_ERROR: u16 = 2;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_CREATE: u16 = 0x400;
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_ACK: u16 = 0x4;
+pub(crate) const NLM_F_CREATE: u16 = 0x400;
 const NLA_F_NESTED: u16 = 0x8000;
 const IFNAMSIZ: usize = 16;
 
@@ -238,13 +238,13 @@ fn rules(spec: &CutSpec) -> Result<Vec<Rule<'_>>> {
 }
 
 /// A netlink message under construction.
-struct Msg {
+pub(crate) struct Msg {
     buf: Vec<u8>,
     nests: Vec<usize>,
 }
 
 impl Msg {
-    fn new(ty: u16, flags: u16, seq: u32, family: u8, res_id: u16) -> Msg {
+    pub(crate) fn new(ty: u16, flags: u16, seq: u32, family: u8, res_id: u16) -> Msg {
         let mut buf = Vec::with_capacity(256);
         buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, set by finish()
         buf.extend_from_slice(&ty.to_ne_bytes());
@@ -267,7 +267,7 @@ impl Msg {
         }
     }
 
-    fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Msg {
+    pub(crate) fn attr(&mut self, ty: u16, data: &[u8]) -> &mut Msg {
         let len = u16::try_from(4 + data.len()).unwrap_or(u16::MAX);
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
@@ -276,17 +276,17 @@ impl Msg {
         self
     }
 
-    fn str(&mut self, ty: u16, s: &str) -> &mut Msg {
+    pub(crate) fn str(&mut self, ty: u16, s: &str) -> &mut Msg {
         let mut d = s.as_bytes().to_vec();
         d.push(0);
         self.attr(ty, &d)
     }
 
-    fn be32(&mut self, ty: u16, v: u32) -> &mut Msg {
+    pub(crate) fn be32(&mut self, ty: u16, v: u32) -> &mut Msg {
         self.attr(ty, &v.to_be_bytes())
     }
 
-    fn begin(&mut self, ty: u16) -> &mut Msg {
+    pub(crate) fn begin(&mut self, ty: u16) -> &mut Msg {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
         self.buf
@@ -294,7 +294,7 @@ impl Msg {
         self
     }
 
-    fn end(&mut self) -> &mut Msg {
+    pub(crate) fn end(&mut self) -> &mut Msg {
         if let Some(at) = self.nests.pop() {
             let len = u16::try_from(self.buf.len() - at).unwrap_or(u16::MAX);
             self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
@@ -302,7 +302,7 @@ impl Msg {
         self
     }
 
-    fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         let len = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
         self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
         self.buf
@@ -310,27 +310,27 @@ impl Msg {
 }
 
 /// Appends one expression `{ NFTA_EXPR_NAME, NFTA_EXPR_DATA { .. } }` to a rule.
-fn expr(m: &mut Msg, name: &str, data: impl FnOnce(&mut Msg)) {
+pub(crate) fn expr(m: &mut Msg, name: &str, data: impl FnOnce(&mut Msg)) {
     m.begin(NFTA_LIST_ELEM).str(NFTA_EXPR_NAME, name);
     m.begin(NFTA_EXPR_DATA);
     data(m);
     m.end().end();
 }
 
-fn meta_load(m: &mut Msg, key: u32) {
+pub(crate) fn meta_load(m: &mut Msg, key: u32) {
     expr(m, "meta", |m| {
         m.be32(NFTA_META_KEY, key).be32(NFTA_META_DREG, NFT_REG_1);
     });
 }
 
-fn cmp(m: &mut Msg, op: u32, value: &[u8]) {
+pub(crate) fn cmp(m: &mut Msg, op: u32, value: &[u8]) {
     expr(m, "cmp", |m| {
         m.be32(NFTA_CMP_SREG, NFT_REG_1).be32(NFTA_CMP_OP, op);
         m.begin(NFTA_CMP_DATA).attr(NFTA_DATA_VALUE, value).end();
     });
 }
 
-fn ifname_bytes(name: &str) -> [u8; IFNAMSIZ] {
+pub(crate) fn ifname_bytes(name: &str) -> [u8; IFNAMSIZ] {
     let mut b = [0u8; IFNAMSIZ];
     let n = name.len().min(IFNAMSIZ - 1);
     b[..n].copy_from_slice(&name.as_bytes()[..n]);
@@ -387,7 +387,7 @@ fn encode_match(m: &mut Msg, what: &Match<'_>) {
     }
 }
 
-fn nft_type(msg: u16) -> u16 {
+pub(crate) fn nft_type(msg: u16) -> u16 {
     (NFNL_SUBSYS_NFTABLES << 8) | msg
 }
 
@@ -497,7 +497,7 @@ fn delete_batch(table: &str, seq: u32) -> Vec<u8> {
 }
 
 /// Reads the acknowledgements of `expected` messages; the first error wins.
-fn read_acks(sock: &Socket, expected: u32, what: &str) -> Result<()> {
+pub(crate) fn read_acks(sock: &Socket, expected: u32, what: &str) -> Result<()> {
     let mut got = 0;
     let mut buf = vec![0u8; 65536];
     while got < expected {
@@ -533,7 +533,7 @@ fn read_acks(sock: &Socket, expected: u32, what: &str) -> Result<()> {
 }
 
 /// Sends a batch from inside `ns` and waits for its acknowledgements.
-fn transact(ns: &Netns, batch: &[u8], acks: u32, what: &str) -> Result<()> {
+pub(crate) fn transact(ns: &Netns, batch: &[u8], acks: u32, what: &str) -> Result<()> {
     ns.run_result(|| {
         let mut sock = Socket::new(NETLINK_NETFILTER)
             .map_err(|e| Error::os(format!("{what}: opening an nfnetlink socket"), e))?;

@@ -29,6 +29,7 @@ pub mod link;
 pub mod mmsg;
 pub mod names;
 pub mod namespace;
+pub mod nat;
 pub mod netlink;
 // Added by the 802.1Q VLAN work (issue 11): AF_PACKET sockets with PACKET_AUXDATA.
 pub mod packet;
