@@ -196,6 +196,7 @@ fn written_configurations_round_trip_with_their_keys() {
         profile: vgw::config::daemon_profile(),
         router_id: None,
         underlay_gateway: Some("198.51.100.254".parse().unwrap()),
+        bind_address: None,
         advertise: vec!["192.168.0.0/16".parse().unwrap()],
         mode: Default::default(),
         connections: vec![vgw::plan::customer_view(&c, &c.connections[0])],

@@ -241,7 +241,7 @@ fn unknown_action_lists_the_known_ones() {
     assert!(
         msg.contains(
             "add_static_route, advertise, cut, delete_static_route, flap, kill, link_down, \
-             link_up, rekey, restart, restore, withdraw"
+             link_up, rekey, reset_nat, restart, restore, withdraw"
         ),
         "{msg}"
     );
@@ -365,4 +365,29 @@ fn ports_need_a_protocol_with_ports() {
     let expected = 1 + text.lines().position(|l| l.starts_with("ports")).unwrap();
     assert_eq!(line, expected, "{msg}");
     assert!(msg.contains("needs proto"), "{msg}");
+}
+
+#[test]
+fn nat_on_an_interface_the_router_lacks_and_reset_nat_without_nat() {
+    let text = BASE.replace(
+        "[[router]]\nname = \"r1\"\n",
+        "[[router]]\nname = \"r1\"\nmasquerade = [\"h1\", \"wan\"]\n",
+    );
+    let (line, _, path, msg) = one_error(&text);
+    assert_eq!((line, path.as_str()), (10, "router[0].masquerade[1]"));
+    assert!(
+        msg.contains("no interface \"wan\"") && msg.contains("h1, h2"),
+        "{msg}"
+    );
+    let text =
+        format!("{BASE}\n[[timeline]]\nat = \"1s\"\naction = \"reset_nat\"\nnode = \"r1\"\n");
+    let (_, _, path, msg) = one_error(&text);
+    assert_eq!(path, "timeline[0].node");
+    assert!(msg.contains("r1 does no NAT"), "{msg}");
+    // With a masquerade, both parse.
+    let text = BASE.replace(
+        "[[router]]\nname = \"r1\"\n",
+        "[[router]]\nname = \"r1\"\nmasquerade = [\"h2\"]\n",
+    ) + "\n[[timeline]]\nat = \"1s\"\naction = \"reset_nat\"\nnode = \"r1\"\n";
+    parse(&text).expect("a NAT router and its reset");
 }

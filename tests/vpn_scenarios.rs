@@ -34,6 +34,7 @@ const VPN_SCENARIOS: &[&str] = &[
     "vpn-route-limit",
     "redundant-cgw",
     "onprem-default-route",
+    "cgw-behind-nat",
 ];
 
 fn shipped_text(name: &str) -> &'static str {
@@ -314,6 +315,66 @@ fn show_gives_operators_routes_tunnels_and_bgp_but_never_keys() {
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_cgw_behind_a_nat_is_reached_where_the_nat_put_it_and_followed_when_it_moves() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "sctnat";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: lab.into(),
+    };
+    // cgw-behind-nat with the NAT restart pushed back, so the test sees both mappings.
+    let text = shipped_text("cgw-behind-nat").replace("at = \"3s\"", "at = \"8s\"");
+    let file = ws.file("nat.toml", &text);
+    let mut child = ws
+        .command(&["run", file.to_str().unwrap(), "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tunnel = |node: &str| -> Option<Value> {
+        let out = ws.run(&["show", lab, node, "tunnels"]);
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find(|t| t["name"] == "vpn1-t1")
+            .map(|t| t["ipsec"].clone())
+    };
+    // The VGW sends ESP to the edge's public address at a port the NAT chose (random-fully:
+    // neither 500 nor 4500), and the CGW knows itself to be behind a NAT.
+    let mut first = String::new();
+    wait_until(
+        "the VGW's ESP peer is the NAT's mapping",
+        Duration::from_secs(30),
+        || {
+            let Some(ipsec) = tunnel("vgw1") else {
+                return false;
+            };
+            first = ipsec["esp_peer"].as_str().unwrap_or("").to_string();
+            first.starts_with("198.51.100.1:") && ipsec["nat_t"] == true
+        },
+    );
+    let port: u16 = first.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(![500, 4500].contains(&port), "not translated: {first}");
+    let cgw = tunnel("cgw1").expect("cgw1 tunnels");
+    assert_eq!(cgw["behind_nat"], true, "{cgw}");
+    assert_eq!(tunnel("vgw1").unwrap()["behind_nat"], false);
+    // At 8 s the edge forgets its mappings: the VGW follows the new port.
+    wait_until(
+        "the VGW follows the NAT's new mapping",
+        Duration::from_secs(30),
+        || {
+            tunnel("vgw1").is_some_and(|ipsec| {
+                let now = ipsec["esp_peer"].as_str().unwrap_or("");
+                now.starts_with("198.51.100.1:") && now != first
+            })
+        },
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "the scenario's expectations hold");
 }
 
 #[test]

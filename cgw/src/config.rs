@@ -58,6 +58,11 @@ pub struct CgwConfig {
     /// learned from AWS can capture them; absent, they resolve in the main table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub underlay_gateway: Option<Ipv4Addr>,
+    /// Behind a NAT: the address of its own outside interface, which its tunnels' sockets use,
+    /// while AWS knows it by the NAT's public address (each tunnel's `outside_ip`, also its
+    /// IKE identity, as AWS's customer gateway resource holds it). Absent: the same address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_address: Option<Ipv4Addr>,
     /// Prefixes announced to AWS (the on-premises networks).
     #[serde(default)]
     pub advertise: Vec<Ipv4Net>,

@@ -77,7 +77,7 @@ impl Cgw {
                 let name = tunnel_name(&c.name, i);
                 // The customer's end of AWS's tunnel: the same options (the customer view's
                 // startup and DPD actions) and the same timer table as the VGW's end.
-                let ipsec = t
+                let mut ipsec = t
                     .options
                     .tunnel_config(
                         &name,
@@ -92,6 +92,11 @@ impl Cgw {
                             e.to_string(),
                         )
                     })?;
+                // Behind a NAT the sockets use our own address; the identity stays the public
+                // one AWS registered (RFC 7296 §2.23: NAT detection then finds the NAT).
+                if let Some(own) = config.bind_address {
+                    ipsec.ike.local = std::net::SocketAddr::from((own, 500));
+                }
                 specs.push(TunnelSpec {
                     ifname: bundle::ifname(&c.name, ci, i),
                     inside_cidr: t.inside_cidr,
@@ -112,6 +117,7 @@ impl Cgw {
                     .connections
                     .iter()
                     .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
+                    .map(|public| config.bind_address.unwrap_or(public))
                     .collect();
                 Some(Arc::new(Underlay::install(&netlink, &outside, gw).await?))
             }

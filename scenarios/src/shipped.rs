@@ -49,6 +49,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../udp-only-outage.toml"),
     },
     Shipped {
+        name: "cgw-behind-nat",
+        text: include_str!("../cgw-behind-nat.toml"),
+    },
+    Shipped {
         name: "flapping-wan",
         text: include_str!("../flapping-wan.toml"),
     },

@@ -164,6 +164,7 @@ impl VpnLab {
                 profile: Profile::Fast,
                 router_id: None,
                 underlay_gateway: Some(Ipv4Addr::from(u32::from(s.outside) & 0xffff_ff00 | 254)),
+                bind_address: None,
                 advertise: match s.routing {
                     Routing::Dynamic => vec![s.prefix],
                     Routing::Static => Vec::new(),

@@ -210,7 +210,7 @@ impl NodeSpec for Cgw {
         });
         question.answer::<CustomerGatewayOf>(|_| {
             Some(CustomerGateway {
-                outside_ip: self.internet.address.addr(),
+                outside_ip: self.aws_address(),
                 asn: self.asn,
             })
         });

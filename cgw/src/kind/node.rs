@@ -61,8 +61,12 @@ pub struct Cgw {
     pub site: Option<String>,
     /// Its BGP ASN.
     pub asn: u32,
-    /// Outside interface.
+    /// Outside interface (on the internet router, or on an edge router doing NAT).
     pub internet: Internet,
+    /// Behind a NAT: the public address AWS knows it by (the customer gateway resource's IP,
+    /// the NAT's outside address). Default: its own outside address.
+    #[serde(default)]
+    pub public_address: Option<Ipv4Addr>,
     /// Prefixes announced to AWS.
     #[serde(default)]
     pub advertise: Vec<Ipv4Net>,
@@ -91,6 +95,12 @@ impl Cgw {
     /// Where it was declared.
     pub fn path(&self) -> &FieldPath {
         &self.path
+    }
+
+    /// The address AWS knows it by.
+    pub fn aws_address(&self) -> Ipv4Addr {
+        self.public_address
+            .unwrap_or_else(|| self.internet.address.addr())
     }
 
     /// Every prefix it announces.

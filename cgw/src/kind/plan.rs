@@ -107,6 +107,7 @@ pub fn cgw_config(
         profile,
         router_id: None,
         underlay_gateway: Some(cgw.internet.peer()),
+        bind_address: cgw.public_address.map(|_| cgw.internet.address.addr()),
         advertise: cgw.advertised(),
         mode: cgw.mode,
         connections,

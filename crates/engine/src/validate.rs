@@ -462,6 +462,16 @@ fn timeline(s: &Scenario, cx: &ParseCx<'_>, out: &mut Vec<Diagnostic>) {
                     out.push(cx.error(&p.key("node"), format!("link {link} has no end on {n}")));
                 }
             }
+            Action::ResetNat { node } => {
+                if node_ok(node, &p.key("node"), out)
+                    && t.node(node).is_some_and(|n| n.masquerade().is_empty())
+                {
+                    out.push(cx.error(
+                        &p.key("node"),
+                        format!("{node} does no NAT (a [[router]] with `masquerade` does)"),
+                    ));
+                }
+            }
             Action::Kill { node, process } | Action::Restart { node, process } => {
                 if node_ok(node, &p.key("node"), out) {
                     let procs: Vec<String> = t

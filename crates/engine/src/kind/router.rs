@@ -5,9 +5,15 @@
 //! name = "r1"
 //! site = "onprem"
 //! routes = [{ to = "10.2.0.0/24", via = "10.255.0.2" }]
+//! masquerade = ["inet"]     # optional: source-NAT what leaves by these interfaces
 //! ```
 //!
-//! What it does not do: run a routing protocol (the gateway kinds do).
+//! `masquerade` makes it an edge router doing NAT: IPv4 leaving by a listed interface takes
+//! that interface's address and a random source port (nftables `masquerade random-fully`),
+//! as a customer gateway behind a NAT sees it; the timeline action `reset_nat` makes it forget
+//! its mappings mid-run.
+//!
+//! What it does not do: run a routing protocol (the gateway kinds do), or destination NAT.
 
 use serde::Deserialize;
 
@@ -37,6 +43,9 @@ pub struct Router {
     /// Nodes to start first.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Interfaces whose outgoing IPv4 is source-NATed.
+    #[serde(default)]
+    pub masquerade: Vec<String>,
     #[serde(skip)]
     path: FieldPath,
 }
@@ -88,7 +97,35 @@ impl NodeSpec for Router {
             topo,
             cx,
         ));
+        let interfaces: Vec<String> = topo
+            .links
+            .iter()
+            .flat_map(|l| {
+                l.endpoints
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.node == self.name)
+                    .map(|(i, _)| l.ifname(i))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for (i, ifname) in self.masquerade.iter().enumerate() {
+            if !interfaces.contains(ifname) {
+                out.push(cx.error(
+                    &self.path.key("masquerade").index(i),
+                    format!(
+                        "{} has no interface {ifname:?} (its interfaces: {})",
+                        self.name,
+                        interfaces.join(", ")
+                    ),
+                ));
+            }
+        }
         out
+    }
+
+    fn masquerade(&self) -> Vec<String> {
+        self.masquerade.clone()
     }
 
     fn setup(&self, _topo: &Topology) -> NodeSetup {

@@ -59,6 +59,12 @@ pub trait NodeSpec: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// Interfaces through which its outgoing IPv4 is source-NATed (masquerade with random
+    /// ports, as an on-prem edge router does); set up with its routes. The default: none.
+    fn masquerade(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The processes to start in its namespace once its links, addresses and routes exist.
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
         let _ = env;

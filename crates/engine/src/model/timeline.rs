@@ -18,6 +18,7 @@
 //! cut = "cut-wan"           # or link = / node = : every cut on it
 //!
 //! # link_down / link_up { link, node? }   kill / restart { node, process? }
+//! # reset_nat { node }: a masquerading router forgets its NAT mappings (an edge restart)
 //! # flap { link, count, period, down? }   and the actions node kinds add (withdraw, rekey ...)
 //! ```
 //!
@@ -122,6 +123,12 @@ pub enum Action {
         /// The process (its name); `None`: the node's only or main process.
         process: Option<String>,
     },
+    /// A masquerading router forgets its NAT mappings (a conntrack flush, as when an edge
+    /// router restarts): each flow's next packet leaves with a new source port.
+    ResetNat {
+        /// The router.
+        node: String,
+    },
     /// Start a killed process again (or kill and start a running one).
     Restart {
         /// The node.
@@ -219,6 +226,13 @@ pub(crate) struct LinkRaw {
 pub(crate) struct ProcessRaw {
     pub node: String,
     pub process: Option<String>,
+}
+
+/// Keys of `reset_nat`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NodeRaw {
+    pub node: String,
 }
 
 /// Keys of `flap`.

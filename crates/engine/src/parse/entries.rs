@@ -13,8 +13,8 @@ use crate::model::expect::{
     Check, DeliversRaw, ExpectCommon, Expectation, MaxGapRaw, RouteRaw, StateRaw,
 };
 use crate::model::timeline::{
-    Action, CutRaw, CutTarget, EntryCommon, FlapRaw, LinkRaw, PROTOCOLS, ProcessRaw, RestoreRaw,
-    RestoreWhich, TimelineEntry, TrafficMatch,
+    Action, CutRaw, CutTarget, EntryCommon, FlapRaw, LinkRaw, NodeRaw, PROTOCOLS, ProcessRaw,
+    RestoreRaw, RestoreWhich, TimelineEntry, TrafficMatch,
 };
 use crate::model::timing::Timing;
 use crate::model::when::{EventMatch, When};
@@ -29,6 +29,7 @@ const ENGINE_ACTIONS: &[&str] = &[
     "kill",
     "restart",
     "flap",
+    "reset_nat",
 ];
 const ENGINE_CHECKS: &[&str] = &["route", "delivers", "max_gap", "state"];
 const COMMON_ENTRY: &[&str] = &["name", "at", "after", "on_event", "delay", "action"];
@@ -202,6 +203,10 @@ fn timeline_entry(
                 }
             }
         }
+        "reset_nat" => {
+            let r: NodeRaw = cx.de(&rest, p)?;
+            Action::ResetNat { node: r.node }
+        }
         "flap" => {
             let r: FlapRaw = cx.de(&rest, p)?;
             if r.count == 0 {
@@ -284,6 +289,7 @@ fn default_action_name(a: &Action) -> String {
             which: RestoreWhich::Target(x),
         } => format!("restore {}", t(x)),
         Action::LinkDown { link, .. } => format!("link {link} down"),
+        Action::ResetNat { node } => format!("reset {node}'s NAT"),
         Action::LinkUp { link, .. } => format!("link {link} up"),
         Action::Kill { node, process } => format!(
             "kill {node}{}",

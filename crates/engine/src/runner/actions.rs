@@ -274,6 +274,19 @@ async fn run<B: Backend>(ctx: &Ctx<'_, B>, e: &TimelineEntry) -> Result<(), Stri
             );
             ctx.rec.complete(&e.name, true);
         }
+        Action::ResetNat { node } => {
+            ctx.backend
+                .reset_nat(node)
+                .await
+                .map_err(|e| e.to_string())?;
+            ctx.rec.record(
+                EventSource::Action,
+                &e.name,
+                "reset_nat",
+                format!("{node} forgot its NAT mappings"),
+            );
+            ctx.rec.complete(&e.name, true);
+        }
         Action::Restart { node, process } => {
             let (name, p) = pick_process(ctx, node, process.as_deref())?;
             if ctx.backend.is_running(p.id) {

@@ -104,6 +104,23 @@ pub trait Backend: NsRunner + Send + Sync + 'static {
     /// Removes one cut.
     fn restore(&self, cut: CutId) -> impl Future<Output = Result<(), BackendError>> + Send;
 
+    /// Source-NATs IPv4 leaving `node` through `ifname` (masquerade, random ports).
+    fn masquerade(
+        &self,
+        node: &str,
+        ifname: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        let what = format!("masquerading {node}'s {ifname}");
+        async move { Err(BackendError::ctx(what, "this backend has no NAT")) }
+    }
+
+    /// Makes `node`'s NAT forget every mapping (a conntrack flush: an edge router restarting
+    /// its NAT), so each flow's next packet gets a new source port.
+    fn reset_nat(&self, node: &str) -> impl Future<Output = Result<(), BackendError>> + Send {
+        let what = format!("resetting {node}'s NAT");
+        async move { Err(BackendError::ctx(what, "this backend has no NAT")) }
+    }
+
     /// Spawns a process in `node` with its working directory `dir` (files already written).
     fn spawn(&self, node: &str, spec: &ProcessSpec, dir: &Path) -> Result<ProcId, BackendError>;
 

@@ -452,6 +452,9 @@ async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>) -> Result<(), String> {
             for r in &n.setup.routes {
                 b.add_route(&n.name, r).await?;
             }
+            for ifname in &n.masquerade {
+                b.masquerade(&n.name, ifname).await?;
+            }
             Ok::<(), BackendError>(())
         }
     });

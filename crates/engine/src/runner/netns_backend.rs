@@ -163,6 +163,19 @@ impl Backend for NetnsBackend {
         Ok(())
     }
 
+    async fn masquerade(&self, node: &str, ifname: &str) -> Result<(), BackendError> {
+        let ns = self.netns(node)?;
+        // The table goes with the namespace at teardown: nothing to remember.
+        netns::nat::masquerade(&ns, ifname)
+            .map(drop)
+            .map_err(err(format!("masquerading {node}'s {ifname}")))
+    }
+
+    async fn reset_nat(&self, node: &str) -> Result<(), BackendError> {
+        let ns = self.netns(node)?;
+        netns::nat::flush_conntrack(&ns).map_err(err(format!("resetting {node}'s NAT")))
+    }
+
     async fn set_forwarding(&self, node: &str) -> Result<(), BackendError> {
         let ns = self.netns(node)?;
         ns.set_forwarding(true)

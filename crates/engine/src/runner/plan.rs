@@ -49,6 +49,8 @@ pub struct NodePlan {
     pub kind: String,
     /// Forwarding, routes, dependencies.
     pub setup: NodeSetup,
+    /// Interfaces whose outgoing IPv4 is masqueraded.
+    pub masquerade: Vec<String>,
 }
 
 /// The whole plan.
@@ -77,6 +79,7 @@ pub fn plan(t: &Topology) -> Result<Plan, DependencyLoop> {
             name: n.name().to_string(),
             kind: n.kind().to_string(),
             setup: n.setup(t),
+            masquerade: n.masquerade(),
         })
         .collect();
     let links = t

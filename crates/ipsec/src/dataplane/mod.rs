@@ -118,6 +118,13 @@ pub enum DataplaneEvent {
         /// Which half reached it.
         direction: Direction,
     },
+    /// Authenticated ESP arrived from a new source address or port: the peer's NAT changed
+    /// its mapping (RFC 3948; the Linux kernel reports the same as XFRM_MSG_MAPPING). The IKE
+    /// side decides whether ESP follows.
+    PeerMoved {
+        /// Where ESP now comes from.
+        to: SocketAddr,
+    },
     /// A data-plane thread stopped on an I/O error it cannot recover from.
     Failed {
         /// What failed.

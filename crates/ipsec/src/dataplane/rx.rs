@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::{IpAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
@@ -55,6 +55,8 @@ pub(crate) struct RxWorker {
     ike: tokio_mpsc::Sender<IkeDatagram>,
     vnet_hdr: bool,
     refused: Vec<IpAddr>,
+    /// Where authenticated ESP last came from.
+    esp_source: Option<SocketAddr>,
     sas: Vec<Inbound>,
     slots: Vec<Vec<u8>>,
     meta: [RecvMeta; SLOTS],
@@ -81,6 +83,7 @@ impl RxWorker {
             ike,
             vnet_hdr: config.vnet_hdr,
             refused: config.refused_destinations.clone(),
+            esp_source: None,
             sas: Vec::with_capacity(4),
             slots: (0..SLOTS).map(|_| vec![0u8; SLOT]).collect(),
             meta: [RecvMeta::default(); SLOTS],
@@ -179,7 +182,7 @@ impl RxWorker {
 
     fn datagram(&mut self, datagram: &mut [u8], meta: RecvMeta, now_ns: u64) -> io::Result<()> {
         match udp_encap::classify(datagram) {
-            Datagram::Esp(_) => self.esp(datagram, now_ns),
+            Datagram::Esp(_) => self.esp(datagram, meta.addr, now_ns),
             Datagram::Ike(message) => {
                 if let Some(from) = meta.addr
                     && self
@@ -202,7 +205,7 @@ impl RxWorker {
         }
     }
 
-    fn esp(&mut self, packet: &mut [u8], now_ns: u64) -> io::Result<()> {
+    fn esp(&mut self, packet: &mut [u8], from: Option<SocketAddr>, now_ns: u64) -> io::Result<()> {
         let spi = u32::from_be_bytes([packet[0], packet[1], packet[2], packet[3]]);
         let Some(inbound) = self.sas.iter_mut().find(|i| i.sa.spi() == spi) else {
             self.shared.counters.add_unknown_spi(1);
@@ -222,6 +225,13 @@ impl RxWorker {
                 return Ok(());
             }
         };
+        // Only an authenticated packet may say where the peer is now.
+        if let Some(from) = from
+            && self.esp_source != Some(from)
+        {
+            self.esp_source = Some(from);
+            self.shared.event(DataplaneEvent::PeerMoved { to: from });
+        }
         if opened.soft_limit {
             self.shared.event(DataplaneEvent::SoftLimit {
                 inbound_spi: spi,

@@ -256,6 +256,7 @@ pub fn spawn(config: TunnelConfig, io: TunnelIo) -> Result<TunnelHandle, TunnelE
         peer_for_esp: None,
         peer_ip: remote,
         keepalive_at: None,
+        ike_remote_seen: None,
     };
     let mut task = task;
     if let Some((dp, channels)) = dataplane {
@@ -289,6 +290,8 @@ struct Task {
     peer_ip: IpAddr,
     /// When the next NAT keepalive is due (only while we are behind a NAT).
     keepalive_at: Option<tokio::time::Instant>,
+    /// The IKE peer address last followed (ESP moves when it changes).
+    ike_remote_seen: Option<SocketAddr>,
 }
 
 fn now() -> std::time::Instant {
@@ -392,10 +395,15 @@ impl Task {
     /// ESP follows the peer when its authenticated IKE messages come from a new address or
     /// port (its NAT restarted: RFC 7296 §2.23; the session already answers it there).
     fn follow_peer(&mut self) {
+        let remote = self.session.remote();
+        if self.ike_remote_seen == Some(remote) {
+            return;
+        }
+        self.ike_remote_seen = Some(remote);
         let (Some(dp), Some(current)) = (&self.dataplane, self.peer_for_esp) else {
             return;
         };
-        let moved = esp_peer_of(self.session.remote());
+        let moved = esp_peer_of(remote);
         if moved != current {
             info!(from = %current, to = %moved, "peer moved: ESP follows");
             if let Err(e) = dp.set_peer(moved) {
@@ -478,9 +486,10 @@ impl Task {
 
     fn install(&mut self, sa: NewChildSa, activate: bool) {
         let Some(dp) = &self.dataplane else { return };
-        // ESP goes where the peer's IKE messages come from on port 4500 (NAT-T).
+        // ESP goes where the peer's IKE messages come from on port 4500 (NAT-T); once set, it
+        // follows the peer's moves (`follow_peer`, `DataplaneEvent::PeerMoved`), not rekeys.
         let esp_peer = esp_peer_of(self.session.remote());
-        if self.peer_for_esp != Some(esp_peer) {
+        if self.peer_for_esp.is_none() {
             if let Err(e) = dp.set_peer(esp_peer) {
                 error!("setting the ESP peer: {e}");
             }
@@ -526,6 +535,20 @@ impl Task {
                 );
                 self.input(Input::ChildSoftLimit { spi: inbound_spi });
             }
+            DataplaneEvent::PeerMoved { to } => {
+                // Behind a NAT that restarted, the peer's ESP comes from a new port before its
+                // next IKE message does: answer there at once (as strongSwan does on the
+                // kernel's mapping report). The IKE side follows its next authenticated message.
+                if let Some(dp) = &self.dataplane
+                    && self.peer_for_esp.is_some_and(|p| p != to)
+                {
+                    info!(%to, "authenticated ESP from a new address: ESP follows");
+                    if let Err(e) = dp.set_peer(to) {
+                        error!("setting the ESP peer: {e}");
+                    }
+                    self.peer_for_esp = Some(to);
+                }
+            }
             DataplaneEvent::Failed { reason } => {
                 error!("data plane failed: {reason}");
                 let _ = self.events.send(TunnelEvent {
@@ -560,6 +583,8 @@ impl Task {
             local: self.local.to_string(),
             remote: s.remote,
             nat_t: s.nat_t,
+            esp_peer: self.peer_for_esp.map(|p| p.to_string()),
+            behind_nat: self.session.local_behind_nat(),
             ike_sa: s.ike_sa.map(|i| IkeShow {
                 spi_i: i.spi_i,
                 spi_r: i.spi_r,

@@ -80,6 +80,11 @@ pub struct TunnelShow {
     pub remote: String,
     /// IKE and ESP on UDP 4500.
     pub nat_t: bool,
+    /// Where ESP goes: the peer's NAT-T address and port (a NAT may have chosen the port, and
+    /// changed it since; absent before the first CHILD_SA or without a data plane).
+    pub esp_peer: Option<String>,
+    /// We found our own address translated by a NAT and send NAT keepalives.
+    pub behind_nat: bool,
     /// The IKE SA.
     pub ike_sa: Option<IkeShow>,
     /// CHILD_SA pairs.
