@@ -28,6 +28,7 @@
 
 pub mod addressing;
 pub mod checks;
+pub mod keys;
 pub mod node;
 pub mod plan;
 pub mod query;

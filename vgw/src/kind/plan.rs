@@ -19,28 +19,17 @@
 
 use std::path::PathBuf;
 
-use engine::lab_secret::LabSecret;
 use engine::model::Topology;
 use engine::model::timing::Profile;
 use engine::source::FieldPath;
 
 use super::addressing::host;
+pub use super::keys::KeySource;
 use super::node::Vgw;
 use super::query::{CustomerGatewayOf, PlanError, VpcOf};
 use crate::config::{CgwConnection, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 use crate::plan::{InsideCidrAllocator, customer_view, derive_psk, derive_psk_from};
 use crate::psk::Psk;
-
-/// Where the keys a scenario does not give come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// A running lab's secret (`engine::kind::NodeEnv::lab_secret`).
-    Lab(LabSecret),
-    /// No lab (validation, `hybridlab cgw-config SCENARIO`): a VGW without a `seed` gets
-    /// placeholder keys that no lab uses; [`super::node::Vgw::has_random_keys`] says whether
-    /// a connection has one, and nothing that prints keys may print them.
-    NoLab,
-}
 
 /// The key of a tunnel the scenario gives none for; `label` is `vgw/connection/tN`.
 fn default_key(vgw: &Vgw, keys: &KeySource, label: &str) -> Psk {

@@ -18,7 +18,7 @@ use engine::kind::query::Query;
 use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 
-use super::plan::KeySource;
+use super::keys::KeySource;
 use crate::config::{CgwConnection, VpcStaticRoute};
 use engine::source::FieldPath;
 
