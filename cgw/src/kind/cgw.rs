@@ -204,6 +204,12 @@ impl NodeSpec for Cgw {
         }]
     }
 
+    fn serves_action(&self, action: &str) -> bool {
+        // The VPN kinds' `rekey` (parsed by the vgw kind) works on either end of a tunnel;
+        // an external customer gateway runs no daemon to take it.
+        action == "rekey" && !self.external
+    }
+
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
         question.answer::<plan::CgwConfigOf>(|q| {
             Some(plan::cgw_config(self, topo, q.profile, &q.keys))

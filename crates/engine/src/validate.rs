@@ -522,7 +522,8 @@ fn timeline(s: &Scenario, cx: &ParseCx<'_>, out: &mut Vec<Diagnostic>) {
             }
             Action::Kind(k) => {
                 if node_ok(&k.node, &p.key("node"), out)
-                    && t.node(&k.node).map(|n| n.kind()) != Some(k.kind)
+                    && t.node(&k.node)
+                        .is_some_and(|n| n.kind() != k.kind && !n.serves_action(&k.params.kind))
                 {
                     out.push(cx.error(
                         &p.key("node"),

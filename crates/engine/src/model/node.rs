@@ -59,6 +59,14 @@ pub trait NodeSpec: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// Whether this node also serves timeline action `action` that another kind parses (the
+    /// `rekey` of the VPN kinds goes to a VGW or a customer gateway alike). A node always
+    /// serves its own kind's actions; the default serves no other.
+    fn serves_action(&self, action: &str) -> bool {
+        let _ = action;
+        false
+    }
+
     /// Interfaces through which its outgoing IPv4 is source-NATed (masquerade with random
     /// ports, as an on-prem edge router does); set up with its routes. The default: none.
     fn masquerade(&self) -> Vec<String> {
