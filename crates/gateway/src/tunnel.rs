@@ -256,6 +256,15 @@ impl Tunnel {
         }
     }
 
+    /// Deletes the IKE SA (the peer sees INFORMATIONAL DELETE) and starts over, the TUN device
+    /// and data plane staying: AWS's tunnel endpoint replacement.
+    pub async fn reset(&self) -> Result<(), String> {
+        match &self.handle {
+            Some(h) => h.reset().await.map_err(|e| e.to_string()),
+            None => Err("tunnel stopped".into()),
+        }
+    }
+
     /// Deletes the SAs (the peer sees INFORMATIONAL DELETE) and stops.
     pub async fn close(mut self) {
         self.watcher.abort();

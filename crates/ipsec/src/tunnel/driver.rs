@@ -157,6 +157,11 @@ impl TunnelHandle {
         self.input(|| Input::RekeyIke).await
     }
 
+    /// Deletes the IKE SA and starts over (see [`Input::Reset`]): AWS's endpoint replacement.
+    pub async fn reset(&self) -> Result<(), TunnelError> {
+        self.input(|| Input::Reset).await
+    }
+
     /// Initiates an IKE SA now (if none exists).
     pub async fn initiate(&self) -> Result<(), TunnelError> {
         self.input(|| Input::Initiate).await

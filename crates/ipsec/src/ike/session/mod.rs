@@ -254,6 +254,7 @@ impl IkeSession {
                     self.last_inbound = Some(at);
                 }
             }
+            Input::Reset => self.reset(now),
             Input::Close => self.close(now),
         }
         self.pump(now);
@@ -837,6 +838,17 @@ impl IkeSession {
         self.remote = self.cfg.remote;
         self.nat_t = false;
         self.local_behind_nat = false;
+    }
+
+    fn reset(&mut self, now: Instant) {
+        if self.sa.is_some() {
+            info!("resetting: deleting the IKE SA, then starting over");
+            // The DELETE's answer (or its loss) ends in `after_loss`, as any deletion we make.
+            self.send_delete_ike_now(now);
+        } else {
+            self.half_open = None;
+            self.after_loss(now, None);
+        }
     }
 
     fn close(&mut self, now: Instant) {

@@ -718,6 +718,28 @@ fn dead_peer_restart_reinitiates_and_peer_restart_replaces_the_old_sa() {
 }
 
 #[test]
+fn a_responder_reset_deletes_the_sa_and_the_initiator_comes_back_with_a_new_one() {
+    // Peer 0 initiates (the customer gateway), peer 1 responds (AWS): AWS resets its end.
+    let mut net = pair(14);
+    net.run_for(Duration::from_secs(2));
+    assert!(net.established());
+    let old = net.peers[1].session.show(net.now).ike_sa.unwrap();
+    net.input(1, Input::Reset);
+    net.run_for(Duration::from_millis(200));
+    assert!(
+        net.peers[1].count(|e| matches!(e, Event::IkeSaDeleted { .. })) >= 1,
+        "{:?}",
+        net.peers[1].events
+    );
+    // The initiator starts over after its restart delay; the responder takes it.
+    net.run_for(Duration::from_secs(10));
+    assert!(net.established(), "{:?}", net.peers[0].events);
+    let new = net.peers[1].session.show(net.now).ike_sa.unwrap();
+    assert_ne!(old.spi_i, new.spi_i, "a new IKE SA");
+    assert_eq!(net.peers[1].inbound.len(), 1, "one CHILD_SA, the new one");
+}
+
+#[test]
 fn close_deletes_on_both_sides() {
     let mut net = pair(13);
     net.run_for(Duration::from_secs(2));

@@ -61,6 +61,10 @@ pub enum Input<'a> {
     /// The data plane received protected traffic at this time (DPD only probes when nothing
     /// protected arrived, RFC 7296 §2.4).
     EspInbound(Instant),
+    /// Delete the IKE SA and its CHILD_SAs (INFORMATIONAL DELETE, RFC 7296 §1.4.1) and start
+    /// over as a fresh session would: an initiator (startup `start`) initiates again after its
+    /// restart delay, a responder waits for the peer. AWS's tunnel endpoint replacement.
+    Reset,
     /// Delete everything and stop (tunnel shutdown).
     Close,
 }
