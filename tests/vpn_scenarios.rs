@@ -35,6 +35,7 @@ const VPN_SCENARIOS: &[&str] = &[
     "redundant-cgw",
     "onprem-default-route",
     "cgw-behind-nat",
+    "endpoint-replacement",
 ];
 
 fn shipped_text(name: &str) -> &'static str {

@@ -49,6 +49,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../udp-only-outage.toml"),
     },
     Shipped {
+        name: "endpoint-replacement",
+        text: include_str!("../endpoint-replacement.toml"),
+    },
+    Shipped {
         name: "cgw-behind-nat",
         text: include_str!("../cgw-behind-nat.toml"),
     },

@@ -60,6 +60,7 @@ use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
 
 use crate::config::{ConfigError, MAX_CUSTOMER_PREFIXES, Routing, VgwConfig, inside_addresses};
+use crate::replacement::{self, Replacement, Replacements};
 use crate::timers::{self, VpnTimers};
 
 /// Kernel protocol number of the routes the VGW installs: the gateways' own
@@ -81,6 +82,8 @@ struct Shared {
     config: VgwConfig,
     preference: TunnelPreference,
     underlay: Option<Underlay>,
+    /// Tunnels whose endpoint is being replaced (`crate::replacement`).
+    replacing: Arc<Replacements>,
     state: Mutex<State>,
 }
 
@@ -258,6 +261,7 @@ impl Vgw {
             .collect();
         let shared = Arc::new(Shared {
             preference: TunnelPreference::new(config.seed),
+            replacing: Arc::default(),
             underlay,
             config,
             state: Mutex::new(State {
@@ -412,6 +416,17 @@ async fn reconcile(
                 });
             }
         }
+    }
+    // A tunnel being replaced carries nothing another tunnel can carry (AWS moves traffic off
+    // it first: `crate::replacement`).
+    let replacing = shared.replacing.names();
+    if !replacing.is_empty() {
+        let elsewhere: BTreeSet<Ipv4Net> = candidates
+            .iter()
+            .filter(|c| !replacing.contains(&c.via))
+            .map(|c| c.prefix)
+            .collect();
+        candidates.retain(|c| !replacing.contains(&c.via) || !elsewhere.contains(&c.prefix));
     }
     let selections = routing::vgw::select(&candidates, shared.preference);
 
@@ -619,11 +634,73 @@ fn register(
         let (shared, changed) = (s4.clone(), c4.clone());
         async move { static_route_action(&shared, &changed, &p, false).await }
     });
+    let (s7, t7, sp7, c7) = (
+        shared.clone(),
+        tunnels.clone(),
+        speaker.clone(),
+        changed.clone(),
+    );
+    let events = builder.publisher();
+    let builder = builder.action("replace_tunnel", move |p: ActionParams| {
+        let (shared, tunnels, speaker, changed, events) = (
+            s7.clone(),
+            t7.clone(),
+            sp7.clone(),
+            c7.clone(),
+            events.clone(),
+        );
+        async move { replace_tunnel_action(&shared, tunnels, speaker, changed, events, &p) }
+    });
     let s6 = shared.clone();
     builder.action("customer_keys", move |p: ActionParams| {
         let shared = s6.clone();
         async move { customer_keys_action(&shared, &p) }
     })
+}
+
+/// `replace_tunnel` `{"tunnel": "vpn1-t1"}`: AWS's tunnel endpoint replacement
+/// (`crate::replacement`); answers at once, the stages follow as `vgw.replace.*` events.
+fn replace_tunnel_action(
+    shared: &Shared,
+    tunnels: Arc<Tunnels>,
+    speaker: Option<Arc<Speaker>>,
+    changed: Arc<Notify>,
+    events: control::EventPublisher,
+    p: &ActionParams,
+) -> Result<Value, ErrorBody> {
+    let name = p
+        .args
+        .get("tunnel")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"tunnel\""))?;
+    let spec = tunnels
+        .spec(name)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::NotFound, format!("no tunnel {name:?}")))?;
+    let vpn_timers = timers::of(shared.config.profile);
+    let neighbor = shared
+        .config
+        .connections
+        .iter()
+        .find(|c| (0..c.tunnels.len()).any(|i| tunnel_name(&c.name, i) == name))
+        .filter(|c| c.routing == Routing::Dynamic)
+        .and_then(|c| c.customer_asn)
+        .map(|asn| vgw_neighbor(spec, asn, vpn_timers));
+    let drain = Duration::from_secs(2 * u64::from(vpn_timers.bgp.keepalive));
+    let r = Replacement {
+        tunnel: name.to_string(),
+        neighbor,
+        drain,
+    };
+    replacement::start(
+        r,
+        shared.replacing.clone(),
+        tunnels,
+        speaker,
+        changed,
+        events,
+    )
+    .map_err(|e| ErrorBody::new(ErrorCode::Unavailable, e))?;
+    Ok(json!({ "replacing": name, "drain_s": drain.as_secs() }))
 }
 
 /// `customer_keys` `{"connection": "vpn1"}`: the tunnels' pre-shared keys, tunnel 1 first, as

@@ -23,6 +23,7 @@ pub mod daemon;
 pub mod kind;
 pub mod plan;
 pub mod psk;
+pub mod replacement;
 pub mod timers;
 pub mod tunnel_options;
 

@@ -22,7 +22,8 @@
 //! present = true                    # default
 //! ```
 //!
-//! Actions: `rekey { node, tunnel }` on either gateway; `add_static_route` /
+//! Actions: `rekey { node, tunnel }` on either gateway; `replace_tunnel { node, tunnel }` on a
+//! VGW (AWS's endpoint replacement, `crate::replacement`); `add_static_route` /
 //! `delete_static_route { node, connection, prefix }` on a VGW (AWS's
 //! CreateVpnConnectionRoute / DeleteVpnConnectionRoute); `advertise` / `withdraw
 //! { node, prefixes, range }` on a customer gateway.
@@ -47,7 +48,12 @@ use engine::source::FieldPath;
 /// Checks the VPN kinds add.
 pub const CHECKS: &[&str] = &["tunnel", "vgw_route"];
 /// Actions the `vgw` kind adds (`rekey` works on a customer gateway too).
-pub const VGW_ACTIONS: &[&str] = &["rekey", "add_static_route", "delete_static_route"];
+pub const VGW_ACTIONS: &[&str] = &[
+    "rekey",
+    "add_static_route",
+    "delete_static_route",
+    "replace_tunnel",
+];
 /// Actions the `cgw` kind adds.
 pub const CGW_ACTIONS: &[&str] = &["advertise", "withdraw"];
 
@@ -75,7 +81,7 @@ pub fn parse_action(
     cx: &ParseCx<'_>,
 ) -> Result<KindRequest, Diagnostic> {
     match action {
-        "rekey" => {
+        "rekey" | "replace_tunnel" => {
             #[derive(Deserialize)]
             #[serde(deny_unknown_fields)]
             struct Raw {
