@@ -241,7 +241,8 @@ fn unknown_action_lists_the_known_ones() {
     assert!(
         msg.contains(
             "add_static_route, advertise, cut, delete_static_route, flap, kill, link_down, \
-             link_up, rekey, replace_tunnel, reset_nat, restart, restore, withdraw"
+             link_up, modify_tunnel_options, rekey, replace_tunnel, reset_nat, restart, restore, \
+             withdraw"
         ),
         "{msg}"
     );

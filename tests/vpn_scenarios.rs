@@ -379,6 +379,102 @@ fn a_cgw_behind_a_nat_is_reached_where_the_nat_put_it_and_followed_when_it_moves
 }
 
 #[test]
+fn modify_tunnel_options_restarts_the_tunnel_with_the_new_options() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "sctmod";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: lab.into(),
+    };
+    // dual-tunnel-failover without its cut; tunnel 2 gets a 900 s CHILD_SA lifetime at 2 s.
+    let base = shipped_text("dual-tunnel-failover");
+    let topology = &base[..base.find("[[expect]]").unwrap()];
+    let text = format!(
+        "{topology}
+[[timeline]]
+name = \"modify\"
+at = \"2s\"
+action = \"modify_tunnel_options\"
+node = \"vgw1\"
+tunnel = \"vpn1-t2\"
+options = {{ phase2_lifetime_seconds = 900, rekey_margin_time_seconds = 60 }}
+
+[[expect]]
+name = \"tunnel 2 is back with BGP under the new options\"
+after = \"modify\"
+delay = \"1s\"
+within = \"20s\"
+check = \"tunnel\"
+node = \"vgw1\"
+tunnel = \"vpn1-t2\"
+status = \"UP\"
+bgp = \"Established\"
+
+[[expect]]
+name = \"hold the lab for the test\"
+at = \"12s\"
+check = \"tunnel\"
+node = \"vgw1\"
+tunnel = \"vpn1-t1\"
+status = \"UP\"
+"
+    );
+    let file = ws.file("modify.toml", &text);
+    let mut child = ws
+        .command(&["run", file.to_str().unwrap(), "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ipsec = |name: &str| -> Option<Value> {
+        let out = ws.run(&["show", lab, "vgw1", "tunnels"]);
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        v.as_array()?
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["ipsec"].clone())
+    };
+    // Restarted: a second IKE SA, and a CHILD_SA that rekeys within the new 900 s lifetime
+    // (AWS's default is 3600 s), while tunnel 1 keeps its first IKE SA.
+    wait_until(
+        "tunnel 2 restarted with the new lifetime",
+        Duration::from_secs(30),
+        || {
+            ipsec("vpn1-t2").is_some_and(|t| {
+                t["established_count"].as_u64() == Some(2)
+                    && t["child_sas"][0]["rekey_in_secs"]
+                        .as_u64()
+                        .is_some_and(|s| s <= 900)
+            })
+        },
+    );
+    let t1 = ipsec("vpn1-t1").unwrap();
+    assert_eq!(t1["established_count"], 1, "{t1}");
+    assert!(
+        t1["child_sas"][0]["rekey_in_secs"].as_u64().unwrap() > 900,
+        "{t1}"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    // An option AWS refuses is refused before anything starts, naming the field.
+    let bad = ws.file(
+        "bad-modify.toml",
+        &text.replace(
+            "phase2_lifetime_seconds = 900",
+            "phase2_lifetime_seconds = 10",
+        ),
+    );
+    let out = ws.run(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let why = describe(&out);
+    assert!(
+        why.contains("timeline[0].options") && why.contains("phase2_lifetime_seconds"),
+        "{why}"
+    );
+}
+
+#[test]
 fn bad_vpn_configuration_is_refused_before_anything_is_created() {
     let _s = serial();
     let base = shipped_text("dual-tunnel-failover");

@@ -62,6 +62,7 @@ use gateway::underlay::Underlay;
 use crate::config::{ConfigError, MAX_CUSTOMER_PREFIXES, Routing, VgwConfig, inside_addresses};
 use crate::replacement::{self, Replacement, Replacements};
 use crate::timers::{self, VpnTimers};
+use crate::tunnel_options::TunnelOptions;
 
 /// Kernel protocol number of the routes the VGW installs: the gateways' own
 /// ([`gateway::fib::PROTO_GATEWAY`]), the gateway's decisions rather than a BGP daemon's.
@@ -98,6 +99,9 @@ struct State {
     /// `add_static_route` / `delete_static_route` actions (AWS's CreateVpnConnectionRoute and
     /// DeleteVpnConnectionRoute \[V8\]).
     static_routes: BTreeMap<String, BTreeSet<Ipv4Net>>,
+    /// Tunnel options changed at run time by `modify_tunnel_options` (AWS's
+    /// ModifyVpnTunnelOptions), by tunnel name; the others run with the configured ones.
+    modified_options: BTreeMap<String, TunnelOptions>,
 }
 
 /// Tunnel name of connection `c`'s tunnel `t` (1-based, as AWS numbers them).
@@ -271,6 +275,7 @@ impl Vgw {
                 vpc_table,
                 originated: BTreeSet::new(),
                 static_routes,
+                modified_options: BTreeMap::new(),
             }),
         });
 
@@ -651,6 +656,11 @@ fn register(
         );
         async move { replace_tunnel_action(&shared, tunnels, speaker, changed, events, &p) }
     });
+    let (s8, t8) = (shared.clone(), tunnels.clone());
+    let builder = builder.action("modify_tunnel_options", move |p: ActionParams| {
+        let (shared, tunnels) = (s8.clone(), t8.clone());
+        async move { modify_tunnel_options_action(&shared, &tunnels, &p).await }
+    });
     let s6 = shared.clone();
     builder.action("customer_keys", move |p: ActionParams| {
         let shared = s6.clone();
@@ -701,6 +711,68 @@ fn replace_tunnel_action(
     )
     .map_err(|e| ErrorBody::new(ErrorCode::Unavailable, e))?;
     Ok(json!({ "replacing": name, "drain_s": drain.as_secs() }))
+}
+
+/// `modify_tunnel_options` `{"tunnel": "vpn1-t1", "options": {"dpd_timeout_seconds": 40}}`:
+/// AWS's ModifyVpnTunnelOptions. The given options replace the tunnel's current ones (the
+/// others stay), are checked by AWS's rules, and the tunnel restarts with them: its IKE SA is
+/// deleted and the next one negotiates under the new options (the customer gateway's side is
+/// the customer's to change, as on AWS).
+async fn modify_tunnel_options_action(
+    shared: &Shared,
+    tunnels: &Tunnels,
+    p: &ActionParams,
+) -> Result<Value, ErrorBody> {
+    let name = p
+        .args
+        .get("tunnel")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("needs \"tunnel\""))?;
+    let Some(Value::Object(changes)) = p.args.get("options") else {
+        return Err(bad("needs \"options\": an object of AWS tunnel options"));
+    };
+    let found = shared.config.connections.iter().find_map(|c| {
+        c.tunnels
+            .iter()
+            .enumerate()
+            .find(|(i, _)| tunnel_name(&c.name, *i) == name)
+            .map(|(_, t)| t)
+    });
+    let (Some(t), Some(running)) = (found, tunnels.get(name)) else {
+        return Err(ErrorBody::new(
+            ErrorCode::NotFound,
+            format!("no tunnel {name:?}"),
+        ));
+    };
+    let mut st = shared.state.lock().await;
+    let current = st.modified_options.get(name).unwrap_or(&t.options);
+    let mut merged = serde_json::to_value(current).map_err(|e| bad(e.to_string()))?;
+    if let Value::Object(m) = &mut merged {
+        for (k, v) in changes {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    let options: TunnelOptions =
+        serde_json::from_value(merged).map_err(|e| bad(format!("options: {e}")))?;
+    let config = options
+        .tunnel_config(
+            name,
+            t.outside_ip,
+            t.customer_ip,
+            &t.pre_shared_key,
+            shared.config.profile,
+        )
+        .map_err(|e| bad(format!("options: {e}")))?;
+    running
+        .reconfigure(config)
+        .await
+        .map_err(|e| ErrorBody::new(ErrorCode::Internal, e))?;
+    st.modified_options.insert(name.to_string(), options);
+    info!(
+        tunnel = name,
+        "tunnel options modified; the tunnel restarts"
+    );
+    Ok(json!({ "tunnel": name, "modified": changes.keys().collect::<Vec<_>>() }))
 }
 
 /// `customer_keys` `{"connection": "vpn1"}`: the tunnels' pre-shared keys, tunnel 1 first, as

@@ -265,6 +265,16 @@ impl Tunnel {
         }
     }
 
+    /// Restarts the tunnel with new IPsec options (`ipsec::tunnel::TunnelHandle::reconfigure`):
+    /// the IKE SA in place is deleted, the next one uses `config`. Endpoints and identities
+    /// must stay the same.
+    pub async fn reconfigure(&self, config: ipsec::tunnel::TunnelConfig) -> Result<(), String> {
+        match &self.handle {
+            Some(h) => h.reconfigure(config).await.map_err(|e| e.to_string()),
+            None => Err("tunnel stopped".into()),
+        }
+    }
+
     /// Deletes the SAs (the peer sees INFORMATIONAL DELETE) and stops.
     pub async fn close(mut self) {
         self.watcher.abort();

@@ -23,7 +23,8 @@
 //! ```
 //!
 //! Actions: `rekey { node, tunnel }` on either gateway; `replace_tunnel { node, tunnel }` on a
-//! VGW (AWS's endpoint replacement, `crate::replacement`); `add_static_route` /
+//! VGW (AWS's endpoint replacement, `crate::replacement`); `modify_tunnel_options { node, tunnel,
+//! options = { .. } }` on a VGW (AWS's ModifyVpnTunnelOptions: the tunnel restarts with them); `add_static_route` /
 //! `delete_static_route { node, connection, prefix }` on a VGW (AWS's
 //! CreateVpnConnectionRoute / DeleteVpnConnectionRoute); `advertise` / `withdraw
 //! { node, prefixes, range }` on a customer gateway.
@@ -53,6 +54,7 @@ pub const VGW_ACTIONS: &[&str] = &[
     "add_static_route",
     "delete_static_route",
     "replace_tunnel",
+    "modify_tunnel_options",
 ];
 /// Actions the `cgw` kind adds.
 pub const CGW_ACTIONS: &[&str] = &["advertise", "withdraw"];
@@ -90,6 +92,33 @@ pub fn parse_action(
             }
             let r: Raw = cx.de(rest, path)?;
             Ok(request(kind, r.node, action, json!({ "tunnel": r.tunnel })))
+        }
+        "modify_tunnel_options" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                node: String,
+                tunnel: String,
+                options: Map<String, Value>,
+            }
+            let r: Raw = cx.de(rest, path)?;
+            // The same check the daemon makes: the changes over AWS's defaults must be valid
+            // options (known names, AWS's values).
+            let mut merged = serde_json::to_value(crate::tunnel_options::TunnelOptions::default())
+                .unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut merged {
+                m.extend(r.options.clone());
+            }
+            serde_json::from_value::<crate::tunnel_options::TunnelOptions>(merged)
+                .map_err(|e| e.to_string())
+                .and_then(|o| o.validate().map_err(|e| e.to_string()))
+                .map_err(|e| cx.error(&path.key("options"), e))?;
+            Ok(request(
+                kind,
+                r.node,
+                action,
+                json!({ "tunnel": r.tunnel, "options": r.options }),
+            ))
         }
         "add_static_route" | "delete_static_route" => {
             #[derive(Deserialize)]

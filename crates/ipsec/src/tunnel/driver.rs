@@ -94,6 +94,7 @@ pub fn bind_ike_sockets(address: IpAddr) -> std::io::Result<(StdUdpSocket, StdUd
 
 enum Command {
     Show(oneshot::Sender<TunnelShow>),
+    Reconfigure(Box<TunnelConfig>, oneshot::Sender<Result<(), ConfigError>>),
     Input(Box<dyn FnOnce() -> Input<'static> + Send>),
     Close(oneshot::Sender<()>),
 }
@@ -113,6 +114,7 @@ impl std::fmt::Debug for Command {
         f.write_str(match self {
             Command::Show(_) => "Show",
             Command::Input(_) => "Input",
+            Command::Reconfigure(..) => "Reconfigure",
             Command::Close(_) => "Close",
         })
     }
@@ -160,6 +162,22 @@ impl TunnelHandle {
     /// Deletes the IKE SA and starts over (see [`Input::Reset`]): AWS's endpoint replacement.
     pub async fn reset(&self) -> Result<(), TunnelError> {
         self.input(|| Input::Reset).await
+    }
+
+    /// Restarts the tunnel with new options (suites, lifetimes, DPD, startup action, replay
+    /// window): the IKE SA in place is deleted and a new one is set up under `config`. The
+    /// endpoints, identities and key must stay those of the running tunnel (its sockets are
+    /// bound): a different one is refused.
+    pub async fn reconfigure(&self, config: TunnelConfig) -> Result<(), TunnelError> {
+        config.validate()?;
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Reconfigure(Box::new(config), tx))
+            .await
+            .map_err(|_| TunnelError::Stopped(self.name.clone()))?;
+        rx.await
+            .map_err(|_| TunnelError::Stopped(self.name.clone()))?
+            .map_err(TunnelError::Config)
     }
 
     /// Initiates an IKE SA now (if none exists).
@@ -361,6 +379,9 @@ impl Task {
                         let _ = reply.send(self.show());
                     }
                     Some(Command::Input(f)) => self.input(f()),
+                    Some(Command::Reconfigure(config, reply)) => {
+                        let _ = reply.send(self.reconfigure(*config));
+                    }
                     Some(Command::Close(reply)) => {
                         info!("closing tunnel");
                         self.input(Input::Close);
@@ -377,6 +398,29 @@ impl Task {
             let _ = reply.send(());
         }
         info!("tunnel stopped");
+    }
+
+    fn reconfigure(&mut self, config: TunnelConfig) -> Result<(), ConfigError> {
+        let running = self.session.config();
+        if config.ike.local != running.local
+            || config.ike.remote != running.remote
+            || config.ike.local_id != running.local_id
+            || config.ike.remote_id != running.remote_id
+        {
+            return Err(ConfigError::Invalid {
+                field: "ike",
+                reason: "a running tunnel keeps its endpoints and identities".into(),
+            });
+        }
+        info!("restarting with new options");
+        self.replay_window = config.replay_window;
+        let actions = self.session.reconfigure(now(), config.ike);
+        for a in actions {
+            self.apply(a);
+        }
+        self.follow_peer();
+        self.schedule_nat_keepalive();
+        Ok(())
     }
 
     fn input(&mut self, input: Input<'_>) {

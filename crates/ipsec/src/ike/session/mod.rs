@@ -205,6 +205,15 @@ impl IkeSession {
         self.sa.is_some() && self.local_behind_nat
     }
 
+    /// Takes new options (suites, lifetimes, DPD, startup action, selectors) and starts over
+    /// with them, as [`Input::Reset`] does: the IKE SA in place is deleted first. The
+    /// addresses and identities stay: a tunnel keeps its endpoints (AWS's
+    /// ModifyVpnTunnelOptions restarts the tunnel with the new options).
+    pub fn reconfigure(&mut self, now: Instant, cfg: IkeConfig) -> Vec<Action> {
+        self.cfg = cfg;
+        self.handle(now, Input::Reset)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &IkeConfig {
         &self.cfg
