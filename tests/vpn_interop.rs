@@ -1,10 +1,11 @@
-//! A real customer gateway against the emulated VGW (root; strongSwan and FRR installed): a
-//! scenario whose customer gateway is `external = true` runs no daemon of ours; the test starts
-//! charon (kernel-libipsec) and FRR bgpd in its namespace, configured only from what
-//! `hybridlab cgw-config` prints (swanctl.conf, the routing its header lists, bgpd.conf). The
-//! scenario's own expectations then check both tunnels up with BGP, traffic between the
-//! on-premises host and the VPC host both ways, and failover when the tunnel the VGW prefers
-//! goes silent.
+//! A real customer gateway against the emulated VGW (root; strongSwan, FRR and BIRD installed):
+//! a scenario whose customer gateway is `external = true` runs no daemon of ours; the test
+//! starts charon (kernel-libipsec) and a BGP speaker, FRR bgpd or BIRD 2, in its namespace,
+//! configured only from what `hybridlab cgw-config` prints (swanctl.conf with the keys read
+//! from the running lab, the routing its header lists, bgpd.conf or bird.conf). The scenario's
+//! own expectations then check both tunnels up with BGP, traffic between the on-premises host
+//! and the VPC host both ways, failover when the tunnel the VGW prefers goes silent, and the
+//! return to it once restored.
 
 mod common;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use common::{DownOnDrop, Workspace, describe, leftovers, wait_until};
 use serde_json::Value;
+use testkit::bird::Bird;
 use testkit::frr::Frr;
 use testkit::strongswan::{CharonOptions, StrongSwan};
 
@@ -129,17 +131,85 @@ after = "the VGW moves to tunnel 2"
 within = "90s"
 check = "delivers"
 probe = "to-vpc"
+
+[[timeline]]
+name = "restore-tunnel1"
+after = "traffic to the VPC flows over tunnel 2"
+delay = "1s"
+action = "restore"
+cut = "cut-tunnel1"
+
+[[expect]]
+name = "tunnel 1 comes back with BGP"
+after = "restore-tunnel1"
+within = "90s"
+check = "tunnel"
+node = "vgw1"
+tunnel = "vpn1-t1"
+status = "UP"
+bgp = "Established"
+
+[[expect]]
+name = "the VGW returns to tunnel 1"
+after = "tunnel 1 comes back with BGP"
+within = "30s"
+check = "vgw_route"
+node = "vgw1"
+prefix = "10.1.0.0/16"
+via = "vpn1-t1"
+
+[[expect]]
+name = "traffic to on-premises flows after the return"
+after = "the VGW returns to tunnel 1"
+within = "30s"
+check = "delivers"
+probe = "to-onprem"
 "#;
+
+/// The BGP speaker beside charon on the customer gateway.
+#[derive(Debug, Clone, Copy)]
+enum Speaker {
+    Frr,
+    Bird,
+}
+
+/// A running BGP speaker (kept alive until the run ends).
+enum Running {
+    Frr(Frr),
+    Bird(Bird),
+}
+
+impl Running {
+    fn log(&self) -> String {
+        match self {
+            Running::Frr(f) => f.bgpd_log(),
+            Running::Bird(b) => b.log(),
+        }
+    }
+}
+
+/// Interop tests of one binary run one at a time (each is a lab with real daemons).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
 fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
+    customer_gateway_from_cgw_config(Speaker::Frr, LAB);
+}
+
+#[test]
+fn strongswan_and_bird_from_cgw_config_are_the_customer_gateway() {
+    customer_gateway_from_cgw_config(Speaker::Bird, "sctbird");
+}
+
+fn customer_gateway_from_cgw_config(speaker: Speaker, lab_name: &str) {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let ws = Workspace::new();
     let _guard = DownOnDrop {
         ws: &ws,
-        lab: LAB.into(),
+        lab: lab_name.into(),
     };
     // Namespace names for the daemons' runners: the engine names them `hl-<lab>-<node>` too.
-    let lab = testkit::lab::Lab::new(LAB).unwrap();
+    let lab = testkit::lab::Lab::new(lab_name).unwrap();
     let file = ws.file("interop.toml", SCENARIO);
     let file = file.to_str().unwrap();
     let config = |format: &str| {
@@ -149,7 +219,13 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
     };
     // The files without keys come from the scenario; swanctl.conf, which holds the keys,
     // from the running lab below (AWS's "download configuration" of a live connection).
-    let (fragment, bgpd) = (config("strongswan-conf"), config("frr"));
+    let (fragment, bgp_conf) = (
+        config("strongswan-conf"),
+        config(match speaker {
+            Speaker::Frr => "frr",
+            Speaker::Bird => "bird",
+        }),
+    );
 
     let json = ws.path().join("interop.json");
     let run = ws
@@ -157,7 +233,7 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
             "run",
             file,
             "--lab",
-            LAB,
+            lab_name,
             "-q",
             "--json",
             json.to_str().unwrap(),
@@ -179,7 +255,7 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
         "`hybridlab cgw-config LAB vpn1` reads the keys from the running VGW",
         Duration::from_secs(30),
         || {
-            let out = ws.run(&["cgw-config", "--format", "strongswan", LAB, "vpn1"]);
+            let out = ws.run(&["cgw-config", "--format", "strongswan", lab_name, "vpn1"]);
             swanctl = String::from_utf8_lossy(&out.stdout).into_owned();
             out.status.success()
         },
@@ -219,22 +295,30 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
         sw.wait_up(t, Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("{e}\n--- charon ---\n{}", sw.log()));
     }
-    let frr = Frr::start(&lab, "cgw1", &bgpd).expect("FRR starts with cgw-config's bgpd.conf");
+    let bgp = match speaker {
+        Speaker::Frr => Running::Frr(
+            Frr::start(&lab, "cgw1", &bgp_conf).expect("FRR starts with cgw-config's bgpd.conf"),
+        ),
+        Speaker::Bird => Running::Bird(
+            Bird::start(&lab, "cgw1", &bgp_conf).expect("BIRD starts with cgw-config's bird.conf"),
+        ),
+    };
 
     let out = run.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}\n--- bgpd ---\n{}",
+        "{speaker:?}: {}\n--- BGP speaker ---\n{}\n--- charon ---\n{}",
         describe(&out),
-        frr.bgpd_log()
+        bgp.log(),
+        sw.log()
     );
     let record: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let exps = record["expectations"].as_array().unwrap();
-    assert_eq!(exps.len(), 6);
+    assert_eq!(exps.len(), 9);
     assert!(exps.iter().all(|e| e["outcome"] == "passed"), "{exps:#?}");
-    drop(frr);
+    drop(bgp);
     drop(sw);
-    let left = leftovers(&ws, LAB, &[], &[], &[&format!("--lab {LAB}")]);
+    let left = leftovers(&ws, lab_name, &[], &[], &[&format!("--lab {lab_name}")]);
     assert!(left.none(), "{left:#?}");
 }

@@ -70,8 +70,9 @@ enum Cmd {
     /// lab's name, the configuration is that lab's, with the keys its VGW drew (keys a
     /// scenario does not give are random per lab unless its [[vgw]] sets `seed`).
     CgwConfig {
-        /// `frr`, `strongswan` (swanctl.conf) or `strongswan-conf` (strongswan.conf fragment).
-        #[arg(long, value_parser = ["frr", "strongswan", "strongswan-conf"])]
+        /// `frr` (bgpd.conf), `bird` (BIRD 2 bird.conf), `strongswan` (swanctl.conf) or
+        /// `strongswan-conf` (strongswan.conf fragment).
+        #[arg(long, value_parser = ["frr", "bird", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
         #[arg(long, value_parser = ["fast", "aws"])]

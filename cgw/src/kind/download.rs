@@ -28,6 +28,8 @@ use super::plan::CgwConfigOf;
 pub enum Format {
     /// FRR `bgpd.conf`.
     Frr,
+    /// BIRD 2 `bird.conf`.
+    Bird,
     /// strongSwan `swanctl.conf`.
     StrongSwan,
     /// The `strongswan.conf` fragment the `swanctl.conf` needs.
@@ -39,10 +41,11 @@ impl std::str::FromStr for Format {
     fn from_str(s: &str) -> Result<Format, String> {
         match s {
             "frr" => Ok(Format::Frr),
+            "bird" => Ok(Format::Bird),
             "strongswan" => Ok(Format::StrongSwan),
             "strongswan-conf" => Ok(Format::StrongSwanConf),
             other => Err(format!(
-                "unknown format {other:?}: expected frr, strongswan or strongswan-conf"
+                "unknown format {other:?}: expected frr, bird, strongswan or strongswan-conf"
             )),
         }
     }
@@ -175,6 +178,14 @@ pub fn customer_config(
         }
         Format::StrongSwanConf => Zeroizing::new(crate::export::strongswan_conf(
             &config.name,
+            view,
+            config.profile,
+        )),
+        Format::Bird => Zeroizing::new(crate::export::bird::bird_config(
+            &config.name,
+            config.asn,
+            &config.advertise,
+            config.mode,
             view,
             config.profile,
         )),

@@ -1,8 +1,9 @@
 //! The customer side of one VPN connection as configuration files for real customer gateway
 //! software, as AWS's "download configuration" hands them out: a strongSwan `swanctl.conf`
 //! (IKEv2, PSK, both tunnels, AWS's tunnel options translated), the `strongswan.conf` fragment
-//! charon needs for it, and an FRR `bgpd` configuration (one eBGP neighbor per tunnel on the
-//! inside addresses, the profile's BGP timers, the prefixes to announce).
+//! charon needs for it, an FRR `bgpd` configuration (one eBGP neighbor per tunnel on the
+//! inside addresses, the profile's BGP timers, the prefixes to announce), and the same as a
+//! BIRD 2 configuration ([`bird`]).
 //!
 //! Translation of AWS's tunnel options into strongSwan's (`swanctl.conf(5)`, the mapping of
 //! ipsec.conf's `rekeymargin`/`rekeyfuzz`, whose meaning AWS's options take):
@@ -47,6 +48,8 @@
 //!
 //! What it does not do: VTI/XFRM interface set-up (the kernel here has no VTI; strongSwan's
 //! kernel-libipsec plugin provides the tunnel device), or vendor formats other than these.
+
+pub mod bird;
 
 use std::fmt::Write as _;
 
