@@ -1,0 +1,462 @@
+//! The Direct Connect location router daemon (`hl-dxgw`, `hybridlab daemon dxgw`): the AWS
+//! end of every dedicated connection in the file, its VIFs, and the DX gateways' backbone
+//! sessions to the associated VGWs (`aws-behaviour.md` §4).
+//!
+//! ```text
+//!  customer router                 DX router namespace (this daemon)              VGW namespace
+//!  ---- cross-connect veth ---->   vlan::VlanTrunk (AF_PACKET)
+//!       802.1Q VLAN 100            +-- TAP vif-a (169.254.x.1/30) --+
+//!       802.1Q VLAN 200            +-- TAP vif-b                    |
+//!                                  BGP speaker (one per router):    |
+//!                                    eBGP per VIF: MD5, TTL 1,      |     backbone veth
+//!                                    hold 90/30, max 100 prefixes   +---- iBGP per association
+//!                                    per family, DxPolicy           |     (the VGW treats it as
+//!                                  BFD per VIF (300 ms x 3)         |      its DirectConnect
+//!                                    failure -> BGP torn down       |      source)
+//!                                  kernel: best routes (proto bgp)
+//! ```
+//!
+//! - BGP per VIF \[D2\]: eBGP with the customer over the VIF's TAP, TCP MD5 with the VIF's key,
+//!   TTL 1 (no multihop), one IPv4 session, hold/keepalive proposed from the VIF or the
+//!   profile (RFC 4271 §4.2: the lower hold time of both ends wins), no graceful restart
+//!   (AWS does not combine it with BFD \[D9\]).
+//! - BFD \[D9\]: asynchronous, the profile's 300 ms x 3, on by default on the AWS side; Up once
+//!   the customer runs it. A failure (RFC 5882 §3.2: Up -> Down not caused by the peer's
+//!   AdminDown) ends the VIF's BGP session at once with a Cease (RFC 5882 §4.3), which then
+//!   reconnects on its own timers. BGP never acts on BFD (never the reverse).
+//! - Prefix limit \[D3\]: 100 per family from the customer; the 101st ends the session with
+//!   Cease/Maximum Number of Prefixes Reached (RFC 4486 §4, 6/1) and it stays Idle for the
+//!   profile's `max_prefix_restart` (AWS-silent on when it comes back). The UPDATE carrying it is
+//!   refused in the RIB task's same step: the session's routes are withdrawn before any export
+//!   or kernel write sees the 101st.
+//! - Routing policy: [`crate::policy`]. The speaker installs its best routes into the main
+//!   table (protocol `bgp`), so traffic from the VGW towards on-premises leaves through the
+//!   chosen VIF.
+//! - A VLAN mismatch: frames with a VID no VIF of the connection has are dropped by the trunk
+//!   (so no ARP and no BGP, as on a real DX); the daemon reports `dx.vlan_mismatch` naming the
+//!   VLAN seen and the VLANs configured, once per change of the VLAN seen.
+//!
+//! What it does not do: create the cross-connect or backbone veths (the engine does), IPv6
+//! sessions, public VIFs, the TGW side of a transit VIF (the TGW comes with issue #9: the
+//! association is configured and its allowed prefixes announced, its session waits for a peer),
+//! or StartBgpFailoverTest.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
+use bgp::fsm::HoldTime;
+use bgp::rib::MaxPrefix;
+use bgp::wire::{Family, Prefix};
+use control::protocol::ErrorCode;
+use control::server::EventPublisher;
+use control::{ErrorBody, ServerBuilder, ShowParams};
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+use vlan::device::{TrunkConfig, VifConfig, VlanTrunk};
+
+use gateway::bundle::GatewayError;
+
+use crate::config::{AssociationKind, DxConfig, MAX_CUSTOMER_PREFIXES, Vif};
+use crate::policy::{DxPolicy, Role};
+use crate::timers::{self, DxTimers};
+
+/// A running DX location router.
+#[derive(Debug)]
+pub struct Dx {
+    config: Arc<DxConfig>,
+    speaker: Arc<Speaker>,
+    bfd: bfd::driver::Bfd,
+    trunks: Arc<Vec<(String, VlanTrunk)>>,
+    tasks: Vec<JoinHandle<()>>,
+    _control: Option<control::Server>,
+}
+
+fn vif_neighbor(vif: &Vif, t: &DxTimers) -> Result<NeighborConfig, GatewayError> {
+    let mut n = NeighborConfig::new(IpAddr::V4(vif.customer_address.addr()), vif.customer_asn);
+    n.name = Some(vif.name.clone());
+    n.local_address = Some(IpAddr::V4(vif.amazon_address.addr()));
+    n.families = vec![Family::Ipv4Unicast];
+    n.password = Some(vif.auth_key.secret().clone());
+    n.ebgp_multihop = None; // TTL 1 [D2]
+    n.graceful_restart_time = 0;
+    if let Some(h) = vif.hold_time {
+        n.hold_time = Some(HoldTime::new(h).map_err(|e| {
+            GatewayError::Config(gateway::ConfigError::new(
+                format!("vif {}.hold_time", vif.name),
+                e.to_string(),
+            ))
+        })?);
+    }
+    n.keepalive = vif.keepalive;
+    n.max_prefix = Some(MaxPrefix {
+        limit: MAX_CUSTOMER_PREFIXES,
+        restart_after: Some(t.max_prefix_restart),
+        warning_only: false,
+    });
+    Ok(n)
+}
+
+impl Dx {
+    /// Starts the router in the current network namespace: trunks and VIFs, BGP, BFD and
+    /// (with `control`) the control socket.
+    pub async fn start(
+        config: DxConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Dx, GatewayError> {
+        config.validate()?;
+        let t = timers::of(config.profile);
+        let ns = netns::Netns::current().map_err(GatewayError::netns("this namespace"))?;
+        let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
+
+        // The VIFs: one trunk per connection, one TAP per VIF.
+        let mut trunks = Vec::new();
+        for conn in &config.connections {
+            let mut tc = TrunkConfig::new(&conn.interface);
+            for vif in &conn.vifs {
+                let mut vc = VifConfig::new(&vif.name, vif.vlan, vif.mtu);
+                vc.addresses = vec![ipnet::IpNet::V4(vif.amazon_address)];
+                tc = tc.with_vif(vc);
+            }
+            let trunk = VlanTrunk::start(&ns, tc)
+                .map_err(|e| GatewayError::Underlay(format!("connection {}: {e}", conn.name)))?;
+            trunk
+                .configure(&netlink)
+                .await
+                .map_err(|e| GatewayError::Underlay(format!("connection {}: {e}", conn.name)))?;
+            trunks.push((conn.name.clone(), trunk));
+        }
+        let trunks = Arc::new(trunks);
+
+        // One speaker: a session per VIF and per association.
+        let router_id = config
+            .router_id
+            .or_else(|| {
+                config
+                    .vifs()
+                    .next()
+                    .map(|(_, _, _, v)| v.amazon_address.addr())
+            })
+            .unwrap_or(Ipv4Addr::new(169, 254, 255, 254));
+        let mut sc = SpeakerConfig::new(config.amazon_side_asn, router_id);
+        sc.timers = t.bgp;
+        sc.kernel = Some(KernelConfig {
+            table: netns::route::TABLE_MAIN,
+        });
+        let mut policy = DxPolicy::new();
+        for (_, _, _, vif) in config.vifs() {
+            sc.neighbors.push(vif_neighbor(vif, t)?);
+            policy = policy.with_role(
+                vif.name.clone(),
+                Role::Vif {
+                    gateway: vif.gateway.clone(),
+                },
+            );
+        }
+        for g in &config.gateways {
+            policy = policy.with_sitelink(g.name.clone(), g.sitelink);
+            for a in &g.associations {
+                let mut n = NeighborConfig::new(IpAddr::V4(a.peer_address), a.asn);
+                n.name = Some(a.name.clone());
+                // iBGP in the associated gateway's AS (the backbone is inside AWS).
+                n.local_as = Some(a.asn);
+                n.local_address = Some(IpAddr::V4(a.local_address));
+                n.families = vec![Family::Ipv4Unicast];
+                n.next_hop_self = true;
+                n.graceful_restart_time = 0;
+                sc.neighbors.push(n);
+                policy = policy.with_role(
+                    a.name.clone(),
+                    Role::Association {
+                        gateway: g.name.clone(),
+                        allowed: a.allowed_prefixes.clone(),
+                    },
+                );
+                if a.kind == AssociationKind::Tgw {
+                    // [D7]: on a TGW association the allowed prefixes are announced as written.
+                    for p in &a.allowed_prefixes {
+                        sc.networks.push(NetworkConfig {
+                            prefix: Prefix::from(*p),
+                            med: None,
+                            communities: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        let speaker = Arc::new(
+            Speaker::start(sc, Box::new(policy))
+                .await
+                .map_err(|e| GatewayError::Bgp(e.to_string()))?,
+        );
+
+        let builder = ServerBuilder::new(&config.name);
+        let publisher = builder.publisher();
+        let changed = Arc::new(tokio::sync::Notify::new());
+        gateway::bundle::bridge_bgp_events(&speaker, publisher.clone(), changed);
+
+        // BFD per VIF; a failure tears the VIF's BGP session down (RFC 5882 §4.3).
+        let bfd = bfd::driver::Bfd::new();
+        let mut tasks = Vec::new();
+        for (_, _, _, vif) in config.vifs().filter(|(_, _, _, v)| v.bfd) {
+            let mut bc = bfd::driver::SessionConfig::new(
+                IpAddr::V4(vif.amazon_address.addr()),
+                IpAddr::V4(vif.customer_address.addr()),
+                t.bfd(),
+            );
+            bc.ifname = Some(vif.name.clone());
+            let session = bfd
+                .add_session(bc)
+                .map_err(|e| GatewayError::Bgp(format!("BFD on vif {}: {e}", vif.name)))?;
+            tasks.push(tokio::spawn(bfd_follower(
+                vif.name.clone(),
+                IpAddr::V4(vif.customer_address.addr()),
+                session,
+                speaker.clone(),
+                publisher.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(vlan_watch(
+            config.clone(),
+            trunks.clone(),
+            publisher.clone(),
+        )));
+
+        let config = Arc::new(config);
+        let control = match control {
+            Some(path) => Some(
+                register(builder, &config, &speaker, &bfd, &trunks)
+                    .bind(path)
+                    .await
+                    .map_err(|e| GatewayError::Control(e.to_string()))?,
+            ),
+            None => None,
+        };
+        info!(name = %config.name, vifs = config.vifs().count(), "dx router running");
+        Ok(Dx {
+            config,
+            speaker,
+            bfd,
+            trunks,
+            tasks,
+            _control: control,
+        })
+    }
+
+    /// The BGP speaker.
+    pub fn speaker(&self) -> &Arc<Speaker> {
+        &self.speaker
+    }
+
+    /// The configuration it runs.
+    pub fn config(&self) -> &DxConfig {
+        &self.config
+    }
+
+    /// Stops: BGP Cease, BFD AdminDown, trunks joined (their TAPs go with them).
+    pub async fn shutdown(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.speaker.shutdown().await;
+        self.bfd.shutdown().await;
+        if let Ok(trunks) = Arc::try_unwrap(self.trunks) {
+            for (_, t) in trunks {
+                t.shutdown();
+            }
+        }
+    }
+}
+
+/// Follows one VIF's BFD session: every change becomes a `dx.bfd` event; a failure (RFC 5882
+/// §3.2) stops the VIF's BGP session with a Cease and starts it again, so it reconnects on its
+/// own timers once the path is back.
+async fn bfd_follower(
+    vif: String,
+    peer: IpAddr,
+    session: bfd::driver::SessionHandle,
+    speaker: Arc<Speaker>,
+    publisher: EventPublisher,
+) {
+    let mut events = session.events();
+    loop {
+        match events.recv().await {
+            Ok(e) => {
+                publisher.publish_at(
+                    e.t_ns,
+                    "dx.bfd",
+                    json!({
+                        "vif": vif,
+                        "from": e.transition.from,
+                        "to": e.transition.to,
+                        "diag": e.transition.diag,
+                        "failure": e.failure,
+                    }),
+                );
+                if e.failure {
+                    warn!(vif = %vif, "BFD down: tearing the BGP session down (RFC 5882)");
+                    if let Err(err) = speaker
+                        .neighbor_stop(peer, Some("BFD session down".into()))
+                        .await
+                    {
+                        warn!(vif = %vif, error = %err, "stopping BGP after BFD down");
+                    }
+                    if let Err(err) = speaker.neighbor_start(peer).await {
+                        warn!(vif = %vif, error = %err, "restarting BGP after BFD down");
+                    }
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(_) => break,
+        }
+    }
+}
+
+/// Watches the trunks' `unknown_vid` counters and reports a VLAN mismatch (`dx.vlan_mismatch`)
+/// each time the VLAN seen changes.
+async fn vlan_watch(
+    config: DxConfig,
+    trunks: Arc<Vec<(String, VlanTrunk)>>,
+    publisher: EventPublisher,
+) {
+    let mut reported: BTreeMap<String, u16> = BTreeMap::new();
+    loop {
+        for (name, trunk) in trunks.iter() {
+            let c = trunk.counters();
+            let Some(seen) = c.last_unknown_vid else {
+                continue;
+            };
+            if reported.get(name) == Some(&seen) {
+                continue;
+            }
+            reported.insert(name.clone(), seen);
+            let configured: Vec<u16> = config
+                .connections
+                .iter()
+                .filter(|x| &x.name == name)
+                .flat_map(|x| x.vifs.iter().map(|v| v.vlan))
+                .collect();
+            warn!(connection = %name, seen, ?configured, "VLAN mismatch");
+            publisher.publish(
+                "dx.vlan_mismatch",
+                json!({
+                    "connection": name,
+                    "seen_vlan": seen,
+                    "configured_vlans": configured,
+                    "frames": c.trunk.unknown_vid,
+                    "message": format!(
+                        "connection {name}: frames tagged VLAN {seen} arrive, but its VIFs use VLAN {}",
+                        configured.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+                    ),
+                }),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn bad(message: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(ErrorCode::BadRequest, message)
+}
+
+fn register(
+    builder: ServerBuilder,
+    config: &Arc<DxConfig>,
+    speaker: &Arc<Speaker>,
+    bfd: &bfd::driver::Bfd,
+    trunks: &Arc<Vec<(String, VlanTrunk)>>,
+) -> ServerBuilder {
+    let sp = speaker.clone();
+    let builder = builder.show("bgp", move |_p: ShowParams| {
+        let sp = sp.clone();
+        async move {
+            sp.summary()
+                .await
+                .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+                .map_err(|e| bad(e.to_string()))
+        }
+    });
+    let sp = speaker.clone();
+    let builder = builder.show("routes", move |_p: ShowParams| {
+        let sp = sp.clone();
+        async move {
+            sp.routes(Family::Ipv4Unicast, 10_000)
+                .await
+                .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+                .map_err(|e| bad(e.to_string()))
+        }
+    });
+    let b = bfd.clone();
+    let builder = builder.show("bfd", move |_p: ShowParams| {
+        let b = b.clone();
+        async move { Ok(serde_json::to_value(b.show().await).unwrap_or(Value::Null)) }
+    });
+    let (c, sp, b, tr) = (config.clone(), speaker.clone(), bfd.clone(), trunks.clone());
+    builder.show("vifs", move |_p: ShowParams| {
+        let (config, sp, b, trunks) = (c.clone(), sp.clone(), b.clone(), tr.clone());
+        async move {
+            let neighbors = sp.neighbors().await.map_err(|e| bad(e.to_string()))?;
+            let mut out = Vec::new();
+            for (_, _, conn, vif) in config.vifs() {
+                let n = neighbors.iter().find(|n| n.name == vif.name);
+                let bfd_state = match b.session(
+                    IpAddr::V4(vif.amazon_address.addr()),
+                    IpAddr::V4(vif.customer_address.addr()),
+                ) {
+                    Some(s) => serde_json::to_value(s.status().borrow().state).ok(),
+                    None => None,
+                };
+                let counters = trunks
+                    .iter()
+                    .find(|(name, _)| *name == conn.name)
+                    .map(|(_, t)| t.counters());
+                out.push(json!({
+                    "name": vif.name,
+                    "connection": conn.name,
+                    "type": vif.vif_type,
+                    "vlan": vif.vlan,
+                    "mtu": vif.mtu,
+                    "gateway": vif.gateway,
+                    "amazon_address": vif.amazon_address.to_string(),
+                    "customer_address": vif.customer_address.to_string(),
+                    "customer_asn": vif.customer_asn,
+                    "auth_key": vif.auth_key,
+                    "bgp": n.map(|n| json!({
+                        "state": n.state,
+                        "hold_time": n.hold_time,
+                        "keepalive": n.keepalive,
+                        "last_down": n.last_down,
+                        "established_count": n.established_count,
+                    })),
+                    "bfd": bfd_state,
+                    "vlan_counters": counters.as_ref().and_then(|c| c.vifs.get(&vif.vlan)),
+                    "trunk_unknown_vid": counters.as_ref().map(|c| c.trunk.unknown_vid),
+                    "last_unknown_vid": counters.as_ref().and_then(|c| c.last_unknown_vid),
+                }));
+            }
+            Ok(json!({ "vifs": out }))
+        }
+    })
+}
+
+impl gateway::daemon::Daemon for Dx {
+    type Config = DxConfig;
+
+    fn parse_config(text: &str) -> Result<DxConfig, String> {
+        DxConfig::from_toml(text)
+    }
+
+    async fn start(
+        config: DxConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Dx, GatewayError> {
+        Dx::start(config, control).await
+    }
+
+    async fn shutdown(self) {
+        Dx::shutdown(self).await
+    }
+}
