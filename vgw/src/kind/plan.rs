@@ -19,7 +19,7 @@ use engine::source::FieldPath;
 
 use super::addressing::host;
 use super::node::Vgw;
-use super::query::{CustomerGatewayOf, PlanError, VpcOf};
+use super::query::{CustomerGatewayOf, DirectConnectPeersOf, PlanError, VpcOf};
 use crate::config::{CgwConnection, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 use crate::plan::{InsideCidrAllocator, customer_view, derive_psk};
 
@@ -109,6 +109,13 @@ pub fn vgw_config(
             static_routes: vpc.static_routes.clone(),
         }),
         connections,
+        direct_connect: topo
+            .ask(&DirectConnectPeersOf {
+                vgw: vgw.name.clone(),
+            })
+            .into_iter()
+            .flat_map(|(_, peers)| peers)
+            .collect(),
     };
     config
         .validate()
