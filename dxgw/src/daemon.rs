@@ -41,28 +41,26 @@
 //! association is configured and its allowed prefixes announced, its session waits for a peer),
 //! or StartBgpFailoverTest.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
 use bgp::fsm::HoldTime;
 use bgp::rib::MaxPrefix;
 use bgp::wire::{Family, Prefix};
 use control::protocol::ErrorCode;
-use control::server::EventPublisher;
 use control::{ErrorBody, ServerBuilder, ShowParams};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
-use vlan::device::{TrunkConfig, VifConfig, VlanTrunk};
+use tracing::info;
+use vlan::device::VlanTrunk;
 
 use gateway::bundle::GatewayError;
 
 use crate::config::{AssociationKind, DxConfig, MAX_CUSTOMER_PREFIXES, Vif};
 use crate::policy::{DxPolicy, Role};
 use crate::timers::{self, DxTimers};
+use crate::vif_stack::{self, VifPort};
 
 /// A running DX location router.
 #[derive(Debug)]
@@ -109,26 +107,28 @@ impl Dx {
     ) -> Result<Dx, GatewayError> {
         config.validate()?;
         let t = timers::of(config.profile);
-        let ns = netns::Netns::current().map_err(GatewayError::netns("this namespace"))?;
-        let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
 
         // The VIFs: one trunk per connection, one TAP per VIF.
-        let mut trunks = Vec::new();
-        for conn in &config.connections {
-            let mut tc = TrunkConfig::new(&conn.interface);
-            for vif in &conn.vifs {
-                let mut vc = VifConfig::new(&vif.name, vif.vlan, vif.mtu);
-                vc.addresses = vec![ipnet::IpNet::V4(vif.amazon_address)];
-                tc = tc.with_vif(vc);
-            }
-            let trunk = VlanTrunk::start(&ns, tc)
-                .map_err(|e| GatewayError::Underlay(format!("connection {}: {e}", conn.name)))?;
-            trunk
-                .configure(&netlink)
-                .await
-                .map_err(|e| GatewayError::Underlay(format!("connection {}: {e}", conn.name)))?;
-            trunks.push((conn.name.clone(), trunk));
-        }
+        let trunks = vif_stack::start_trunks(
+            config
+                .connections
+                .iter()
+                .map(|c| {
+                    let ports = c
+                        .vifs
+                        .iter()
+                        .map(|v| VifPort {
+                            name: v.name.clone(),
+                            vlan: v.vlan,
+                            mtu: v.mtu,
+                            address: v.amazon_address,
+                        })
+                        .collect();
+                    (c.name.clone(), c.interface.clone(), ports)
+                })
+                .collect(),
+        )
+        .await?;
         let trunks = Arc::new(trunks);
 
         // One speaker: a session per VIF and per association.
@@ -211,7 +211,7 @@ impl Dx {
             let session = bfd
                 .add_session(bc)
                 .map_err(|e| GatewayError::Bgp(format!("BFD on vif {}: {e}", vif.name)))?;
-            tasks.push(tokio::spawn(bfd_follower(
+            tasks.push(tokio::spawn(vif_stack::bfd_follower(
                 vif.name.clone(),
                 IpAddr::V4(vif.customer_address.addr()),
                 session,
@@ -219,8 +219,12 @@ impl Dx {
                 publisher.clone(),
             )));
         }
-        tasks.push(tokio::spawn(vlan_watch(
-            config.clone(),
+        tasks.push(tokio::spawn(vif_stack::vlan_watch(
+            config
+                .connections
+                .iter()
+                .map(|c| (c.name.clone(), c.vifs.iter().map(|v| v.vlan).collect()))
+                .collect(),
             trunks.clone(),
             publisher.clone(),
         )));
@@ -268,93 +272,6 @@ impl Dx {
                 t.shutdown();
             }
         }
-    }
-}
-
-/// Follows one VIF's BFD session: every change becomes a `dx.bfd` event; a failure (RFC 5882
-/// §3.2) stops the VIF's BGP session with a Cease and starts it again, so it reconnects on its
-/// own timers once the path is back.
-async fn bfd_follower(
-    vif: String,
-    peer: IpAddr,
-    session: bfd::driver::SessionHandle,
-    speaker: Arc<Speaker>,
-    publisher: EventPublisher,
-) {
-    let mut events = session.events();
-    loop {
-        match events.recv().await {
-            Ok(e) => {
-                publisher.publish_at(
-                    e.t_ns,
-                    "dx.bfd",
-                    json!({
-                        "vif": vif,
-                        "from": e.transition.from,
-                        "to": e.transition.to,
-                        "diag": e.transition.diag,
-                        "failure": e.failure,
-                    }),
-                );
-                if e.failure {
-                    warn!(vif = %vif, "BFD down: tearing the BGP session down (RFC 5882)");
-                    if let Err(err) = speaker
-                        .neighbor_stop(peer, Some("BFD session down".into()))
-                        .await
-                    {
-                        warn!(vif = %vif, error = %err, "stopping BGP after BFD down");
-                    }
-                    if let Err(err) = speaker.neighbor_start(peer).await {
-                        warn!(vif = %vif, error = %err, "restarting BGP after BFD down");
-                    }
-                }
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(_) => break,
-        }
-    }
-}
-
-/// Watches the trunks' `unknown_vid` counters and reports a VLAN mismatch (`dx.vlan_mismatch`)
-/// each time the VLAN seen changes.
-async fn vlan_watch(
-    config: DxConfig,
-    trunks: Arc<Vec<(String, VlanTrunk)>>,
-    publisher: EventPublisher,
-) {
-    let mut reported: BTreeMap<String, u16> = BTreeMap::new();
-    loop {
-        for (name, trunk) in trunks.iter() {
-            let c = trunk.counters();
-            let Some(seen) = c.last_unknown_vid else {
-                continue;
-            };
-            if reported.get(name) == Some(&seen) {
-                continue;
-            }
-            reported.insert(name.clone(), seen);
-            let configured: Vec<u16> = config
-                .connections
-                .iter()
-                .filter(|x| &x.name == name)
-                .flat_map(|x| x.vifs.iter().map(|v| v.vlan))
-                .collect();
-            warn!(connection = %name, seen, ?configured, "VLAN mismatch");
-            publisher.publish(
-                "dx.vlan_mismatch",
-                json!({
-                    "connection": name,
-                    "seen_vlan": seen,
-                    "configured_vlans": configured,
-                    "frames": c.trunk.unknown_vid,
-                    "message": format!(
-                        "connection {name}: frames tagged VLAN {seen} arrive, but its VIFs use VLAN {}",
-                        configured.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-                    ),
-                }),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

@@ -9,6 +9,7 @@
 //!  policy     local-preference communities, allowed prefixes, no transit (bgp::rib::Policy)
 //!  daemon     the DX location router: VLAN trunk + TAP per VIF, BGP (MD5, TTL 1, prefix
 //!             limit), BFD tearing BGP down, backbone iBGP to the associated VGWs
+//!  kind       the `dxgw` and `dx-router` scenario kinds and their typed questions
 //! ```
 //!
 //! Binary: `hl-dxgw --config dxgw.toml [--control SOCKET]` (also `hybridlab daemon dxgw`).
@@ -18,10 +19,13 @@
 
 pub mod auth_key;
 pub mod config;
+pub mod customer;
 pub mod daemon;
+pub mod kind;
 pub mod peering;
 pub mod policy;
 pub mod timers;
+pub mod vif_stack;
 
 pub use config::DxConfig;
 pub use daemon::Dx;

@@ -41,6 +41,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../onprem-default-route.toml"),
     },
     Shipped {
+        name: "dx-with-vpn-backup",
+        text: include_str!("../dx-with-vpn-backup.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

@@ -1,0 +1,192 @@
+//! The `[[dxgw]]` and `[[dx-router]]` nodes as a scenario declares them (see [`super`] for the
+//! TOML): the AWS side's connections, VIFs and DX gateways, and the customer router's ASN,
+//! prefixes and per-VIF policy.
+//!
+//! What it does not do: validate against the topology or plan anything ([`super::plan`] does).
+
+use std::collections::BTreeMap;
+
+use bgp::wire::Community;
+use engine::kind::StaticRoute;
+use engine::source::FieldPath;
+use ipnet::Ipv4Net;
+use serde::Deserialize;
+use vgw::kind::checks::PrefixRange;
+
+use crate::auth_key::AuthKey;
+use crate::config::VifType;
+
+fn d_amazon_asn() -> u32 {
+    crate::config::DEFAULT_AMAZON_ASN
+}
+fn d_mtu() -> u32 {
+    1500
+}
+fn d_true() -> bool {
+    true
+}
+
+/// A Direct Connect location router and the DX gateways its VIFs attach to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DxLocation {
+    /// Node name.
+    pub name: String,
+    /// Site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// The DX gateways' Amazon-side ASN (default 64512).
+    #[serde(default = "d_amazon_asn")]
+    pub amazon_side_asn: u32,
+    /// Seed of AWS's choices (peer addresses, MD5 keys).
+    #[serde(default)]
+    pub seed: u64,
+    /// DX gateways.
+    #[serde(default, rename = "gateway")]
+    pub gateways: Vec<GatewayDecl>,
+    /// Dedicated connections.
+    #[serde(default, rename = "connection")]
+    pub connections: Vec<ConnectionDecl>,
+    #[serde(skip)]
+    pub(crate) path: FieldPath,
+}
+
+/// A DX gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayDecl {
+    /// Name.
+    pub name: String,
+    /// SiteLink.
+    #[serde(default)]
+    pub sitelink: bool,
+    /// Associations with VGWs.
+    #[serde(default, rename = "association")]
+    pub associations: Vec<AssociationDecl>,
+}
+
+/// An association with a VGW node, over a backbone link this node brings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssociationDecl {
+    /// The `[[vgw]]` node.
+    pub vgw: String,
+    /// Allowed prefixes (default: the VGW's VPC CIDRs).
+    #[serde(default)]
+    pub allowed_prefixes: Option<Vec<Ipv4Net>>,
+    /// The backbone link's /30 (default `100.65.<n>.0/30`, n counting associations); the DX
+    /// router takes the first address, the VGW the second.
+    #[serde(default)]
+    pub link: Option<Ipv4Net>,
+}
+
+/// A dedicated connection to a customer `[[dx-router]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionDecl {
+    /// Name; also the cross-connect link's name (`link_down link = "dxcon1"`).
+    pub name: String,
+    /// The customer router node.
+    pub router: String,
+    /// VIFs.
+    #[serde(default, rename = "vif")]
+    pub vifs: Vec<VifDecl>,
+}
+
+/// A VIF (AWS's CreatePrivateVirtualInterface); AWS picks what is not given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VifDecl {
+    /// Name, unique on the node; its TAP interfaces' name on both ends.
+    pub name: String,
+    /// VLAN.
+    pub vlan: u16,
+    /// 1500 or 8500.
+    #[serde(default = "d_mtu")]
+    pub mtu: u32,
+    /// Private or transit.
+    #[serde(default, rename = "type")]
+    pub vif_type: VifType,
+    /// The DX gateway it attaches to.
+    pub gateway: String,
+    /// AWS's peer address (default: AWS's choice in 169.254.0.0/16).
+    #[serde(default)]
+    pub amazon_address: Option<Ipv4Net>,
+    /// The customer's peer address.
+    #[serde(default)]
+    pub customer_address: Option<Ipv4Net>,
+    /// The MD5 key (default: AWS generates one).
+    #[serde(default)]
+    pub auth_key: Option<AuthKey>,
+    /// BGP hold time, seconds (default: the profile's).
+    #[serde(default)]
+    pub hold_time: Option<u16>,
+    /// BGP keepalive, seconds.
+    #[serde(default)]
+    pub keepalive: Option<u16>,
+    /// BFD on the AWS side.
+    #[serde(default = "d_true")]
+    pub bfd: bool,
+}
+
+/// The customer's DX router.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DxRouter {
+    /// Node name.
+    pub name: String,
+    /// Site.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Its ASN.
+    pub asn: u32,
+    /// Prefixes announced to AWS.
+    #[serde(default)]
+    pub advertise: Vec<Ipv4Net>,
+    /// More prefixes announced, as a range.
+    #[serde(default)]
+    pub advertise_range: Option<PrefixRange>,
+    /// Static routes (e.g. a backup towards a VPN customer gateway, with a higher metric).
+    #[serde(default)]
+    pub routes: Vec<StaticRoute>,
+    /// The customer's own per-VIF settings, by VIF name.
+    #[serde(default)]
+    pub vifs: BTreeMap<String, VifPolicy>,
+    /// Bring your own router: no daemon (run FRR configured from `hybridlab cgw-config`).
+    #[serde(default)]
+    pub external: bool,
+    #[serde(skip)]
+    pub(crate) path: FieldPath,
+}
+
+/// What the customer configures on one VIF.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VifPolicy {
+    /// A different VLAN than AWS's (a misconfiguration: no BGP).
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Communities on what it announces (`7224:7300`).
+    #[serde(default)]
+    pub communities: Vec<Community>,
+    /// AS_PATH prepends.
+    #[serde(default)]
+    pub as_path_prepend: u8,
+    /// LOCAL_PREF on what it learns here.
+    #[serde(default)]
+    pub local_pref: Option<u32>,
+    /// Run BFD (default on).
+    #[serde(default)]
+    pub bfd: Option<bool>,
+}
+
+impl DxRouter {
+    /// Every prefix it announces.
+    pub fn advertised(&self) -> Vec<Ipv4Net> {
+        let mut out = self.advertise.clone();
+        if let Some(r) = &self.advertise_range {
+            out.extend(r.expand());
+        }
+        out
+    }
+}
