@@ -4,7 +4,13 @@
 //! - `dx-with-vpn-backup` in both profiles: the silent cut of the cross-connect is caught by
 //!   BFD on both ends (a `dx.bfd` failure event from each), the VGW moves to the VPN and back,
 //!   and the longest outage is BFD's detection time: under 1 s (100 ms x 3 in `fast`,
-//!   300 ms x 3 in `aws`), so not a BGP hold time (3 s / 90 s); nothing is left behind.
+//!   300 ms x 3 in `aws`), so not a BGP hold time (3 s / 90 s); nothing is left behind;
+//! - `dx-beats-vpn` (§7 item 4) in both profiles: DX wins an identical prefix against a shorter
+//!   VPN AS_PATH, a more specific VPN prefix wins;
+//! - `dx-vlan-mismatch`: a `dx.vlan_mismatch` event naming VLAN 101 seen and VLAN 100
+//!   configured, and no BGP session ever Established;
+//! - `dx-prefix-limit` (§7 item 3) in both profiles: 100 prefixes stay up, 101 get Cease 6/1
+//!   and none reaches the VGW.
 
 mod common;
 
@@ -98,4 +104,85 @@ fn dx_with_vpn_backup_fails_over_on_bfd_in_the_fast_profile() {
 #[test]
 fn dx_with_vpn_backup_fails_over_on_bfd_in_the_aws_profile() {
     dx_with_vpn_backup("aws", "dxsaws");
+}
+
+/// Every expectation of a record passed (the run's exit code says so too; this names them).
+fn passed(record: &Value) -> Vec<String> {
+    record["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "passed")
+        .map(|e| e["name"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn dx_beats_vpn_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "dxbfast"), ("aws", "dxbaws")] {
+        let record = run("dx-beats-vpn", profile, lab);
+        let names = passed(&record);
+        for want in [
+            "DX wins the identical prefix whatever the AS_PATH",
+            "the more specific VPN prefix goes over the VPN",
+            "the /16 stays on DX",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{profile}: {want} not in {names:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dx_vlan_mismatch_reports_both_vlans_and_no_bgp() {
+    let _s = serial();
+    let record = run("dx-vlan-mismatch", "fast", "dxvlan");
+    let events: Vec<Value> = record["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "dx.vlan_mismatch" && e["subject"] == "dx1")
+        .map(|e| serde_json::from_str(e["detail"].as_str().unwrap()).unwrap())
+        .collect();
+    let e = events.first().expect("a dx.vlan_mismatch event from dx1");
+    assert_eq!(e["seen_vlan"], 101, "{e}");
+    assert_eq!(e["configured_vlans"], serde_json::json!([100]), "{e}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("VLAN 101") && msg.contains("VLAN 100"),
+        "{msg}"
+    );
+    let established = record["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"] == "dx1" || e["subject"] == "dxr1")
+        .any(|e| {
+            // The backbone session dx1-vgw1 comes up; the VIF's never does.
+            let d = e["detail"].as_str().unwrap_or("");
+            d.contains("\"neighbor\":\"vif1\"") && d.contains("\"to\":\"Established\"")
+        });
+    assert!(
+        !established,
+        "a BGP session came up across mismatched VLANs"
+    );
+}
+
+#[test]
+fn dx_prefix_limit_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "dxpfast"), ("aws", "dxpaws")] {
+        let record = run("dx-prefix-limit", profile, lab);
+        let names = passed(&record);
+        assert!(
+            names
+                .iter()
+                .any(|n| n == "none of vif2's prefixes reaches the VGW")
+                && names.iter().any(|n| n == "vif1 stays up"),
+            "{profile}: {names:?}"
+        );
+    }
 }

@@ -45,6 +45,18 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../dx-with-vpn-backup.toml"),
     },
     Shipped {
+        name: "dx-beats-vpn",
+        text: include_str!("../dx-beats-vpn.toml"),
+    },
+    Shipped {
+        name: "dx-vlan-mismatch",
+        text: include_str!("../dx-vlan-mismatch.toml"),
+    },
+    Shipped {
+        name: "dx-prefix-limit",
+        text: include_str!("../dx-prefix-limit.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

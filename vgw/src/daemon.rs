@@ -170,16 +170,17 @@ impl Vgw {
             }
         }
         // Before the tunnels' sockets exist, so their first packets already take it.
+        // A VGW with Direct Connect only has no tunnel, so no outside address and no underlay.
+        let outside: Vec<Ipv4Addr> = config
+            .connections
+            .iter()
+            .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
+            .collect();
         let underlay = match config.underlay_gateway {
-            Some(gw) => {
-                let outside: Vec<Ipv4Addr> = config
-                    .connections
-                    .iter()
-                    .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
-                    .collect();
+            Some(gw) if !outside.is_empty() => {
                 Some(Underlay::install(&netlink, &outside, gw).await?)
             }
-            None => None,
+            _ => None,
         };
         let tunnels = Arc::new(
             Tunnels::start(
