@@ -186,3 +186,58 @@ fn dx_prefix_limit_in_both_profiles() {
         );
     }
 }
+
+/// `hybridlab validate` on `dx-vlan-mismatch` with `from` replaced by `to`: exit 2, stderr.
+fn refused(from: &str, to: &str) -> String {
+    let ws = Workspace::new();
+    let text = scenarios::shipped::find("dx-vlan-mismatch").unwrap().text;
+    assert!(text.contains(from), "{from:?} not in the scenario");
+    let file = ws.file("bad.toml", &text.replacen(from, to, 1));
+    let out = ws.run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bad_dx_configuration_is_refused_naming_the_item_never_the_key() {
+    const VIF: &str = "vlan = 100\ngateway = \"dxgw1\"\n";
+    // An MD5 key outside 6-80 characters: the line is quoted with the key masked.
+    let e = refused(VIF, &format!("{VIF}auth_key = \"sh0rt\"\n"));
+    assert!(
+        e.contains("6 to 80 characters") && e.contains("vif[0].auth_key"),
+        "{e}"
+    );
+    assert!(!e.contains("sh0rt"), "{e}");
+    // A duplicate VLAN on one connection.
+    let e = refused(
+        VIF,
+        &format!("{VIF}\n[[dxgw.connection.vif]]\nname = \"vif2\"\n{VIF}"),
+    );
+    assert!(
+        e.contains("dxgw[0].connection[0].vif[1].vlan")
+            && e.contains("VLAN 100 is already used by vif \"vif1\""),
+        "{e}"
+    );
+    // Reserved and overlapping peer addresses.
+    let e = refused(
+        VIF,
+        &format!(
+            "{VIF}amazon_address = \"169.254.169.253/30\"\ncustomer_address = \"169.254.169.254/30\"\n"
+        ),
+    );
+    assert!(
+        e.contains("vif[0].amazon_address") && e.contains("reserved by AWS"),
+        "{e}"
+    );
+    let pair = "amazon_address = \"169.254.50.1/30\"\ncustomer_address = \"169.254.50.2/30\"\n";
+    let e = refused(
+        VIF,
+        &format!(
+            "{VIF}{pair}\n[[dxgw.connection.vif]]\nname = \"vif2\"\nvlan = 200\ngateway = \"dxgw1\"\n{pair}"
+        ),
+    );
+    assert!(
+        e.contains("vif[1].amazon_address") && e.contains("overlaps"),
+        "{e}"
+    );
+}
