@@ -441,9 +441,30 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
     }
 }
 
-/// `hybridlab cgw-config --format frr|strongswan|strongswan-conf SCENARIO CONNECTION`.
+/// `hybridlab cgw-config --format frr|strongswan|strongswan-conf SCENARIO CONNECTION`, or
+/// `--format frr|frr-bfdd SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
     use cgw::kind::download::{Format, customer_config};
+    if let Ok(p) = parse_profile(profile)
+        && let Ok(scenario) = load_with(arg, p)
+        && dxgw::kind::download::is_vif(&scenario, connection)
+    {
+        let result = format
+            .parse()
+            .and_then(|f| dxgw::kind::download::vif_config(&scenario, connection, f));
+        return match result {
+            Ok(text) => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(text.expose().as_bytes());
+                let _ = o.flush();
+                0
+            }
+            Err(e) => {
+                err(&e);
+                BAD
+            }
+        };
+    }
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {

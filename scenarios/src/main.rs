@@ -68,14 +68,15 @@ enum Cmd {
     /// FRR bgpd configuration, in the scenario's (or --profile's) timers.
     CgwConfig {
         /// `frr`, `strongswan` (swanctl.conf) or `strongswan-conf` (strongswan.conf fragment).
-        #[arg(long, value_parser = ["frr", "strongswan", "strongswan-conf"])]
+        /// For a Direct Connect VIF: `frr` (bgpd.conf) or `frr-bfdd` (bfdd.conf).
+        #[arg(long, value_parser = ["frr", "frr-bfdd", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
         #[arg(long, value_parser = ["fast", "aws"])]
         profile: Option<String>,
         /// A scenario file, or the name of a shipped scenario.
         scenario: String,
-        /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`).
+        /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`), or a Direct Connect VIF's.
         connection: String,
     },
     /// Tear a lab down; without a name, remove every lab whose owner has died.

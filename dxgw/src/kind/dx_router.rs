@@ -27,7 +27,7 @@ use engine::source::FieldPath;
 use vgw::kind::query::PlanError;
 
 use super::node::DxRouter;
-use super::query::{DxCustomerOf, VifsFor};
+use super::query::{DxCustomerOf, DxRouterConfigOf, VifsFor};
 use crate::customer::{CustomerConfig, CustomerConnection};
 
 /// The `dx-router` kind.
@@ -143,8 +143,9 @@ impl NodeSpec for DxRouter {
         }
     }
 
-    fn answer(&self, _topo: &Topology, question: &mut Question<'_>) {
+    fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
         question.answer::<DxCustomerOf>(|_| Some(self.asn));
+        question.answer::<DxRouterConfigOf>(|q| Some(self.config(topo, q.profile)));
     }
 
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {

@@ -4,6 +4,7 @@
 //!  dxgw      --DxCustomerOf-->   dx-router node  (the customer's ASN)
 //!  dx-router --VifsFor-->        dxgw nodes      (its connections and VIFs as AWS hands them
 //!                                                  out: VLAN, addresses, ASN, MD5 key)
+//!  CLI       --DxRouterConfigOf-> dx-router node (its daemon file: `cgw-config`'s VIF form)
 //! ```
 //!
 //! The VGW-facing questions live with the VGW (`vgw::kind::query::DirectConnectPeersOf`,
@@ -11,7 +12,9 @@
 
 use engine::kind::query::Query;
 
-use crate::customer::CustomerConnection;
+use engine::model::timing::Profile;
+
+use crate::customer::{CustomerConfig, CustomerConnection};
 use vgw::kind::query::PlanError;
 
 /// "Are you a customer DX router, and what is your ASN?"
@@ -32,4 +35,15 @@ pub struct VifsFor {
 impl Query for VifsFor {
     /// The connections (none: not answered), or why the DX node could not be planned.
     type Answer = Result<Vec<CustomerConnection>, PlanError>;
+}
+
+/// "Are you a customer DX router, and what does your daemon run?" (`cgw-config`'s VIF form).
+#[derive(Debug, Clone, Copy)]
+pub struct DxRouterConfigOf {
+    /// The timing profile.
+    pub profile: Profile,
+}
+
+impl Query for DxRouterConfigOf {
+    type Answer = Result<CustomerConfig, PlanError>;
 }
