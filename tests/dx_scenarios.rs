@@ -10,7 +10,11 @@
 //! - `dx-vlan-mismatch`: a `dx.vlan_mismatch` event naming VLAN 101 seen and VLAN 100
 //!   configured, and no BGP session ever Established;
 //! - `dx-prefix-limit` (§7 item 3) in both profiles: 100 prefixes stay up, 101 get Cease 6/1
-//!   and none reaches the VGW.
+//!   and none reaches the VGW;
+//! - `dx-communities` (§7 item 10) in both profiles: 7224:7300 beats 7224:7100 with a shorter
+//!   AS_PATH; VIF B takes over within BFD's detection time when VIF A's peering goes silent;
+//! - `dxgw-no-transit`: no VGW-to-VGW, no site-to-site; with SiteLink on, site-to-site works;
+//! - bad DX configuration is refused by `hybridlab validate`, naming the item, never the key.
 
 mod common;
 
@@ -38,9 +42,13 @@ fn longest_window_s(probe: &Value) -> f64 {
 
 /// Runs shipped scenario `name` in `profile` as lab `lab`; returns its JSON record.
 fn run(name: &str, profile: &str, lab: &str) -> Value {
-    let ws = Workspace::new();
+    run_in(&Workspace::new(), name, profile, lab)
+}
+
+/// Runs scenario `name` (shipped, or a file) in workspace `ws`.
+fn run_in(ws: &Workspace, name: &str, profile: &str, lab: &str) -> Value {
     let _guard = DownOnDrop {
-        ws: &ws,
+        ws,
         lab: lab.to_string(),
     };
     let json = ws.path().join(format!("{lab}.json"));
@@ -61,7 +69,7 @@ fn run(name: &str, profile: &str, lab: &str) -> Value {
         "{name} ({profile}): {}",
         describe(&out)
     );
-    let left = leftovers(&ws, lab, &[], &[], &[&format!("--lab {lab}")]);
+    let left = leftovers(ws, lab, &[], &[], &[&format!("--lab {lab}")]);
     assert!(left.none(), "{lab}: {left:#?}");
     serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
 }
@@ -239,5 +247,55 @@ fn bad_dx_configuration_is_refused_naming_the_item_never_the_key() {
     assert!(
         e.contains("vif[1].amazon_address") && e.contains("overlaps"),
         "{e}"
+    );
+}
+
+#[test]
+fn dx_communities_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "dxcfast"), ("aws", "dxcaws")] {
+        let names = passed(&run("dx-communities", profile, lab));
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("AWS routes on-premises traffic over VIF A"))
+                && names
+                    .iter()
+                    .any(|n| n.starts_with("without VIF A, AWS uses VIF B")),
+            "{profile}: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn dxgw_no_transit_and_sitelink() {
+    let _s = serial();
+    let names = passed(&run("dxgw-no-transit", "fast", "dxnt"));
+    assert!(
+        names.iter().any(|n| n.starts_with("no VGW-to-VGW"))
+            && names
+                .iter()
+                .any(|n| n.starts_with("no site-to-site without SiteLink")),
+        "{names:?}"
+    );
+    // The same with SiteLink on: the sites learn each other through the gateway (and still
+    // no VGW learns the other's VPC).
+    let text = scenarios::shipped::find("dxgw-no-transit").unwrap().text;
+    let last = text.rfind("[[expect]]").unwrap();
+    let with_sitelink = format!(
+        "{}[[expect]]\nname = \"with SiteLink, site 1 reaches site 2\"\n\
+         after = \"no VGW-to-VGW: vgw1 has no route to vpc2\"\nwithin = \"10s\"\n\
+         check = \"route\"\nnode = \"dxr1\"\nprefix = \"10.3.0.0/16\"\n",
+        text[..last].replace("sitelink = false", "sitelink = true")
+    );
+    let ws = Workspace::new();
+    let file = ws.file("sitelink.toml", &with_sitelink);
+    let names = passed(&run_in(&ws, file.to_str().unwrap(), "fast", "dxsl"));
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "with SiteLink, site 1 reaches site 2")
+            && names.iter().any(|n| n.starts_with("no VGW-to-VGW")),
+        "{names:?}"
     );
 }

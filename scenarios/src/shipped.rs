@@ -57,6 +57,14 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../dx-prefix-limit.toml"),
     },
     Shipped {
+        name: "dx-communities",
+        text: include_str!("../dx-communities.toml"),
+    },
+    Shipped {
+        name: "dxgw-no-transit",
+        text: include_str!("../dxgw-no-transit.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },
