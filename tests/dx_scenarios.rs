@@ -13,6 +13,8 @@
 //!   and none reaches the VGW;
 //! - `dx-communities` (§7 item 10) in both profiles: 7224:7300 beats 7224:7100 with a shorter
 //!   AS_PATH; VIF B takes over within BFD's detection time when VIF A's peering goes silent;
+//! - `dx-bgp-failover-test` in both profiles: StartBgpFailoverTest moves the VGW to the VPN for
+//!   the test's duration, StopBgpFailoverTest ends a long one early;
 //! - `dxgw-no-transit`: no VGW-to-VGW, no site-to-site; with SiteLink on, site-to-site works;
 //! - bad DX configuration is refused by `hybridlab validate`, naming the item, never the key.
 
@@ -298,4 +300,38 @@ fn dxgw_no_transit_and_sitelink() {
             && names.iter().any(|n| n.starts_with("no VGW-to-VGW")),
         "{names:?}"
     );
+}
+
+#[test]
+fn dx_bgp_failover_test_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "dxftfast"), ("aws", "dxftaws")] {
+        let record = run("dx-bgp-failover-test", profile, lab);
+        let names = passed(&record);
+        assert!(
+            names
+                .iter()
+                .any(|n| n == "during the test the VGW uses the VPN")
+                && names
+                    .iter()
+                    .any(|n| n == "after the test the VGW is back on Direct Connect")
+                && names
+                    .iter()
+                    .any(|n| n == "StopBgpFailoverTest brings Direct Connect back"),
+            "{profile}: {names:?}"
+        );
+        let ends: Vec<String> = record["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "dx.failover_test")
+            .map(|e| e["detail"].as_str().unwrap_or("").to_string())
+            .filter(|d| d.contains("\"ended\""))
+            .collect();
+        assert!(
+            ends.iter().any(|d| d.contains("expired"))
+                && ends.iter().any(|d| d.contains("stopped")),
+            "{profile}: {ends:?}"
+        );
+    }
 }

@@ -34,12 +34,12 @@
 //!   chosen VIF.
 //! - A VLAN mismatch: frames with a VID no VIF of the connection has are dropped by the trunk
 //!   (so no ARP and no BGP, as on a real DX); the daemon reports `dx.vlan_mismatch` naming the
-//!   VLAN seen and the VLANs configured, once per change of the VLAN seen.
+//!   VLAN seen and the VLANs configured, on each change and every 3 s while it persists.
 //!
 //! What it does not do: create the cross-connect or backbone veths (the engine does), IPv6
 //! sessions, public VIFs, the TGW side of a transit VIF (the TGW comes with issue #9: the
-//! association is configured and its allowed prefixes announced, its session waits for a peer),
-//! or StartBgpFailoverTest.
+//! association is configured and its allowed prefixes announced, its session waits for a peer).
+//! StartBgpFailoverTest / StopBgpFailoverTest are actions ([`crate::failover_test`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -49,7 +49,7 @@ use bgp::fsm::HoldTime;
 use bgp::rib::MaxPrefix;
 use bgp::wire::{Family, Prefix};
 use control::protocol::ErrorCode;
-use control::{ErrorBody, ServerBuilder, ShowParams};
+use control::{ActionParams, ErrorBody, ServerBuilder, ShowParams};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -58,6 +58,7 @@ use vlan::device::VlanTrunk;
 use gateway::bundle::GatewayError;
 
 use crate::config::{AssociationKind, DxConfig, MAX_CUSTOMER_PREFIXES, Vif};
+use crate::failover_test::FailoverTests;
 use crate::policy::{DxPolicy, Role};
 use crate::timers::{self, DxTimers};
 use crate::vif_stack::{self, VifPort};
@@ -229,10 +230,18 @@ impl Dx {
             publisher.clone(),
         )));
 
+        let tests = FailoverTests::new(
+            speaker.clone(),
+            publisher.clone(),
+            config
+                .vifs()
+                .map(|(_, _, _, v)| (v.name.clone(), IpAddr::V4(v.customer_address.addr())))
+                .collect(),
+        );
         let config = Arc::new(config);
         let control = match control {
             Some(path) => Some(
-                register(builder, &config, &speaker, &bfd, &trunks)
+                register(builder, &config, &speaker, &bfd, &trunks, &tests)
                     .bind(path)
                     .await
                     .map_err(|e| GatewayError::Control(e.to_string()))?,
@@ -285,7 +294,18 @@ fn register(
     speaker: &Arc<Speaker>,
     bfd: &bfd::driver::Bfd,
     trunks: &Arc<Vec<(String, VlanTrunk)>>,
+    tests: &FailoverTests,
 ) -> ServerBuilder {
+    let t = tests.clone();
+    let builder = builder.action("start_bgp_failover_test", move |p: ActionParams| {
+        let t = t.clone();
+        async move { t.start(&p).await }
+    });
+    let t = tests.clone();
+    let builder = builder.action("stop_bgp_failover_test", move |p: ActionParams| {
+        let t = t.clone();
+        async move { t.stop(&p).await }
+    });
     let sp = speaker.clone();
     let builder = builder.show("bgp", move |_p: ShowParams| {
         let sp = sp.clone();

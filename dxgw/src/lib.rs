@@ -9,6 +9,7 @@
 //!  policy     local-preference communities, allowed prefixes, no transit (bgp::rib::Policy)
 //!  daemon     the DX location router: VLAN trunk + TAP per VIF, BGP (MD5, TTL 1, prefix
 //!             limit), BFD tearing BGP down, backbone iBGP to the associated VGWs
+//!  failover_test  StartBgpFailoverTest / StopBgpFailoverTest as control-socket actions
 //!  kind       the `dxgw` and `dx-router` scenario kinds and their typed questions
 //! ```
 //!
@@ -21,6 +22,7 @@ pub mod auth_key;
 pub mod config;
 pub mod customer;
 pub mod daemon;
+pub mod failover_test;
 pub mod kind;
 pub mod peering;
 pub mod policy;

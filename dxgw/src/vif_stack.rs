@@ -101,24 +101,36 @@ pub async fn bfd_follower(
     }
 }
 
+/// How often a persisting VLAN mismatch is reported again.
+const REPEAT: Duration = Duration::from_secs(3);
+
 /// Watches the trunks' `unknown_vid` counters and reports a VLAN mismatch (`dx.vlan_mismatch`)
-/// each time the VLAN seen changes.
+/// each time the VLAN seen changes, and again every [`REPEAT`] while it persists.
 pub async fn vlan_watch(
     configured: BTreeMap<String, Vec<u16>>,
     trunks: Arc<Vec<(String, VlanTrunk)>>,
     publisher: EventPublisher,
 ) {
-    let mut reported: BTreeMap<String, u16> = BTreeMap::new();
+    // Per connection: the VID last reported, the unknown_vid count then, and when.
+    let mut reported: BTreeMap<String, (u16, u64, std::time::Instant)> = BTreeMap::new();
     loop {
         for (name, trunk) in trunks.iter() {
             let c = trunk.counters();
             let Some(seen) = c.last_unknown_vid else {
                 continue;
             };
-            if reported.get(name) == Some(&seen) {
+            // Once per change of the VID seen, and again every few seconds while such frames
+            // keep coming (a subscriber that joined late still hears of it).
+            if let Some((vid, count, at)) = reported.get(name)
+                && *vid == seen
+                && (*count == c.trunk.unknown_vid || at.elapsed() < REPEAT)
+            {
                 continue;
             }
-            reported.insert(name.clone(), seen);
+            reported.insert(
+                name.clone(),
+                (seen, c.trunk.unknown_vid, std::time::Instant::now()),
+            );
             let configured = configured.get(name).cloned().unwrap_or_default();
             warn!(connection = %name, seen, ?configured, "VLAN mismatch");
             publisher.publish(

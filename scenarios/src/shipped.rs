@@ -65,6 +65,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../dxgw-no-transit.toml"),
     },
     Shipped {
+        name: "dx-bgp-failover-test",
+        text: include_str!("../dx-bgp-failover-test.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use engine::diagnostic::Diagnostic;
 use engine::kind::query::Question;
-use engine::kind::{NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec};
+use engine::kind::{KindRequest, NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec};
 use engine::model::timing::Profile;
 use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
@@ -49,6 +49,20 @@ impl NodeKind for DxgwKind {
         let mut n: DxLocation = cx.de(table, path)?;
         n.path = path.clone();
         Ok(Box::new(n))
+    }
+
+    fn actions(&self) -> &'static [&'static str] {
+        super::actions::ACTIONS
+    }
+
+    fn parse_action(
+        &self,
+        action: &str,
+        rest: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<KindRequest, Diagnostic> {
+        super::actions::parse_action(action, rest, path, cx)
     }
 
     fn run_daemon(&self, config: &Path) -> Result<i32, String> {

@@ -30,6 +30,7 @@
 //! What it does not do: run anything (the daemons do) or create links (the engine does, from
 //! [`engine::kind::NodeSpec::links`]).
 
+pub mod actions;
 pub mod download;
 pub mod dx_router;
 pub mod dxgw;
