@@ -364,6 +364,9 @@ fn dx_neighbor(d: &DxPeer, asn: u32) -> NeighborConfig {
     n.local_address = Some(d.local_address.into());
     n.families = vec![Family::Ipv4Unicast];
     n.graceful_restart_time = 0;
+    // The DX router reaches what the VGW announces through the VGW (a VPN-learned route's own
+    // next hop, a tunnel's inside address, is unreachable from there).
+    n.next_hop_self = true;
     n
 }
 
