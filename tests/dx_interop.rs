@@ -2,7 +2,9 @@
 //! `--format frr` and `--format frr-bfdd`), is the customer router on a private VIF against our
 //! `dxgw` daemon: BGP with MD5 Established, BFD Up on both ends, prefixes both ways (FRR learns
 //! the VPC CIDR the VGW announces over the backbone; the VGW takes FRR's prefix as Direct
-//! Connect), and a silent cross-connect cut takes the VIF's BGP down through BFD within 1 s.
+//! Connect), tshark decodes a capture of the cross-connect (802.1Q VLAN 100 on every frame, BGP
+//! with the TCP MD5 option, BFD Up, nothing malformed), and a silent cross-connect cut takes the
+//! VIF's BGP down through BFD within 1 s.
 //!
 //! FRR needs a VLAN interface; this kernel has no `8021q`, so the customer namespace gets a TAP
 //! from `crates/vlan`'s trunk on its end of the cross-connect (a kernel with `8021q` would use a
@@ -238,6 +240,39 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
     rt.block_on(async { trunk.configure(&netns::Netlink::open(&ns).unwrap()).await })
         .unwrap();
 
+    // A capture of the cross-connect while FRR comes up: tshark stops by itself after 6 s.
+    let pcap = dir.path().join("xc.pcapng");
+    let mut tshark = lab
+        .spawn(
+            "dx",
+            "tshark",
+            &[
+                "-n",
+                "-i",
+                "to-cust",
+                "-a",
+                "duration:6",
+                "-w",
+                pcap.to_str().unwrap(),
+            ],
+            &dir.path().join("tshark.log"),
+        )
+        .expect("tshark (Debian package tshark)");
+    wait_for(
+        "tshark capturing",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || {
+            let log = std::fs::read_to_string(dir.path().join("tshark.log")).unwrap_or_default();
+            if log.contains("Capturing on") {
+                Ok(())
+            } else {
+                Err(log)
+            }
+        },
+    )
+    .unwrap();
+
     let frr = Frr::start_daemons(
         &lab,
         "cust",
@@ -323,6 +358,12 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
     )
     .unwrap();
 
+    // tshark decodes the capture: every frame 802.1Q VLAN 100, BGP (OPEN, KEEPALIVE, UPDATE)
+    // with the TCP MD5 option (kind 19), BFD reaching Up, nothing malformed, no expert error.
+    let status = tshark.wait().unwrap();
+    assert!(status.success(), "tshark: {status}");
+    check_capture(&pcap);
+
     // A silent cut (the customer's end of the cross-connect goes down; the TAP stays up): BFD
     // takes the VIF's BGP session down within 1 s, far before the 3 s hold time.
     lab.exec("cust", &["ip", "link", "set", "to-dx", "down"])
@@ -353,4 +394,85 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
     for c in &mut children {
         testkit::lab::kill(c);
     }
+}
+
+fn check_capture(pcap: &std::path::Path) {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(pcap)
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=,",
+        ])
+        .args([
+            "-e",
+            "eth.type",
+            "-e",
+            "vlan.id",
+            "-e",
+            "bgp.type",
+            "-e",
+            "tcp.option_kind",
+        ])
+        .args([
+            "-e",
+            "bfd.sta",
+            "-e",
+            "_ws.malformed",
+            "-e",
+            "_ws.expert.severity",
+        ])
+        .output()
+        .expect("tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (mut bgp_types, mut md5, mut bfd_up) = (std::collections::BTreeSet::new(), 0, 0);
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        let [ethertype, vid, bgp, options, bfd, malformed, expert] = f[..] else {
+            panic!("{line}");
+        };
+        assert_eq!(
+            (ethertype, vid),
+            ("0x8100", "100"),
+            "untagged or wrong VLAN: {line}"
+        );
+        assert!(malformed.is_empty(), "malformed: {line}");
+        for sev in expert.split(',').filter(|s| !s.is_empty()) {
+            // Wireshark's severities: chat 0x200000, note 0x400000, warn 0x600000, error 0x800000.
+            let v = match sev.strip_prefix("0x") {
+                Some(hex) => u32::from_str_radix(hex, 16),
+                None => sev.parse(),
+            }
+            .unwrap_or(u32::MAX);
+            assert!(v < 0x0080_0000, "expert error {sev}: {line}");
+        }
+        for t in bgp.split(',').filter(|s| !s.is_empty()) {
+            bgp_types.insert(t.to_string());
+        }
+        if !bgp.is_empty() && options.split(',').any(|k| k == "19") {
+            md5 += 1;
+        }
+        if bfd == "3" || bfd == "0x03" {
+            bfd_up += 1;
+        }
+    }
+    for t in ["1", "2", "4"] {
+        assert!(
+            bgp_types.contains(t),
+            "BGP message type {t} missing: {bgp_types:?}\n{text}"
+        );
+    }
+    assert!(md5 > 0, "no BGP segment carried the TCP MD5 option\n{text}");
+    assert!(bfd_up > 0, "no BFD packet in state Up\n{text}");
 }
