@@ -2,7 +2,7 @@
 //! `--format frr` and `--format frr-bfdd`), is the customer router on a private VIF against our
 //! `dxgw` daemon: BGP with MD5 Established, BFD Up on both ends, prefixes both ways (FRR learns
 //! the VPC CIDR the VGW announces over the backbone; the VGW takes FRR's prefix as Direct
-//! Connect), tshark decodes a capture of the cross-connect (802.1Q VLAN 100 on every frame, BGP
+//! Connect), the VIF's second, IPv6, session with FRR's IPv6 prefix and its own BFD, tshark decodes a capture of the cross-connect (802.1Q VLAN 100 on every frame, BGP
 //! with the TCP MD5 option, BFD Up, nothing malformed), and a silent cross-connect cut takes the
 //! VIF's BGP down through BFD within 1 s.
 //!
@@ -33,6 +33,8 @@ use vgw::config::{DxPeer, VgwConfig};
 const KEY: &str = "dx.md5-key_for.tests";
 const AMAZON: &str = "169.254.100.1";
 const CUSTOMER: &str = "169.254.100.2";
+const AMAZON6: &str = "fd00:dc::11";
+const CUSTOMER6: &str = "fd00:dc::12";
 
 /// The scenario `cgw-config` reads: the same VIF (VLAN, addresses, key, ASNs) as the daemons.
 fn scenario() -> String {
@@ -74,11 +76,14 @@ gateway = "dxgw1"
 amazon_address = "{AMAZON}/30"
 customer_address = "{CUSTOMER}/30"
 auth_key = "{KEY}"
+amazon_address_v6 = "{AMAZON6}/125"
+customer_address_v6 = "{CUSTOMER6}/125"
 
 [[dx-router]]
 name = "cust"
 asn = 65010
 advertise = ["192.168.10.0/24"]
+advertise_v6 = ["2001:db8:10::/48"]
 external = true
 "#
     )
@@ -148,6 +153,8 @@ fn dx_config() -> DxConfig {
                 customer_asn: 65010,
                 amazon_address: format!("{AMAZON}/30").parse().unwrap(),
                 customer_address: format!("{CUSTOMER}/30").parse().unwrap(),
+                amazon_address_v6: Some(format!("{AMAZON6}/125").parse().unwrap()),
+                customer_address_v6: Some(format!("{CUSTOMER6}/125").parse().unwrap()),
                 auth_key: AuthKey::new(KEY).unwrap(),
                 hold_time: None,
                 keepalive: None,
@@ -233,7 +240,10 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
         .unwrap();
     let ns = netns::Netns::open(&netns::NetnsDir::system(), &lab.ns("cust")).unwrap();
     let mut vif = vlan::device::VifConfig::new("vif1", 100, 1500);
-    vif.addresses = vec![format!("{CUSTOMER}/30").parse().unwrap()];
+    vif.addresses = vec![
+        format!("{CUSTOMER}/30").parse().unwrap(),
+        format!("{CUSTOMER6}/125").parse().unwrap(),
+    ];
     let trunk =
         vlan::device::VlanTrunk::start(&ns, vlan::device::TrunkConfig::new("to-dx").with_vif(vif))
             .unwrap();
@@ -315,6 +325,25 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
         },
     )
     .unwrap();
+    // The VIF's second, IPv6, session: Established with FRR's IPv6 prefix, BFD Up on it too.
+    wait_for(
+        "the IPv6 session with FRR's 2001:db8:10::/48",
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || {
+            let v = show(dir.path(), "dx", "vifs")?;
+            let vif = &v["vifs"][0];
+            if vif["bgp_v6"]["state"] == "Established"
+                && vif["bgp_v6"]["received"] == 1
+                && vif["bfd_v6"] == "Up"
+            {
+                Ok(())
+            } else {
+                Err(vif.to_string())
+            }
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\nbgpd log:\n{}", frr.bgpd_log()));
     // The key never shows.
     let vifs = show(dir.path(), "dx", "vifs").unwrap();
     assert!(!vifs.to_string().contains(KEY), "{vifs}");

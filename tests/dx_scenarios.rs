@@ -338,7 +338,8 @@ fn dx_bgp_failover_test_in_both_profiles() {
 }
 
 /// dx-with-vpn-backup's topology and probes with `cycles` cut/failover/restore/return cycles of
-/// the cross-connect, each cut only once BFD is Up again.
+/// the cross-connect, each cut only once BFD is Up again and the customer router routes the VPC
+/// over the VIF again (so both directions ride DX when the cut comes).
 fn repeated_dx_cuts(cycles: usize) -> String {
     let text = scenarios::shipped::find("dx-with-vpn-backup").unwrap().text;
     let topology = &text[..text.find("[[expect]]").expect("expectations")];
@@ -346,13 +347,22 @@ fn repeated_dx_cuts(cycles: usize) -> String {
     s.push_str(
         r#"
 [[expect]]
-name = "back-0"
+name = "bfd-0"
 within = "20s"
 check = "state"
 node = "dx1"
 show = "vifs"
 pointer = "/vifs/0/bfd"
 equals = "Up"
+
+[[expect]]
+name = "back-0"
+after = "bfd-0"
+within = "10s"
+check = "route"
+node = "dxr1"
+prefix = "10.0.0.0/16"
+dev = "vif1"
 "#,
     );
     for k in 1..=cycles {
@@ -391,7 +401,7 @@ prefix = "10.1.0.0/16"
 via = "dxgw1"
 
 [[expect]]
-name = "back-{k}"
+name = "bfd-{k}"
 after = "dx-{k}"
 within = "10s"
 check = "state"
@@ -399,6 +409,15 @@ node = "dx1"
 show = "vifs"
 pointer = "/vifs/0/bfd"
 equals = "Up"
+
+[[expect]]
+name = "back-{k}"
+after = "bfd-{k}"
+within = "10s"
+check = "route"
+node = "dxr1"
+prefix = "10.0.0.0/16"
+dev = "vif1"
 "#,
             prev = k - 1
         ));
@@ -451,14 +470,14 @@ fn dx_failover_is_under_1_s_p99_over_20_cuts() {
             .find(|p| p["name"] == probe)
             .unwrap();
         let windows = p["loss"]["windows"].as_array().unwrap();
-        // Each cut's outage: the window that starts within 50 ms of it (DX carries the traffic,
-        // so a cut always loses packets).
+        // Each cut's outage: the window that starts within 100 ms of it (DX carries the traffic
+        // both ways, so a cut always loses packets).
         let mut gaps: Vec<f64> = cuts
             .iter()
             .map(|&c| {
                 let w = windows
                     .iter()
-                    .find(|w| w["start_ns"].as_u64().unwrap().abs_diff(c) < 50_000_000)
+                    .find(|w| w["start_ns"].as_u64().unwrap().abs_diff(c) < 100_000_000)
                     .unwrap_or_else(|| panic!("{probe}: no loss window at a cut"));
                 (w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap()) as f64 / 1e9
             })

@@ -18,8 +18,10 @@
 //! and keys: choosing them (AWS picks 169.254.0.0/16 peer addresses and a key when none is
 //! given) happens once, in the scenario kind's plan, so both ends agree.
 //!
-//! What it does not do: IPv6 sessions (one IPv4 session per VIF here; AWS's second, IPv6,
-//! session per VIF is not built yet), public VIFs, hosted connections, or start anything.
+//! A VIF runs one IPv4 session and, with `amazon_address_v6` / `customer_address_v6`, a second,
+//! IPv6, session (AWS: one per family, no MP-BGP \[D1\]).
+//!
+//! What it does not do: public VIFs, hosted connections, or start anything.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -136,6 +138,12 @@ pub struct Vif {
     pub amazon_address: ipnet::Ipv4Net,
     /// The customer's peer address, in the same subnet.
     pub customer_address: ipnet::Ipv4Net,
+    /// AWS's IPv6 peer address (a /125): the VIF's second, IPv6, BGP session (no MP-BGP) \[D1\].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amazon_address_v6: Option<ipnet::Ipv6Net>,
+    /// The customer's IPv6 peer address, in the same /125.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_address_v6: Option<ipnet::Ipv6Net>,
     /// The BGP MD5 key (`***` whenever printed).
     pub auth_key: AuthKey,
     /// BGP hold time to propose, seconds (default 90, at least 3).
@@ -328,6 +336,17 @@ impl DxConfig {
                 }
                 peering::check_pair(vif.amazon_address, vif.customer_address)
                     .map_err(|m| ConfigError::new(format!("{at}.amazon_address"), m))?;
+                match (vif.amazon_address_v6, vif.customer_address_v6) {
+                    (None, None) => {}
+                    (Some(a), Some(c)) => peering::check_pair_v6(a, c)
+                        .map_err(|m| ConfigError::new(format!("{at}.amazon_address_v6"), m))?,
+                    _ => {
+                        return Err(ConfigError::new(
+                            format!("{at}.amazon_address_v6"),
+                            "an IPv6 session needs both peer addresses",
+                        ));
+                    }
+                }
                 let subnet = vif.amazon_address.trunc();
                 if let Some((_, other)) = subnets
                     .iter()

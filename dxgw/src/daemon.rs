@@ -74,11 +74,35 @@ pub struct Dx {
     _control: Option<control::Server>,
 }
 
-fn vif_neighbor(vif: &Vif, t: &DxTimers) -> Result<NeighborConfig, GatewayError> {
-    let mut n = NeighborConfig::new(IpAddr::V4(vif.customer_address.addr()), vif.customer_asn);
-    n.name = Some(vif.name.clone());
-    n.local_address = Some(IpAddr::V4(vif.amazon_address.addr()));
-    n.families = vec![Family::Ipv4Unicast];
+/// The BGP neighbor name of a VIF's IPv6 session.
+pub fn v6_name(vif: &str) -> String {
+    format!("{vif}-v6")
+}
+
+/// The VIF's IPv4 session, or with `v6` its IPv6 one (`None` when the VIF has no IPv6 pair).
+fn vif_neighbor(vif: &Vif, t: &DxTimers, v6: bool) -> Result<Option<NeighborConfig>, GatewayError> {
+    let (peer, local, family, name) = if v6 {
+        match (vif.customer_address_v6, vif.amazon_address_v6) {
+            (Some(c), Some(a)) => (
+                IpAddr::V6(c.addr()),
+                IpAddr::V6(a.addr()),
+                Family::Ipv6Unicast,
+                v6_name(&vif.name),
+            ),
+            _ => return Ok(None),
+        }
+    } else {
+        (
+            IpAddr::V4(vif.customer_address.addr()),
+            IpAddr::V4(vif.amazon_address.addr()),
+            Family::Ipv4Unicast,
+            vif.name.clone(),
+        )
+    };
+    let mut n = NeighborConfig::new(peer, vif.customer_asn);
+    n.name = Some(name);
+    n.local_address = Some(local);
+    n.families = vec![family];
     n.password = Some(vif.auth_key.secret().clone());
     n.ebgp_multihop = None; // TTL 1 [D2]
     n.graceful_restart_time = 0;
@@ -96,7 +120,7 @@ fn vif_neighbor(vif: &Vif, t: &DxTimers) -> Result<NeighborConfig, GatewayError>
         restart_after: Some(t.max_prefix_restart),
         warning_only: false,
     });
-    Ok(n)
+    Ok(Some(n))
 }
 
 impl Dx {
@@ -123,6 +147,7 @@ impl Dx {
                             vlan: v.vlan,
                             mtu: v.mtu,
                             address: v.amazon_address,
+                            address_v6: v.amazon_address_v6,
                         })
                         .collect();
                     (c.name.clone(), c.interface.clone(), ports)
@@ -149,13 +174,17 @@ impl Dx {
         });
         let mut policy = DxPolicy::new();
         for (_, _, _, vif) in config.vifs() {
-            sc.neighbors.push(vif_neighbor(vif, t)?);
-            policy = policy.with_role(
-                vif.name.clone(),
-                Role::Vif {
-                    gateway: vif.gateway.clone(),
-                },
-            );
+            for v6 in [false, true] {
+                if let Some(n) = vif_neighbor(vif, t, v6)? {
+                    policy = policy.with_role(
+                        n.display_name(),
+                        Role::Vif {
+                            gateway: vif.gateway.clone(),
+                        },
+                    );
+                    sc.neighbors.push(n);
+                }
+            }
         }
         for g in &config.gateways {
             policy = policy.with_sitelink(g.name.clone(), g.sitelink);
@@ -203,22 +232,32 @@ impl Dx {
         let bfd = bfd::driver::Bfd::new();
         let mut tasks = Vec::new();
         for (_, _, _, vif) in config.vifs().filter(|(_, _, _, v)| v.bfd) {
-            let mut bc = bfd::driver::SessionConfig::new(
+            let mut pairs = vec![(
+                vif.name.clone(),
                 IpAddr::V4(vif.amazon_address.addr()),
                 IpAddr::V4(vif.customer_address.addr()),
-                t.bfd(),
-            );
-            bc.ifname = Some(vif.name.clone());
-            let session = bfd
-                .add_session(bc)
-                .map_err(|e| GatewayError::Bgp(format!("BFD on vif {}: {e}", vif.name)))?;
-            tasks.push(tokio::spawn(vif_stack::bfd_follower(
-                vif.name.clone(),
-                IpAddr::V4(vif.customer_address.addr()),
-                session,
-                speaker.clone(),
-                publisher.clone(),
-            )));
+            )];
+            if let (Some(a), Some(c)) = (vif.amazon_address_v6, vif.customer_address_v6) {
+                pairs.push((
+                    v6_name(&vif.name),
+                    IpAddr::V6(a.addr()),
+                    IpAddr::V6(c.addr()),
+                ));
+            }
+            for (name, local, peer) in pairs {
+                let mut bc = bfd::driver::SessionConfig::new(local, peer, t.bfd());
+                bc.ifname = Some(vif.name.clone());
+                let session = bfd
+                    .add_session(bc)
+                    .map_err(|e| GatewayError::Bgp(format!("BFD on vif {name}: {e}")))?;
+                tasks.push(tokio::spawn(vif_stack::bfd_follower(
+                    name,
+                    peer,
+                    session,
+                    speaker.clone(),
+                    publisher.clone(),
+                )));
+            }
         }
         tasks.push(tokio::spawn(vif_stack::vlan_watch(
             config
@@ -238,6 +277,8 @@ impl Dx {
                 .map(|(_, _, _, v)| (v.name.clone(), IpAddr::V4(v.customer_address.addr())))
                 .collect(),
         );
+        // (The failover test takes the IPv4 session down; AWS's takes every session of the
+        // VIF. The IPv6 one is left up here: not built yet.)
         let config = Arc::new(config);
         let control = match control {
             Some(path) => Some(
@@ -346,6 +387,13 @@ fn register(
                     Some(s) => serde_json::to_value(s.status().borrow().state).ok(),
                     None => None,
                 };
+                let n6 = neighbors.iter().find(|n| n.name == v6_name(&vif.name));
+                let bfd_v6 = match (vif.amazon_address_v6, vif.customer_address_v6) {
+                    (Some(a), Some(c)) => b
+                        .session(IpAddr::V6(a.addr()), IpAddr::V6(c.addr()))
+                        .and_then(|s| serde_json::to_value(s.status().borrow().state).ok()),
+                    _ => None,
+                };
                 let counters = trunks
                     .iter()
                     .find(|(name, _)| *name == conn.name)
@@ -363,12 +411,22 @@ fn register(
                     "auth_key": vif.auth_key,
                     "bgp": n.map(|n| json!({
                         "state": n.state,
+                        "received": n.ipv4.received,
                         "hold_time": n.hold_time,
                         "keepalive": n.keepalive,
                         "last_down": n.last_down,
                         "established_count": n.established_count,
                     })),
                     "bfd": bfd_state,
+                    "bgp_v6": n6.map(|n| json!({
+                        "state": n.state,
+                        "received": n.ipv6.received,
+                        "last_down": n.last_down,
+                        "established_count": n.established_count,
+                    })),
+                    "bfd_v6": bfd_v6,
+                    "amazon_address_v6": vif.amazon_address_v6.map(|a| a.to_string()),
+                    "customer_address_v6": vif.customer_address_v6.map(|a| a.to_string()),
                     "vlan_counters": counters.as_ref().and_then(|c| c.vifs.get(&vif.vlan)),
                     "trunk_unknown_vid": counters.as_ref().map(|c| c.trunk.unknown_vid),
                     "last_unknown_vid": counters.as_ref().and_then(|c| c.last_unknown_vid),

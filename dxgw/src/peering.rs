@@ -12,12 +12,15 @@
 //! - AWS's choice: a /30 `169.254.X.Y/30` from a seeded generator, avoiding the reserved blocks;
 //!   Amazon takes the first host address, the customer the second (as on a VPN tunnel).
 //!
+//! - IPv6: one /125 per VIF, both addresses in it ([`check_pair_v6`]); AWS's choice
+//!   ([`choose_v6`]) comes from a unique-local block here.
+//!
 //! What it does not do: check overlaps between VIFs (the configuration does, across the
-//! router), or IPv6 (AWS assigns /125s from its own space; not built yet).
+//! router).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use rand::Rng;
 
 /// Blocks AWS keeps for itself (see the module docs).
@@ -93,6 +96,48 @@ pub fn choose(rng: &mut impl Rng, taken: &[Ipv4Net]) -> (Ipv4Net, Ipv4Net) {
     }
 }
 
+/// Checks an IPv6 (Amazon, customer) pair: one /125, distinct unicast addresses.
+pub fn check_pair_v6(amazon: Ipv6Net, customer: Ipv6Net) -> Result<(), String> {
+    if amazon.prefix_len() != 125 || customer.prefix_len() != 125 {
+        return Err(format!(
+            "{amazon} and customer address {customer}: AWS's IPv6 peer subnet is a /125"
+        ));
+    }
+    if amazon.trunc() != customer.trunc() {
+        return Err(format!(
+            "{amazon} and customer address {customer} are not in one subnet"
+        ));
+    }
+    if amazon.addr() == customer.addr() {
+        return Err(format!("{amazon}: both ends have the same address"));
+    }
+    for a in [amazon.addr(), customer.addr()] {
+        if a.is_unspecified() || a.is_loopback() || a.is_multicast() || a == amazon.network() {
+            return Err(format!("{a} is not a usable unicast address of its /125"));
+        }
+    }
+    Ok(())
+}
+
+/// The IPv6 pair AWS picks: a /125 in `fd00:dc::/64` (AWS-silent: AWS assigns addresses from
+/// its own space; a unique-local block keeps the lab's addresses unroutable), Amazon `::1`,
+/// customer `::2` of it, outside `taken`.
+pub fn choose_v6(rng: &mut impl Rng, taken: &[Ipv6Net]) -> (Ipv6Net, Ipv6Net) {
+    loop {
+        let base: u16 = rng.random_range(1..=0xfff0) & !7;
+        let net =
+            Ipv6Net::new(Ipv6Addr::new(0xfd00, 0xdc, 0, 0, 0, 0, 0, base), 125).expect("a /125");
+        if taken.iter().any(|t| t.trunc() == net) {
+            continue;
+        }
+        let host = |n: u16| {
+            Ipv6Net::new(Ipv6Addr::new(0xfd00, 0xdc, 0, 0, 0, 0, 0, base + n), 125)
+                .expect("a /125 host")
+        };
+        return (host(1), host(2));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
@@ -138,6 +183,19 @@ mod tests {
             let e = check_pair(n(a), n(c)).unwrap_err();
             assert!(e.contains(why), "{a} {c}: {e}");
         }
+    }
+
+    #[test]
+    fn ipv6_pairs() {
+        let n6 = |s: &str| s.parse::<Ipv6Net>().unwrap();
+        assert!(check_pair_v6(n6("fd00:dc::9/125"), n6("fd00:dc::a/125")).is_ok());
+        let e = check_pair_v6(n6("fd00:dc::9/126"), n6("fd00:dc::a/126")).unwrap_err();
+        assert!(e.contains("/125"), "{e}");
+        let e = check_pair_v6(n6("fd00:dc::9/125"), n6("fd00:dc::11/125")).unwrap_err();
+        assert!(e.contains("not in one subnet"), "{e}");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        let (a, c) = choose_v6(&mut rng, &[]);
+        check_pair_v6(a, c).unwrap();
     }
 
     #[test]

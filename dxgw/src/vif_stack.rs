@@ -29,6 +29,8 @@ pub struct VifPort {
     pub mtu: u32,
     /// This side's address with its prefix length.
     pub address: ipnet::Ipv4Net,
+    /// This side's IPv6 address, when the VIF has an IPv6 session.
+    pub address_v6: Option<ipnet::Ipv6Net>,
 }
 
 /// Starts one trunk per connection (`(connection name, cross-connect interface, VIFs)`) in the
@@ -44,6 +46,7 @@ pub async fn start_trunks(
         for v in vifs {
             let mut vc = VifConfig::new(&v.name, v.vlan, v.mtu);
             vc.addresses = vec![ipnet::IpNet::V4(v.address)];
+            vc.addresses.extend(v.address_v6.map(ipnet::IpNet::V6));
             tc = tc.with_vif(vc);
         }
         let trunk = VlanTrunk::start(&ns, tc)

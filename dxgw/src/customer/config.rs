@@ -7,11 +7,11 @@
 //! side is whatever the customer configures, so a mismatching VLAN is allowed on purpose: it
 //! is how `dx-vlan-mismatch` is built), or start anything.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use bgp::wire::Community;
 use engine::model::timing::Profile;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::auth_key::AuthKey;
@@ -44,6 +44,9 @@ pub struct CustomerConfig {
     /// Prefixes announced to AWS on every VIF.
     #[serde(default)]
     pub advertise: Vec<Ipv4Net>,
+    /// IPv6 prefixes announced on every VIF's IPv6 session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub advertise_v6: Vec<Ipv6Net>,
     /// Dedicated connections (the customer's end of each cross-connect).
     #[serde(default, rename = "connection")]
     pub connections: Vec<CustomerConnection>,
@@ -77,6 +80,12 @@ pub struct CustomerVif {
     pub local_address: Ipv4Net,
     /// AWS's address.
     pub peer_address: Ipv4Addr,
+    /// The customer's IPv6 address (the VIF's IPv6 session), with its prefix length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_address_v6: Option<Ipv6Net>,
+    /// AWS's IPv6 address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_address_v6: Option<Ipv6Addr>,
     /// The Amazon-side ASN.
     pub amazon_asn: u32,
     /// The BGP MD5 key.

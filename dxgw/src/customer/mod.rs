@@ -67,6 +67,7 @@ impl DxRouter {
                                 vlan: v.vlan,
                                 mtu: v.mtu,
                                 address: v.local_address,
+                                address_v6: v.local_address_v6,
                             })
                             .collect();
                         (c.name.clone(), c.interface.clone(), ports)
@@ -88,17 +89,39 @@ impl DxRouter {
         sc.networks = config
             .advertise
             .iter()
-            .map(|p| NetworkConfig {
-                prefix: Prefix::from(*p),
+            .map(|p| Prefix::from(*p))
+            .chain(
+                config
+                    .advertise_v6
+                    .iter()
+                    .filter_map(|p| Prefix::new(IpAddr::V6(p.network()), p.prefix_len()).ok()),
+            )
+            .map(|prefix| NetworkConfig {
+                prefix,
                 med: None,
                 communities: Vec::new(),
             })
             .collect();
-        for v in &vifs {
-            let mut n = NeighborConfig::new(IpAddr::V4(v.peer_address), v.amazon_asn);
-            n.name = Some(v.name.clone());
-            n.local_address = Some(IpAddr::V4(v.local_address.addr()));
-            n.families = vec![Family::Ipv4Unicast];
+        for (v, v6) in vifs.iter().flat_map(|v| [(v, false), (v, true)]) {
+            let (peer, local, family, name) = match (v6, v.peer_address_v6, v.local_address_v6) {
+                (false, _, _) => (
+                    IpAddr::V4(v.peer_address),
+                    IpAddr::V4(v.local_address.addr()),
+                    Family::Ipv4Unicast,
+                    v.name.clone(),
+                ),
+                (true, Some(p), Some(l)) => (
+                    IpAddr::V6(p),
+                    IpAddr::V6(l.addr()),
+                    Family::Ipv6Unicast,
+                    crate::daemon::v6_name(&v.name),
+                ),
+                (true, _, _) => continue,
+            };
+            let mut n = NeighborConfig::new(peer, v.amazon_asn);
+            n.name = Some(name);
+            n.local_address = Some(local);
+            n.families = vec![family];
             n.password = Some(v.auth_key.secret().clone());
             n.graceful_restart_time = 0;
             n.add_communities = v.communities.clone();
@@ -121,22 +144,32 @@ impl DxRouter {
         let bfd = bfd::driver::Bfd::new();
         let mut tasks = Vec::new();
         for v in vifs.iter().filter(|v| v.bfd) {
-            let mut bc = bfd::driver::SessionConfig::new(
+            let mut pairs = vec![(
+                v.name.clone(),
                 IpAddr::V4(v.local_address.addr()),
                 IpAddr::V4(v.peer_address),
-                t.bfd(),
-            );
-            bc.ifname = Some(v.name.clone());
-            let session = bfd
-                .add_session(bc)
-                .map_err(|e| GatewayError::Bgp(format!("BFD on vif {}: {e}", v.name)))?;
-            tasks.push(tokio::spawn(vif_stack::bfd_follower(
-                v.name.clone(),
-                IpAddr::V4(v.peer_address),
-                session,
-                speaker.clone(),
-                publisher.clone(),
-            )));
+            )];
+            if let (Some(l), Some(p)) = (v.local_address_v6, v.peer_address_v6) {
+                pairs.push((
+                    crate::daemon::v6_name(&v.name),
+                    IpAddr::V6(l.addr()),
+                    IpAddr::V6(p),
+                ));
+            }
+            for (name, local, peer) in pairs {
+                let mut bc = bfd::driver::SessionConfig::new(local, peer, t.bfd());
+                bc.ifname = Some(v.name.clone());
+                let session = bfd
+                    .add_session(bc)
+                    .map_err(|e| GatewayError::Bgp(format!("BFD on vif {name}: {e}")))?;
+                tasks.push(tokio::spawn(vif_stack::bfd_follower(
+                    name,
+                    peer,
+                    session,
+                    speaker.clone(),
+                    publisher.clone(),
+                )));
+            }
         }
         tasks.push(tokio::spawn(vif_stack::vlan_watch(
             config

@@ -2,7 +2,8 @@
 //! configuration" for one Direct Connect VIF, as FRR `bgpd` and `bfdd` configurations, so a
 //! user's FRR terminates the VIF on the emulated DX router: eBGP with the VIF's MD5 key, TTL 1
 //! (FRR's eBGP default), the profile's hold/keepalive, BFD 300 ms x 3 (100 ms x 3 in `fast`),
-//! and the customer router's prefixes. The addresses and key are the ones a run of the same
+//! and the customer router's prefixes; a VIF with an IPv6 pair gets its second, IPv6, session
+//! (and BFD peer) too. The addresses and key are the ones a run of the same
 //! scenario uses (the plan is seeded, [`super::plan`]).
 //!
 //! The VIF interface: where the kernel has `8021q` it is a VLAN sub-interface of the
@@ -110,12 +111,44 @@ pub fn vif_config(
             if v.bfd {
                 let _ = writeln!(s, " neighbor {aws} bfd");
             }
+            let aws6 = v.peer_address_v6.zip(v.local_address_v6);
+            if let Some((a6, l6)) = aws6 {
+                // The VIF's second session, IPv6 (AWS: one per family, no MP-BGP).
+                let _ = writeln!(s, " neighbor {a6} remote-as {}", v.amazon_asn);
+                let _ = writeln!(s, " neighbor {a6} update-source {}", l6.addr());
+                let _ = writeln!(
+                    s,
+                    " neighbor {a6} password {}",
+                    v.auth_key.secret().expose()
+                );
+                let _ = writeln!(
+                    s,
+                    " neighbor {a6} timers {} {}",
+                    t.bgp.keepalive,
+                    t.bgp.hold_time.secs()
+                );
+                if v.bfd {
+                    let _ = writeln!(s, " neighbor {a6} bfd");
+                }
+            }
             let _ = writeln!(s, " !\n address-family ipv4 unicast");
             for p in &config.advertise {
                 let _ = writeln!(s, "  network {p}");
             }
             let _ = writeln!(s, "  neighbor {aws} activate");
-            let _ = writeln!(s, " exit-address-family\n!");
+            if let Some((a6, _)) = aws6 {
+                let _ = writeln!(s, "  no neighbor {a6} activate");
+            }
+            let _ = writeln!(s, " exit-address-family");
+            if let Some((a6, _)) = aws6 {
+                let _ = writeln!(s, " !\n address-family ipv6 unicast");
+                for p in &config.advertise_v6 {
+                    let _ = writeln!(s, "  network {p}");
+                }
+                let _ = writeln!(s, "  neighbor {a6} activate");
+                let _ = writeln!(s, " exit-address-family");
+            }
+            let _ = writeln!(s, "!");
         }
         VifFormat::FrrBfdd => {
             let (tx, rx, mult) = t.bfd_ms;
@@ -134,7 +167,20 @@ pub fn vif_config(
             let _ = writeln!(s, "  detect-multiplier {mult}");
             let _ = writeln!(s, "  receive-interval {rx}");
             let _ = writeln!(s, "  transmit-interval {tx}");
-            let _ = writeln!(s, " exit\n!");
+            let _ = writeln!(s, " exit");
+            if let (Some(a6), Some(l6)) = (v.peer_address_v6, v.local_address_v6) {
+                let _ = writeln!(
+                    s,
+                    " peer {a6} local-address {} interface {}",
+                    l6.addr(),
+                    v.name
+                );
+                let _ = writeln!(s, "  detect-multiplier {mult}");
+                let _ = writeln!(s, "  receive-interval {rx}");
+                let _ = writeln!(s, "  transmit-interval {tx}");
+                let _ = writeln!(s, " exit");
+            }
+            let _ = writeln!(s, "!");
         }
     }
     Ok(secret::Secret::new(s))

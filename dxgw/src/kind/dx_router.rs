@@ -88,6 +88,7 @@ impl DxRouter {
             profile,
             router_id: None,
             advertise: self.advertised(),
+            advertise_v6: self.advertised_v6(),
             connections,
         })
     }

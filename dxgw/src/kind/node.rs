@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use bgp::wire::Community;
 use engine::kind::StaticRoute;
 use engine::source::FieldPath;
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Deserialize;
 use vgw::kind::checks::PrefixRange;
 
@@ -115,6 +115,16 @@ pub struct VifDecl {
     /// The customer's peer address.
     #[serde(default)]
     pub customer_address: Option<Ipv4Net>,
+    /// A second, IPv6, BGP session on the VIF (AWS picks the /125 when the addresses are not
+    /// given).
+    #[serde(default)]
+    pub ipv6: bool,
+    /// AWS's IPv6 peer address (a /125).
+    #[serde(default)]
+    pub amazon_address_v6: Option<Ipv6Net>,
+    /// The customer's IPv6 peer address.
+    #[serde(default)]
+    pub customer_address_v6: Option<Ipv6Net>,
     /// The MD5 key (default: AWS generates one).
     #[serde(default)]
     pub auth_key: Option<AuthKey>,
@@ -146,6 +156,12 @@ pub struct DxRouter {
     /// More prefixes announced, as a range.
     #[serde(default)]
     pub advertise_range: Option<PrefixRange>,
+    /// IPv6 prefixes announced on the VIFs' IPv6 sessions.
+    #[serde(default)]
+    pub advertise_v6: Vec<Ipv6Net>,
+    /// More IPv6 prefixes, as a range.
+    #[serde(default)]
+    pub advertise_v6_range: Option<Ipv6Range>,
     /// Static routes (e.g. a backup towards a VPN customer gateway, with a higher metric).
     #[serde(default)]
     pub routes: Vec<StaticRoute>,
@@ -180,7 +196,43 @@ pub struct VifPolicy {
     pub bfd: Option<bool>,
 }
 
+/// `count` consecutive IPv6 prefixes of `first`'s length, starting at `first`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ipv6Range {
+    /// The first prefix.
+    pub first: Ipv6Net,
+    /// How many.
+    pub count: u32,
+}
+
+impl Ipv6Range {
+    /// The prefixes (stops at the end of the address space).
+    pub fn expand(&self) -> Vec<Ipv6Net> {
+        let len = self.first.prefix_len();
+        let step: u128 = if len == 0 {
+            0
+        } else {
+            1u128 << (128 - u32::from(len))
+        };
+        let base = u128::from(self.first.network());
+        (0..u128::from(self.count))
+            .map_while(|k| base.checked_add(k.checked_mul(step)?))
+            .filter_map(|a| Ipv6Net::new(std::net::Ipv6Addr::from(a), len).ok())
+            .collect()
+    }
+}
+
 impl DxRouter {
+    /// Every IPv6 prefix it announces.
+    pub fn advertised_v6(&self) -> Vec<Ipv6Net> {
+        let mut out = self.advertise_v6.clone();
+        if let Some(r) = &self.advertise_v6_range {
+            out.extend(r.expand());
+        }
+        out
+    }
+
     /// Every prefix it announces.
     pub fn advertised(&self) -> Vec<Ipv4Net> {
         let mut out = self.advertise.clone();

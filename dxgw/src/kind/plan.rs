@@ -89,6 +89,15 @@ pub fn dx_config(
                 .filter_map(|v| v.amazon_address.map(|a| a.trunc()))
         })
         .collect();
+    let mut taken_v6: Vec<ipnet::Ipv6Net> = node
+        .connections
+        .iter()
+        .flat_map(|c| {
+            c.vifs
+                .iter()
+                .filter_map(|v| v.amazon_address_v6.map(|a| a.trunc()))
+        })
+        .collect();
     let mut connections = Vec::new();
     for (ci, c) in node.connections.iter().enumerate() {
         let at = node.path.key("connection").index(ci);
@@ -115,6 +124,22 @@ pub fn dx_config(
                     ));
                 }
             };
+            let (amazon_address_v6, customer_address_v6) =
+                match (v.amazon_address_v6, v.customer_address_v6) {
+                    (Some(a), Some(c)) => (Some(a), Some(c)),
+                    (None, None) if v.ipv6 => {
+                        let (a, c) = peering::choose_v6(&mut rng, &taken_v6);
+                        taken_v6.push(a.trunc());
+                        (Some(a), Some(c))
+                    }
+                    (None, None) => (None, None),
+                    _ => {
+                        return Err(PlanError::new(
+                            vat.key("amazon_address_v6"),
+                            "give both IPv6 peer addresses or neither",
+                        ));
+                    }
+                };
             let auth_key = match &v.auth_key {
                 Some(k) => k.clone(),
                 None => AuthKey::generate(&mut rng),
@@ -128,6 +153,8 @@ pub fn dx_config(
                 customer_asn,
                 amazon_address,
                 customer_address,
+                amazon_address_v6,
+                customer_address_v6,
                 auth_key,
                 hold_time: v.hold_time,
                 keepalive: v.keepalive,
@@ -209,6 +236,8 @@ pub fn customer_view(
                     mtu: v.mtu,
                     local_address: v.customer_address,
                     peer_address: v.amazon_address.addr(),
+                    local_address_v6: v.customer_address_v6,
+                    peer_address_v6: v.amazon_address_v6.map(|a| a.addr()),
                     amazon_asn: config.amazon_side_asn,
                     auth_key: v.auth_key.clone(),
                     bfd: true,
