@@ -16,6 +16,7 @@
 //! - `dx-bgp-failover-test` in both profiles: StartBgpFailoverTest moves the VGW to the VPN for
 //!   the test's duration, StopBgpFailoverTest ends a long one early;
 //! - `dxgw-no-transit`: no VGW-to-VGW, no site-to-site; with SiteLink on, site-to-site works;
+//! - without BFD the same cut costs the BGP hold time (3 s in `fast`);
 //! - 20 silent cuts of the cross-connect (`fast`): the outage is under 1 s at p99 both ways;
 //! - bad DX configuration is refused by `hybridlab validate`, naming the item, never the key.
 
@@ -490,5 +491,45 @@ fn dx_failover_is_under_1_s_p99_over_20_cuts() {
         );
         assert!(p99 < 1.0, "{probe}: p99 {p99:.3} s ({gaps:?})");
         assert!(gaps[0] > 0.05, "{probe}: a cut without an outage? {gaps:?}");
+    }
+}
+
+/// Without BFD (off on both ends) the same silent cut is found by the BGP hold timer: the
+/// outage is the hold time (3 s in `fast`) within 1 s, so BFD is what makes it sub-second.
+#[test]
+fn without_bfd_the_outage_is_the_hold_time() {
+    let _s = serial();
+    let text = scenarios::shipped::find("dx-with-vpn-backup").unwrap().text;
+    let cut = text
+        .find("[[expect]]\nname = \"BFD detects")
+        .expect("the max_gap expectations");
+    let no_bfd = text[..cut]
+        .replace("name = \"dx-with-vpn-backup\"", "name = \"dxnobfd\"")
+        .replace(
+            "vlan = 100\ngateway = \"dxgw1\"",
+            "vlan = 100\ngateway = \"dxgw1\"\nbfd = false",
+        )
+        .replace(
+            "advertise = [\"10.1.0.0/16\"]\n# The VPN backup",
+            "advertise = [\"10.1.0.0/16\"]\nvifs = { vif1 = { bfd = false } }\n# The VPN backup",
+        );
+    // No BFD session: drop the expectation that BFD is up.
+    let start = no_bfd
+        .find("[[expect]]\nname = \"BFD is up on the VIF\"")
+        .unwrap();
+    let end = start + no_bfd[start..].find("\n\n").unwrap();
+    let no_bfd = format!("{}{}", &no_bfd[..start], &no_bfd[end..]);
+    assert!(no_bfd.contains("bfd = false\n") && no_bfd.contains("{ bfd = false }"));
+    let ws = Workspace::new();
+    let file = ws.file("nobfd.toml", &no_bfd);
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "dxnobfd");
+    assert!(bfd_failures(&record).is_empty(), "BFD ran");
+    for p in record["probes"].as_array().unwrap() {
+        let gap = longest_window_s(p);
+        assert!(
+            (2.0..4.0).contains(&gap),
+            "{}: longest gap {gap:.3} s is not the 3 s hold time",
+            p["name"]
+        );
     }
 }
