@@ -237,12 +237,12 @@ fn unknown_action_lists_the_known_ones() {
     let text = format!("{BASE}\n[[timeline]]\nat = \"1s\"\naction = \"explode\"\n");
     let (line, _, path, msg) = one_error(&text);
     assert_eq!((line, path.as_str()), (28, "timeline[0].action"));
-    // The engine's actions and the kinds' (vgw, cgw), sorted.
+    // The engine's actions and the kinds' (vgw, cgw, dxgw), sorted.
     assert!(
         msg.contains(
             "add_static_route, advertise, cut, delete_static_route, flap, kill, link_down, \
              link_up, modify_tunnel_options, rekey, replace_tunnel, reset_nat, restart, restore, \
-             withdraw"
+             start_bgp_failover_test, stop_bgp_failover_test, withdraw"
         ),
         "{msg}"
     );

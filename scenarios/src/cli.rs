@@ -460,7 +460,8 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
     }
 }
 
-/// `hybridlab cgw-config --format frr|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`.
+/// `hybridlab cgw-config --format frr|bird|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`,
+/// or `--format frr|frr-bfdd SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
 ///
 /// When `arg` names a running lab (its state directory holds the lab's record), the
 /// configuration is that lab's: planned from the scenario it was started from, in its profile,
@@ -468,6 +469,26 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 /// does not give are random per lab). Otherwise `arg` is a scenario file or a shipped name.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
     use cgw::kind::download::{Format, customer_config, find_connection};
+    if let Ok(p) = parse_profile(profile)
+        && let Ok(scenario) = load_with(arg, p)
+        && dxgw::kind::download::is_vif(&scenario, connection)
+    {
+        let result = format
+            .parse()
+            .and_then(|f| dxgw::kind::download::vif_config(&scenario, connection, f));
+        return match result {
+            Ok(text) => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(text.expose().as_bytes());
+                let _ = o.flush();
+                0
+            }
+            Err(e) => {
+                err(&e);
+                BAD
+            }
+        };
+    }
     let format: Format = match format.parse() {
         Ok(f) => f,
         Err(e) => {

@@ -9,10 +9,13 @@ pub mod shipped;
 use engine::kind::Registry;
 
 /// Every node kind of this build: the engine's generic `host` and `router`, the VPN kinds
-/// `vpc` and `vgw` (package `vgw`) and `cgw` (package `cgw`). Adding a kind: one line here.
+/// `vpc` and `vgw` (package `vgw`), `cgw` (package `cgw`), and the Direct Connect kinds `dxgw`
+/// and `dx-router` (package `dxgw`). Adding a kind: one line here.
 pub fn registry() -> Registry {
     Registry::generic()
         .with(Box::new(vgw::kind::vpc::VpcKind))
         .with(Box::new(vgw::kind::vgw::VgwKind))
         .with(Box::new(cgw::kind::cgw::CgwKind))
+        .with(Box::new(dxgw::kind::DxgwKind))
+        .with(Box::new(dxgw::kind::DxRouterKind))
 }

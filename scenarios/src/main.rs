@@ -71,15 +71,16 @@ enum Cmd {
     /// scenario does not give are random per lab unless its [[vgw]] sets `seed`).
     CgwConfig {
         /// `frr` (bgpd.conf), `bird` (BIRD 2 bird.conf), `strongswan` (swanctl.conf) or
-        /// `strongswan-conf` (strongswan.conf fragment).
-        #[arg(long, value_parser = ["frr", "bird", "strongswan", "strongswan-conf"])]
+        /// `strongswan-conf` (strongswan.conf fragment). For a Direct Connect VIF: `frr`
+        /// (bgpd.conf) or `frr-bfdd` (bfdd.conf).
+        #[arg(long, value_parser = ["frr", "frr-bfdd", "bird", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
         #[arg(long, value_parser = ["fast", "aws"])]
         profile: Option<String>,
         /// A running lab's name, a scenario file, or the name of a shipped scenario.
         scenario: String,
-        /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`).
+        /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`), or a Direct Connect VIF's.
         connection: String,
     },
     /// Tear a lab down; without a name, remove every lab whose owner has died.

@@ -41,6 +41,34 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../onprem-default-route.toml"),
     },
     Shipped {
+        name: "dx-with-vpn-backup",
+        text: include_str!("../dx-with-vpn-backup.toml"),
+    },
+    Shipped {
+        name: "dx-beats-vpn",
+        text: include_str!("../dx-beats-vpn.toml"),
+    },
+    Shipped {
+        name: "dx-vlan-mismatch",
+        text: include_str!("../dx-vlan-mismatch.toml"),
+    },
+    Shipped {
+        name: "dx-prefix-limit",
+        text: include_str!("../dx-prefix-limit.toml"),
+    },
+    Shipped {
+        name: "dx-communities",
+        text: include_str!("../dx-communities.toml"),
+    },
+    Shipped {
+        name: "dxgw-no-transit",
+        text: include_str!("../dxgw-no-transit.toml"),
+    },
+    Shipped {
+        name: "dx-bgp-failover-test",
+        text: include_str!("../dx-bgp-failover-test.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

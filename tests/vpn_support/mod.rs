@@ -153,6 +153,7 @@ impl VpnLab {
                 static_routes: Vec::new(),
             }),
             connections,
+            direct_connect: Vec::new(),
         };
         vgw.validate().unwrap();
         let cgws = sites

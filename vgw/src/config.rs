@@ -100,6 +100,29 @@ pub struct VgwConfig {
     /// VPN connections.
     #[serde(default, rename = "connection")]
     pub connections: Vec<VgwConnection>,
+    /// Direct Connect: backbone sessions to DX location routers (the `dxgw` package). Routes
+    /// learned over them are the VGW's DirectConnect source (`routing::vgw`: DX beats VPN for
+    /// an identical prefix whatever the AS_PATH \[P2\]); the VGW announces its VPC CIDRs over
+    /// them like over a tunnel.
+    #[serde(
+        default,
+        rename = "direct_connect",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub direct_connect: Vec<DxPeer>,
+}
+
+/// One DX location router reaching this VGW over a backbone link: an iBGP session in the
+/// VGW's own ASN (`dxgw/README.md`, how DX routes reach the VGW).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DxPeer {
+    /// Name (the DX gateway association, e.g. `dxgw1`); the BGP neighbor's and route's `via`.
+    pub name: String,
+    /// The DX router's backbone address: the BGP neighbor and the next hop of its routes.
+    pub address: Ipv4Addr,
+    /// The VGW's own address on the backbone link.
+    pub local_address: Ipv4Addr,
 }
 
 /// The VPC side of a VGW: the VPC router namespace whose table the VGW programs.
@@ -342,6 +365,21 @@ impl VgwConfig {
             .map_err(|m| ConfigError::new("amazon_side_asn", m))?;
         if self.vpc_cidrs.is_empty() {
             return Err(ConfigError::new("vpc_cidrs", "at least one VPC CIDR block"));
+        }
+        for (i, d) in self.direct_connect.iter().enumerate() {
+            let taken = self.direct_connect[..i].iter().any(|o| o.name == d.name)
+                || self.connections.iter().any(|c| {
+                    (0..c.tunnels.len()).any(|t| format!("{}-t{}", c.name, t + 1) == d.name)
+                });
+            if taken || d.name.is_empty() {
+                return Err(ConfigError::new(
+                    format!("direct_connect[{i}].name"),
+                    format!(
+                        "{:?} must be non-empty and unique among the VGW's tunnels and DX peers",
+                        d.name
+                    ),
+                ));
+            }
         }
         let mut names = HashSet::new();
         let mut inside = HashSet::new();

@@ -35,7 +35,12 @@
 //! - Static routes of a static VPN are candidates only while their tunnel is up; they are also
 //!   announced to BGP spokes while the connection has a tunnel up (inferred, §3).
 //!
-//! What it does not do: Direct Connect (a later daemon), IPv6 (a VGW carries IPv4 only \[V8\]).
+//! - Direct Connect: DX location routers (`dxgw`) reach the VGW over backbone links, one iBGP
+//!   session each (`direct_connect` in the file); their paths are `VgwRouteKind::DirectConnect`
+//!   candidates, so a DX route beats a VPN route for the identical prefix whatever the AS_PATH
+//!   and a more specific VPN prefix still wins (`routing::vgw`, \[P2\]).
+//!
+//! What it does not do: the DX side (the `dxgw` package), IPv6 (a VGW carries IPv4 only \[V8\]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -59,7 +64,9 @@ use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
 
-use crate::config::{ConfigError, MAX_CUSTOMER_PREFIXES, Routing, VgwConfig, inside_addresses};
+use crate::config::{
+    ConfigError, DxPeer, MAX_CUSTOMER_PREFIXES, Routing, VgwConfig, inside_addresses,
+};
 use crate::replacement::{self, Replacement, Replacements};
 use crate::timers::{self, VpnTimers};
 use crate::tunnel_options::TunnelOptions;
@@ -170,16 +177,17 @@ impl Vgw {
             }
         }
         // Before the tunnels' sockets exist, so their first packets already take it.
+        // A VGW with Direct Connect only has no tunnel, so no outside address and no underlay.
+        let outside: Vec<Ipv4Addr> = config
+            .connections
+            .iter()
+            .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
+            .collect();
         let underlay = match config.underlay_gateway {
-            Some(gw) => {
-                let outside: Vec<Ipv4Addr> = config
-                    .connections
-                    .iter()
-                    .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
-                    .collect();
+            Some(gw) if !outside.is_empty() => {
                 Some(Underlay::install(&netlink, &outside, gw).await?)
             }
-            None => None,
+            _ => None,
         };
         let tunnels = Arc::new(
             Tunnels::start(
@@ -201,7 +209,7 @@ impl Vgw {
             .router_id
             .or_else(|| specs.first().map(|(_, _, s)| s.local_inside))
             .unwrap_or(Ipv4Addr::new(169, 254, 255, 1));
-        let speaker = if dynamic.is_empty() && specs.iter().all(|(r, _, _)| *r == Routing::Static) {
+        let speaker = if dynamic.is_empty() && config.direct_connect.is_empty() {
             None
         } else {
             let mut sc = SpeakerConfig::new(config.amazon_side_asn, router_id);
@@ -221,6 +229,9 @@ impl Vgw {
                     asn.expect("validated"),
                     timers::of(config.profile),
                 ));
+            }
+            for d in &config.direct_connect {
+                sc.neighbors.push(dx_neighbor(d, config.amazon_side_asn));
             }
             let speaker = Speaker::start(sc, Box::new(DefaultPolicy))
                 .await
@@ -358,6 +369,21 @@ fn vgw_neighbor(spec: &TunnelSpec, asn: u32, timers: &VpnTimers) -> NeighborConf
     n
 }
 
+/// The backbone session to a DX location router: iBGP in the VGW's own ASN, IPv4 only, no
+/// graceful restart (the DX router runs BFD towards the customer; its loss must withdraw at
+/// once). No prefix limit here: the DX router enforces AWS's 100 per VIF \[D3\].
+fn dx_neighbor(d: &DxPeer, asn: u32) -> NeighborConfig {
+    let mut n = NeighborConfig::new(d.address.into(), asn);
+    n.name = Some(d.name.clone());
+    n.local_address = Some(d.local_address.into());
+    n.families = vec![Family::Ipv4Unicast];
+    n.graceful_restart_time = 0;
+    // The DX router reaches what the VGW announces through the VGW (a VPN-learned route's own
+    // next hop, a tunnel's inside address, is unreachable from there).
+    n.next_hop_self = true;
+    n
+}
+
 /// Recomputes everything from the current tunnel states and BGP paths and programs the kernel.
 async fn reconcile(
     shared: &Shared,
@@ -379,12 +405,17 @@ async fn reconcile(
                         continue;
                     };
                     for p in v.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
-                        if up.get(&p.peer) != Some(&true) {
+                        let dx = config.direct_connect.iter().any(|d| d.name == p.peer);
+                        if !dx && up.get(&p.peer) != Some(&true) {
                             continue;
                         }
                         candidates.push(Candidate {
                             prefix,
-                            kind: VgwRouteKind::VpnBgp,
+                            kind: if dx {
+                                VgwRouteKind::DirectConnect
+                            } else {
+                                VgwRouteKind::VpnBgp
+                            },
                             via: p.peer.clone(),
                             as_path_len: p.as_path_len,
                             first_as: p.first_as,
@@ -442,6 +473,8 @@ async fn reconcile(
                 s.prefix,
                 Target::Via(vec![(spec.remote_inside, Some(spec.ifname.clone()))]),
             );
+        } else if let Some(d) = config.direct_connect.iter().find(|d| d.name == s.best.via) {
+            wanted.insert(s.prefix, Target::Via(vec![(d.address, None)]));
         }
     }
     if let Some(vpc) = &config.vpc {

@@ -152,6 +152,7 @@ const SECRET_KEYS: &[&str] = &[
     "psk",
     "password",
     "md5_password",
+    "auth_key",
     "secret",
 ];
 

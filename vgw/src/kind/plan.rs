@@ -26,7 +26,7 @@ use engine::source::FieldPath;
 use super::addressing::host;
 pub use super::keys::KeySource;
 use super::node::Vgw;
-use super::query::{CustomerGatewayOf, PlanError, VpcOf};
+use super::query::{CustomerGatewayOf, DirectConnectPeersOf, PlanError, VpcOf};
 use crate::config::{CgwConnection, VgwConfig, VgwConnection, VgwTunnel, VpcConfig};
 use crate::plan::{InsideCidrAllocator, customer_view, derive_psk, derive_psk_from};
 use crate::psk::Psk;
@@ -127,6 +127,13 @@ pub fn vgw_config(
             static_routes: vpc.static_routes.clone(),
         }),
         connections,
+        direct_connect: topo
+            .ask(&DirectConnectPeersOf {
+                vgw: vgw.name.clone(),
+            })
+            .into_iter()
+            .flat_map(|(_, peers)| peers)
+            .collect(),
     };
     config
         .validate()

@@ -8,6 +8,9 @@
 //!  vpc  --AttachedVgw-->        vgw nodes    (AWS allows one VGW per VPC)
 //!  cgw  --CustomerViewOf-->     vgw nodes    (each connection as "download configuration")
 //!  CLI  --VpnConnectionList-->  vgw nodes    (connection names and their customer gateways)
+//!  vgw  --DirectConnectPeersOf-> dxgw nodes  (backbone sessions of DX gateway associations)
+//!  dxgw --VgwFacts-->           vgw node     (ASN, VPC CIDRs: the association's session and
+//!                                             default allowed prefixes)
 //! ```
 //!
 //! What it does not do: plan anything itself ([`super::plan`] does, for the answers).
@@ -19,7 +22,7 @@ use engine::model::timing::Profile;
 use ipnet::Ipv4Net;
 
 use super::keys::KeySource;
-use crate::config::{CgwConnection, VpcStaticRoute};
+use crate::config::{CgwConnection, DxPeer, VpcStaticRoute};
 use engine::source::FieldPath;
 
 /// "Are you a customer gateway, and what did the customer register?"
@@ -104,6 +107,35 @@ pub struct ConnectionRef {
 
 impl Query for VpnConnectionList {
     type Answer = Vec<ConnectionRef>;
+}
+
+/// "Which DX location routers reach VGW `vgw` over a backbone link?" (answered by each DX
+/// node with an association to it; the VGW's `direct_connect` sessions).
+#[derive(Debug, Clone)]
+pub struct DirectConnectPeersOf {
+    /// The VGW node.
+    pub vgw: String,
+}
+
+impl Query for DirectConnectPeersOf {
+    type Answer = Vec<DxPeer>;
+}
+
+/// "Are you a VGW, and what does a DX gateway association need to know of you?"
+#[derive(Debug, Clone, Copy)]
+pub struct VgwFacts;
+
+/// What a DX gateway association needs of its VGW.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VgwFact {
+    /// The VGW's Amazon-side ASN (the backbone session runs iBGP in it).
+    pub asn: u32,
+    /// Its VPC's CIDR blocks (the default allowed prefixes).
+    pub vpc_cidrs: Vec<Ipv4Net>,
+}
+
+impl Query for VgwFacts {
+    type Answer = VgwFact;
 }
 
 /// A planning error: where (a field of the scenario) and why. Never contains a key.

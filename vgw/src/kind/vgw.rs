@@ -36,7 +36,9 @@ use ipnet::{IpNet, Ipv4Net};
 use super::addressing::host;
 use super::node::Vgw;
 use super::plan;
-use super::query::{AttachedVgw, ConnectionRef, CustomerViewOf, VpnConnectionList};
+use super::query::{
+    AttachedVgw, ConnectionRef, CustomerViewOf, VgwFact, VgwFacts, VpnConnectionList,
+};
 use super::{checks, daemon_process};
 use engine::diagnostic::Diagnostic;
 use engine::kind::query::Question;
@@ -204,6 +206,15 @@ impl NodeSpec for Vgw {
                 Ok(views) if views.is_empty() => None,
                 other => Some(other),
             }
+        });
+        question.answer::<VgwFacts>(|_| {
+            Some(VgwFact {
+                asn: self.amazon_side_asn,
+                vpc_cidrs: topo
+                    .ask_node(&self.vpc, &super::query::VpcOf)
+                    .map(|v| v.cidrs)
+                    .unwrap_or_default(),
+            })
         });
         question.answer::<VpnConnectionList>(|_| {
             Some(

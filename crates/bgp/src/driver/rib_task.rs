@@ -371,6 +371,11 @@ impl Core {
                         warning_only: false,
                     };
                     emit(&self.events, "bgp.max_prefix", ev);
+                    // The session ends over this UPDATE: withdraw the peer's routes in this same
+                    // step, before the kernel changes and exports are drained, so the prefix over
+                    // the limit (and the ones before it) are never installed or re-advertised
+                    // (AWS: "the session goes idle", nothing from it is used [V7, D3]).
+                    self.rib.peer_down(peer, None);
                     stop = Some(AutoStopReason::MaxPrefixes {
                         family: e.family,
                         limit: e.limit,

@@ -115,6 +115,9 @@ pub struct Counters {
     pub trunk: TrunkCounters,
     /// One per VLAN interface, in the trunk's interface order.
     pub vifs: Vec<(VlanId, VifCounters)>,
+    /// The VID of the last frame counted as `unknown_vid` (0: none yet), so a VLAN mismatch
+    /// can be reported with both VLANs.
+    last_unknown_vid: AtomicU64,
 }
 
 /// A copy of a trunk's counters at one moment.
@@ -125,6 +128,9 @@ pub struct CountersSnapshot {
     pub trunk: TrunkSnapshot,
     /// Per VLAN interface, by VID.
     pub vifs: BTreeMap<u16, VifSnapshot>,
+    /// The VID of the last frame dropped as `unknown_vid`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_unknown_vid: Option<u16>,
 }
 
 impl Counters {
@@ -136,6 +142,7 @@ impl Counters {
                 .into_iter()
                 .map(|v| (v, VifCounters::default()))
                 .collect(),
+            last_unknown_vid: AtomicU64::new(0),
         }
     }
 
@@ -151,7 +158,10 @@ impl Counters {
             Drop::Untagged => self.trunk.untagged(1),
             Drop::WrongTpid(_) => self.trunk.wrong_tpid(1),
             Drop::ReservedVid(_) => self.trunk.reserved_vid(1),
-            Drop::UnknownVid(_) => self.trunk.unknown_vid(1),
+            Drop::UnknownVid(vid) => {
+                self.trunk.unknown_vid(1);
+                self.last_unknown_vid.store(u64::from(vid), Relaxed);
+            }
             Drop::Oversize { vif } => self.vif(vif).oversize_in(1),
             Drop::Stacked { vif } => self.vif(vif).stacked_in(1),
         }
@@ -176,6 +186,10 @@ impl Counters {
                 .iter()
                 .map(|(v, c)| (v.get(), c.snapshot()))
                 .collect(),
+            last_unknown_vid: match self.last_unknown_vid.load(Relaxed) {
+                0 => None,
+                v => u16::try_from(v).ok(),
+            },
         }
     }
 }
@@ -225,6 +239,7 @@ mod tests {
         c.vif(0).frames_in(2);
         let s = c.snapshot();
         assert_eq!((s.trunk.frames, s.trunk.unknown_vid), (4, 1));
+        assert_eq!(s.last_unknown_vid, Some(101));
         assert_eq!(s.vifs[&200].oversize_in, 1);
         assert_eq!(s.vifs[&100].tap_tagged, 1);
         assert_eq!(s.drops(), 3);
