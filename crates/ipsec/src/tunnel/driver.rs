@@ -37,6 +37,7 @@ use zeroize::Zeroizing;
 use super::config::{ConfigError, TunnelConfig};
 use super::event::{TunnelEvent, describe};
 use super::show::{ChildShow, Counters, IkeShow, TunnelShow};
+use crate::crypto::cipher::Cipher;
 use crate::dataplane::{ChildSaPair, Dataplane, DataplaneChannels, DataplaneEvent};
 use crate::esp::SaKeys;
 use crate::esp::SaLimits;
@@ -423,12 +424,12 @@ impl Task {
         let pair = ChildSaPair {
             inbound: SaKeys {
                 spi: sa.inbound.spi,
-                algorithm: sa.inbound.aead,
+                cipher: Cipher::Aead(sa.inbound.aead),
                 keymat: Zeroizing::new(sa.inbound.keymat.expose().to_vec()),
             },
             outbound: SaKeys {
                 spi: sa.outbound.spi,
-                algorithm: sa.outbound.aead,
+                cipher: Cipher::Aead(sa.outbound.aead),
                 keymat: Zeroizing::new(sa.outbound.keymat.expose().to_vec()),
             },
             replay_window: self.replay_window,
