@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use charon_log::{Item, Protected, count_dumps, nth_dump, payload_type, walk_chain, walk_message};
 use ipsec::crypto::aead::{AeadAlgorithm, AeadKey, IV_LEN};
+use ipsec::crypto::cipher::CipherKey;
 use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::ike::keys;
 use ipsec::ike::wire::{Message, ParsedMessage};
@@ -177,7 +178,7 @@ fn check_ike_sa_init(s: &Section) -> Vec<String> {
     m.eq("SKEYSEED", skeyseed.expose(), &s.hex("skeyseed"));
     let km = keys::ike_key_material(
         prf,
-        aead,
+        aead.into(),
         skeyseed,
         &ni,
         &nr,
@@ -210,8 +211,8 @@ fn check_ike_sa_init(s: &Section) -> Vec<String> {
         keys::auth_matches(&auth_i, &s.hex("auth_i")),
     );
 
-    let child =
-        keys::child_key_material(prf, s.aead("esp"), &km.sk_d, None, &ni, &nr).expect("child keys");
+    let child = keys::child_key_material(prf, s.aead("esp").into(), &km.sk_d, None, &ni, &nr)
+        .expect("child keys");
     m.eq(
         "CHILD_SA KEYMAT i->r",
         child.initiator_to_responder.expose(),
@@ -246,7 +247,7 @@ fn check_child_rekey(s: &Section) -> Vec<String> {
     let g_ir = (!g_ir.is_empty()).then(|| Secret::new(g_ir));
     let child = keys::child_key_material(
         s.prf(),
-        s.aead("esp"),
+        s.aead("esp").into(),
         &s.secret("sk_d"),
         g_ir.as_ref(),
         &s.hex("ni"),
@@ -274,7 +275,7 @@ fn check_ike_rekey(s: &Section) -> Vec<String> {
     m.eq("rekeyed SKEYSEED", skeyseed.expose(), &s.hex("skeyseed"));
     let km = keys::ike_key_material(
         prf,
-        aead,
+        aead.into(),
         skeyseed,
         &ni,
         &nr,
@@ -297,11 +298,12 @@ fn check_ike_rekey(s: &Section) -> Vec<String> {
 fn check_encrypted_payload(s: &Section) -> Vec<String> {
     let mut m = Mismatches(Vec::new());
     let aead = s.aead("aead");
-    let key = AeadKey::new(aead, &s.hex("key")).expect("key length");
+    let aead_key = AeadKey::new(aead, &s.hex("key")).expect("key length");
     let iv: [u8; IV_LEN] = s.hex("iv").try_into().expect("8-octet IV");
     let (assoc, plain, padding) = (s.hex("assoc"), s.hex("plain"), s.hex("padding"));
     let mut buf = [&plain[..], &padding].concat();
-    let icv = key.seal_in_place(&iv, &assoc, &mut buf);
+    let icv = aead_key.seal_in_place(&iv, &assoc, &mut buf);
+    let key = CipherKey::Aead(aead_key);
     m.eq("ciphertext", &buf, &s.hex("encrypted"));
     m.eq("ICV", &icv, &s.hex("icv"));
 
@@ -321,7 +323,8 @@ fn check_encrypted_payload(s: &Section) -> Vec<String> {
                 header: parsed.header,
                 payloads: inner,
             }
-            .encode_encrypted(&key, iv);
+            .encode_encrypted(&key, &iv)
+            .expect("8-octet IV");
             m.eq("re-encrypted message", &again, &wire);
         }
         Err(e) => {

@@ -37,7 +37,6 @@ use zeroize::Zeroizing;
 use super::config::{ConfigError, TunnelConfig};
 use super::event::{TunnelEvent, describe};
 use super::show::{ChildShow, Counters, IkeShow, TunnelShow};
-use crate::crypto::cipher::Cipher;
 use crate::dataplane::{ChildSaPair, Dataplane, DataplaneChannels, DataplaneEvent};
 use crate::esp::SaKeys;
 use crate::esp::SaLimits;
@@ -424,12 +423,12 @@ impl Task {
         let pair = ChildSaPair {
             inbound: SaKeys {
                 spi: sa.inbound.spi,
-                cipher: Cipher::Aead(sa.inbound.aead),
+                cipher: sa.inbound.cipher,
                 keymat: Zeroizing::new(sa.inbound.keymat.expose().to_vec()),
             },
             outbound: SaKeys {
                 spi: sa.outbound.spi,
-                cipher: Cipher::Aead(sa.outbound.aead),
+                cipher: sa.outbound.cipher,
                 keymat: Zeroizing::new(sa.outbound.keymat.expose().to_vec()),
             },
             replay_window: self.replay_window,

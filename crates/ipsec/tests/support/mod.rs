@@ -186,16 +186,20 @@ pub const PRFS: [PrfAlgorithm; 3] = [
 pub const GROUPS: [DhGroup; 3] = [DhGroup::Ecp256, DhGroup::Ecp384, DhGroup::Curve25519];
 
 /// IKE suites: cipher x PRF x group, in list order.
-pub fn ike_suites(
-    aeads: &[AeadAlgorithm],
+pub fn ike_suites<C: Into<Cipher> + Copy>(
+    ciphers: &[C],
     prfs: &[PrfAlgorithm],
     groups: &[DhGroup],
 ) -> Vec<IkeSuite> {
     let mut out = Vec::new();
-    for &aead in aeads {
+    for &c in ciphers {
         for &prf in prfs {
             for &dh in groups {
-                out.push(IkeSuite { aead, prf, dh });
+                out.push(IkeSuite {
+                    cipher: c.into(),
+                    prf,
+                    dh,
+                });
             }
         }
     }
@@ -203,11 +207,14 @@ pub fn ike_suites(
 }
 
 /// ESP suites: cipher x PFS group, in list order.
-pub fn esp_suites(aeads: &[AeadAlgorithm], groups: &[DhGroup]) -> Vec<EspSuite> {
+pub fn esp_suites<C: Into<Cipher> + Copy>(ciphers: &[C], groups: &[DhGroup]) -> Vec<EspSuite> {
     let mut out = Vec::new();
-    for &aead in aeads {
+    for &c in ciphers {
         for &g in groups {
-            out.push(EspSuite { aead, pfs: Some(g) });
+            out.push(EspSuite {
+                cipher: c.into(),
+                pfs: Some(g),
+            });
         }
     }
     out
