@@ -169,7 +169,9 @@ impl<T: AsRef<[u8]>> EspPacket<T> {
             return Err(EspError::Truncated { len, needed });
         }
         let encrypted = len - self.layout.payload_offset() - self.layout.icv_len;
-        if !encrypted.is_multiple_of(self.layout.block) {
+        // Blocks are powers of two (4, 16): a mask, not a division, on every packet.
+        debug_assert!(self.layout.block.is_power_of_two());
+        if encrypted & (self.layout.block - 1) != 0 {
             return Err(EspError::Misaligned { encrypted });
         }
         Ok(())
