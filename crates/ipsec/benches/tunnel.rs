@@ -279,7 +279,7 @@ fn print_throughput(secs: u32, rows: &[(&str, Figures)]) {
         .map(|(_, f)| *f);
     println!();
     println!(
-        "one tunnel, two namespaces, iperf3 {secs} s per figure, inside MTU {INSIDE_MTU} (strongSwan: its default 1400)"
+        "one tunnel, two namespaces, iperf3 {secs} s per figure, inside MTU {INSIDE_MTU}, CBC rows {INSIDE_MTU_CBC} (strongSwan: its default 1400)"
     );
     println!(
         "{:<56} {:>10} {:>9} {:>9} {:>12} {:>9}",

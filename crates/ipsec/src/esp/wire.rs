@@ -324,7 +324,58 @@ mod tests {
         assert_eq!(overhead(0), 36);
     }
 
+    #[test]
+    fn cbc_layouts_place_iv_and_icv_per_cipher() {
+        use crate::crypto::cbc::CbcAlgorithm;
+        use crate::crypto::integ::IntegAlgorithm;
+        let l = Layout::for_cipher(Cipher::CbcHmac(
+            CbcAlgorithm::Aes128,
+            IntegAlgorithm::HmacSha1_96,
+        ));
+        assert_eq!((l.payload_offset(), l.icv_len, l.block), (24, 12, 16));
+        assert_eq!(l.min_len(), 24 + 16 + 12);
+        // 1422 + 2 = 1424 = 89 blocks: no padding; 8 + 16 + 2 + 12.
+        assert_eq!(l.overhead(1422), 38);
+        assert_eq!(l.overhead(1423), 38 + 15);
+        assert!(Layout::MAX_TAIL_ROOM >= l.tail_room(1423));
+        let mut buf = vec![0u8; l.min_len() + 16];
+        let len = buf.len();
+        buf[len - 12..].fill(0xaa);
+        let p = EspPacket::with_layout(&buf[..], l).unwrap();
+        assert_eq!(p.iv_bytes().len(), 16);
+        assert_eq!(p.icv_bytes(), &[0xaa; 12]);
+        assert_eq!(p.encrypted_range(), 24..len - 12);
+        assert_eq!(p.authenticated().len(), len - 12);
+        assert_eq!(
+            EspPacket::with_layout(&buf[..len - 4], l),
+            Err(EspError::Misaligned { encrypted: 28 })
+        );
+        assert_eq!(
+            Layout::for_cipher(Cipher::Aead(
+                crate::crypto::aead::AeadAlgorithm::AesGcm16Key128
+            )),
+            Layout::AEAD
+        );
+    }
+
     proptest::proptest! {
+        /// With any cipher's layout, no accessor panics on a buffer `with_layout` accepts.
+        #[test]
+        fn accessors_never_panic_with_any_layout(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            icv in proptest::sample::select(vec![12usize, 16, 24, 32]),
+        ) {
+            let l = Layout { iv_len: 16, icv_len: icv, block: 16 };
+            if let Ok(p) = EspPacket::with_layout(&bytes[..], l) {
+                let _ = (p.spi(), p.sequence(), p.iv_bytes(), p.icv_bytes(), p.authenticated());
+                let r = p.encrypted_range();
+                proptest::prop_assert!(r.end <= bytes.len() && r.start <= r.end);
+                proptest::prop_assert_eq!((r.end - r.start) % 16, 0);
+            } else {
+                proptest::prop_assert!(bytes.len() < l.min_len() || (bytes.len() - 24 - icv) % 16 != 0);
+            }
+        }
+
         /// No accessor panics on any buffer `new_checked` accepts, and every buffer it accepts is
         /// at least MIN_LEN long and 4-aligned in its encrypted part.
         #[test]
