@@ -679,6 +679,43 @@ mod tests {
         assert_eq!(o.esp_suites().unwrap()[0].name(), "aes128-sha1-modp1024");
     }
 
+    /// Issue #10: a customer gateway built from AWS's sample configurations (aes128-sha1-modp1024,
+    /// aes128-sha1-modp2048) found no proposal; with AWS's defaults the VGW, as responder, now
+    /// picks exactly those, for IKE, for the first CHILD_SA and for a PFS rekey.
+    #[test]
+    fn aws_sample_configurations_find_their_proposal_in_the_defaults() {
+        use ipsec::crypto::modp::ModpGroup;
+        use ipsec::ike::suite::{choose_esp, choose_ike, esp_proposals, ike_proposals};
+        let o = TunnelOptions::default();
+        let (ike, esp) = (o.ike_suites().unwrap(), o.esp_suites().unwrap());
+        let cipher = Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha1_96);
+        for g in [ModpGroup::Modp1024, ModpGroup::Modp2048] {
+            let dh = DhGroup::Modp(g);
+            let cgw = IkeSuite {
+                cipher,
+                prf: prf_of(IntegAlgorithm::HmacSha1_96),
+                dh,
+            };
+            let chosen = choose_ike(&ike, &ike_proposals(&[cgw], None)).unwrap();
+            assert_eq!(chosen.suite.name(), format!("aes128-sha1-{}", g.name()));
+            let cgw_esp = EspSuite {
+                cipher,
+                pfs: Some(dh),
+            };
+            for with_ke in [false, true] {
+                let chosen =
+                    choose_esp(&esp, &esp_proposals(&[cgw_esp], 1, with_ke), with_ke).unwrap();
+                assert_eq!(chosen.suite.cipher, cipher);
+                if with_ke {
+                    assert_eq!(chosen.suite.pfs, Some(dh));
+                }
+            }
+        }
+        // A gateway offering everything AWS allows gets AWS's lowest values.
+        let chosen = choose_ike(&ike, &ike_proposals(&ike, None)).unwrap();
+        assert_eq!(chosen.suite.name(), "aes128-sha1-modp1024");
+    }
+
     #[test]
     fn unknown_options_are_refused() {
         assert!(toml::from_str::<TunnelOptions>("typo = 1").is_err());

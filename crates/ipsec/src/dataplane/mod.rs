@@ -82,9 +82,9 @@ pub fn tun_options(name: &str, offloads: bool) -> TunOptions {
 /// A CHILD_SA pair to install: both directions, keyed from KEYMAT (RFC 7296 §2.17).
 #[derive(Debug)]
 pub struct ChildSaPair {
-    /// What we receive with: our SPI, the negotiated AEAD, its keying material.
+    /// What we receive with: our SPI, the negotiated cipher, its keying material.
     pub inbound: SaKeys,
-    /// What we send with: the peer's SPI, the same AEAD, the other keying material.
+    /// What we send with: the peer's SPI, the same cipher, the other keying material.
     pub outbound: SaKeys,
     /// Anti-replay window in packets (`esp::replay::MIN_WINDOW..=MAX_WINDOW`).
     pub replay_window: u32,
