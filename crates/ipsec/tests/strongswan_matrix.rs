@@ -14,10 +14,14 @@
 //! `aes256-sha256-modp2048,aes128-sha1-modp1024`); we must choose aes128-sha1-modp2048 for IKE
 //! and aes128-sha1 (PFS modp1024 when strongSwan rekeys), as AWS does.
 //!
+//! After the CHILD_SA rekey, the side that did not create the IKE SA rekeys it (RFC 7296 §2.18:
+//! new SKEYSEED from the old SK_d, new SK_ai/SK_ar/SK_ei/SK_er for the cipher) and the table's
+//! side rekeys the CHILD_SA once more, through the new IKE SA; a last ping proves its keys.
+//!
 //! One lab and one charon for all cases, run one after another (a case's connection replaces
 //! the previous one in charon; each of our tunnels has its own outside address, TUN and inside
 //! /30, and is closed with a DELETE before the next starts), so the whole matrix costs one
-//! charon start-up: about 30 s.
+//! charon start-up: 25 cases in about 9 s (debug build, 2026-12-04).
 //!
 //! Covering design. A case is: who initiates the IKE SA, the IKE suite (its group is the
 //! IKE_SA_INIT key exchange), the ESP suite, and who rekeys the CHILD_SA with which PFS group
@@ -89,6 +93,8 @@ struct Case {
     ike: IkeSuite,
     rekey_by: Side,
     pfs: DhGroup,
+    /// Who rekeys the IKE SA (the side that did not create it, except in the AWS-rule case).
+    ike_rekey_by: Side,
     /// Our suites when not just this case's (the AWS-rule case).
     ours: Option<(Vec<IkeSuite>, Vec<EspSuite>)>,
     /// strongSwan's proposals when not just this case's.
@@ -111,6 +117,7 @@ impl Case {
             ike: self.ike,
             rekey_by: self.rekey_by.other(),
             pfs: self.pfs,
+            ike_rekey_by: self.ike_rekey_by.other(),
             ours: self.ours.clone(),
             theirs: self.theirs.clone(),
         }
@@ -152,11 +159,12 @@ fn cases() -> Vec<Case> {
     use IntegAlgorithm::{HmacSha384_192 as S384, HmacSha512_256 as S512};
     use ModpGroup::*;
     use Side::{StrongSwan as Sw, We};
-    let case = |initiator, ike, rekey_by, pfs| Case {
+    let case = |initiator: Side, ike, rekey_by, pfs| Case {
         initiator,
         ike,
         rekey_by,
         pfs,
+        ike_rekey_by: initiator.other(),
         ours: None,
         theirs: None,
     };
@@ -250,10 +258,12 @@ fn aws_rule_case() -> Case {
     Case {
         initiator: Side::StrongSwan,
         ike: chosen,
-        // strongSwan rekeys, so our rule chooses again (with INVALID_KE_PAYLOAD for its guess of
-        // modp2048); had we rekeyed, strongSwan's preference would have picked aes256-sha256.
+        // strongSwan rekeys (CHILD_SA and IKE SA), so our rule chooses again (with
+        // INVALID_KE_PAYLOAD for its guess of modp2048 in the CHILD_SA rekey); had we rekeyed,
+        // strongSwan's preference would have picked aes256-sha256 as it may.
         rekey_by: Side::StrongSwan,
         pfs: DhGroup::Modp(ModpGroup::Modp1024),
+        ike_rekey_by: Side::StrongSwan,
         ours: Some((ike, esp)),
         theirs: Some((
             "aes256-sha256-modp2048,aes128-sha1-modp2048".into(),
@@ -351,8 +361,17 @@ impl Matrix {
         self.rt.block_on(t.show()).expect("show")
     }
 
-    /// Both ends up with the expected suites, agreeing on SPIs; returns our view.
-    fn wait_up(&self, t: &TunnelHandle, conn: &str, case: &Case, rekeys: u64) -> TunnelShow {
+    /// Both ends up with the expected suites, agreeing on SPIs, after `rekeys` = (CHILD_SA, IKE
+    /// SA) rekeys; `ike_initiator` is who initiated the current IKE SA (a rekey's initiator,
+    /// RFC 7296 §2.18). Returns our view.
+    fn wait_up(
+        &self,
+        t: &TunnelHandle,
+        conn: &str,
+        case: &Case,
+        rekeys: (u64, u64),
+        ike_initiator: Side,
+    ) -> TunnelShow {
         let show = wait_for(
             "our tunnel established with the expected CHILD_SA",
             Duration::from_secs(30),
@@ -360,7 +379,7 @@ impl Matrix {
             || {
                 let s = self.show(t);
                 if s.state == "established"
-                    && s.child_rekeys == rekeys
+                    && (s.child_rekeys, s.ike_rekeys) == rekeys
                     && s.child_sas.len() == 1
                     && s.child_sas[0].active
                 {
@@ -373,33 +392,34 @@ impl Matrix {
         .unwrap_or_else(|e| panic!("{e}\ncharon log tail:\n{}", tail(&self.sw.log(), 40)));
         let ike = show.ike_sa.as_ref().unwrap();
         assert_eq!(ike.suite, case.ike.name());
-        assert_eq!(ike.initiator, case.initiator == Side::We);
+        assert_eq!(ike.initiator, ike_initiator == Side::We);
         let child = &show.child_sas[0];
         assert_eq!(child.suite, case.esp().name());
-        let sa = wait_for(
-            "strongSwan has the CHILD_SA for our outbound SPI",
+        wait_for(
+            "strongSwan has our IKE SA and the CHILD_SA for our outbound SPI",
             Duration::from_secs(10),
             Duration::from_millis(50),
             || {
-                let sa = self
-                    .sw
-                    .wait_up(conn, Duration::from_secs(10))
-                    .map_err(|e| e.to_string())?;
-                let found = sa.children.iter().any(|c| {
-                    c.get("state") == "INSTALLED"
-                        && c.get("spi-in") == child.outbound_spi
-                        && c.get("spi-out") == child.inbound_spi
+                let sas = self.sw.list_sas().map_err(|e| e.to_string())?;
+                let found = sas.iter().any(|sa| {
+                    sa.name == conn
+                        && sa.is_up()
+                        && sa.get("initiator-spi") == ike.spi_i
+                        && sa.get("responder-spi") == ike.spi_r
+                        && sa.children.iter().any(|c| {
+                            c.get("state") == "INSTALLED"
+                                && c.get("spi-in") == child.outbound_spi
+                                && c.get("spi-out") == child.inbound_spi
+                        })
                 });
                 if found {
-                    Ok(sa)
+                    Ok(())
                 } else {
-                    Err(format!("{sa:?}"))
+                    Err(format!("{sas:?}"))
                 }
             },
         )
         .unwrap();
-        assert_eq!(sa.get("initiator-spi"), ike.spi_i);
-        assert_eq!(sa.get("responder-spi"), ike.spi_r);
         show
     }
 
@@ -445,20 +465,36 @@ impl Matrix {
                 .unwrap_or_else(|e| panic!("case {i}: {e}\n{}", tail(&self.sw.log(), 40)));
             assert!(out.contains("initiate completed successfully"), "{out}");
         }
-        let first = self.wait_up(&tunnel, &name, case, 0);
+        let first = self.wait_up(&tunnel, &name, case, (0, 0), case.initiator);
         self.ping(i);
         let ours = self.show(&tunnel).counters.unwrap();
         assert!(ours.packets_in > 0 && ours.packets_out > 0, "{ours:?}");
         // CREATE_CHILD_SA with the PFS group, from the side the table names.
-        match case.rekey_by {
+        let rekey_child = |by: Side| match by {
             Side::We => self.rt.block_on(tunnel.rekey_child()).unwrap(),
             Side::StrongSwan => self.sw.rekey_child(&conn.child_name()).unwrap(),
-        }
-        let second = self.wait_up(&tunnel, &name, case, 1);
+        };
+        rekey_child(case.rekey_by);
+        let second = self.wait_up(&tunnel, &name, case, (1, 0), case.initiator);
         assert_ne!(
             second.child_sas[0].inbound_spi,
             first.child_sas[0].inbound_spi
         );
+        self.ping(i);
+        // The IKE SA rekeyed by the side that did not create it (new SKEYSEED from the old SK_d,
+        // new SK_a* / SK_e* for the cipher), then a CHILD_SA rekey protected by the new IKE SA.
+        let other = case.ike_rekey_by;
+        match other {
+            Side::We => self.rt.block_on(tunnel.rekey_ike()).unwrap(),
+            Side::StrongSwan => self.sw.rekey_ike(&name).unwrap(),
+        }
+        let third = self.wait_up(&tunnel, &name, case, (1, 1), other);
+        assert_ne!(
+            third.ike_sa.as_ref().unwrap().spi_i,
+            first.ike_sa.as_ref().unwrap().spi_i
+        );
+        rekey_child(case.rekey_by);
+        self.wait_up(&tunnel, &name, case, (2, 1), other);
         self.ping(i);
         let c = self.show(&tunnel).counters.unwrap();
         assert!(c.packets_in > ours.packets_in, "{c:?}");
