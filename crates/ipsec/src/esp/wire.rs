@@ -92,6 +92,18 @@ impl Layout {
         self.payload_offset() + self.tail_room(len)
     }
 
+    /// The largest inner packet whose ESP packet fits in `room` octets (a path MTU minus the
+    /// outer IP and UDP headers): the encrypted part is whole blocks and holds the 2-octet trailer.
+    /// 0 if not even an empty payload fits.
+    pub const fn max_payload(&self, room: usize) -> usize {
+        let fixed = self.payload_offset() + self.icv_len;
+        if room < fixed + self.block {
+            return 0;
+        }
+        let encrypted = (room - fixed) / self.block * self.block;
+        encrypted - TRAILER_LEN
+    }
+
     /// Smallest packet: header, IV, one block holding at least the trailer, ICV.
     pub const fn min_len(&self) -> usize {
         self.payload_offset() + self.block + self.icv_len
@@ -338,6 +350,18 @@ mod tests {
         assert_eq!(l.overhead(1422), 38);
         assert_eq!(l.overhead(1423), 38 + 15);
         assert!(Layout::MAX_TAIL_ROOM >= l.tail_room(1423));
+        // 1500-octet path, IPv4 + UDP: 1472 octets for ESP.
+        assert_eq!(l.max_payload(1472), 1422);
+        assert!(1422 + l.overhead(1422) <= 1472);
+        assert!(1423 + l.overhead(1423) > 1472);
+        assert_eq!(Layout::AEAD.max_payload(1472), 1438);
+        let sha512 = Layout::for_cipher(Cipher::CbcHmac(
+            CbcAlgorithm::Aes256,
+            IntegAlgorithm::HmacSha512_256,
+        ));
+        assert_eq!(sha512.max_payload(1472), 1406);
+        assert!(1407 + sha512.overhead(1407) > 1472);
+        assert_eq!(l.max_payload(10), 0);
         let mut buf = vec![0u8; l.min_len() + 16];
         let len = buf.len();
         buf[len - 12..].fill(0xaa);
