@@ -12,27 +12,40 @@
 //!
 //! Algorithm lists are in preference order; as responder the emulated AWS end walks its own list
 //! and takes the first entry the peer offers ("AWS picks from the CGW's proposals starting from
-//! its own lowest configured value"). (inferred) The default order is AWS's own listing order,
-//! lowest first: AES128-GCM-16, AES256-GCM-16; SHA2-256, -384, -512; groups 19, 20. The emulator
-//! adds CHACHA20-POLY1305 and group 31 (RFC 7634, RFC 8031) at the end of the defaults, so
-//! strongSwan's `chacha20poly1305-prfsha256-x25519` works unchanged.
+//! its own lowest configured value"). The defaults are AWS's, in AWS's own listing order, lowest
+//! first (`aws-behaviour.md` §1):
 //!
-//! With AEAD ciphers (all the emulator implements) the integrity option selects the IKE PRF:
-//! SHA2-256 -> PRF_HMAC_SHA2_256 and so on. (inferred) AWS does not document the mapping.
+//! ```text
+//!  encryption   AES128, AES256, AES128-GCM-16, AES256-GCM-16     (both phases)
+//!  integrity    SHA1, SHA2-256, SHA2-384, SHA2-512               (both phases)
+//!  phase 1 DH   2, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24
+//!  phase 2 DH   2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24
+//! ```
 //!
-//! What it does not do: AES-CBC, SHA1 and MODP groups, which AWS offers and this emulator does
-//! not implement yet: they are refused with an error that says so, rather than silently dropped.
-//! Nor inside CIDRs or PSKs (their rules are in [`crate::config`] and [`crate::psk`]).
+//! so a customer gateway offering everything gets aes128-sha1-modp1024, as on AWS. The emulator
+//! also accepts CHACHA20-POLY1305 and group 31 (RFC 7634, RFC 8031) when a scenario lists them.
+//!
+//! Suites are encryption x integrity x group. AES128/AES256 are ENCR_AES_CBC with the integrity
+//! option as the INTEG transform (SHA1 -> AUTH_HMAC_SHA1_96, SHA2-256 -> AUTH_HMAC_SHA2_256_128,
+//! ...); in phase 1 the integrity option also selects the PRF (SHA1 -> PRF_HMAC_SHA1, SHA2-256 ->
+//! PRF_HMAC_SHA2_256, ...), with AEAD ciphers it is only the PRF, and in phase 2 an AEAD takes no
+//! integrity at all. (inferred) AWS does not document the mapping; it is what strongSwan does with
+//! `aes128-sha1-modp2048`.
+//!
+//! What it does not do: inside CIDRs or PSKs (their rules are in [`crate::config`] and
+//! [`crate::psk`]).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
 use ipsec::crypto::aead::AeadAlgorithm;
+use ipsec::crypto::cbc::CbcAlgorithm;
+use ipsec::crypto::cipher::Cipher;
 use ipsec::crypto::dh::DhGroup;
-use ipsec::crypto::prf::PrfAlgorithm;
+use ipsec::crypto::integ::IntegAlgorithm;
 use ipsec::ike::config::{DpdAction, DpdConfig, IkeConfig, StartupAction};
-use ipsec::ike::suite::{EspSuite, IkeSuite};
+use ipsec::ike::suite::{EspSuite, IkeSuite, prf_of};
 use ipsec::ike::wire::TrafficSelector;
 use ipsec::tunnel::TunnelConfig;
 use serde::{Deserialize, Serialize};
@@ -64,14 +77,6 @@ pub enum OptionsError {
         value: String,
         /// The allowed values.
         allowed: &'static str,
-    },
-    /// An AWS option value the emulator does not implement yet.
-    #[error("{field}: {value} is an AWS option this emulator does not implement yet")]
-    NotImplemented {
-        /// The option.
-        field: &'static str,
-        /// The value.
-        value: String,
     },
     /// An empty list.
     #[error("{0} must not be empty")]
@@ -124,18 +129,28 @@ impl DpdTimeoutAction {
 }
 
 fn d_enc() -> Vec<String> {
-    ["AES128-GCM-16", "AES256-GCM-16", "CHACHA20-POLY1305"]
+    ["AES128", "AES256", "AES128-GCM-16", "AES256-GCM-16"]
         .map(String::from)
         .to_vec()
 }
 fn d_integ() -> Vec<String> {
-    ["SHA2-256", "SHA2-384", "SHA2-512"]
+    ["SHA1", "SHA2-256", "SHA2-384", "SHA2-512"]
         .map(String::from)
         .to_vec()
 }
-fn d_dh() -> Vec<u16> {
-    vec![19, 20, 31]
+fn d_dh1() -> Vec<u16> {
+    PHASE1_GROUPS.to_vec()
 }
+fn d_dh2() -> Vec<u16> {
+    PHASE2_GROUPS.to_vec()
+}
+
+/// AWS's phase 1 DH groups, lowest first (also the default).
+pub const PHASE1_GROUPS: [u16; 12] = [2, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+/// AWS's phase 2 DH groups, lowest first (also the default).
+pub const PHASE2_GROUPS: [u16; 13] = [2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+/// The group the emulator adds when a scenario asks (Curve25519, RFC 8031).
+pub const EXTRA_GROUP: u16 = 31;
 fn d_p1_life() -> u32 {
     28800
 }
@@ -171,14 +186,16 @@ pub struct TunnelOptions {
     /// What then: `clear` (default), `restart`, `none`.
     #[serde(default)]
     pub dpd_timeout_action: DpdTimeoutAction,
-    /// Phase 1 ciphers: AES128-GCM-16, AES256-GCM-16, CHACHA20-POLY1305.
+    /// Phase 1 ciphers: AES128, AES256 (CBC), AES128-GCM-16, AES256-GCM-16; and the
+    /// emulator's CHACHA20-POLY1305.
     #[serde(default = "d_enc")]
     pub phase1_encryption_algorithms: Vec<String>,
-    /// Phase 1 integrity (the PRF with AEAD ciphers): SHA2-256, SHA2-384, SHA2-512.
+    /// Phase 1 integrity (INTEG and PRF with CBC, the PRF with AEAD ciphers): SHA1, SHA2-256,
+    /// SHA2-384, SHA2-512.
     #[serde(default = "d_integ")]
     pub phase1_integrity_algorithms: Vec<String>,
-    /// Phase 1 DH groups: 19, 20, 31.
-    #[serde(default = "d_dh")]
+    /// Phase 1 DH groups: 2, 14-24; and the emulator's 31.
+    #[serde(default = "d_dh1")]
     pub phase1_dh_group_numbers: Vec<u16>,
     /// IKE SA lifetime, 900..=28800 (default 28800).
     #[serde(default = "d_p1_life")]
@@ -186,11 +203,11 @@ pub struct TunnelOptions {
     /// Phase 2 ciphers.
     #[serde(default = "d_enc")]
     pub phase2_encryption_algorithms: Vec<String>,
-    /// Phase 2 integrity (unused with AEAD ciphers; validated for AWS compatibility).
+    /// Phase 2 integrity (the INTEG transform with CBC, unused with AEAD ciphers).
     #[serde(default = "d_integ")]
     pub phase2_integrity_algorithms: Vec<String>,
-    /// Phase 2 (PFS) DH groups.
-    #[serde(default = "d_dh")]
+    /// Phase 2 (PFS) DH groups: 2, 5, 14-24; and the emulator's 31.
+    #[serde(default = "d_dh2")]
     pub phase2_dh_group_numbers: Vec<u16>,
     /// CHILD_SA lifetime, 900..=3600 and below phase 1 (default 3600).
     #[serde(default = "d_p2_life")]
@@ -220,11 +237,11 @@ impl Default for TunnelOptions {
             dpd_timeout_action: DpdTimeoutAction::Clear,
             phase1_encryption_algorithms: d_enc(),
             phase1_integrity_algorithms: d_integ(),
-            phase1_dh_group_numbers: d_dh(),
+            phase1_dh_group_numbers: d_dh1(),
             phase1_lifetime_seconds: d_p1_life(),
             phase2_encryption_algorithms: d_enc(),
             phase2_integrity_algorithms: d_integ(),
-            phase2_dh_group_numbers: d_dh(),
+            phase2_dh_group_numbers: d_dh2(),
             phase2_lifetime_seconds: d_p2_life(),
             rekey_margin_time_seconds: d_margin(),
             rekey_fuzz_percentage: d_fuzz(),
@@ -247,15 +264,20 @@ fn range(field: &'static str, value: u64, lo: u64, hi: u64) -> Result<(), Option
     }
 }
 
-fn aead(field: &'static str, name: &str) -> Result<AeadAlgorithm, OptionsError> {
+/// An encryption option: an AEAD, or AES-CBC waiting for its integrity algorithm.
+#[derive(Debug, Clone, Copy)]
+enum Encryption {
+    Aead(AeadAlgorithm),
+    Cbc(CbcAlgorithm),
+}
+
+fn encryption(field: &'static str, name: &str) -> Result<Encryption, OptionsError> {
     match name {
-        "AES128-GCM-16" => Ok(AeadAlgorithm::AesGcm16Key128),
-        "AES256-GCM-16" => Ok(AeadAlgorithm::AesGcm16Key256),
-        "CHACHA20-POLY1305" => Ok(AeadAlgorithm::ChaCha20Poly1305),
-        "AES128" | "AES256" => Err(OptionsError::NotImplemented {
-            field,
-            value: format!("{name} (CBC)"),
-        }),
+        "AES128" => Ok(Encryption::Cbc(CbcAlgorithm::Aes128)),
+        "AES256" => Ok(Encryption::Cbc(CbcAlgorithm::Aes256)),
+        "AES128-GCM-16" => Ok(Encryption::Aead(AeadAlgorithm::AesGcm16Key128)),
+        "AES256-GCM-16" => Ok(Encryption::Aead(AeadAlgorithm::AesGcm16Key256)),
+        "CHACHA20-POLY1305" => Ok(Encryption::Aead(AeadAlgorithm::ChaCha20Poly1305)),
         _ => Err(OptionsError::Unknown {
             field,
             value: name.into(),
@@ -264,15 +286,12 @@ fn aead(field: &'static str, name: &str) -> Result<AeadAlgorithm, OptionsError> 
     }
 }
 
-fn prf(field: &'static str, name: &str) -> Result<PrfAlgorithm, OptionsError> {
+fn integrity(field: &'static str, name: &str) -> Result<IntegAlgorithm, OptionsError> {
     match name {
-        "SHA2-256" => Ok(PrfAlgorithm::HmacSha256),
-        "SHA2-384" => Ok(PrfAlgorithm::HmacSha384),
-        "SHA2-512" => Ok(PrfAlgorithm::HmacSha512),
-        "SHA1" => Err(OptionsError::NotImplemented {
-            field,
-            value: name.into(),
-        }),
+        "SHA1" => Ok(IntegAlgorithm::HmacSha1_96),
+        "SHA2-256" => Ok(IntegAlgorithm::HmacSha256_128),
+        "SHA2-384" => Ok(IntegAlgorithm::HmacSha384_192),
+        "SHA2-512" => Ok(IntegAlgorithm::HmacSha512_256),
         _ => Err(OptionsError::Unknown {
             field,
             value: name.into(),
@@ -281,19 +300,21 @@ fn prf(field: &'static str, name: &str) -> Result<PrfAlgorithm, OptionsError> {
     }
 }
 
-fn group(field: &'static str, n: u16) -> Result<DhGroup, OptionsError> {
-    match DhGroup::from_transform_id(n) {
-        Some(g) => Ok(g),
-        None if n == 2 || n == 5 || (14..=24).contains(&n) => Err(OptionsError::NotImplemented {
-            field,
-            value: format!("DH group {n}"),
-        }),
-        None => Err(OptionsError::Unknown {
-            field,
-            value: n.to_string(),
-            allowed: "2, 5, 14-24, 31",
-        }),
+/// A DH group AWS allows in this phase (`aws`), or the emulator's group 31.
+fn group(field: &'static str, n: u16, aws: &[u16]) -> Result<DhGroup, OptionsError> {
+    let allowed = || OptionsError::Unknown {
+        field,
+        value: n.to_string(),
+        allowed: if aws.contains(&5) {
+            "2, 5, 14-24, 31"
+        } else {
+            "2, 14-24, 31"
+        },
+    };
+    if !aws.contains(&n) && n != EXTRA_GROUP {
+        return Err(allowed());
     }
+    DhGroup::from_transform_id(n).ok_or_else(allowed)
 }
 
 fn non_empty<T>(field: &'static str, v: &[T]) -> Result<(), OptionsError> {
@@ -371,50 +392,68 @@ impl TunnelOptions {
         ] {
             non_empty(field, list)?;
             for n in list {
-                prf(field, n)?;
+                integrity(field, n)?;
             }
         }
         Ok(())
     }
 
-    /// IKE suites: encryption x integrity x group, in option order.
+    /// IKE suites: encryption x integrity x group, in option order. With CBC the integrity
+    /// option is the INTEG transform and names the PRF; with an AEAD it names only the PRF.
     pub fn ike_suites(&self) -> Result<Vec<IkeSuite>, OptionsError> {
-        non_empty(
-            "phase1_encryption_algorithms",
-            &self.phase1_encryption_algorithms,
-        )?;
-        non_empty(
-            "phase1_integrity_algorithms",
-            &self.phase1_integrity_algorithms,
-        )?;
-        non_empty("phase1_dh_group_numbers", &self.phase1_dh_group_numbers)?;
+        const ENC: &str = "phase1_encryption_algorithms";
+        const INTEG: &str = "phase1_integrity_algorithms";
+        const DH: &str = "phase1_dh_group_numbers";
+        non_empty(ENC, &self.phase1_encryption_algorithms)?;
+        non_empty(INTEG, &self.phase1_integrity_algorithms)?;
+        non_empty(DH, &self.phase1_dh_group_numbers)?;
         let mut out = Vec::new();
         for e in &self.phase1_encryption_algorithms {
-            let aead = aead("phase1_encryption_algorithms", e)?;
+            let enc = encryption(ENC, e)?;
             for i in &self.phase1_integrity_algorithms {
-                let prf = prf("phase1_integrity_algorithms", i)?;
+                let integ = integrity(INTEG, i)?;
+                let cipher = match enc {
+                    Encryption::Aead(a) => Cipher::Aead(a),
+                    Encryption::Cbc(c) => Cipher::CbcHmac(c, integ),
+                };
                 for g in &self.phase1_dh_group_numbers {
-                    let dh = group("phase1_dh_group_numbers", *g)?;
-                    out.push(IkeSuite { aead, prf, dh });
+                    let dh = group(DH, *g, &PHASE1_GROUPS)?;
+                    out.push(IkeSuite {
+                        cipher,
+                        prf: prf_of(integ),
+                        dh,
+                    });
                 }
             }
         }
         Ok(out)
     }
 
-    /// ESP suites: encryption x PFS group (AWS always uses PFS in phase 2).
+    /// ESP suites: encryption (x integrity for CBC) x PFS group (AWS always uses PFS in
+    /// phase 2).
     pub fn esp_suites(&self) -> Result<Vec<EspSuite>, OptionsError> {
-        non_empty(
-            "phase2_encryption_algorithms",
-            &self.phase2_encryption_algorithms,
-        )?;
-        non_empty("phase2_dh_group_numbers", &self.phase2_dh_group_numbers)?;
-        let mut out = Vec::new();
+        const ENC: &str = "phase2_encryption_algorithms";
+        const INTEG: &str = "phase2_integrity_algorithms";
+        const DH: &str = "phase2_dh_group_numbers";
+        non_empty(ENC, &self.phase2_encryption_algorithms)?;
+        non_empty(INTEG, &self.phase2_integrity_algorithms)?;
+        non_empty(DH, &self.phase2_dh_group_numbers)?;
+        let mut ciphers = Vec::new();
         for e in &self.phase2_encryption_algorithms {
-            let aead = aead("phase2_encryption_algorithms", e)?;
+            match encryption(ENC, e)? {
+                Encryption::Aead(a) => ciphers.push(Cipher::Aead(a)),
+                Encryption::Cbc(c) => {
+                    for i in &self.phase2_integrity_algorithms {
+                        ciphers.push(Cipher::CbcHmac(c, integrity(INTEG, i)?));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for cipher in ciphers {
             for g in &self.phase2_dh_group_numbers {
-                let pfs = Some(group("phase2_dh_group_numbers", *g)?);
-                out.push(EspSuite { aead, pfs });
+                let pfs = Some(group(DH, *g, &PHASE2_GROUPS)?);
+                out.push(EspSuite { cipher, pfs });
             }
         }
         Ok(out)
@@ -502,9 +541,28 @@ mod tests {
             ike.remote_id,
             Some(Identity::Ipv4("198.51.100.7".parse().unwrap()))
         );
-        assert_eq!(ike.ike_suites.len(), 3 * 3 * 3);
-        assert_eq!(ike.ike_suites[0].name(), "aes128gcm16-prfsha256-ecp256");
-        assert_eq!(ike.esp_suites[0].name(), "aes128gcm16-ecp256");
+        // AWS's lists, lowest first: 4 ciphers x 4 integrity x 12 groups in phase 1; in phase 2
+        // (2 CBC x 4 integrity + 2 AEAD) x 13 groups.
+        assert_eq!(ike.ike_suites.len(), 4 * 4 * 12);
+        assert_eq!(ike.ike_suites[0].name(), "aes128-sha1-modp1024");
+        assert_eq!(ike.ike_suites[1].name(), "aes128-sha1-modp2048");
+        assert_eq!(ike.ike_suites[12].name(), "aes128-sha256-modp1024");
+        assert_eq!(
+            ike.ike_suites[4 * 4 * 12 - 1].name(),
+            "aes256gcm16-prfsha512-modp2048s256"
+        );
+        assert_eq!(ike.esp_suites.len(), 10 * 13);
+        assert_eq!(ike.esp_suites[0].name(), "aes128-sha1-modp1024");
+        assert_eq!(ike.esp_suites[1].name(), "aes128-sha1-modp1536");
+        assert_eq!(ike.esp_suites[8 * 13].name(), "aes128gcm16-modp1024");
+        // Neither ChaCha20 nor group 31 unless a scenario asks.
+        let names: Vec<String> = ike.ike_suites.iter().map(|s| s.name()).collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.contains("chacha") || n.contains("x25519"))
+        );
+        assert!(!ike.esp_suites.iter().any(|s| s.name().contains("x25519")));
         assert_eq!(ike.local_ts, vec![TrafficSelector::any_v4()]);
         assert_eq!(ike.dpd.timeout, Duration::from_secs(40));
         assert_eq!(ike.dpd.interval, Duration::from_secs(10));
@@ -546,26 +604,116 @@ mod tests {
         };
         assert!(o.validate().is_err());
         o = TunnelOptions {
-            phase1_encryption_algorithms: vec!["AES256".into()],
-            ..Default::default()
-        };
-        assert_eq!(
-            o.validate().unwrap_err().to_string(),
-            "phase1_encryption_algorithms: AES256 (CBC) is an AWS option this emulator does not implement yet"
-        );
-        o = TunnelOptions {
-            phase1_dh_group_numbers: vec![14],
-            ..Default::default()
-        };
-        assert!(matches!(
-            o.validate(),
-            Err(OptionsError::NotImplemented { .. })
-        ));
-        o = TunnelOptions {
             phase1_dh_group_numbers: vec![99],
             ..Default::default()
         };
         assert!(matches!(o.validate(), Err(OptionsError::Unknown { .. })));
+        // Group 5 is a phase 2 option only.
+        o = TunnelOptions {
+            phase1_dh_group_numbers: vec![5],
+            ..Default::default()
+        };
+        assert_eq!(
+            o.validate().unwrap_err().to_string(),
+            "phase1_dh_group_numbers: unknown value \"5\" (allowed: 2, 14-24, 31)"
+        );
+        o = TunnelOptions {
+            phase2_integrity_algorithms: vec!["MD5".into()],
+            ..Default::default()
+        };
+        assert!(matches!(o.validate(), Err(OptionsError::Unknown { .. })));
+    }
+
+    /// Every value AWS documents is accepted, alone, in each option (`aws-behaviour.md` §1).
+    #[test]
+    fn every_aws_value_is_accepted() {
+        for e in [
+            "AES128",
+            "AES256",
+            "AES128-GCM-16",
+            "AES256-GCM-16",
+            "CHACHA20-POLY1305",
+        ] {
+            for i in ["SHA1", "SHA2-256", "SHA2-384", "SHA2-512"] {
+                let o = TunnelOptions {
+                    phase1_encryption_algorithms: vec![e.into()],
+                    phase2_encryption_algorithms: vec![e.into()],
+                    phase1_integrity_algorithms: vec![i.into()],
+                    phase2_integrity_algorithms: vec![i.into()],
+                    phase1_dh_group_numbers: vec![14],
+                    phase2_dh_group_numbers: vec![14],
+                    ..Default::default()
+                };
+                o.validate().unwrap_or_else(|err| panic!("{e} {i}: {err}"));
+                assert_eq!(o.ike_suites().unwrap().len(), 1);
+                assert_eq!(o.esp_suites().unwrap().len(), 1);
+            }
+        }
+        for g in PHASE1_GROUPS.into_iter().chain([EXTRA_GROUP]) {
+            let o = TunnelOptions {
+                phase1_dh_group_numbers: vec![g],
+                ..Default::default()
+            };
+            o.validate()
+                .unwrap_or_else(|err| panic!("phase 1 group {g}: {err}"));
+        }
+        for g in PHASE2_GROUPS.into_iter().chain([EXTRA_GROUP]) {
+            let o = TunnelOptions {
+                phase2_dh_group_numbers: vec![g],
+                ..Default::default()
+            };
+            o.validate()
+                .unwrap_or_else(|err| panic!("phase 2 group {g}: {err}"));
+        }
+        // AWS's sample configuration: aes128-sha1-modp1024 in both phases.
+        let o = TunnelOptions {
+            phase1_encryption_algorithms: vec!["AES128".into()],
+            phase2_encryption_algorithms: vec!["AES128".into()],
+            phase1_integrity_algorithms: vec!["SHA1".into()],
+            phase2_integrity_algorithms: vec!["SHA1".into()],
+            phase1_dh_group_numbers: vec![2],
+            phase2_dh_group_numbers: vec![2],
+            ..Default::default()
+        };
+        assert_eq!(o.ike_suites().unwrap()[0].name(), "aes128-sha1-modp1024");
+        assert_eq!(o.esp_suites().unwrap()[0].name(), "aes128-sha1-modp1024");
+    }
+
+    /// Issue #10: a customer gateway built from AWS's sample configurations (aes128-sha1-modp1024,
+    /// aes128-sha1-modp2048) found no proposal; with AWS's defaults the VGW, as responder, now
+    /// picks exactly those, for IKE, for the first CHILD_SA and for a PFS rekey.
+    #[test]
+    fn aws_sample_configurations_find_their_proposal_in_the_defaults() {
+        use ipsec::crypto::modp::ModpGroup;
+        use ipsec::ike::suite::{choose_esp, choose_ike, esp_proposals, ike_proposals};
+        let o = TunnelOptions::default();
+        let (ike, esp) = (o.ike_suites().unwrap(), o.esp_suites().unwrap());
+        let cipher = Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha1_96);
+        for g in [ModpGroup::Modp1024, ModpGroup::Modp2048] {
+            let dh = DhGroup::Modp(g);
+            let cgw = IkeSuite {
+                cipher,
+                prf: prf_of(IntegAlgorithm::HmacSha1_96),
+                dh,
+            };
+            let chosen = choose_ike(&ike, &ike_proposals(&[cgw], None)).unwrap();
+            assert_eq!(chosen.suite.name(), format!("aes128-sha1-{}", g.name()));
+            let cgw_esp = EspSuite {
+                cipher,
+                pfs: Some(dh),
+            };
+            for with_ke in [false, true] {
+                let chosen =
+                    choose_esp(&esp, &esp_proposals(&[cgw_esp], 1, with_ke), with_ke).unwrap();
+                assert_eq!(chosen.suite.cipher, cipher);
+                if with_ke {
+                    assert_eq!(chosen.suite.pfs, Some(dh));
+                }
+            }
+        }
+        // A gateway offering everything AWS allows gets AWS's lowest values.
+        let chosen = choose_ike(&ike, &ike_proposals(&ike, None)).unwrap();
+        assert_eq!(chosen.suite.name(), "aes128-sha1-modp1024");
     }
 
     #[test]

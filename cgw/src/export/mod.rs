@@ -9,8 +9,9 @@
 //! ipsec.conf's `rekeymargin`/`rekeyfuzz`, whose meaning AWS's options take):
 //!
 //! ```text
-//!  phase1 encryption x integrity x DH   -> proposals      aes256gcm16-prfsha256-ecp256, ...
-//!  phase2 encryption x DH               -> esp_proposals  aes256gcm16-ecp256, ...
+//!  phase1 encryption x integrity x DH   -> proposals      aes128-aes256-sha1-sha256-modp2048,
+//!                                                         aes128gcm16-prfsha1-prfsha256-modp2048
+//!  phase2 encryption (x integrity) x DH -> esp_proposals  aes128-sha1-modp2048, ...
 //!  phase1 lifetime L1, margin M, fuzz F -> IKE   rekey_time = L1 - M, over_time = M,
 //!                                                rand_time = M x F   (reauth off, as AWS)
 //!  phase2 lifetime L2, margin M, fuzz F -> CHILD rekey_time = L2 - M, life_time = L2,
@@ -60,67 +61,77 @@ use vgw::config::{CgwConnection, Routing, inside_addresses};
 
 use crate::config::TunnelMode;
 use crate::daemon::{STANDBY_LOCAL_PREF, STANDBY_PREPEND};
+use ipsec::crypto::cipher::Cipher;
 use vgw::daemon::tunnel_name;
 use vgw::timers;
 use vgw::tunnel_options::{DpdTimeoutAction, Startup, TunnelOptions};
 
-fn cipher(aws: &str) -> Option<&'static str> {
-    match aws {
-        "AES128-GCM-16" => Some("aes128gcm16"),
-        "AES256-GCM-16" => Some("aes256gcm16"),
-        "CHACHA20-POLY1305" => Some("chacha20poly1305"),
-        _ => None,
-    }
-}
-
-fn prf(aws: &str) -> Option<&'static str> {
-    match aws {
-        "SHA2-256" => Some("prfsha256"),
-        "SHA2-384" => Some("prfsha384"),
-        "SHA2-512" => Some("prfsha512"),
-        _ => None,
-    }
-}
-
-fn group(n: u16) -> Option<&'static str> {
-    match n {
-        19 => Some("ecp256"),
-        20 => Some("ecp384"),
-        31 => Some("x25519"),
-        _ => None,
-    }
-}
-
-/// strongSwan IKE proposals for AWS's phase 1 options, AWS's order kept.
-pub fn ike_proposals(o: &TunnelOptions) -> String {
-    let mut out = Vec::new();
-    for c in o
-        .phase1_encryption_algorithms
-        .iter()
-        .filter_map(|c| cipher(c))
-    {
-        for p in o.phase1_integrity_algorithms.iter().filter_map(|p| prf(p)) {
-            for g in o.phase1_dh_group_numbers.iter().filter_map(|g| group(*g)) {
-                out.push(format!("{c}-{p}-{g}"));
+/// strongSwan's compact form of a list of suites of one kind: one proposal naming every
+/// algorithm of each type in first-appearance order, which strongSwan reads as their cross
+/// product. The suites from AWS's options are that cross product, and one proposal per kind
+/// (AEAD ones must not carry an integrity algorithm) keeps AWS's 192 phase 1 combinations out of
+/// an IKE_SA_INIT that cannot be fragmented. A single value per option prints as the familiar
+/// `aes128-sha1-modp2048`; with CBC strongSwan derives the PRF from the integrity algorithm,
+/// which is also how the emulated VGW reads AWS's integrity option (`prfsha1` for `sha1`, ...).
+fn strongswan_proposals(parts: impl Iterator<Item = (bool, Vec<String>)>) -> String {
+    let mut kinds: Vec<(bool, Vec<Vec<String>>)> = Vec::new();
+    for (aead, words) in parts {
+        let at = match kinds.iter().position(|(k, _)| *k == aead) {
+            Some(at) => at,
+            None => {
+                kinds.push((aead, vec![Vec::new(); words.len()]));
+                kinds.len() - 1
+            }
+        };
+        let lists = &mut kinds[at].1;
+        lists.resize(lists.len().max(words.len()), Vec::new());
+        for (list, w) in lists.iter_mut().zip(words) {
+            if !list.contains(&w) {
+                list.push(w);
             }
         }
     }
-    out.join(",")
+    kinds
+        .into_iter()
+        .map(|(_, lists)| lists.concat().join("-"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// strongSwan IKE proposals for AWS's phase 1 options, AWS's order kept ("" if the options are
+/// invalid, which `validate` reports first).
+pub fn ike_proposals(o: &TunnelOptions) -> String {
+    let suites = o.ike_suites().unwrap_or_default();
+    strongswan_proposals(suites.iter().map(|s| match s.cipher {
+        Cipher::Aead(a) => (
+            true,
+            vec![
+                a.name().to_string(),
+                s.prf.name().to_string(),
+                s.dh.name().to_string(),
+            ],
+        ),
+        Cipher::CbcHmac(c, i) => (
+            false,
+            vec![
+                c.name().to_string(),
+                i.name().to_string(),
+                s.dh.name().to_string(),
+            ],
+        ),
+    }))
 }
 
 /// strongSwan ESP proposals for AWS's phase 2 options (with PFS groups).
 pub fn esp_proposals(o: &TunnelOptions) -> String {
-    let mut out = Vec::new();
-    for c in o
-        .phase2_encryption_algorithms
-        .iter()
-        .filter_map(|c| cipher(c))
-    {
-        for g in o.phase2_dh_group_numbers.iter().filter_map(|g| group(*g)) {
-            out.push(format!("{c}-{g}"));
+    let suites = o.esp_suites().unwrap_or_default();
+    strongswan_proposals(suites.iter().map(|s| {
+        let dh = s.pfs.map(|g| g.name().to_string()).unwrap_or_default();
+        match s.cipher {
+            Cipher::Aead(a) => (true, vec![a.name().to_string(), dh]),
+            Cipher::CbcHmac(c, i) => (false, vec![c.name().to_string(), i.name().to_string(), dh]),
         }
-    }
-    out.join(",")
+    }))
 }
 
 /// charon's retransmission schedule in the exported `strongswan.conf`: a fixed backoff base
@@ -453,11 +464,45 @@ mod tests {
     #[test]
     fn aws_default_options_become_strongswan_proposals_in_aws_order() {
         let o = TunnelOptions::default();
-        let ike = ike_proposals(&o);
-        assert!(ike.starts_with("aes128gcm16-prfsha256-ecp256"), "{ike}");
-        assert!(ike.contains("chacha20poly1305-prfsha256-x25519"), "{ike}");
-        let esp = esp_proposals(&o);
-        assert!(esp.contains("aes256gcm16-ecp384"), "{esp}");
+        let groups1 = "modp1024-modp2048-modp3072-modp4096-modp6144-modp8192-ecp256-ecp384-ecp521-modp1024s160-modp2048s224-modp2048s256";
+        assert_eq!(
+            ike_proposals(&o),
+            format!(
+                "aes128-aes256-sha1-sha256-sha384-sha512-{groups1},\
+                 aes128gcm16-aes256gcm16-prfsha1-prfsha256-prfsha384-prfsha512-{groups1}"
+            )
+        );
+        let groups2 = "modp1024-modp1536-modp2048-modp3072-modp4096-modp6144-modp8192-ecp256-ecp384-ecp521-modp1024s160-modp2048s224-modp2048s256";
+        assert_eq!(
+            esp_proposals(&o),
+            format!(
+                "aes128-aes256-sha1-sha256-sha384-sha512-{groups2},aes128gcm16-aes256gcm16-{groups2}"
+            )
+        );
+    }
+
+    /// AWS's sample configurations, one value per option, print as strongSwan spells them.
+    #[test]
+    fn single_values_print_as_one_familiar_proposal() {
+        let one = |enc: &str, integ: &str, g: u16| TunnelOptions {
+            phase1_encryption_algorithms: vec![enc.into()],
+            phase2_encryption_algorithms: vec![enc.into()],
+            phase1_integrity_algorithms: vec![integ.into()],
+            phase2_integrity_algorithms: vec![integ.into()],
+            phase1_dh_group_numbers: vec![g],
+            phase2_dh_group_numbers: vec![g],
+            ..Default::default()
+        };
+        let o = one("AES128", "SHA1", 14);
+        assert_eq!(ike_proposals(&o), "aes128-sha1-modp2048");
+        assert_eq!(esp_proposals(&o), "aes128-sha1-modp2048");
+        let o = one("AES256", "SHA2-256", 14);
+        assert_eq!(ike_proposals(&o), "aes256-sha256-modp2048");
+        let o = one("AES256-GCM-16", "SHA2-384", 20);
+        assert_eq!(ike_proposals(&o), "aes256gcm16-prfsha384-ecp384");
+        assert_eq!(esp_proposals(&o), "aes256gcm16-ecp384");
+        let o = one("CHACHA20-POLY1305", "SHA2-256", 31);
+        assert_eq!(ike_proposals(&o), "chacha20poly1305-prfsha256-x25519");
     }
 
     fn connection() -> CgwConnection {

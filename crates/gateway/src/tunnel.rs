@@ -3,7 +3,7 @@
 //! gateway's route logic reads.
 //!
 //! ```text
-//!   kernel routes --> TUN <ifname> (inside a.b.c.1/30, mtu 1436)
+//!   kernel routes --> TUN <ifname> (inside a.b.c.1/30, mtu 1436 or less, see tunnel_mtu)
 //!                         |  ESP data plane threads (seal/open)
 //!                         v
 //!   UDP <outside>:500 / :4500  <--IKEv2/ESP-in-UDP-->  peer <remote outside>
@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ipnet::{IpNet, Ipv4Net};
 use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
+use ipsec::esp::wire::Layout;
+use ipsec::ike::suite::EspSuite;
 use ipsec::tunnel::{EspIo, TunnelConfig, TunnelEvent, TunnelHandle, TunnelIo, TunnelShow};
 use netns::{LinkId, Netlink, Netns};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -35,6 +37,22 @@ use tracing::{info, warn};
 /// pad length and next header (2), rounded down to ESP's 4-octet alignment. AWS quotes 1446 for
 /// AES-GCM without UDP encapsulation \[V6\]; ours always encapsulates, hence 8 less.
 pub const TUNNEL_MTU: u32 = 1436;
+
+/// Octets an ESP packet may take on a 1500-octet underlay: minus outer IPv4 (20) and UDP (8).
+const ESP_ROOM: usize = 1500 - 20 - 8;
+
+/// The TUN MTU for a tunnel that may negotiate any of `esp_suites`: [`TUNNEL_MTU`] with AES-GCM
+/// only, less when an AES-CBC + HMAC suite could be chosen (16-octet IV, padding to 16 octets,
+/// up to 32 octets of ICV: 1422 with HMAC-SHA1/-SHA2-256/-384, 1406 with -512), so that no
+/// suite the peer may pick makes full-size packets fragment on the underlay. The TUN exists
+/// before the suite is negotiated, hence the worst case of the configured ones. (inferred) AWS
+/// quotes a lower MTU for non-GCM ciphers without a figure \[V6\].
+pub fn tunnel_mtu(esp_suites: &[EspSuite]) -> u32 {
+    esp_suites
+        .iter()
+        .map(|s| Layout::for_cipher(s.cipher).max_payload(ESP_ROOM) as u32)
+        .fold(TUNNEL_MTU, u32::min)
+}
 
 /// Everything needed to start one tunnel.
 #[derive(Debug, Clone)]
@@ -164,7 +182,7 @@ impl Tunnel {
             .await
             .map_err(nerr("adding the inside address"))?;
         netlink
-            .set_mtu(link, TUNNEL_MTU)
+            .set_mtu(link, tunnel_mtu(&spec.ipsec.ike.esp_suites))
             .await
             .map_err(nerr("setting the MTU"))?;
         netlink
@@ -290,5 +308,38 @@ impl Tunnel {
 impl Drop for Tunnel {
     fn drop(&mut self) {
         self.watcher.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipsec::crypto::aead::AeadAlgorithm;
+    use ipsec::crypto::cbc::CbcAlgorithm;
+    use ipsec::crypto::cipher::Cipher;
+    use ipsec::crypto::integ::IntegAlgorithm;
+
+    fn suite(cipher: Cipher) -> EspSuite {
+        EspSuite { cipher, pfs: None }
+    }
+
+    #[test]
+    fn mtu_fits_the_worst_suite_the_peer_may_pick() {
+        let gcm = suite(Cipher::Aead(AeadAlgorithm::AesGcm16Key256));
+        let sha1 = suite(Cipher::CbcHmac(
+            CbcAlgorithm::Aes128,
+            IntegAlgorithm::HmacSha1_96,
+        ));
+        let sha512 = suite(Cipher::CbcHmac(
+            CbcAlgorithm::Aes256,
+            IntegAlgorithm::HmacSha512_256,
+        ));
+        assert_eq!(tunnel_mtu(&[gcm]), TUNNEL_MTU);
+        assert_eq!(tunnel_mtu(&[gcm, sha1]), 1422);
+        assert_eq!(tunnel_mtu(&[sha512, gcm, sha1]), 1406);
+        assert_eq!(tunnel_mtu(&[]), TUNNEL_MTU);
+        // With that MTU a full-size packet's ESP-in-UDP-in-IPv4 datagram is at most 1500.
+        let l = Layout::for_cipher(sha512.cipher);
+        assert!(20 + 8 + 1406 + l.overhead(1406) <= 1500);
     }
 }

@@ -1,7 +1,9 @@
 //! Throughput and packet rate through one tunnel between two namespaces, side by side in one
-//! run: our ESP data plane (AES-256-GCM and ChaCha20-Poly1305, with and without TUN offloads),
-//! strongSwan's charon with kernel-libipsec (ESP in userspace over TUN, AES-256-GCM), and the
-//! bare veth underlay as the ceiling. iperf3 does the measuring; this prints a table with ratios.
+//! run: our ESP data plane (AES-256-GCM, ChaCha20-Poly1305 and AES-256-CBC + HMAC-SHA2-256,
+//! with and without TUN offloads), strongSwan's charon with kernel-libipsec (ESP in userspace
+//! over TUN, AES-256-GCM and AES-256-CBC + HMAC-SHA2-256), and the bare veth underlay as the
+//! ceiling; each of our rows' "x swan" is against strongSwan with the same kind of cipher (our
+//! CBC rows use the CBC inside MTU, 1422). iperf3 does the measuring; this prints a table with ratios.
 //! Then the IKE tunnel set-up time, ours to ours against strongSwan to strongSwan (see
 //! [`setup`]).
 //!
@@ -26,7 +28,10 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ipsec::crypto::aead::AeadAlgorithm;
-use support::{INSIDE_B, INSIDE_MTU, OUTSIDE_B, StaticTunnel};
+use ipsec::crypto::cbc::CbcAlgorithm;
+use ipsec::crypto::cipher::Cipher;
+use ipsec::crypto::integ::IntegAlgorithm;
+use support::{INSIDE_B, INSIDE_MTU, INSIDE_MTU_CBC, OUTSIDE_B, StaticTunnel};
 use testkit::lab::Lab;
 use testkit::strongswan::{CharonOptions, PskConnection, StrongSwan};
 
@@ -142,8 +147,13 @@ fn measure(lab: &Lab, server: Ipv4Addr) -> Figures {
     }
 }
 
-fn ours(name: &str, algorithm: AeadAlgorithm, offloads: bool) -> Figures {
-    let t = StaticTunnel::new(name, algorithm, offloads, INSIDE_MTU);
+fn ours(name: &str, algorithm: impl Into<Cipher>, offloads: bool) -> Figures {
+    let algorithm = algorithm.into();
+    let mtu = match algorithm {
+        Cipher::Aead(_) => INSIDE_MTU,
+        Cipher::CbcHmac(..) => INSIDE_MTU_CBC,
+    };
+    let t = StaticTunnel::new(name, algorithm, offloads, mtu);
     let f = measure(&t.lab, INSIDE_B);
     // A flood overruns b's UDP socket (the kernel drops what b cannot take, as with any
     // receiver); what did arrive must all have authenticated.
@@ -160,27 +170,31 @@ fn bare_veth() -> Figures {
     measure(&lab, OUTSIDE_B)
 }
 
-/// strongSwan to strongSwan, AES-256-GCM ESP.
-fn strongswan() -> Figures {
-    let mut lab = Lab::new("esp-bench-swan").expect("lab");
+/// strongSwan to strongSwan, AES-256-GCM ESP (`esp = None`) or the given ESP proposal.
+fn strongswan(lab_name: &str, esp: Option<&str>) -> Figures {
+    let mut lab = Lab::new(lab_name).expect("lab");
     lab.node("a").unwrap();
     lab.node("b").unwrap();
     lab.link("a", "192.0.2.1/24", "b", "192.0.2.2/24").unwrap();
     let sa = StrongSwan::start(&lab, "a", &CharonOptions::default()).expect("charon a");
     let sb = StrongSwan::start(&lab, "b", &CharonOptions::default()).expect("charon b");
     let psk = "Bench.psk.0123456789";
-    let ca = PskConnection::new(
+    let mut ca = PskConnection::new(
         "aws",
         "192.0.2.1".parse().unwrap(),
         "192.0.2.2".parse().unwrap(),
         psk,
     );
-    let cb = PskConnection::new(
+    let mut cb = PskConnection::new(
         "aws",
         "192.0.2.2".parse().unwrap(),
         "192.0.2.1".parse().unwrap(),
         psk,
     );
+    if let Some(esp) = esp {
+        ca.esp_proposals = esp.to_string();
+        cb.esp_proposals = esp.to_string();
+    }
     sa.load_connection(&ca).unwrap();
     sb.load_connection(&cb).unwrap();
     sa.initiate(&ca.child_name(), Duration::from_secs(20))
@@ -214,6 +228,16 @@ fn main() {
             ours("esp-bench-chacha", AeadAlgorithm::ChaCha20Poly1305, true),
         ));
     }
+    if wanted("ours-cbc") {
+        rows.push((
+            "ours AES-256-CBC + HMAC-SHA2-256, TUN offloads",
+            ours(
+                "esp-bench-cbc",
+                Cipher::CbcHmac(CbcAlgorithm::Aes256, IntegAlgorithm::HmacSha256_128),
+                true,
+            ),
+        ));
+    }
     if wanted("ours-plain") {
         rows.push((
             "ours AES-256-GCM, no offloads",
@@ -221,7 +245,16 @@ fn main() {
         ));
     }
     if wanted("swan") {
-        rows.push(("strongSwan kernel-libipsec AES-256-GCM", strongswan()));
+        rows.push((
+            "strongSwan kernel-libipsec AES-256-GCM",
+            strongswan("esp-bench-swan", None),
+        ));
+    }
+    if wanted("swan-cbc") {
+        rows.push((
+            "strongSwan kernel-libipsec AES-256-CBC + HMAC-SHA2-256",
+            strongswan("esp-bench-swcbc", Some("aes256-sha256")),
+        ));
     }
     if !rows.is_empty() {
         print_throughput(secs, &rows);
@@ -232,26 +265,31 @@ fn main() {
 }
 
 fn print_throughput(secs: u32, rows: &[(&str, Figures)]) {
-    let swan = rows
-        .iter()
-        .find(|(n, _)| n.starts_with("strongSwan"))
-        .map(|(_, f)| *f);
+    // Each row is compared with strongSwan running the same kind of cipher: CBC rows with
+    // strongSwan's CBC row, the others with its AES-GCM row.
+    let swan_for = |name: &str| {
+        let cbc = name.contains("CBC");
+        rows.iter()
+            .find(|(n, _)| n.starts_with("strongSwan") && n.contains("CBC") == cbc)
+            .map(|(_, f)| *f)
+    };
     let veth = rows
         .iter()
         .find(|(n, _)| n.starts_with("bare"))
         .map(|(_, f)| *f);
     println!();
     println!(
-        "one tunnel, two namespaces, iperf3 {secs} s per figure, inside MTU {INSIDE_MTU} (strongSwan: its default 1400)"
+        "one tunnel, two namespaces, iperf3 {secs} s per figure, inside MTU {INSIDE_MTU}, CBC rows {INSIDE_MTU_CBC} (strongSwan: its default 1400)"
     );
     println!(
-        "{:<40} {:>10} {:>9} {:>9} {:>12} {:>9}",
+        "{:<56} {:>10} {:>9} {:>9} {:>12} {:>9}",
         "path", "TCP Gb/s", "x swan", "/ veth", "64 B pps", "x swan"
     );
     for (name, f) in rows {
+        let swan = swan_for(name);
         let ratio = |a: f64, b: Option<f64>| b.map_or("-".to_string(), |b| format!("{:.2}", a / b));
         println!(
-            "{:<40} {:>10.2} {:>9} {:>9} {:>12.0} {:>9}",
+            "{:<56} {:>10.2} {:>9} {:>9} {:>12.0} {:>9}",
             name,
             f.tcp_gbps,
             ratio(f.tcp_gbps, swan.map(|s| s.tcp_gbps)),

@@ -1,6 +1,7 @@
 //! IPsec for hybridlab: IKEv2 and ESP-in-UDP, what a Site-to-Site VPN tunnel is made of.
 //!
-//! - [`crypto`]: the cipher suites (AEAD, PRF, Diffie-Hellman) shared by IKE and ESP.
+//! - [`crypto`]: the cipher suites (AEAD, AES-CBC + HMAC, PRF, Diffie-Hellman incl. MODP) shared by
+//!   IKE and ESP.
 //! - [`ike`]: IKEv2 messages, key derivation and the sans-IO IKE SA state machine.
 //! - [`tunnel`]: a tunnel's protocol-level configuration and the tokio driver tying the IKE
 //!   session to the data plane.

@@ -12,7 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ipsec::crypto::aead::AeadAlgorithm;
-use support::{INSIDE_A, INSIDE_B, INSIDE_MTU, OUTSIDE_A, OUTSIDE_B, StaticTunnel, pair, pattern};
+use ipsec::crypto::cbc::CbcAlgorithm;
+use ipsec::crypto::cipher::Cipher;
+use ipsec::crypto::integ::IntegAlgorithm;
+use support::{
+    INSIDE_A, INSIDE_B, INSIDE_MTU, INSIDE_MTU_CBC, OUTSIDE_A, OUTSIDE_B, StaticTunnel, pair,
+    pattern,
+};
 use testkit::wait_for;
 
 /// Sends `len` pattern bytes over TCP from a to b through the tunnel and checks every byte.
@@ -107,18 +113,23 @@ fn check_clean(t: &StaticTunnel) {
     }
 }
 
-fn ping_and_tcp(lab: &str, algorithm: AeadAlgorithm, offloads: bool) {
-    let t = StaticTunnel::new(lab, algorithm, offloads, INSIDE_MTU);
+fn ping_and_tcp(lab: &str, algorithm: impl Into<Cipher>, offloads: bool) {
+    let algorithm = algorithm.into();
+    let mtu = match algorithm {
+        Cipher::Aead(_) => INSIDE_MTU,
+        Cipher::CbcHmac(..) => INSIDE_MTU_CBC,
+    };
+    let t = StaticTunnel::new(lab, algorithm, offloads, mtu);
     ping(&t, "a", INSIDE_B, 56).expect("ping a -> b");
     ping(&t, "b", INSIDE_A, 56).expect("ping b -> a");
-    // Largest unfragmented inside packet: 1438 - 28 octets of ICMP payload.
-    ping(&t, "a", INSIDE_B, INSIDE_MTU as usize - 28).expect("full-size ping");
+    // Largest unfragmented inside packet: the MTU - 28 octets of ICMP payload.
+    ping(&t, "a", INSIDE_B, mtu as usize - 28).expect("full-size ping");
     tcp_transfer(&t, 32 << 20);
     check_clean(&t);
     let sas = t.a.dataplane.sas();
     assert_eq!(sas.len(), 1);
     assert!(sas[0].outbound_active);
-    assert_eq!(sas[0].algorithm, algorithm);
+    assert_eq!(sas[0].cipher, algorithm);
     // 32 MiB in segments of at most 1386 octets: at least 24000 packets each way of the data.
     assert!(sas[0].outbound.packets_out > 24_000, "{:?}", sas[0]);
     assert!(t.b.dataplane.sas()[0].inbound.packets_in > 24_000);
@@ -132,6 +143,15 @@ fn ping_and_tcp_aes256gcm_with_offloads() {
 #[test]
 fn ping_and_tcp_chacha20poly1305_with_offloads() {
     ping_and_tcp("esp-dp-chacha", AeadAlgorithm::ChaCha20Poly1305, true);
+}
+
+#[test]
+fn ping_and_tcp_aes256cbc_sha256_with_offloads() {
+    ping_and_tcp(
+        "esp-dp-cbc",
+        Cipher::CbcHmac(CbcAlgorithm::Aes256, IntegAlgorithm::HmacSha256_128),
+        true,
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! IKEv2 key derivation, PSK AUTH, CHILD_SA KEYMAT, IKE SA rekey SKEYSEED and the AEAD Encrypted
-//! payload, checked against what strongSwan itself derives and sends.
+//! IKEv2 key derivation, PSK AUTH, CHILD_SA KEYMAT, IKE SA rekey SKEYSEED and the Encrypted
+//! payload (AEAD, and AES-CBC + HMAC with SK_ai/SK_ar), checked against what strongSwan itself
+//! derives and sends.
 //!
 //! Two charons (strongSwan 5.9.8 with kernel-libipsec) run a tunnel in a lab with `ike`/`chd` at log
 //! level 4 and `enc` at 3, so they log every input and output of the key schedule: the DH secret,
@@ -28,6 +29,9 @@ use std::time::Duration;
 
 use charon_log::{Item, Protected, count_dumps, nth_dump, payload_type, walk_chain, walk_message};
 use ipsec::crypto::aead::{AeadAlgorithm, AeadKey, IV_LEN};
+use ipsec::crypto::cbc::{CbcAlgorithm, CbcKey};
+use ipsec::crypto::cipher::{Cipher, CipherKey};
+use ipsec::crypto::integ::{IntegAlgorithm, IntegKey};
 use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::ike::keys;
 use ipsec::ike::wire::{Message, ParsedMessage};
@@ -96,13 +100,25 @@ impl Section {
             .unwrap_or_else(|| panic!("unknown PRF {name}"))
     }
 
-    fn aead(&self, key: &str) -> AeadAlgorithm {
+    /// The cipher named by `key` (field `aead` for IKE, `esp` for ESP; CBC suites are named
+    /// `aes128-sha1` and so on).
+    fn cipher(&self, key: &str) -> Cipher {
         let name = self.text(key);
-        AeadAlgorithm::ALL
+        all_ciphers()
             .into_iter()
-            .find(|a| a.name() == name)
-            .unwrap_or_else(|| panic!("unknown AEAD {name}"))
+            .find(|c| c.name() == name)
+            .unwrap_or_else(|| panic!("unknown cipher {name}"))
     }
+}
+
+fn all_ciphers() -> Vec<Cipher> {
+    let mut all: Vec<Cipher> = AeadAlgorithm::ALL.into_iter().map(Cipher::Aead).collect();
+    for c in CbcAlgorithm::ALL {
+        for i in IntegAlgorithm::ALL {
+            all.push(Cipher::CbcHmac(c, i));
+        }
+    }
+    all
 }
 
 fn render(sections: &[Section]) -> String {
@@ -171,13 +187,13 @@ impl Mismatches {
 
 fn check_ike_sa_init(s: &Section) -> Vec<String> {
     let mut m = Mismatches(Vec::new());
-    let (prf, aead) = (s.prf(), s.aead("aead"));
+    let (prf, cipher) = (s.prf(), s.cipher("aead"));
     let (ni, nr) = (s.hex("ni"), s.hex("nr"));
     let skeyseed = keys::skeyseed(prf, &ni, &nr, &s.secret("g_ir"));
     m.eq("SKEYSEED", skeyseed.expose(), &s.hex("skeyseed"));
     let km = keys::ike_key_material(
         prf,
-        aead,
+        cipher,
         skeyseed,
         &ni,
         &nr,
@@ -194,10 +210,7 @@ fn check_ike_sa_init(s: &Section) -> Vec<String> {
     ] {
         m.eq(name, ours.expose(), &s.hex(name));
     }
-    m.fact(
-        "SK_ai/SK_ar are empty with an AEAD",
-        km.sk_ai.is_empty() && km.sk_ar.is_empty(),
-    );
+    check_sk_a(&mut m, s, cipher, &km, "");
 
     let psk = Secret::from_slice(s.text("psk").as_bytes());
     let (msg1, msg2) = (s.hex("message_1"), s.hex("message_2"));
@@ -210,8 +223,8 @@ fn check_ike_sa_init(s: &Section) -> Vec<String> {
         keys::auth_matches(&auth_i, &s.hex("auth_i")),
     );
 
-    let child =
-        keys::child_key_material(prf, s.aead("esp"), &km.sk_d, None, &ni, &nr).expect("child keys");
+    let child = keys::child_key_material(prf, s.cipher("esp"), &km.sk_d, None, &ni, &nr)
+        .expect("child keys");
     m.eq(
         "CHILD_SA KEYMAT i->r",
         child.initiator_to_responder.expose(),
@@ -246,7 +259,7 @@ fn check_child_rekey(s: &Section) -> Vec<String> {
     let g_ir = (!g_ir.is_empty()).then(|| Secret::new(g_ir));
     let child = keys::child_key_material(
         s.prf(),
-        s.aead("esp"),
+        s.cipher("esp"),
         &s.secret("sk_d"),
         g_ir.as_ref(),
         &s.hex("ni"),
@@ -268,13 +281,13 @@ fn check_child_rekey(s: &Section) -> Vec<String> {
 
 fn check_ike_rekey(s: &Section) -> Vec<String> {
     let mut m = Mismatches(Vec::new());
-    let (prf, aead) = (s.prf(), s.aead("aead"));
+    let (prf, cipher) = (s.prf(), s.cipher("aead"));
     let (ni, nr) = (s.hex("ni"), s.hex("nr"));
     let skeyseed = keys::rekeyed_skeyseed(prf, &s.secret("old_sk_d"), &s.secret("g_ir"), &ni, &nr);
     m.eq("rekeyed SKEYSEED", skeyseed.expose(), &s.hex("skeyseed"));
     let km = keys::ike_key_material(
         prf,
-        aead,
+        cipher,
         skeyseed,
         &ni,
         &nr,
@@ -291,17 +304,93 @@ fn check_ike_rekey(s: &Section) -> Vec<String> {
     ] {
         m.eq(&format!("rekeyed {name}"), ours.expose(), &s.hex(name));
     }
+    check_sk_a(&mut m, s, cipher, &km, "rekeyed ");
     m.0
 }
 
+/// SK_ai / SK_ar: empty with an AEAD, strongSwan's with CBC + HMAC.
+fn check_sk_a(
+    m: &mut Mismatches,
+    s: &Section,
+    cipher: Cipher,
+    km: &keys::IkeKeyMaterial,
+    what: &str,
+) {
+    match cipher {
+        Cipher::Aead(_) => m.fact(
+            "SK_ai/SK_ar are empty with an AEAD",
+            km.sk_ai.is_empty() && km.sk_ar.is_empty(),
+        ),
+        Cipher::CbcHmac(..) => {
+            m.eq(&format!("{what}sk_ai"), km.sk_ai.expose(), &s.hex("sk_ai"));
+            m.eq(&format!("{what}sk_ar"), km.sk_ar.expose(), &s.hex("sk_ar"));
+        }
+    }
+}
+
 fn check_encrypted_payload(s: &Section) -> Vec<String> {
+    match s.cipher("aead") {
+        Cipher::Aead(_) => check_aead_payload(s),
+        Cipher::CbcHmac(..) => check_cbc_payload(s),
+    }
+}
+
+/// CBC + HMAC (RFC 7296 §3.14): our AES-CBC gives strongSwan's ciphertext from its IV, plaintext
+/// and padding; our HMAC its ICV over header, IV and ciphertext; the codec opens its message.
+/// (strongSwan pads with random octets, we with zeros: the message is not re-encrypted.)
+fn check_cbc_payload(s: &Section) -> Vec<String> {
     let mut m = Mismatches(Vec::new());
-    let aead = s.aead("aead");
-    let key = AeadKey::new(aead, &s.hex("key")).expect("key length");
+    let Cipher::CbcHmac(c, i) = s.cipher("aead") else {
+        unreachable!("a CBC section")
+    };
+    let (ek, ak) = (s.hex("key"), s.hex("integ_key"));
+    let cbc = CbcKey::new(c, &ek).expect("encryption key length");
+    let integ = IntegKey::new(i, &ak).expect("integrity key length");
+    let iv: [u8; 16] = s.hex("iv").try_into().expect("16-octet IV");
+    let (assoc, plain, padding) = (s.hex("assoc"), s.hex("plain"), s.hex("padding"));
+    let mut buf = [&plain[..], &padding].concat();
+    match cbc.encrypt_in_place(&iv, &mut buf) {
+        Ok(()) => m.eq("ciphertext", &buf, &s.hex("encrypted")),
+        Err(e) => {
+            m.0.push(format!("plaintext + padding not whole blocks: {e}"))
+        }
+    }
+    let encrypted = s.hex("encrypted");
+    let mut icv = vec![0u8; i.icv_len()];
+    integ
+        .sign(&[&assoc, &iv, &encrypted], &mut icv)
+        .expect("ICV length");
+    m.eq("ICV", &icv, &s.hex("icv"));
+    let wire = [&assoc[..], &iv, &encrypted, &s.hex("icv")].concat();
+    let want: Vec<u8> = s
+        .text("payloads")
+        .split_whitespace()
+        .map(|p| payload_type(p).unwrap_or(0))
+        .collect();
+    let key = CipherKey::new(Cipher::CbcHmac(c, i), &ek, &ak).expect("keys");
+    match ParsedMessage::parse(&wire).and_then(|p| p.decrypt(&key)) {
+        Ok(inner) => {
+            let kinds: Vec<u8> = inner.iter().map(|p| p.kind()).collect();
+            m.eq("inner payload kinds", &kinds, &want);
+        }
+        Err(e) => {
+            m.0.push(format!("strongSwan's message does not decrypt: {e}"))
+        }
+    }
+    m.0
+}
+
+fn check_aead_payload(s: &Section) -> Vec<String> {
+    let mut m = Mismatches(Vec::new());
+    let Cipher::Aead(aead) = s.cipher("aead") else {
+        unreachable!("an AEAD section")
+    };
+    let aead_key = AeadKey::new(aead, &s.hex("key")).expect("key length");
     let iv: [u8; IV_LEN] = s.hex("iv").try_into().expect("8-octet IV");
     let (assoc, plain, padding) = (s.hex("assoc"), s.hex("plain"), s.hex("padding"));
     let mut buf = [&plain[..], &padding].concat();
-    let icv = key.seal_in_place(&iv, &assoc, &mut buf);
+    let icv = aead_key.seal_in_place(&iv, &assoc, &mut buf);
+    let key = CipherKey::Aead(aead_key);
     m.eq("ciphertext", &buf, &s.hex("encrypted"));
     m.eq("ICV", &icv, &s.hex("icv"));
 
@@ -321,7 +410,8 @@ fn check_encrypted_payload(s: &Section) -> Vec<String> {
                 header: parsed.header,
                 payloads: inner,
             }
-            .encode_encrypted(&key, iv);
+            .encode_encrypted(&key, &iv)
+            .expect("8-octet IV");
             m.eq("re-encrypted message", &again, &wire);
         }
         Err(e) => {
@@ -360,43 +450,60 @@ struct Suite {
     ike: &'static str,
     esp: &'static str,
     prf: PrfAlgorithm,
-    aead: AeadAlgorithm,
-    esp_aead: AeadAlgorithm,
+    cipher: Cipher,
+    esp_cipher: Cipher,
     pfs: bool,
 }
 
-const SUITES: [Suite; 4] = [
+const SUITES: [Suite; 6] = [
     Suite {
         ike: "aes256gcm16-prfsha256-ecp256",
         esp: "aes256gcm16-ecp256",
         prf: PrfAlgorithm::HmacSha256,
-        aead: AeadAlgorithm::AesGcm16Key256,
-        esp_aead: AeadAlgorithm::AesGcm16Key256,
+        cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key256),
+        esp_cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key256),
         pfs: true,
     },
     Suite {
         ike: "chacha20poly1305-prfsha256-x25519",
         esp: "chacha20poly1305-x25519",
         prf: PrfAlgorithm::HmacSha256,
-        aead: AeadAlgorithm::ChaCha20Poly1305,
-        esp_aead: AeadAlgorithm::ChaCha20Poly1305,
+        cipher: Cipher::Aead(AeadAlgorithm::ChaCha20Poly1305),
+        esp_cipher: Cipher::Aead(AeadAlgorithm::ChaCha20Poly1305),
         pfs: true,
     },
     Suite {
         ike: "aes128gcm16-prfsha384-ecp384",
         esp: "aes128gcm16",
         prf: PrfAlgorithm::HmacSha384,
-        aead: AeadAlgorithm::AesGcm16Key128,
-        esp_aead: AeadAlgorithm::AesGcm16Key128,
+        cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
+        esp_cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
         pfs: false,
     },
     Suite {
         ike: "aes256gcm16-prfsha512-x25519",
         esp: "aes128gcm16-ecp384",
         prf: PrfAlgorithm::HmacSha512,
-        aead: AeadAlgorithm::AesGcm16Key256,
-        esp_aead: AeadAlgorithm::AesGcm16Key128,
+        cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key256),
+        esp_cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
         pfs: true,
+    },
+    // AWS's sample configuration: AES-CBC, HMAC-SHA1-96 and PRF HMAC-SHA1, MODP.
+    Suite {
+        ike: "aes128-sha1-modp2048",
+        esp: "aes128-sha1-modp1024",
+        prf: PrfAlgorithm::HmacSha1,
+        cipher: Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha1_96),
+        esp_cipher: Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha1_96),
+        pfs: true,
+    },
+    Suite {
+        ike: "aes256-sha512-prfsha384-ecp384",
+        esp: "aes256-sha256",
+        prf: PrfAlgorithm::HmacSha384,
+        cipher: Cipher::CbcHmac(CbcAlgorithm::Aes256, IntegAlgorithm::HmacSha512_256),
+        esp_cipher: Cipher::CbcHmac(CbcAlgorithm::Aes256, IntegAlgorithm::HmacSha256_128),
+        pfs: false,
     },
 ];
 
@@ -443,6 +550,16 @@ fn exchange_pair(
         .find(|p| !p.sent && !p.request && p.exchange == request.exchange && p.id == request.id)
         .expect("its response");
     (request, response)
+}
+
+/// One direction's CHILD_SA keying material as charon logs it: the encryption key, then (with
+/// CBC + HMAC) the integrity key, the order KEYMAT holds them in (RFC 7296 §2.17).
+fn child_keys(items: &[Item], direction: &str, suite: &Suite, nth: usize) -> Vec<u8> {
+    let mut k = dump(items, &format!("encryption {direction} key"), nth);
+    if matches!(suite.esp_cipher, Cipher::CbcHmac(..)) {
+        k.extend(dump(items, &format!("integrity {direction} key"), nth));
+    }
+    k
 }
 
 fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
@@ -500,8 +617,8 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
     // IKE_SA_INIT + IKE_AUTH, from the initiator's log.
     let mut init = Section::new("ike_sa_init", name);
     init.set("prf", suite.prf.name());
-    init.set("aead", suite.aead.name());
-    init.set("esp", suite.esp_aead.name());
+    init.set("aead", &suite.cipher.name());
+    init.set("esp", &suite.esp_cipher.name());
     init.set("psk", PSK);
     let octets_i = dump(&c, OCTETS, 0);
     let octets_r = dump(&c, OCTETS, 1);
@@ -546,12 +663,23 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
         );
         init.set_hex(key, &ours);
     }
+    let cbc = matches!(suite.cipher, Cipher::CbcHmac(..));
+    if cbc {
+        for (key, label) in [("sk_ai", "Sk_ai secret"), ("sk_ar", "Sk_ar secret")] {
+            init.set_hex(key, &dump(&c, label, 0));
+        }
+    }
     init.set_hex("auth_i", &dump(&c, AUTH, 0));
     init.set_hex("auth_r", &dump(&c, AUTH, 1));
-    init.set_hex("child_i_to_r", &dump(&c, "encryption initiator key", 0));
-    init.set_hex("child_r_to_i", &dump(&c, "encryption responder key", 0));
+    init.set_hex("child_i_to_r", &child_keys(&c, "initiator", suite, 0));
+    init.set_hex("child_r_to_i", &child_keys(&c, "responder", suite, 0));
     let sk_d = dump(&c, "Sk_d secret", 0);
     let (sk_ei, sk_er) = (dump(&c, "Sk_ei secret", 0), dump(&c, "Sk_er secret", 0));
+    let (sk_ai, sk_ar) = if cbc {
+        (dump(&c, "Sk_ai secret", 0), dump(&c, "Sk_ar secret", 0))
+    } else {
+        (Vec::new(), Vec::new())
+    };
     sections.push(init);
 
     // CHILD_SA rekey (CREATE_CHILD_SA with N(REKEY_SA)), initiator's log.
@@ -562,7 +690,7 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
     let child_rekey_id = req.id;
     let mut rekey = Section::new("create_child_sa", name);
     rekey.set("prf", suite.prf.name());
-    rekey.set("esp", suite.esp_aead.name());
+    rekey.set("esp", &suite.esp_cipher.name());
     rekey.set_hex("sk_d", &sk_d);
     let (ni, nr) = (payload_of(40, req), payload_of(40, resp));
     let g_ir = if suite.pfs {
@@ -578,8 +706,8 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
     rekey.set_hex("g_ir", &g_ir);
     rekey.set_hex("ni", &ni);
     rekey.set_hex("nr", &nr);
-    rekey.set_hex("child_i_to_r", &dump(&c, "encryption initiator key", 1));
-    rekey.set_hex("child_r_to_i", &dump(&c, "encryption responder key", 1));
+    rekey.set_hex("child_i_to_r", &child_keys(&c, "initiator", suite, 1));
+    rekey.set_hex("child_r_to_i", &child_keys(&c, "responder", suite, 1));
     sections.push(rekey);
 
     // IKE SA rekey started by the original responder, from its log.
@@ -589,7 +717,7 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
     });
     let mut ike_rekey = Section::new("ike_rekey", name);
     ike_rekey.set("prf", suite.prf.name());
-    ike_rekey.set("aead", suite.aead.name());
+    ike_rekey.set("aead", &suite.cipher.name());
     ike_rekey.set_hex("old_sk_d", &sk_d);
     ike_rekey.set_hex("ni", &payload_of(40, req));
     ike_rekey.set_hex("nr", &payload_of(40, resp));
@@ -612,6 +740,11 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
     ] {
         ike_rekey.set_hex(key, &dump(&v, label, 1));
     }
+    if cbc {
+        for (key, label) in [("sk_ai", "Sk_ai secret"), ("sk_ar", "Sk_ar secret")] {
+            ike_rekey.set_hex(key, &dump(&v, label, 1));
+        }
+    }
     sections.push(ike_rekey);
 
     // The Encrypted payload of the IKE_AUTH exchange and of the CHILD_SA rekey, both directions
@@ -622,12 +755,19 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
             && (p.exchange == "IKE_AUTH"
                 || (p.exchange == "CREATE_CHILD_SA" && p.id == child_rekey_id))
     }) {
-        let key = if p.sent { &sk_ei } else { &sk_er };
+        let (key, integ_key) = if p.sent {
+            (&sk_ei, &sk_ai)
+        } else {
+            (&sk_er, &sk_ar)
+        };
         let direction = if p.request { "request" } else { "response" };
         let mut s = Section::new("encrypted", &format!("{name}/{}/{direction}", p.exchange));
-        s.set("aead", suite.aead.name());
+        s.set("aead", &suite.cipher.name());
         s.set("payloads", &p.payloads.join(" "));
         s.set_hex("key", key);
+        if cbc {
+            s.set_hex("integ_key", integ_key);
+        }
         s.set_hex("iv", &p.iv);
         s.set_hex("assoc", &p.assoc);
         s.set_hex("plain", &p.plain);
@@ -636,7 +776,7 @@ fn capture(lab: &Lab, suite: &Suite) -> Vec<Section> {
         s.set_hex("icv", &p.icv);
         assert_eq!(
             p.wire().len(),
-            p.assoc.len() + IV_LEN + p.encrypted.len() + p.icv.len()
+            p.assoc.len() + p.iv.len() + p.encrypted.len() + p.icv.len()
         );
         sections.push(s);
     }

@@ -30,7 +30,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use ipsec::crypto::aead::AeadAlgorithm;
+use ipsec::crypto::cbc::CbcAlgorithm;
+use ipsec::crypto::cipher::Cipher;
 use ipsec::crypto::dh::DhGroup;
+use ipsec::crypto::integ::IntegAlgorithm;
+use ipsec::crypto::modp::ModpGroup;
 use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
 use ipsec::ike::config::StartupAction;
@@ -51,26 +55,37 @@ const PSK: &str = "Bench.psk.0123456789";
 #[derive(Debug, Clone, Copy)]
 struct Suite {
     label: &'static str,
-    aead: AeadAlgorithm,
+    cipher: Cipher,
+    prf: PrfAlgorithm,
     dh: DhGroup,
     swan_ike: &'static str,
     swan_esp: &'static str,
 }
 
-const SUITES: [Suite; 2] = [
+const SUITES: [Suite; 3] = [
     Suite {
         label: "AES-256-GCM / ECP-256",
-        aead: AeadAlgorithm::AesGcm16Key256,
+        cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key256),
+        prf: PrfAlgorithm::HmacSha256,
         dh: DhGroup::Ecp256,
         swan_ike: "aes256gcm16-prfsha256-ecp256",
         swan_esp: "aes256gcm16",
     },
     Suite {
         label: "ChaCha20-Poly1305 / X25519",
-        aead: AeadAlgorithm::ChaCha20Poly1305,
+        cipher: Cipher::Aead(AeadAlgorithm::ChaCha20Poly1305),
+        prf: PrfAlgorithm::HmacSha256,
         dh: DhGroup::Curve25519,
         swan_ike: "chacha20poly1305-prfsha256-x25519",
         swan_esp: "chacha20poly1305",
+    },
+    Suite {
+        label: "AES-256-CBC + HMAC-SHA2-256 / MODP-2048",
+        cipher: Cipher::CbcHmac(CbcAlgorithm::Aes256, IntegAlgorithm::HmacSha256_128),
+        prf: PrfAlgorithm::HmacSha256,
+        dh: DhGroup::Modp(ModpGroup::Modp2048),
+        swan_ike: "aes256-sha256-modp2048",
+        swan_esp: "aes256-sha256",
     },
 ];
 
@@ -108,11 +123,11 @@ fn ms(d: Duration) -> f64 {
 // ---- ours ----
 
 /// Our end with short (CI) timers, responder (it waits to be asked or for the peer), one IKE
-/// suite (the cipher with PRF SHA2-256 and the group) and one ESP suite (the cipher, PFS group).
+/// suite (the cipher with the PRF and the group) and one ESP suite (the cipher, PFS group).
 fn our_config(name: &str, local: Ipv4Addr, remote: Ipv4Addr, suite: &Suite) -> TunnelConfig {
     let mut c = ike_tunnel(name, local, remote, PSK, StartupAction::Add);
-    c.ike.ike_suites = ike_suites(&[suite.aead], &[PrfAlgorithm::HmacSha256], &[suite.dh]);
-    c.ike.esp_suites = esp_suites(&[suite.aead], &[suite.dh]);
+    c.ike.ike_suites = ike_suites(&[suite.cipher], &[suite.prf], &[suite.dh]);
+    c.ike.esp_suites = esp_suites(&[suite.cipher], &[suite.dh]);
     c
 }
 
@@ -426,7 +441,7 @@ fn row(name: &str, samples: &[Duration], reference: Option<&[Duration]>) {
         format!("{:.3}", ms(median) / ms(percentile(r, 50.0)))
     });
     println!(
-        "{:<72} {:>9.2} {:>9.2} {:>9}",
+        "{:<86} {:>9.2} {:>9.2} {:>9}",
         name,
         ms(median),
         ms(percentile(samples, 90.0)),
@@ -442,7 +457,7 @@ pub fn run() {
         "IKE tunnel set-up, {n} per row after 1 warm-up, ours and strongSwan interleaved; x swan = ours / strongSwan median (lower: faster)"
     );
     println!(
-        "{:<72} {:>9} {:>9} {:>9}",
+        "{:<86} {:>9} {:>9} {:>9}",
         "path", "median ms", "p90 ms", "x swan"
     );
     for suite in SUITES {

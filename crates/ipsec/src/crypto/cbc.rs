@@ -132,11 +132,12 @@ impl CbcKey {
     ) -> Result<(), CryptoError> {
         let blocks = blocks(buf)?;
         match &self.cipher {
+            // By reference: no copy (and wipe) of the key schedule per packet.
             Cipher::Aes128(c) => {
-                cbc::Encryptor::inner_iv_init(c.clone(), iv.into()).encrypt_blocks(blocks)
+                cbc::Encryptor::<&Aes128>::inner_iv_init(c, iv.into()).encrypt_blocks(blocks)
             }
             Cipher::Aes256(c) => {
-                cbc::Encryptor::inner_iv_init(c.clone(), iv.into()).encrypt_blocks(blocks)
+                cbc::Encryptor::<&Aes256>::inner_iv_init(c, iv.into()).encrypt_blocks(blocks)
             }
         }
         Ok(())
@@ -152,10 +153,10 @@ impl CbcKey {
         let blocks = blocks(buf)?;
         match &self.cipher {
             Cipher::Aes128(c) => {
-                cbc::Decryptor::inner_iv_init(c.clone(), iv.into()).decrypt_blocks(blocks)
+                cbc::Decryptor::<&Aes128>::inner_iv_init(c, iv.into()).decrypt_blocks(blocks)
             }
             Cipher::Aes256(c) => {
-                cbc::Decryptor::inner_iv_init(c.clone(), iv.into()).decrypt_blocks(blocks)
+                cbc::Decryptor::<&Aes256>::inner_iv_init(c, iv.into()).decrypt_blocks(blocks)
             }
         }
         Ok(())

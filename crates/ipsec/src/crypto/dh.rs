@@ -15,7 +15,9 @@
 //! The shared secret g^ir is the x coordinate for ECP groups (RFC 5903 §7) and the X25519 output
 //! for Curve25519, which must not be all zero (RFC 8031 §2.3).
 //!
-//! What it does not do: MODP groups (those are [`super::modp`], not yet in this table), or reuse a private value across exchanges (each is used once).
+//! MODP groups 2, 5, 14-18 and 22-24 are [`DhGroup::Modp`], computed by [`super::modp`].
+//!
+//! What it does not do: reuse a private value across exchanges (each is used once).
 
 use ring::agreement;
 use ring::rand::SecureRandom;
@@ -23,6 +25,7 @@ use ring::rand::SecureRandom;
 use secret::Secret;
 
 use super::CryptoError;
+use super::modp::{ModpGroup, ModpPrivate};
 
 /// A Diffie-Hellman group as negotiated in an IKEv2 transform of type 4 (KE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,14 +38,26 @@ pub enum DhGroup {
     Ecp521,
     /// Curve25519 (RFC 8031), group 31.
     Curve25519,
+    /// A finite-field group: 2, 5, 14-18 (RFC 2409, RFC 3526) or 22-24 (RFC 5114).
+    Modp(ModpGroup),
 }
 
 impl DhGroup {
-    /// Every supported group, in our default preference order.
-    pub const ALL: [DhGroup; 4] = [
+    /// Every supported group, by transform ID.
+    pub const ALL: [DhGroup; 14] = [
+        DhGroup::Modp(ModpGroup::Modp1024),
+        DhGroup::Modp(ModpGroup::Modp1536),
+        DhGroup::Modp(ModpGroup::Modp2048),
+        DhGroup::Modp(ModpGroup::Modp3072),
+        DhGroup::Modp(ModpGroup::Modp4096),
+        DhGroup::Modp(ModpGroup::Modp6144),
+        DhGroup::Modp(ModpGroup::Modp8192),
         DhGroup::Ecp256,
         DhGroup::Ecp384,
         DhGroup::Ecp521,
+        DhGroup::Modp(ModpGroup::Modp1024s160),
+        DhGroup::Modp(ModpGroup::Modp2048s224),
+        DhGroup::Modp(ModpGroup::Modp2048s256),
         DhGroup::Curve25519,
     ];
 
@@ -53,6 +68,7 @@ impl DhGroup {
             DhGroup::Ecp384 => 20,
             DhGroup::Ecp521 => 21,
             DhGroup::Curve25519 => 31,
+            DhGroup::Modp(g) => g.transform_id(),
         }
     }
 
@@ -63,7 +79,7 @@ impl DhGroup {
             20 => Some(DhGroup::Ecp384),
             21 => Some(DhGroup::Ecp521),
             31 => Some(DhGroup::Curve25519),
-            _ => None,
+            _ => ModpGroup::from_transform_id(id).map(DhGroup::Modp),
         }
     }
 
@@ -74,6 +90,7 @@ impl DhGroup {
             DhGroup::Ecp384 => 96,
             DhGroup::Ecp521 => 132,
             DhGroup::Curve25519 => 32,
+            DhGroup::Modp(g) => g.public_len(),
         }
     }
 
@@ -84,6 +101,7 @@ impl DhGroup {
             DhGroup::Ecp384 => "ecp384",
             DhGroup::Ecp521 => "ecp521",
             DhGroup::Curve25519 => "x25519",
+            DhGroup::Modp(g) => g.name(),
         }
     }
 
@@ -91,7 +109,7 @@ impl DhGroup {
         match self {
             DhGroup::Ecp256 => Some(&agreement::ECDH_P256),
             DhGroup::Ecp384 => Some(&agreement::ECDH_P384),
-            DhGroup::Ecp521 | DhGroup::Curve25519 => None,
+            DhGroup::Ecp521 | DhGroup::Curve25519 | DhGroup::Modp(_) => None,
         }
     }
 }
@@ -107,6 +125,7 @@ enum PrivateValue {
     Ring(agreement::EphemeralPrivateKey),
     X25519(x25519_dalek::StaticSecret),
     P521(p521::SecretKey),
+    Modp(ModpPrivate),
 }
 
 impl std::fmt::Debug for DhPrivate {
@@ -131,6 +150,15 @@ impl DhPrivate {
                 Ok(DhPrivate {
                     group,
                     secret: PrivateValue::Ring(key),
+                    public,
+                })
+            }
+            None if let DhGroup::Modp(g) = group => {
+                let key = ModpPrivate::generate(g, rng)?;
+                let public = key.public().to_vec();
+                Ok(DhPrivate {
+                    group,
+                    secret: PrivateValue::Modp(key),
                     public,
                 })
             }
@@ -220,6 +248,7 @@ impl DhPrivate {
                 let shared = key.diffie_hellman(&peer);
                 Ok(Secret::from_slice(shared.raw_secret_bytes()))
             }
+            PrivateValue::Modp(key) => key.agree(peer_public),
             PrivateValue::X25519(secret) => {
                 let mut bytes = [0u8; 32];
                 bytes.copy_from_slice(peer_public);
@@ -404,6 +433,17 @@ mod tests {
             a.agree(&[0u8; 32]),
             Err(CryptoError::InvalidPublicValue { .. })
         ));
+    }
+
+    #[test]
+    fn every_iana_group_aws_offers_is_here_and_round_trips() {
+        for id in [2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 31] {
+            let g = DhGroup::from_transform_id(id).unwrap_or_else(|| panic!("group {id}"));
+            assert_eq!(g.transform_id(), id);
+        }
+        assert_eq!(DhGroup::from_transform_id(1), None);
+        assert_eq!(DhGroup::from_transform_id(25), None);
+        assert_eq!(DhGroup::from_transform_id(14).unwrap().name(), "modp2048");
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //!
 //! - [`aead`]: AES-GCM-16 (RFC 4106 / RFC 5282) and ChaCha20-Poly1305 (RFC 7634), the combined-mode
 //!   ciphers used both for ESP packets and for IKE's Encrypted payload.
-//! - [`cbc`]: AES-CBC (RFC 3602) for non-AEAD suites. Not yet offered in negotiation.
+//! - [`cbc`]: AES-CBC (RFC 3602) for non-AEAD suites.
 //! - [`integ`]: HMAC integrity transforms with their truncations (RFC 2404, RFC 4868) for
-//!   non-AEAD suites. Not yet offered in negotiation.
+//!   non-AEAD suites.
+//! - [`cipher`]: one SA direction's protection, either kind: [`cipher::Cipher`] and its key.
 //! - [`prf`]: HMAC-SHA1 and HMAC-SHA2 PRFs and IKEv2's `prf+` (RFC 7296 §2.13, RFC 4868).
-//! - [`dh`]: Diffie-Hellman groups 19, 20 (RFC 5903) and 31 (RFC 8031).
+//! - [`dh`]: every Diffie-Hellman group we negotiate: 19, 20, 21 (RFC 5903), 31 (RFC 8031) and
+//!   the MODP groups of [`modp`].
 //! - [`modp`]: MODP groups 2, 5, 14-18 (RFC 2409, RFC 3526) and 22-24 (RFC 5114), with RFC 6989's
-//!   checks of peer public values. Not yet offered in negotiation.
+//!   checks of peer public values.
 //!
 //! Key material (derived keys, shared secrets, the PSK) is the `secret` crate's
 //! `Secret<Vec<u8>>`: zeroized on drop, never printed.
@@ -18,6 +20,7 @@
 
 pub mod aead;
 pub mod cbc;
+pub mod cipher;
 pub mod dh;
 pub mod integ;
 pub mod modp;

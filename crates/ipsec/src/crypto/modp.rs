@@ -128,9 +128,18 @@ impl ModpGroup {
         self.bits() as usize / 8
     }
 
-    /// Bits of the private exponent. For the RFC 5114 groups it is drawn below q. For the safe-prime
-    /// groups it is twice the group's symmetric strength (RFC 3526 §8's estimates, NIST SP 800-57),
-    /// which keeps a full-length exponent's cost out of every handshake.
+    /// Bits of the private exponent. For the RFC 5114 groups it is drawn below q (their subgroup
+    /// order, 160-256 bits). For the safe-prime groups it is twice the group's security strength s
+    /// (1024: 80, 1536: 96, 2048: 112, 3072: 128, 4096: 152, 6144: 176, 8192: 200 bits).
+    ///
+    /// Why 2s, not the full length of p: NIST SP 800-56A Rev. 3 §5.6.1.1.4 draws the private key
+    /// of a safe-prime group (its Appendix D lists MODP-2048..8192 with these s) from
+    /// [1, 2^N - 1] with 2s <= N, so 2s is the smallest approved length; RFC 3526 §8 reaches the
+    /// same "exponent twice the strength" rule (its table's lower column) because the best attack
+    /// on a short exponent (Pollard's lambda / baby-step giant-step) costs 2^(N/2). A longer
+    /// exponent cannot raise security above s, which the discrete logarithm in the group itself
+    /// caps, while its cost grows linearly: a full 2048-bit exponent is about nine times the work of
+    /// 224 bits, in every handshake and rekey. So 2s: exactly the standard's floor, no lower.
     fn exponent_bits(self) -> u32 {
         match self {
             ModpGroup::Modp1024 => 160,

@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 use netns::tun::{Tun, TunOptions, offload};
 use tokio::sync::mpsc as tokio_mpsc;
 
-use crate::crypto::aead::AeadAlgorithm;
+use crate::crypto::cipher::Cipher;
 use crate::esp::{Counters, CountersSnapshot, EspError, InboundSa, OutboundSa, SaKeys, SaLimits};
 
 // TUN as `netns` sets it up and the offload code agree on the virtio-net header's size.
@@ -82,9 +82,9 @@ pub fn tun_options(name: &str, offloads: bool) -> TunOptions {
 /// A CHILD_SA pair to install: both directions, keyed from KEYMAT (RFC 7296 §2.17).
 #[derive(Debug)]
 pub struct ChildSaPair {
-    /// What we receive with: our SPI, the negotiated AEAD, its keying material.
+    /// What we receive with: our SPI, the negotiated cipher, its keying material.
     pub inbound: SaKeys,
-    /// What we send with: the peer's SPI, the same AEAD, the other keying material.
+    /// What we send with: the peer's SPI, the same cipher, the other keying material.
     pub outbound: SaKeys,
     /// Anti-replay window in packets (`esp::replay::MIN_WINDOW..=MAX_WINDOW`).
     pub replay_window: u32,
@@ -200,7 +200,7 @@ pub struct SaStatus {
     /// The peer's SPI.
     pub outbound_spi: u32,
     /// The cipher.
-    pub algorithm: AeadAlgorithm,
+    pub cipher: Cipher,
     /// Whether outbound traffic uses this pair now.
     pub outbound_active: bool,
     /// When the pair was installed.
@@ -300,7 +300,7 @@ impl Shared {
 struct Registered {
     inbound_spi: u32,
     outbound_spi: u32,
-    algorithm: AeadAlgorithm,
+    cipher: Cipher,
     installed: Instant,
     inbound: Arc<Counters>,
     outbound: Arc<Counters>,
@@ -483,7 +483,7 @@ impl Dataplane {
         registry.0.push(Registered {
             inbound_spi,
             outbound_spi: outbound.spi(),
-            algorithm: pair.inbound.algorithm,
+            cipher: pair.inbound.cipher,
             installed: Instant::now(),
             inbound: inbound.counters().clone(),
             outbound: outbound.counters().clone(),
@@ -492,7 +492,7 @@ impl Dataplane {
             registry.1 = Some(inbound_spi);
         }
         tracing::info!(tunnel = %self.shared.name, inbound_spi = format_args!("{inbound_spi:#010x}"),
-            outbound_spi = format_args!("{:#010x}", outbound.spi()), algorithm = pair.inbound.algorithm.name(),
+            outbound_spi = format_args!("{:#010x}", outbound.spi()), cipher = %pair.inbound.cipher,
             active = activate, "ESP SA pair installed");
         self.send_rx(RxCommand::Install(Box::new(inbound)))?;
         self.send_tx(TxCommand::Install {
@@ -568,7 +568,7 @@ impl Dataplane {
             .map(|r| SaStatus {
                 inbound_spi: r.inbound_spi,
                 outbound_spi: r.outbound_spi,
-                algorithm: r.algorithm,
+                cipher: r.cipher,
                 outbound_active: registry.1 == Some(r.inbound_spi),
                 installed: r.installed,
                 inbound: r.inbound.snapshot(),

@@ -27,14 +27,14 @@ use tun_offload::segment::{self, Segmenter};
 use tun_offload::vnet::{self, F_NEEDS_CSUM, GsoType, VnetHdr};
 
 use super::{DataplaneConfig, DataplaneEvent, Direction, Shared, TxCommand};
-use crate::esp::sa::tail_room;
-use crate::esp::wire::PAYLOAD_OFFSET;
+use crate::esp::wire::Layout;
 use crate::esp::{EspError, NextHeader, OutboundSa};
 
 /// Largest inside packet (IPv4/IPv6 length fields).
 const MAX_PACKET: usize = 65535;
 /// Room one ESP packet of an inside packet of MAX_PACKET may need in `out`... and a TSO
-/// super-segment cut into many ESP packets (each adds at most 36 octets).
+/// super-segment cut into many ESP packets (each adds at most 36 octets with an AEAD, 73 with
+/// AES-CBC + HMAC-SHA2-512).
 const OUT_CAPACITY: usize = 4 * (MAX_PACKET + 64 * 64);
 /// Messages per sendmmsg.
 const MAX_MESSAGES: usize = 64;
@@ -246,24 +246,26 @@ impl TxWorker {
     /// length), seals it and adds it to the current train. False if the batch is full or the
     /// SA refused, so the caller stops feeding this read.
     fn seal_one(&mut self, fill: impl FnOnce(&mut [u8]) -> Option<usize>) -> bool {
+        let Some(active) = self.active else {
+            self.shared.counters.add_no_outbound_sa(1);
+            return false;
+        };
         let pos = self.out_len;
-        if pos + PAYLOAD_OFFSET + MAX_PACKET + tail_room(0) + 3 > self.out.len()
+        if pos + Layout::MAX_PAYLOAD_OFFSET + MAX_PACKET + Layout::MAX_TAIL_ROOM > self.out.len()
             && self.flush_for_room().is_err()
         {
             return false;
         }
         let pos = self.out_len;
-        let Some(len) = fill(&mut self.out[pos + PAYLOAD_OFFSET..]) else {
+        // The inner packet goes where the active SA's cipher wants it (after an 8- or 16-octet IV).
+        let at = pos + self.sas[active].sa.layout().payload_offset();
+        let Some(len) = fill(&mut self.out[at..]) else {
             self.shared.counters.add_malformed(1);
             return false;
         };
-        let Some(next_header) = NextHeader::for_ip_packet(&self.out[pos + PAYLOAD_OFFSET..]) else {
+        let Some(next_header) = NextHeader::for_ip_packet(&self.out[at..]) else {
             self.shared.counters.add_malformed(1);
             return true;
-        };
-        let Some(active) = self.active else {
-            self.shared.counters.add_no_outbound_sa(1);
-            return false;
         };
         let out = &mut self.sas[active];
         match out.sa.seal(&mut self.out[pos..], len, next_header) {

@@ -1,6 +1,8 @@
-//! ESP (RFC 4303) for tunnel-mode SAs with combined-mode ciphers, UDP-encapsulated (RFC 3948).
+//! ESP (RFC 4303) for tunnel-mode SAs with combined-mode ciphers or AES-CBC + HMAC,
+//! UDP-encapsulated (RFC 3948).
 //!
-//! - [`wire`]: the ESP packet as a zero-copy view (SPI, sequence number, IV, ICV, AAD).
+//! - [`wire`]: the ESP packet as a zero-copy view (SPI, sequence number, IV, ICV, AAD) and each
+//!   cipher's [`wire::Layout`].
 //! - [`trailer`]: padding, Pad Length and Next Header.
 //! - [`replay`]: the receiver's anti-replay bitmap window.
 //! - [`sa`]: one SA direction: seal / open in caller-owned buffers, sequence numbers, volume limits.
@@ -10,8 +12,7 @@
 //! Everything here is sans-IO: no sockets, no threads, no clock reads, no allocation per packet.
 //! The data plane ([`crate::dataplane`]) drives it; the IKE side creates the keys.
 //!
-//! What it does not do: transport mode, ESN, non-AEAD ciphers (AES-CBC + HMAC come later with
-//! the suite table), TFC padding on send.
+//! What it does not do: transport mode, ESN, TFC padding on send.
 
 pub mod counters;
 pub mod replay;

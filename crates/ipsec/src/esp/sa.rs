@@ -1,5 +1,6 @@
 //! One direction of an ESP Security Association: seal outgoing inner packets, open incoming ESP
-//! packets (RFC 4303 §3.3 outbound, §3.4 inbound processing), with combined-mode ciphers.
+//! packets (RFC 4303 §3.3 outbound, §3.4 inbound processing), with a combined-mode cipher (drawn
+//! below) or AES-CBC + HMAC.
 //!
 //! ```text
 //!  outbound (seal)                                  inbound (open)
@@ -11,6 +12,14 @@
 //!  4. AEAD seal in place, AAD = SPI||seq (§5)       5. padding check (§2.4)       -> padding
 //!  5. ICV appended                                  6. next header 59: drop silently (§2.6)
 //! ```
+//!
+//! With AES-CBC + HMAC (RFC 4303 §3.3.2 encrypt-then-MAC, §3.4.4 verify-then-decrypt) the
+//! steps are the same with three differences: padding fills the 16-octet block (RFC 3602 §3),
+//! the IV is 16 octets drawn per packet from a CSPRNG (RFC 3602 §2.4 requires it to be
+//! unpredictable, so a counter will not do: each SA has its own ChaCha12 generator, `rand`'s
+//! `StdRng`, seeded from the operating system), and the truncated HMAC over SPI, sequence number,
+//! IV and ciphertext (§3.3.4) is checked before anything is decrypted. The AEAD path is one
+//! match arm, unchanged.
 //!
 //! Volume lifetimes (RFC 4301 §4.4.2.1 "lifetime ... expressed in bytes or packets"): crossing a
 //! soft limit is reported once so the IKE side rekeys; at a hard limit the SA refuses to work.
@@ -24,15 +33,21 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use ring::rand::SecureRandom;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::crypto::aead::{AeadAlgorithm, AeadKey, ICV_LEN, IV_LEN};
+use crate::crypto::CryptoError;
+use crate::crypto::aead::{ICV_LEN, IV_LEN};
+use crate::crypto::cbc::BLOCK_LEN;
+use crate::crypto::cipher::{Cipher, CipherKey};
 
 use super::EspError;
 use super::counters::Counters;
 use super::replay::{ReplayVerdict, ReplayWindow};
 use super::trailer::{self, NextHeader, TRAILER_LEN};
-use super::wire::{EspPacket, PAYLOAD_OFFSET};
+use super::wire::{EspPacket, HEADER_LEN, Layout, PAYLOAD_OFFSET};
 
 /// The outbound sequence number at which a rekey is asked for, whatever the configured limits.
 /// An implementation choice (RFC 4303 fixes only the hard stop): 2^32 - 2^28 leaves 268 million
@@ -55,13 +70,14 @@ pub struct SaLimits {
     pub hard_bytes: Option<u64>,
 }
 
-/// What one direction of an SA needs: SPI, cipher and its keying material (key || salt).
+/// What one direction of an SA needs: SPI, cipher and its keying material (AEAD: key || salt;
+/// CBC + HMAC: encryption key || integrity key, RFC 7296 §2.17).
 pub struct SaKeys {
     /// The SPI (chosen by the receiving side, RFC 7296 §2.17 / RFC 4303 §2.1).
     pub spi: u32,
-    /// The AEAD cipher.
-    pub algorithm: AeadAlgorithm,
-    /// `algorithm.keymat_len()` octets from KEYMAT; wiped when dropped.
+    /// The cipher.
+    pub cipher: Cipher,
+    /// `cipher.keymat_len()` octets from KEYMAT; wiped when dropped.
     pub keymat: Zeroizing<Vec<u8>>,
 }
 
@@ -69,7 +85,7 @@ impl std::fmt::Debug for SaKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SaKeys")
             .field("spi", &format_args!("{:#010x}", self.spi))
-            .field("algorithm", &self.algorithm)
+            .field("cipher", &self.cipher)
             .field("keymat", &"***")
             .finish()
     }
@@ -126,10 +142,27 @@ pub struct Sealed {
     pub soft_limit: bool,
 }
 
+/// A per-SA generator of CBC IVs: ChaCha12 seeded from the operating system's CSPRNG.
+fn iv_generator(cipher: Cipher) -> Result<Option<Box<StdRng>>, EspError> {
+    if matches!(cipher, Cipher::Aead(_)) {
+        return Ok(None);
+    }
+    let mut seed = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut seed)
+        .map_err(|_| CryptoError::Random)?;
+    let rng = StdRng::from_seed(seed);
+    seed.zeroize();
+    Ok(Some(Box::new(rng)))
+}
+
 /// The outbound half of an SA.
 pub struct OutboundSa {
     spi: u32,
-    key: AeadKey,
+    key: CipherKey,
+    layout: Layout,
+    /// CBC IVs (None for an AEAD, whose IV is the sequence number).
+    ivs: Option<Box<StdRng>>,
     /// The last sequence number used (0 = none yet).
     seq: u64,
     volume: Volume,
@@ -140,13 +173,14 @@ impl std::fmt::Debug for OutboundSa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboundSa")
             .field("spi", &format_args!("{:#010x}", self.spi))
-            .field("algorithm", &self.key.algorithm())
+            .field("cipher", &self.key.cipher())
             .field("seq", &self.seq)
             .finish_non_exhaustive()
     }
 }
 
-/// Room a buffer needs after an inner packet of `len` octets for padding, trailer and ICV.
+/// Room a buffer needs after an inner packet of `len` octets for padding, trailer and ICV, with
+/// a combined-mode cipher ([`OutboundSa::tail_room`] for any).
 pub const fn tail_room(len: usize) -> usize {
     trailer::pad_len(len) + TRAILER_LEN + ICV_LEN
 }
@@ -156,7 +190,9 @@ impl OutboundSa {
     pub fn new(keys: &SaKeys, limits: SaLimits) -> Result<OutboundSa, EspError> {
         Ok(OutboundSa {
             spi: keys.spi,
-            key: AeadKey::new(keys.algorithm, &keys.keymat)?,
+            key: CipherKey::from_keymat(keys.cipher, &keys.keymat)?,
+            layout: Layout::for_cipher(keys.cipher),
+            ivs: iv_generator(keys.cipher)?,
             seq: 0,
             volume: Volume::new(limits),
             counters: Arc::new(Counters::default()),
@@ -169,8 +205,19 @@ impl OutboundSa {
     }
 
     /// The cipher.
-    pub fn algorithm(&self) -> AeadAlgorithm {
-        self.key.algorithm()
+    pub fn cipher(&self) -> Cipher {
+        self.key.cipher()
+    }
+
+    /// Where this SA's packets keep IV and ICV; the inner packet goes at
+    /// `layout().payload_offset()`.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// Room a buffer needs after an inner packet of `len` octets.
+    pub fn tail_room(&self, len: usize) -> usize {
+        self.layout.tail_room(len)
     }
 
     /// The last sequence number sent (0 before the first packet).
@@ -183,15 +230,17 @@ impl OutboundSa {
         &self.counters
     }
 
-    /// Seals the inner packet at `buf[PAYLOAD_OFFSET..PAYLOAD_OFFSET + payload_len]` into an ESP
-    /// packet starting at `buf[0]`. `buf` must extend [`tail_room`] octets past the payload.
+    /// Seals the inner packet at `buf[off..off + payload_len]`, `off` being
+    /// `layout().payload_offset()` ([`PAYLOAD_OFFSET`] for an AEAD), into an ESP packet starting at
+    /// `buf[0]`. `buf` must extend [`OutboundSa::tail_room`] octets past the payload.
     pub fn seal(
         &mut self,
         buf: &mut [u8],
         payload_len: usize,
         next_header: NextHeader,
     ) -> Result<Sealed, EspError> {
-        let needed = PAYLOAD_OFFSET + payload_len + tail_room(payload_len);
+        let needed =
+            self.layout.payload_offset() + payload_len + self.layout.tail_room(payload_len);
         if buf.len() < needed {
             return Err(EspError::BufferTooSmall {
                 needed,
@@ -207,6 +256,24 @@ impl OutboundSa {
         }
         self.seq += 1;
         let seq = self.seq as u32;
+        let key = match &self.key {
+            CipherKey::Aead(key) => key,
+            CipherKey::CbcHmac { cbc, integ } => {
+                let len = seal_cbc(
+                    cbc,
+                    integ,
+                    self.ivs.as_deref_mut(),
+                    self.layout,
+                    (self.spi, seq),
+                    buf,
+                    payload_len,
+                    next_header,
+                )?;
+                self.counters.add_out(1, bytes);
+                let soft_limit = self.volume.record(bytes, self.seq >= SEQ_SOFT_LIMIT);
+                return Ok(Sealed { len, soft_limit });
+            }
+        };
         let encrypted_len = trailer::write(&mut buf[PAYLOAD_OFFSET..], payload_len, next_header);
         let len = PAYLOAD_OFFSET + encrypted_len + ICV_LEN;
         let mut packet = EspPacket::new_unchecked(&mut buf[..len]);
@@ -217,7 +284,7 @@ impl OutboundSa {
         let iv: [u8; IV_LEN] = self.seq.to_be_bytes();
         packet.set_iv(&iv);
         let aad = packet.aad();
-        let icv = self.key.seal_in_place(
+        let icv = key.seal_in_place(
             &iv,
             &aad,
             &mut buf[PAYLOAD_OFFSET..PAYLOAD_OFFSET + encrypted_len],
@@ -227,6 +294,32 @@ impl OutboundSa {
         let soft_limit = self.volume.record(bytes, self.seq >= SEQ_SOFT_LIMIT);
         Ok(Sealed { len, soft_limit })
     }
+}
+
+/// Encrypt-then-MAC of one CBC packet (RFC 4303 §3.3.2, §3.3.4); returns the packet's length.
+#[allow(clippy::too_many_arguments)]
+fn seal_cbc(
+    cbc: &crate::crypto::cbc::CbcKey,
+    integ: &crate::crypto::integ::IntegKey,
+    ivs: Option<&mut StdRng>,
+    layout: Layout,
+    (spi, seq): (u32, u32),
+    buf: &mut [u8],
+    payload_len: usize,
+    next_header: NextHeader,
+) -> Result<usize, EspError> {
+    let off = layout.payload_offset();
+    let encrypted_len = trailer::write_to(&mut buf[off..], payload_len, next_header, layout.block);
+    let len = off + encrypted_len + layout.icv_len;
+    buf[..4].copy_from_slice(&spi.to_be_bytes());
+    buf[4..8].copy_from_slice(&seq.to_be_bytes());
+    let mut iv = [0u8; BLOCK_LEN];
+    ivs.ok_or(CryptoError::Random)?.fill_bytes(&mut iv);
+    buf[HEADER_LEN..off].copy_from_slice(&iv);
+    cbc.encrypt_in_place(&iv, &mut buf[off..off + encrypted_len])?;
+    let (authenticated, icv) = buf[..len].split_at_mut(len - layout.icv_len);
+    integ.sign(&[authenticated], icv)?;
+    Ok(len)
 }
 
 /// The result of opening one packet.
@@ -243,7 +336,8 @@ pub struct Opened {
 /// The inbound half of an SA.
 pub struct InboundSa {
     spi: u32,
-    key: AeadKey,
+    key: CipherKey,
+    layout: Layout,
     replay: ReplayWindow,
     volume: Volume,
     counters: Arc<Counters>,
@@ -253,7 +347,7 @@ impl std::fmt::Debug for InboundSa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InboundSa")
             .field("spi", &format_args!("{:#010x}", self.spi))
-            .field("algorithm", &self.key.algorithm())
+            .field("cipher", &self.key.cipher())
             .field("replay_window", &self.replay.size())
             .field("top", &self.replay.top())
             .finish_non_exhaustive()
@@ -266,7 +360,8 @@ impl InboundSa {
     pub fn new(keys: &SaKeys, replay_window: u32, limits: SaLimits) -> Result<InboundSa, EspError> {
         Ok(InboundSa {
             spi: keys.spi,
-            key: AeadKey::new(keys.algorithm, &keys.keymat)?,
+            key: CipherKey::from_keymat(keys.cipher, &keys.keymat)?,
+            layout: Layout::for_cipher(keys.cipher),
             replay: ReplayWindow::new(replay_window)?,
             volume: Volume::new(limits),
             counters: Arc::new(Counters::default()),
@@ -279,8 +374,8 @@ impl InboundSa {
     }
 
     /// The cipher.
-    pub fn algorithm(&self) -> AeadAlgorithm {
-        self.key.algorithm()
+    pub fn cipher(&self) -> Cipher {
+        self.key.cipher()
     }
 
     /// This SA's counters (shared, for `show` and DPD's "did anything arrive").
@@ -300,7 +395,7 @@ impl InboundSa {
     }
 
     fn open_uncounted(&mut self, packet: &mut [u8], now_ns: u64) -> Result<Opened, EspError> {
-        let mut view = EspPacket::new_checked(&mut packet[..])?;
+        let mut view = EspPacket::with_layout(&mut packet[..], self.layout)?;
         if view.spi() != self.spi {
             return Err(EspError::UnknownSpi { spi: view.spi() });
         }
@@ -308,10 +403,23 @@ impl InboundSa {
         self.replay
             .check(seq)
             .map_err(|verdict| EspError::Replay { seq, verdict })?;
-        let (iv, aad, icv) = (view.iv(), view.aad(), view.icv());
-        self.key
-            .open_in_place(&iv, &aad, view.encrypted_mut(), &icv)
-            .map_err(|_| EspError::Integrity)?;
+        match &self.key {
+            CipherKey::Aead(key) => {
+                let (iv, aad, icv) = (view.iv(), view.aad(), view.icv());
+                key.open_in_place(&iv, &aad, view.encrypted_mut(), &icv)
+                    .map_err(|_| EspError::Integrity)?;
+            }
+            CipherKey::CbcHmac { cbc, integ } => {
+                // Verify before decrypting (RFC 4303 §3.4.4.1): nothing unauthenticated reaches
+                // the cipher or the padding check.
+                integ
+                    .verify(&[view.authenticated()], view.icv_bytes())
+                    .map_err(|_| EspError::Integrity)?;
+                let mut iv = [0u8; BLOCK_LEN];
+                iv.copy_from_slice(view.iv_bytes());
+                cbc.decrypt_in_place(&iv, view.encrypted_mut())?;
+            }
+        }
         // Authentic: only now may the window move (RFC 4303 §3.4.3).
         self.replay
             .accept(seq)
@@ -331,8 +439,9 @@ impl InboundSa {
         }
         let soft_limit = self.volume.record(bytes, false);
         self.counters.add_in(1, bytes, now_ns);
+        let off = self.layout.payload_offset();
         Ok(Opened {
-            payload: PAYLOAD_OFFSET..PAYLOAD_OFFSET + payload_len,
+            payload: off..off + payload_len,
             next_header,
             soft_limit,
         })
@@ -342,18 +451,36 @@ impl InboundSa {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::aead::AeadAlgorithm;
+    use crate::crypto::cbc::CbcAlgorithm;
+    use crate::crypto::integ::IntegAlgorithm;
     use crate::esp::replay::ReplayVerdict;
     use proptest::strategy::Strategy;
 
-    fn keys(algorithm: AeadAlgorithm, spi: u32) -> SaKeys {
+    fn keys(algorithm: impl Into<Cipher>, spi: u32) -> SaKeys {
+        let cipher = algorithm.into();
         SaKeys {
             spi,
-            algorithm,
-            keymat: Zeroizing::new((0..algorithm.keymat_len() as u8).collect()),
+            cipher,
+            keymat: Zeroizing::new((0..cipher.keymat_len() as u8).collect()),
         }
     }
 
-    fn pair(algorithm: AeadAlgorithm) -> (OutboundSa, InboundSa) {
+    /// Every cipher: the AEADs and each AES-CBC key size with each HMAC.
+    fn all_ciphers() -> Vec<Cipher> {
+        let mut all: Vec<Cipher> = AeadAlgorithm::ALL.into_iter().map(Cipher::Aead).collect();
+        for c in CbcAlgorithm::ALL {
+            for i in IntegAlgorithm::ALL {
+                all.push(Cipher::CbcHmac(c, i));
+            }
+        }
+        all
+    }
+
+    const CBC_SHA256: Cipher =
+        Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha256_128);
+
+    fn pair(algorithm: impl Into<Cipher> + Copy) -> (OutboundSa, InboundSa) {
         (
             OutboundSa::new(&keys(algorithm, 0x1001), SaLimits::default()).unwrap(),
             InboundSa::new(&keys(algorithm, 0x1001), 64, SaLimits::default()).unwrap(),
@@ -370,8 +497,9 @@ mod tests {
     }
 
     fn seal(out: &mut OutboundSa, inner: &[u8]) -> Vec<u8> {
-        let mut buf = vec![0u8; PAYLOAD_OFFSET + inner.len() + tail_room(inner.len())];
-        buf[PAYLOAD_OFFSET..PAYLOAD_OFFSET + inner.len()].copy_from_slice(inner);
+        let off = out.layout().payload_offset();
+        let mut buf = vec![0u8; off + inner.len() + out.tail_room(inner.len())];
+        buf[off..off + inner.len()].copy_from_slice(inner);
         let sealed = out.seal(&mut buf, inner.len(), NextHeader::Ipv4).unwrap();
         buf.truncate(sealed.len);
         buf
@@ -379,12 +507,12 @@ mod tests {
 
     #[test]
     fn seal_then_open_gives_back_the_inner_packet_for_every_cipher() {
-        for alg in AeadAlgorithm::ALL {
+        for alg in all_ciphers() {
             let (mut out, mut inb) = pair(alg);
             for len in [20, 21, 22, 23, 1438] {
                 let inner = ipv4_packet(len);
                 let mut esp = seal(&mut out, &inner);
-                assert_eq!(esp.len(), len + super::super::wire::overhead(len));
+                assert_eq!(esp.len(), len + Layout::for_cipher(alg).overhead(len));
                 let opened = inb.open(&mut esp, 7).unwrap();
                 assert_eq!(&esp[opened.payload.clone()], &inner[..], "{alg:?} {len}");
                 assert_eq!(opened.next_header, NextHeader::Ipv4);
@@ -409,6 +537,51 @@ mod tests {
         assert_eq!(esp1.len(), 56);
     }
 
+    /// RFC 4303 §2 with RFC 3602 §3: SPI, sequence, a 16-octet IV that differs per packet,
+    /// ciphertext in whole blocks, the truncated HMAC over everything before it.
+    #[test]
+    fn the_cbc_wire_format_has_a_random_block_iv_and_a_truncated_hmac() {
+        for integ in IntegAlgorithm::ALL {
+            let alg = Cipher::CbcHmac(CbcAlgorithm::Aes256, integ);
+            let (mut out, _) = pair(alg);
+            let esp1 = seal(&mut out, &ipv4_packet(20));
+            let esp2 = seal(&mut out, &ipv4_packet(20));
+            assert_eq!(&esp1[..8], &[0, 0, 0x10, 0x01, 0, 0, 0, 1]);
+            assert_eq!(&esp2[4..8], &[0, 0, 0, 2]);
+            assert_ne!(&esp1[8..24], &esp2[8..24], "IVs repeat");
+            // 20 + 2 -> 32: 10 octets of padding.
+            assert_eq!(esp1.len(), 8 + 16 + 32 + integ.icv_len());
+            // Independent check of the ICV and the decryption with the primitives.
+            let k = keys(alg, 0x1001);
+            let (ek, ik) = k.keymat.split_at(32);
+            let ik = crate::crypto::integ::IntegKey::new(integ, ik).unwrap();
+            let icv_at = esp1.len() - integ.icv_len();
+            ik.verify(&[&esp1[..icv_at]], &esp1[icv_at..]).unwrap();
+            let ck = crate::crypto::cbc::CbcKey::new(CbcAlgorithm::Aes256, ek).unwrap();
+            let mut body = esp1[24..icv_at].to_vec();
+            ck.decrypt_in_place(esp1[8..24].try_into().unwrap(), &mut body)
+                .unwrap();
+            assert_eq!(&body[..20], &ipv4_packet(20)[..]);
+            assert_eq!(&body[20..], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 4]);
+        }
+    }
+
+    #[test]
+    fn cbc_packets_with_a_misaligned_body_or_a_short_icv_are_malformed() {
+        let (mut out, mut inb) = pair(CBC_SHA256);
+        let esp = seal(&mut out, &ipv4_packet(40));
+        assert!(matches!(
+            inb.open(&mut esp[..esp.len() - 4].to_vec(), 1),
+            Err(EspError::Misaligned { .. })
+        ));
+        assert!(matches!(
+            inb.open(&mut esp[..30].to_vec(), 1),
+            Err(EspError::Truncated { needed: 56, .. })
+        ));
+        assert_eq!(inb.counters().snapshot().malformed, 2);
+        inb.open(&mut esp.clone(), 1).unwrap();
+    }
+
     #[test]
     fn replays_are_dropped_and_counted_and_do_not_decrypt_twice() {
         let (mut out, mut inb) = pair(AeadAlgorithm::ChaCha20Poly1305);
@@ -427,7 +600,13 @@ mod tests {
 
     #[test]
     fn tampered_packets_are_rejected_counted_and_do_not_move_the_window() {
-        let (mut out, mut inb) = pair(AeadAlgorithm::AesGcm16Key128);
+        for alg in [Cipher::Aead(AeadAlgorithm::AesGcm16Key128), CBC_SHA256] {
+            tampered_packets_are_rejected(alg);
+        }
+    }
+
+    fn tampered_packets_are_rejected(alg: Cipher) {
+        let (mut out, mut inb) = pair(alg);
         let esp = seal(&mut out, &ipv4_packet(100));
         for at in 0..esp.len() {
             if at < 4 {
@@ -472,7 +651,9 @@ mod tests {
     fn bad_padding_that_authenticates_is_refused() {
         // Build a packet with padding 1, 2, 9 by sealing with a hand-written trailer.
         let (out, mut inb) = pair(AeadAlgorithm::AesGcm16Key256);
-        let key = &out.key;
+        let CipherKey::Aead(key) = &out.key else {
+            panic!("an AEAD key")
+        };
         let mut buf = vec![0u8; PAYLOAD_OFFSET + 8 + ICV_LEN];
         buf[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 8].copy_from_slice(&[0x45, 0, 0, 1, 2, 9, 3, 4]);
         let mut p = EspPacket::new_unchecked(&mut buf[..]);
@@ -566,6 +747,22 @@ mod tests {
             let (_, mut inb) = pair(AeadAlgorithm::ChaCha20Poly1305);
             let mut b = bytes.clone();
             proptest::prop_assert!(inb.open(&mut b, 0).is_err());
+            let (_, mut inb) = pair(Cipher::CbcHmac(CbcAlgorithm::Aes256, IntegAlgorithm::HmacSha1_96));
+            let mut b = bytes.clone();
+            proptest::prop_assert!(inb.open(&mut b, 0).is_err());
+        }
+
+        /// A CBC packet with its SPI kept and anything else changed never opens.
+        #[test]
+        fn cbc_open_refuses_any_change(len in 0usize..100, at in 4usize..200, bit in 0u8..8) {
+            let (mut out, mut inb) = pair(CBC_SHA256);
+            let esp = seal(&mut out, &ipv4_packet(20 + len));
+            let mut bad = esp.clone();
+            let at = at % bad.len();
+            proptest::prop_assume!(at >= 4);
+            bad[at] ^= 1 << bit;
+            proptest::prop_assert!(inb.open(&mut bad, 0).is_err());
+            proptest::prop_assert!(inb.open(&mut esp.clone(), 0).is_ok());
         }
 
         /// Packets reordered within the window all open exactly once.

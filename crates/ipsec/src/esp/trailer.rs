@@ -72,11 +72,27 @@ pub const fn pad_len(payload_len: usize) -> usize {
     (4 - (payload_len + TRAILER_LEN) % 4) % 4
 }
 
+/// Octets of padding after a payload of `payload_len` octets so that payload + padding + trailer
+/// is a multiple of `block` (a block cipher's size, RFC 4303 §2.4; at least 1).
+pub const fn pad_len_to(payload_len: usize, block: usize) -> usize {
+    (block - (payload_len + TRAILER_LEN) % block) % block
+}
+
 /// Writes padding and trailer after a payload of `payload_len` octets at the start of `buf` and
 /// returns the length of the encrypted part (payload + padding + trailer). `buf` must have room
 /// for [`pad_len`]` + 2` octets after the payload.
 pub fn write(buf: &mut [u8], payload_len: usize, next_header: NextHeader) -> usize {
-    let pad = pad_len(payload_len);
+    write_to(buf, payload_len, next_header, 4)
+}
+
+/// [`write`], padding to a multiple of `block` (4 or the cipher's block size).
+pub fn write_to(
+    buf: &mut [u8],
+    payload_len: usize,
+    next_header: NextHeader,
+    block: usize,
+) -> usize {
+    let pad = pad_len_to(payload_len, block);
     for i in 0..pad {
         buf[payload_len + i] = (i + 1) as u8;
     }
@@ -131,6 +147,21 @@ mod tests {
         let mut buf = [0xeeu8; 32];
         assert_eq!(write(&mut buf, 2, NextHeader::NoNextHeader), 4);
         assert_eq!(&buf[2..4], &[0, 59]);
+    }
+
+    #[test]
+    fn cbc_padding_fills_the_block() {
+        for len in 0..64 {
+            let pad = pad_len_to(len, 16);
+            assert!(pad <= 15);
+            assert_eq!((len + pad + 2) % 16, 0);
+            let mut buf = vec![0xee; len + 18];
+            let n = write_to(&mut buf, len, NextHeader::Ipv4, 16);
+            assert_eq!(n % 16, 0);
+            assert_eq!(read(&buf[..n]), Ok((len, NextHeader::Ipv4)));
+        }
+        assert_eq!(pad_len_to(14, 16), 0);
+        assert_eq!(pad_len_to(13, 4), pad_len(13));
     }
 
     #[test]

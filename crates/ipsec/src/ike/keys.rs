@@ -16,11 +16,13 @@
 //! ```
 //!
 //! With an AEAD cipher SK_ai and SK_ar are empty, and SK_e* is key plus 4 octets of salt
-//! (RFC 5282 §7.1, RFC 7634 §3).
+//! (RFC 5282 §7.1, RFC 7634 §3). With AES-CBC, SK_e* is the AES key (16 or 32 octets) and SK_a*
+//! the HMAC key, as long as the hash's output (RFC 2404 §3, RFC 4868 §2.1.1). Each direction of
+//! a CHILD_SA takes its encryption key first, then its integrity key (§2.17).
 //!
 //! What it does not do: choose nonces or run Diffie-Hellman (the SA does, through `crypto::dh`).
 
-use crate::crypto::aead::{AeadAlgorithm, AeadKey};
+use crate::crypto::cipher::{Cipher, CipherKey};
 use crate::crypto::prf::PrfAlgorithm;
 use secret::Secret;
 
@@ -76,7 +78,7 @@ pub fn rekeyed_skeyseed(
 /// Cuts the seven IKE SA keys from `prf+(SKEYSEED, Ni | Nr | SPIi | SPIr)` (RFC 7296 §2.14).
 pub fn ike_key_material(
     prf: PrfAlgorithm,
-    aead: AeadAlgorithm,
+    cipher: Cipher,
     skeyseed: Secret<Vec<u8>>,
     ni: &[u8],
     nr: &[u8],
@@ -84,13 +86,16 @@ pub fn ike_key_material(
     spi_r: u64,
 ) -> Result<IkeKeyMaterial, CryptoError> {
     let p = prf.output_len();
-    let e = aead.keymat_len();
+    let a = cipher.integ_key_len();
+    let e = cipher.encr_key_len();
     let mut stream = prf.prf_plus(
         skeyseed.expose(),
         &[ni, nr, &spi_i.to_be_bytes(), &spi_r.to_be_bytes()],
-        3 * p + 2 * e,
+        3 * p + 2 * a + 2 * e,
     )?;
     let sk_d = stream.take_front(p);
+    let sk_ai = stream.take_front(a);
+    let sk_ar = stream.take_front(a);
     let sk_ei = stream.take_front(e);
     let sk_er = stream.take_front(e);
     let sk_pi = stream.take_front(p);
@@ -98,8 +103,8 @@ pub fn ike_key_material(
     Ok(IkeKeyMaterial {
         skeyseed,
         sk_d,
-        sk_ai: Secret::default(),
-        sk_ar: Secret::default(),
+        sk_ai,
+        sk_ar,
         sk_ei,
         sk_er,
         sk_pi,
@@ -112,14 +117,14 @@ pub fn ike_key_material(
 pub struct IkeSaKeys {
     /// The negotiated PRF.
     pub prf: PrfAlgorithm,
-    /// The negotiated AEAD.
-    pub aead: AeadAlgorithm,
+    /// The negotiated encryption (and integrity).
+    pub cipher: Cipher,
     /// SK_d.
     pub sk_d: Secret<Vec<u8>>,
-    /// Cipher for initiator -> responder messages.
-    pub ei: AeadKey,
-    /// Cipher for responder -> initiator messages.
-    pub er: AeadKey,
+    /// Cipher for initiator -> responder messages (SK_ei, SK_ai).
+    pub ei: CipherKey,
+    /// Cipher for responder -> initiator messages (SK_er, SK_ar).
+    pub er: CipherKey,
     /// SK_pi.
     pub sk_pi: Secret<Vec<u8>>,
     /// SK_pr.
@@ -130,14 +135,14 @@ impl IkeSaKeys {
     /// Keys the ciphers from derived material.
     pub fn new(
         prf: PrfAlgorithm,
-        aead: AeadAlgorithm,
+        cipher: Cipher,
         m: IkeKeyMaterial,
     ) -> Result<IkeSaKeys, CryptoError> {
         Ok(IkeSaKeys {
             prf,
-            aead,
-            ei: AeadKey::new(aead, m.sk_ei.expose())?,
-            er: AeadKey::new(aead, m.sk_er.expose())?,
+            cipher,
+            ei: CipherKey::new(cipher, m.sk_ei.expose(), m.sk_ai.expose())?,
+            er: CipherKey::new(cipher, m.sk_er.expose(), m.sk_ar.expose())?,
             sk_d: m.sk_d.clone(),
             sk_pi: m.sk_pi.clone(),
             sk_pr: m.sk_pr.clone(),
@@ -158,13 +163,13 @@ pub struct ChildKeyMaterial {
 /// nonces of the exchange that created the CHILD_SA (IKE_SA_INIT's for the first one).
 pub fn child_key_material(
     prf: PrfAlgorithm,
-    aead: AeadAlgorithm,
+    cipher: Cipher,
     sk_d: &Secret<Vec<u8>>,
     g_ir: Option<&Secret<Vec<u8>>>,
     ni: &[u8],
     nr: &[u8],
 ) -> Result<ChildKeyMaterial, CryptoError> {
-    let e = aead.keymat_len();
+    let e = cipher.keymat_len();
     let mut stream = match g_ir {
         Some(g) => prf.prf_plus(sk_d.expose(), &[g.expose(), ni, nr], 2 * e)?,
         None => prf.prf_plus(sk_d.expose(), &[ni, nr], 2 * e)?,
@@ -211,6 +216,9 @@ pub fn auth_matches(expected: &Secret<Vec<u8>>, received: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::aead::AeadAlgorithm;
+    use crate::crypto::cbc::CbcAlgorithm;
+    use crate::crypto::integ::IntegAlgorithm;
 
     #[test]
     fn psk_auth_depends_on_every_input_and_verifies() {
@@ -279,7 +287,7 @@ mod tests {
     fn key_material_has_the_suite_lengths() {
         let m = ike_key_material(
             PrfAlgorithm::HmacSha384,
-            AeadAlgorithm::AesGcm16Key256,
+            Cipher::Aead(AeadAlgorithm::AesGcm16Key256),
             Secret::from_slice(&[1; 48]),
             &[2; 32],
             &[3; 32],
@@ -295,7 +303,7 @@ mod tests {
         assert_ne!(m.sk_ei, m.sk_er);
         let c = child_key_material(
             PrfAlgorithm::HmacSha256,
-            AeadAlgorithm::ChaCha20Poly1305,
+            Cipher::Aead(AeadAlgorithm::ChaCha20Poly1305),
             &m.sk_d,
             None,
             &[2; 32],
@@ -306,7 +314,7 @@ mod tests {
         assert_eq!(c.responder_to_initiator.len(), 36);
         let pfs = child_key_material(
             PrfAlgorithm::HmacSha256,
-            AeadAlgorithm::ChaCha20Poly1305,
+            Cipher::Aead(AeadAlgorithm::ChaCha20Poly1305),
             &m.sk_d,
             Some(&Secret::from_slice(&[9; 32])),
             &[2; 32],
@@ -314,5 +322,42 @@ mod tests {
         )
         .unwrap();
         assert_ne!(c, pfs);
+    }
+
+    /// SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr, cut from one prf+ stream in that
+    /// order (RFC 7296 §2.14), with the CBC suite's lengths.
+    #[test]
+    fn cbc_key_material_is_cut_in_rfc_order() {
+        let prf = PrfAlgorithm::HmacSha1;
+        let cipher = Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha1_96);
+        let seed = Secret::from_slice(&[1; 20]);
+        let (ni, nr) = ([2; 32], [3; 32]);
+        let m = ike_key_material(prf, cipher, seed.clone(), &ni, &nr, 1, 2).unwrap();
+        let lens = [
+            m.sk_d.len(),
+            m.sk_ai.len(),
+            m.sk_ar.len(),
+            m.sk_ei.len(),
+            m.sk_er.len(),
+            m.sk_pi.len(),
+            m.sk_pr.len(),
+        ];
+        assert_eq!(lens, [20, 20, 20, 16, 16, 20, 20]);
+        let stream = prf
+            .prf_plus(
+                seed.expose(),
+                &[&ni, &nr, &1u64.to_be_bytes(), &2u64.to_be_bytes()],
+                132,
+            )
+            .unwrap();
+        let s = stream.expose();
+        assert_eq!(m.sk_ai.expose(), &s[20..40]);
+        assert_eq!(m.sk_ei.expose(), &s[60..76]);
+        assert_eq!(m.sk_pr.expose(), &s[112..132]);
+        IkeSaKeys::new(prf, cipher, m.clone()).unwrap();
+        // ESP: each direction is encryption key then integrity key, 16 + 20 octets.
+        let c = child_key_material(prf, cipher, &m.sk_d, None, &ni, &nr).unwrap();
+        assert_eq!(c.initiator_to_responder.len(), 36);
+        assert_eq!(c.responder_to_initiator.len(), 36);
     }
 }

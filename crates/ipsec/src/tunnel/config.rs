@@ -135,6 +135,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::aead::AeadAlgorithm;
+    use crate::crypto::cipher::Cipher;
     use crate::crypto::dh::DhGroup;
     use crate::crypto::prf::PrfAlgorithm;
     use crate::ike::config::{DpdAction, DpdConfig, RetransmitConfig, StartupAction};
@@ -151,12 +152,12 @@ mod tests {
                 remote_id: None,
                 psk: Secret::from_slice(b"example.psk_1234"),
                 ike_suites: vec![IkeSuite {
-                    aead: AeadAlgorithm::AesGcm16Key128,
+                    cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
                     prf: PrfAlgorithm::HmacSha256,
                     dh: DhGroup::Ecp256,
                 }],
                 esp_suites: vec![EspSuite {
-                    aead: AeadAlgorithm::AesGcm16Key128,
+                    cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
                     pfs: Some(DhGroup::Ecp256),
                 }],
                 local_ts: vec![TrafficSelector::any_v4()],

@@ -548,12 +548,12 @@ impl Task {
         let pair = ChildSaPair {
             inbound: SaKeys {
                 spi: sa.inbound.spi,
-                algorithm: sa.inbound.aead,
+                cipher: sa.inbound.cipher,
                 keymat: Zeroizing::new(sa.inbound.keymat.expose().to_vec()),
             },
             outbound: SaKeys {
                 spi: sa.outbound.spi,
-                algorithm: sa.outbound.aead,
+                cipher: sa.outbound.cipher,
                 keymat: Zeroizing::new(sa.outbound.keymat.expose().to_vec()),
             },
             replay_window: self.replay_window,

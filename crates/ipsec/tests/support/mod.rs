@@ -19,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use ipsec::crypto::aead::AeadAlgorithm;
+use ipsec::crypto::cipher::Cipher;
 use ipsec::crypto::dh::DhGroup;
 use ipsec::crypto::prf::PrfAlgorithm;
 use ipsec::dataplane::{ChildSaPair, Dataplane, DataplaneChannels, DataplaneConfig, tun_options};
@@ -39,6 +40,9 @@ pub const OUTSIDE_B: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 /// Inside MTU that fits a 1500-octet underlay with ESP-in-UDP and a 16-octet ICV:
 /// 1500 - 20 (IP) - 8 (UDP) - 8 (SPI, seq) - 8 (IV) - 2 (trailer) - 16 (ICV) = 1438, 4-aligned.
 pub const INSIDE_MTU: u32 = 1438;
+/// The same with AES-CBC and a 16-octet ICV (HMAC-SHA2-256-128): 1472 - 8 - 16 (IV) - 16 (ICV)
+/// = 1432 octets of ciphertext, 1424 in whole 16-octet blocks, minus the 2-octet trailer.
+pub const INSIDE_MTU_CBC: u32 = 1422;
 
 /// One end of the tunnel.
 pub struct End {
@@ -54,14 +58,14 @@ pub struct StaticTunnel {
     pub a: End,
     pub b: End,
     pub lab: Lab,
-    pub algorithm: AeadAlgorithm,
+    pub algorithm: Cipher,
 }
 
 /// Deterministic key material for a static SA (test and benchmark only).
-pub fn keys(algorithm: AeadAlgorithm, spi: u32) -> SaKeys {
+pub fn keys(algorithm: Cipher, spi: u32) -> SaKeys {
     SaKeys {
         spi,
-        algorithm,
+        cipher: algorithm,
         keymat: Zeroizing::new(
             (0..algorithm.keymat_len())
                 .map(|i| (i as u32 * 13 + spi) as u8)
@@ -71,7 +75,7 @@ pub fn keys(algorithm: AeadAlgorithm, spi: u32) -> SaKeys {
 }
 
 /// The pair one end installs: receive with `inbound_spi`, send with `outbound_spi`.
-pub fn pair(algorithm: AeadAlgorithm, inbound_spi: u32, outbound_spi: u32) -> ChildSaPair {
+pub fn pair(algorithm: Cipher, inbound_spi: u32, outbound_spi: u32) -> ChildSaPair {
     ChildSaPair {
         inbound: keys(algorithm, inbound_spi),
         outbound: keys(algorithm, outbound_spi),
@@ -126,7 +130,13 @@ fn start_end(
 impl StaticTunnel {
     /// Builds the lab `hl-<lab>-{a,b}` and starts both data planes with SPIs 0xa0000001 (into
     /// a) and 0xb0000001 (into b).
-    pub fn new(lab_name: &str, algorithm: AeadAlgorithm, offloads: bool, mtu: u32) -> StaticTunnel {
+    pub fn new(
+        lab_name: &str,
+        algorithm: impl Into<Cipher>,
+        offloads: bool,
+        mtu: u32,
+    ) -> StaticTunnel {
+        let algorithm = algorithm.into();
         let mut lab = Lab::new(lab_name).expect("lab");
         lab.node("a").expect("node a");
         lab.node("b").expect("node b");
@@ -176,16 +186,20 @@ pub const PRFS: [PrfAlgorithm; 3] = [
 pub const GROUPS: [DhGroup; 3] = [DhGroup::Ecp256, DhGroup::Ecp384, DhGroup::Curve25519];
 
 /// IKE suites: cipher x PRF x group, in list order.
-pub fn ike_suites(
-    aeads: &[AeadAlgorithm],
+pub fn ike_suites<C: Into<Cipher> + Copy>(
+    ciphers: &[C],
     prfs: &[PrfAlgorithm],
     groups: &[DhGroup],
 ) -> Vec<IkeSuite> {
     let mut out = Vec::new();
-    for &aead in aeads {
+    for &c in ciphers {
         for &prf in prfs {
             for &dh in groups {
-                out.push(IkeSuite { aead, prf, dh });
+                out.push(IkeSuite {
+                    cipher: c.into(),
+                    prf,
+                    dh,
+                });
             }
         }
     }
@@ -193,11 +207,14 @@ pub fn ike_suites(
 }
 
 /// ESP suites: cipher x PFS group, in list order.
-pub fn esp_suites(aeads: &[AeadAlgorithm], groups: &[DhGroup]) -> Vec<EspSuite> {
+pub fn esp_suites<C: Into<Cipher> + Copy>(ciphers: &[C], groups: &[DhGroup]) -> Vec<EspSuite> {
     let mut out = Vec::new();
-    for &aead in aeads {
+    for &c in ciphers {
         for &g in groups {
-            out.push(EspSuite { aead, pfs: Some(g) });
+            out.push(EspSuite {
+                cipher: c.into(),
+                pfs: Some(g),
+            });
         }
     }
     out

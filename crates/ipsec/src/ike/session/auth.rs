@@ -256,7 +256,7 @@ impl IkeSession {
             reply.push(notify(NotifyType::TS_UNACCEPTABLE, Vec::new()));
             return (reply, After::PromoteHalfOpen(None));
         }
-        let keymat = match child_key_material(prf, chosen.suite.aead, &sk_d, None, &ni, &nr) {
+        let keymat = match child_key_material(prf, chosen.suite.cipher, &sk_d, None, &ni, &nr) {
             Ok(k) => k,
             Err(e) => {
                 self.fail("IKE_AUTH", Failure::Crypto(e.to_string()));
@@ -404,7 +404,7 @@ impl IkeSession {
         };
         let Some(sa) = self.sa.as_ref() else { return };
         let keymat =
-            match child_key_material(sa.suite.prf, suite.aead, &sa.keys.sk_d, None, &ni, &nr) {
+            match child_key_material(sa.suite.prf, suite.cipher, &sa.keys.sk_d, None, &ni, &nr) {
                 Ok(k) => k,
                 Err(e) => {
                     self.fail("IKE_AUTH", Failure::Crypto(e.to_string()));
@@ -525,12 +525,12 @@ impl IkeSession {
             sa: NewChildSa {
                 inbound: ChildSaDirection {
                     spi: c.inbound_spi,
-                    aead: c.suite.aead,
+                    cipher: c.suite.cipher,
                     keymat: inbound_key,
                 },
                 outbound: ChildSaDirection {
                     spi: c.outbound_spi,
-                    aead: c.suite.aead,
+                    cipher: c.suite.cipher,
                     keymat: outbound_key,
                 },
                 suite: c.suite,

@@ -254,7 +254,7 @@ impl IkeSession {
         let Some(sa) = self.sa.as_ref() else { return };
         let keymat = match child_key_material(
             sa.suite.prf,
-            suite.aead,
+            suite.cipher,
             &sa.keys.sk_d,
             g_ir.as_ref(),
             &ni,
@@ -521,7 +521,7 @@ impl IkeSession {
         };
         let keymat = match child_key_material(
             sa.suite.prf,
-            chosen.suite.aead,
+            chosen.suite.cipher,
             &sa.keys.sk_d,
             g_ir.as_ref(),
             &ni,
@@ -725,8 +725,8 @@ impl IkeSession {
         };
         let Some(old) = self.sa.as_ref() else { return };
         let seed = rekeyed_skeyseed(old.suite.prf, &old.keys.sk_d, &g_ir, &ni, nr);
-        let keys = ike_key_material(suite.prf, suite.aead, seed, &ni, nr, new_spi, peer_spi)
-            .and_then(|m| IkeSaKeys::new(suite.prf, suite.aead, m));
+        let keys = ike_key_material(suite.prf, suite.cipher, seed, &ni, nr, new_spi, peer_spi)
+            .and_then(|m| IkeSaKeys::new(suite.prf, suite.cipher, m));
         let keys = match keys {
             Ok(k) => k,
             Err(e) => {
@@ -803,8 +803,8 @@ impl IkeSession {
             return (Vec::new(), After::Nothing);
         };
         let seed = rekeyed_skeyseed(old.suite.prf, &old.keys.sk_d, &g_ir, ni, &nr);
-        let keys = ike_key_material(suite.prf, suite.aead, seed, ni, &nr, peer_spi, our_spi)
-            .and_then(|m| IkeSaKeys::new(suite.prf, suite.aead, m));
+        let keys = ike_key_material(suite.prf, suite.cipher, seed, ni, &nr, peer_spi, our_spi)
+            .and_then(|m| IkeSaKeys::new(suite.prf, suite.cipher, m));
         let keys = match keys {
             Ok(k) => k,
             Err(e) => {

@@ -17,11 +17,14 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::crypto::aead::{AeadKey, IV_LEN};
+use crate::crypto::aead::IV_LEN;
+use crate::crypto::cbc::BLOCK_LEN;
+use crate::crypto::cipher::CipherKey;
 use crate::crypto::dh::DhPrivate;
 use crate::ike::keys::IkeSaKeys;
 use crate::ike::suite::{EspSuite, IkeSuite};
 use crate::ike::wire::{ExchangeType, HeaderRepr, Identity, Message, Payload, flags};
+use ring::rand::SecureRandom;
 
 /// A request waiting for the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +148,7 @@ impl IkeSa {
         (self.spi_i, self.spi_r)
     }
 
-    fn our_key(&self) -> &AeadKey {
+    fn our_key(&self) -> &CipherKey {
         if self.original_initiator {
             &self.keys.ei
         } else {
@@ -154,7 +157,7 @@ impl IkeSa {
     }
 
     /// The key the peer's messages are protected with.
-    pub(crate) fn peer_key(&self) -> &AeadKey {
+    pub(crate) fn peer_key(&self) -> &CipherKey {
         if self.original_initiator {
             &self.keys.er
         } else {
@@ -173,7 +176,8 @@ impl IkeSa {
         f
     }
 
-    /// Encrypts a message. IVs count up per SA and direction, so none repeats under a key.
+    /// Encrypts a message. AEAD IVs count up per SA and direction, so none repeats under a key;
+    /// CBC IVs are random octets from the operating system (RFC 7296 §3.14: unpredictable).
     pub(crate) fn seal(
         &mut self,
         exchange: ExchangeType,
@@ -182,7 +186,17 @@ impl IkeSa {
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
         self.iv_counter += 1;
-        let iv: [u8; IV_LEN] = self.iv_counter.to_be_bytes();
+        let counter: [u8; IV_LEN] = self.iv_counter.to_be_bytes();
+        let mut random = [0u8; BLOCK_LEN];
+        let iv: &[u8] = match self.our_key() {
+            CipherKey::Aead(_) => &counter,
+            CipherKey::CbcHmac { .. } => {
+                ring::rand::SystemRandom::new()
+                    .fill(&mut random)
+                    .expect("the operating system's random number generator works");
+                &random
+            }
+        };
         let m = Message {
             header: HeaderRepr {
                 spi_i: self.spi_i,
@@ -194,6 +208,7 @@ impl IkeSa {
             payloads,
         };
         m.encode_encrypted(self.our_key(), iv)
+            .expect("the IV has the cipher's length")
     }
 
     /// Encrypts a request with the next message ID and makes it the outstanding one.

@@ -284,8 +284,16 @@ impl IkeSession {
             }
         };
         let seed = skeyseed(suite.prf, &h.ni, nr, &g_ir);
-        let keys = ike_key_material(suite.prf, suite.aead, seed, &h.ni, nr, hdr.spi_i, hdr.spi_r)
-            .and_then(|m| IkeSaKeys::new(suite.prf, suite.aead, m));
+        let keys = ike_key_material(
+            suite.prf,
+            suite.cipher,
+            seed,
+            &h.ni,
+            nr,
+            hdr.spi_i,
+            hdr.spi_r,
+        )
+        .and_then(|m| IkeSaKeys::new(suite.prf, suite.cipher, m));
         let keys = match keys {
             Ok(k) => k,
             Err(e) => {
@@ -453,8 +461,8 @@ impl IkeSession {
         };
         let response = m.encode_plain();
         let seed = skeyseed(suite.prf, ni, &nr, &g_ir);
-        let keys = ike_key_material(suite.prf, suite.aead, seed, ni, &nr, hdr.spi_i, spi_r)
-            .and_then(|m| IkeSaKeys::new(suite.prf, suite.aead, m));
+        let keys = ike_key_material(suite.prf, suite.cipher, seed, ni, &nr, hdr.spi_i, spi_r)
+            .and_then(|m| IkeSaKeys::new(suite.prf, suite.cipher, m));
         let keys = match keys {
             Ok(k) => k,
             Err(e) => {

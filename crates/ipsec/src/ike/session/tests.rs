@@ -14,9 +14,14 @@ use rand::{Rng, SeedableRng};
 
 use super::*;
 use crate::crypto::aead::AeadAlgorithm;
+use crate::crypto::cbc::CbcAlgorithm;
+use crate::crypto::cipher::Cipher;
 use crate::crypto::dh::DhGroup;
+use crate::crypto::integ::IntegAlgorithm;
+use crate::crypto::modp::ModpGroup;
 use crate::crypto::prf::PrfAlgorithm;
 use crate::ike::config::{DpdConfig, IkeConfig, RetransmitConfig, StartupAction};
+use crate::ike::suite::prf_of;
 use crate::ike::suite::{EspSuite, IkeSuite};
 use crate::ike::wire::{Identity, TrafficSelector};
 use secret::Secret;
@@ -28,9 +33,9 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-fn ike(aead: AeadAlgorithm, dh: DhGroup) -> IkeSuite {
+fn ike(cipher: impl Into<Cipher>, dh: DhGroup) -> IkeSuite {
     IkeSuite {
-        aead,
+        cipher: cipher.into(),
         prf: PrfAlgorithm::HmacSha256,
         dh,
     }
@@ -55,11 +60,11 @@ fn config(local: &str, remote: &str, startup: StartupAction) -> IkeConfig {
         ],
         esp_suites: vec![
             EspSuite {
-                aead: AeadAlgorithm::AesGcm16Key256,
+                cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key256),
                 pfs: Some(DhGroup::Ecp256),
             },
             EspSuite {
-                aead: AeadAlgorithm::ChaCha20Poly1305,
+                cipher: Cipher::Aead(AeadAlgorithm::ChaCha20Poly1305),
                 pfs: Some(DhGroup::Curve25519),
             },
         ],
@@ -448,7 +453,7 @@ fn no_common_proposal_is_reported() {
     let a = config(A, B, StartupAction::Start);
     let mut b = config(B, A, StartupAction::Add);
     b.ike_suites = vec![IkeSuite {
-        aead: AeadAlgorithm::AesGcm16Key128,
+        cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
         prf: PrfAlgorithm::HmacSha512,
         dh: DhGroup::Ecp384,
     }];
@@ -481,7 +486,7 @@ fn child_proposal_mismatch_and_ts_unacceptable_are_reported() {
     let a = config(A, B, StartupAction::Start);
     let mut b = config(B, A, StartupAction::Add);
     b.esp_suites = vec![EspSuite {
-        aead: AeadAlgorithm::AesGcm16Key128,
+        cipher: Cipher::Aead(AeadAlgorithm::AesGcm16Key128),
         pfs: None,
     }];
     let mut net = Net::new(a, b, 5);
@@ -522,6 +527,61 @@ fn child_proposal_mismatch_and_ts_unacceptable_are_reported() {
             }
         )),
         1
+    );
+}
+
+/// AWS-style responder (every CBC combination, lowest value first) and a strongSwan-style
+/// initiator (aes256-sha256-modp2048 before aes128-sha1-modp2048): the responder's rule picks
+/// aes128-sha1-modp2048; the IKE SA and CHILD_SAs then run and rekey (with MODP PFS) on CBC + HMAC.
+#[test]
+fn cbc_hmac_and_modp_suites_negotiate_by_the_responders_rule_and_rekey() {
+    let cbc = |c, i, g| IkeSuite {
+        cipher: Cipher::CbcHmac(c, i),
+        prf: prf_of(i),
+        dh: DhGroup::Modp(g),
+    };
+    let esp = |c, i, g| EspSuite {
+        cipher: Cipher::CbcHmac(c, i),
+        pfs: Some(DhGroup::Modp(g)),
+    };
+    let (a128, a256) = (CbcAlgorithm::Aes128, CbcAlgorithm::Aes256);
+    let (sha1, sha256) = (IntegAlgorithm::HmacSha1_96, IntegAlgorithm::HmacSha256_128);
+    let (m1024, m2048) = (ModpGroup::Modp1024, ModpGroup::Modp2048);
+    let mut a = short_lifetimes(config(A, B, StartupAction::Start));
+    a.ike_suites = vec![cbc(a256, sha256, m2048), cbc(a128, sha1, m2048)];
+    a.esp_suites = vec![esp(a256, sha256, m2048), esp(a128, sha1, m2048)];
+    let mut b = short_lifetimes(config(B, A, StartupAction::Add));
+    b.ike_suites.clear();
+    b.esp_suites.clear();
+    for c in [a128, a256] {
+        for i in [sha1, sha256] {
+            for g in [m1024, m2048] {
+                b.ike_suites.push(cbc(c, i, g));
+                b.esp_suites.push(esp(c, i, g));
+            }
+        }
+    }
+    let mut net = Net::new(a, b, 77);
+    net.run_for(Duration::from_secs(5));
+    assert!(net.established(), "{:?}", net.peers[0].events);
+    let show = net.peers[0].session.show(net.now);
+    assert_eq!(show.ike_sa.unwrap().suite, "aes128-sha1-modp2048");
+    assert_eq!(show.child_sas[0].suite, "aes128-sha1-modp2048");
+    // ESP keying material per direction: AES-128 key then HMAC-SHA1 key.
+    let (_, key) = net.peers[0].active_outbound().unwrap();
+    assert_eq!(key.len(), 16 + 20);
+    net.run_with_traffic(Duration::from_secs(400));
+    assert!(net.established(), "{:?}", net.peers[0].events);
+    let (a, b) = (&net.peers[0], &net.peers[1]);
+    let rekeys = a.session.show(net.now).child_rekeys + b.session.show(net.now).child_rekeys;
+    assert!(rekeys >= 3, "only {rekeys} CHILD_SA rekeys");
+    let ike_rekeys = a.session.show(net.now).ike_rekeys + b.session.show(net.now).ike_rekeys;
+    assert!(ike_rekeys >= 1, "no IKE SA rekey");
+    let (a_out, a_key) = a.active_outbound().unwrap();
+    assert_eq!(b.inbound.get(&a_out), Some(a_key));
+    assert_eq!(
+        a.session.show(net.now).ike_sa.unwrap().suite,
+        "aes128-sha1-modp2048"
     );
 }
 

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::crypto::aead::AeadAlgorithm;
+use crate::crypto::cipher::Cipher;
 use crate::ike::config::DpdAction;
 use crate::ike::suite::{EspSuite, IkeSuite};
 use crate::ike::wire::{Identity, NotifyType, TrafficSelector};
@@ -69,13 +69,14 @@ pub enum Input<'a> {
     Close,
 }
 
-/// One direction of a CHILD_SA: SPI, cipher and keying material (key || salt).
+/// One direction of a CHILD_SA: SPI, cipher and keying material (AEAD: key || salt; CBC:
+/// encryption key || integrity key).
 #[derive(Debug, Clone)]
 pub struct ChildSaDirection {
     /// The SPI (the receiving side chose it).
     pub spi: u32,
-    /// The AEAD.
-    pub aead: AeadAlgorithm,
+    /// The cipher.
+    pub cipher: Cipher,
     /// Key material, zeroized on drop, never printed.
     pub keymat: Secret<Vec<u8>>,
 }

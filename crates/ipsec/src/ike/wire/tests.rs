@@ -8,7 +8,10 @@ use proptest::prelude::*;
 
 use super::payload::{decode_chain, encode_chain};
 use super::*;
-use crate::crypto::aead::{AeadAlgorithm, AeadKey};
+use crate::crypto::aead::AeadAlgorithm;
+use crate::crypto::cbc::CbcAlgorithm;
+use crate::crypto::cipher::{Cipher, CipherKey};
+use crate::crypto::integ::IntegAlgorithm;
 
 fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), 0..max)
@@ -151,8 +154,19 @@ fn header() -> impl Strategy<Value = HeaderRepr> {
         })
 }
 
-fn key(alg: AeadAlgorithm) -> AeadKey {
-    AeadKey::new(alg, &vec![7u8; alg.keymat_len()]).unwrap()
+fn key(alg: impl Into<Cipher>) -> CipherKey {
+    let c = alg.into();
+    CipherKey::from_keymat(c, &vec![7u8; c.keymat_len()]).unwrap()
+}
+
+fn cipher() -> impl Strategy<Value = Cipher> {
+    let mut all: Vec<Cipher> = AeadAlgorithm::ALL.into_iter().map(Cipher::Aead).collect();
+    for c in CbcAlgorithm::ALL {
+        for i in IntegAlgorithm::ALL {
+            all.push(Cipher::CbcHmac(c, i));
+        }
+    }
+    prop::sample::select(all)
 }
 
 proptest! {
@@ -179,16 +193,15 @@ proptest! {
     fn encrypted_message_round_trips(
         header in header(),
         payloads in vec(payload(), 0..6),
-        iv in any::<[u8; 8]>(),
-        alg in prop_oneof![
-            Just(AeadAlgorithm::AesGcm16Key128),
-            Just(AeadAlgorithm::AesGcm16Key256),
-            Just(AeadAlgorithm::ChaCha20Poly1305)
-        ],
+        iv in any::<[u8; 16]>(),
+        alg in cipher(),
     ) {
         let m = Message { header, payloads };
         let k = key(alg);
-        let bytes = m.encode_encrypted(&k, iv);
+        let bytes = m.encode_encrypted(&k, &iv[..alg.iv_len()]).unwrap();
+        // Header, SK header, IV, whole blocks, ICV (RFC 7296 §3.14).
+        let body = bytes.len() - 28 - 4 - alg.iv_len() - alg.icv_len();
+        prop_assert_eq!(body % alg.block_len(), 0);
         let parsed = ParsedMessage::parse(&bytes).unwrap();
         prop_assert_eq!(parsed.header, m.header);
         prop_assert!(parsed.payloads.is_empty());
@@ -197,13 +210,13 @@ proptest! {
 
     /// Any flipped bit in an encrypted message is either refused by parsing or by the ICV.
     #[test]
-    fn tampering_never_decrypts(payloads in vec(payload(), 1..4), bit in any::<prop::sample::Index>()) {
+    fn tampering_never_decrypts(payloads in vec(payload(), 1..4), bit in any::<prop::sample::Index>(), alg in cipher()) {
         let m = Message {
             header: HeaderRepr { spi_i: 1, spi_r: 2, exchange: ExchangeType::IkeAuth, flags: 8, message_id: 1 },
             payloads,
         };
-        let k = key(AeadAlgorithm::AesGcm16Key256);
-        let mut bytes = m.encode_encrypted(&k, [1; 8]);
+        let k = key(alg);
+        let mut bytes = m.encode_encrypted(&k, &[1; 16][..alg.iv_len()]).unwrap();
         let i = bit.index(bytes.len() * 8);
         bytes[i / 8] ^= 1 << (i % 8);
         if let Ok(parsed) = ParsedMessage::parse(&bytes) {
@@ -212,9 +225,9 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_octets_never_panic(data in bytes(600)) {
+    fn arbitrary_octets_never_panic(data in bytes(600), alg in cipher()) {
         if let Ok(p) = ParsedMessage::parse(&data) {
-            let _ = p.decrypt(&key(AeadAlgorithm::ChaCha20Poly1305));
+            let _ = p.decrypt(&key(alg));
         }
         let _ = decode_chain(data.first().copied().unwrap_or(33), &data);
     }
@@ -249,9 +262,23 @@ fn wrong_key_is_an_integrity_error() {
         },
         payloads: vec![],
     };
-    let bytes = m.encode_encrypted(&key(AeadAlgorithm::AesGcm16Key128), [0; 8]);
-    let other = AeadKey::new(AeadAlgorithm::AesGcm16Key128, &[9u8; 20]).unwrap();
+    let bytes = m
+        .encode_encrypted(&key(AeadAlgorithm::AesGcm16Key128), &[0; 8])
+        .unwrap();
+    let other = key(AeadAlgorithm::AesGcm16Key256);
     let parsed = ParsedMessage::parse(&bytes).unwrap();
+    assert!(parsed.decrypt(&other).is_err());
+    let other = CipherKey::from_keymat(AeadAlgorithm::AesGcm16Key128.into(), &[9u8; 20]).unwrap();
+    assert_eq!(parsed.decrypt(&other).unwrap_err(), DecodeError::Integrity);
+    // CBC: a different integrity key is refused before decryption; a wrong IV length is refused.
+    let cbc = Cipher::CbcHmac(CbcAlgorithm::Aes128, IntegAlgorithm::HmacSha1_96);
+    let bytes = m.encode_encrypted(&key(cbc), &[3; 16]).unwrap();
+    assert!(m.encode_encrypted(&key(cbc), &[3; 8]).is_none());
+    let parsed = ParsedMessage::parse(&bytes).unwrap();
+    assert_eq!(parsed.decrypt(&key(cbc)).unwrap(), vec![]);
+    let mut other = vec![7u8; 36];
+    other[35] = 8;
+    let other = CipherKey::from_keymat(cbc, &other).unwrap();
     assert_eq!(parsed.decrypt(&other).unwrap_err(), DecodeError::Integrity);
 }
 
