@@ -1,8 +1,9 @@
 //! A real customer gateway against the emulated VGW (root; strongSwan, FRR and BIRD installed):
 //! a scenario whose customer gateway is `external = true` runs no daemon of ours; the test
-//! starts charon (kernel-libipsec) and a BGP speaker, FRR bgpd or BIRD 2, in its namespace,
-//! configured only from what `hybridlab cgw-config` prints (swanctl.conf with the keys read
-//! from the running lab, the routing its header lists, bgpd.conf or bird.conf). The scenario's
+//! starts charon (kernel-libipsec) and a BGP speaker, FRR bgpd, BIRD 2 or GoBGP, in its
+//! namespace, configured only from what `hybridlab cgw-config` prints (swanctl.conf with the
+//! keys read from the running lab, the routing its header lists, bgpd.conf, bird.conf or
+//! gobgpd.toml with the gobgp commands in its header). The scenario's
 //! own expectations then check both tunnels up with BGP, traffic between the on-premises host
 //! and the VPC host both ways, failover when the tunnel the VGW prefers goes silent, and the
 //! return to it once restored.
@@ -15,6 +16,7 @@ use common::{DownOnDrop, Workspace, describe, leftovers, wait_until};
 use serde_json::Value;
 use testkit::bird::Bird;
 use testkit::frr::Frr;
+use testkit::gobgp::Gobgp;
 use testkit::strongswan::{CharonOptions, StrongSwan};
 
 const LAB: &str = "sctswan";
@@ -171,12 +173,14 @@ probe = "to-onprem"
 enum Speaker {
     Frr,
     Bird,
+    Gobgp,
 }
 
 /// A running BGP speaker (kept alive until the run ends).
 enum Running {
     Frr(Frr),
     Bird(Bird),
+    Gobgp(Gobgp),
 }
 
 impl Running {
@@ -184,6 +188,7 @@ impl Running {
         match self {
             Running::Frr(f) => f.bgpd_log(),
             Running::Bird(b) => b.log(),
+            Running::Gobgp(g) => g.log(),
         }
     }
 }
@@ -199,6 +204,11 @@ fn strongswan_and_frr_from_cgw_config_are_the_customer_gateway() {
 #[test]
 fn strongswan_and_bird_from_cgw_config_are_the_customer_gateway() {
     customer_gateway_from_cgw_config(Speaker::Bird, "sctbird");
+}
+
+#[test]
+fn strongswan_and_gobgp_from_cgw_config_are_the_customer_gateway() {
+    customer_gateway_from_cgw_config(Speaker::Gobgp, "sctgobgp");
 }
 
 fn customer_gateway_from_cgw_config(speaker: Speaker, lab_name: &str) {
@@ -224,6 +234,7 @@ fn customer_gateway_from_cgw_config(speaker: Speaker, lab_name: &str) {
         config(match speaker {
             Speaker::Frr => "frr",
             Speaker::Bird => "bird",
+            Speaker::Gobgp => "gobgp",
         }),
     );
 
@@ -302,6 +313,20 @@ fn customer_gateway_from_cgw_config(speaker: Speaker, lab_name: &str) {
         Speaker::Bird => Running::Bird(
             Bird::start(&lab, "cgw1", &bgp_conf).expect("BIRD starts with cgw-config's bird.conf"),
         ),
+        Speaker::Gobgp => {
+            let g = Gobgp::start(&lab, "cgw1", &bgp_conf)
+                .expect("gobgpd starts with cgw-config's gobgpd.toml");
+            // The header's commands announce the site's networks.
+            for line in bgp_conf
+                .lines()
+                .filter_map(|l| l.strip_prefix("#   gobgp "))
+            {
+                let args: Vec<&str> = line.split_whitespace().collect();
+                g.cli(&lab, &args)
+                    .unwrap_or_else(|e| panic!("gobgp {line}: {e}"));
+            }
+            Running::Gobgp(g)
+        }
     };
 
     let out = run.wait_with_output().unwrap();

@@ -70,10 +70,10 @@ enum Cmd {
     /// lab's name, the configuration is that lab's, with the keys its VGW drew (keys a
     /// scenario does not give are random per lab unless its [[vgw]] sets `seed`).
     CgwConfig {
-        /// `frr` (bgpd.conf), `bird` (BIRD 2 bird.conf), `strongswan` (swanctl.conf) or
+        /// `frr` (bgpd.conf), `bird` (BIRD 2 bird.conf), `gobgp` (gobgpd.toml), `strongswan` (swanctl.conf) or
         /// `strongswan-conf` (strongswan.conf fragment). For a Direct Connect VIF: `frr`
         /// (bgpd.conf) or `frr-bfdd` (bfdd.conf).
-        #[arg(long, value_parser = ["frr", "frr-bfdd", "bird", "strongswan", "strongswan-conf"])]
+        #[arg(long, value_parser = ["frr", "frr-bfdd", "bird", "gobgp", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
         #[arg(long, value_parser = ["fast", "aws"])]

@@ -3,7 +3,7 @@
 //! (IKEv2, PSK, both tunnels, AWS's tunnel options translated), the `strongswan.conf` fragment
 //! charon needs for it, an FRR `bgpd` configuration (one eBGP neighbor per tunnel on the
 //! inside addresses, the profile's BGP timers, the prefixes to announce), and the same as a
-//! BIRD 2 configuration ([`bird`]).
+//! BIRD 2 configuration ([`bird`]) or a GoBGP one ([`gobgp`]).
 //!
 //! Translation of AWS's tunnel options into strongSwan's (`swanctl.conf(5)`, the mapping of
 //! ipsec.conf's `rekeymargin`/`rekeyfuzz`, whose meaning AWS's options take):
@@ -51,6 +51,7 @@
 //! kernel-libipsec plugin provides the tunnel device), or vendor formats other than these.
 
 pub mod bird;
+pub mod gobgp;
 
 use std::fmt::Write as _;
 

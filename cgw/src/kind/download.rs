@@ -30,6 +30,8 @@ pub enum Format {
     Frr,
     /// BIRD 2 `bird.conf`.
     Bird,
+    /// GoBGP `gobgpd.toml`.
+    Gobgp,
     /// strongSwan `swanctl.conf`.
     StrongSwan,
     /// The `strongswan.conf` fragment the `swanctl.conf` needs.
@@ -42,10 +44,11 @@ impl std::str::FromStr for Format {
         match s {
             "frr" => Ok(Format::Frr),
             "bird" => Ok(Format::Bird),
+            "gobgp" => Ok(Format::Gobgp),
             "strongswan" => Ok(Format::StrongSwan),
             "strongswan-conf" => Ok(Format::StrongSwanConf),
             other => Err(format!(
-                "unknown format {other:?}: expected frr, bird, strongswan or strongswan-conf"
+                "unknown format {other:?}: expected frr, bird, gobgp, strongswan or strongswan-conf"
             )),
         }
     }
@@ -178,6 +181,14 @@ pub fn customer_config(
         }
         Format::StrongSwanConf => Zeroizing::new(crate::export::strongswan_conf(
             &config.name,
+            view,
+            config.profile,
+        )),
+        Format::Gobgp => Zeroizing::new(crate::export::gobgp::gobgp_config(
+            &config.name,
+            config.asn,
+            &config.advertise,
+            config.mode,
             view,
             config.profile,
         )),
