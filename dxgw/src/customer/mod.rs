@@ -2,8 +2,8 @@
 //! (`hybridlab daemon dx-router`), as a customer's edge router does: a VLAN trunk with one TAP
 //! per VIF (where the kernel has `8021q` this would be a VLAN sub-interface, `crates/vlan`
 //! README), eBGP with MD5 and TTL 1 to AWS on each, BFD (a failure tears the session down, RFC
-//! 5882 §4.3), its prefixes announced with the VIF's communities and prepends, what it learns
-//! installed into the main table (protocol `bgp`).
+//! 5882 §4.3), its own prefixes (and only those) announced with the VIF's communities and
+//! prepends, what it learns installed into the main table (protocol `bgp`).
 //!
 //! ```text
 //!  LAN / hosts --- customer router --- cross-connect veth (trunk) --- AWS DX router
@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
-use bgp::rib::DefaultPolicy;
+use bgp::rib::{DefaultPolicy, FilterAction, PrefixList, PrefixRule};
 use bgp::wire::{Family, Prefix};
 use control::protocol::ErrorCode;
 use control::{ErrorBody, ServerBuilder, ShowParams};
@@ -102,6 +102,7 @@ impl DxRouter {
                 communities: Vec::new(),
             })
             .collect();
+        let networks: Vec<Prefix> = sc.networks.iter().map(|n| n.prefix).collect();
         for (v, v6) in vifs.iter().flat_map(|v| [(v, false), (v, true)]) {
             let (peer, local, family, name) = match (v6, v.peer_address_v6, v.local_address_v6) {
                 (false, _, _) => (
@@ -124,6 +125,7 @@ impl DxRouter {
             n.families = vec![family];
             n.password = Some(v.auth_key.secret().clone());
             n.graceful_restart_time = 0;
+            n.export_filter = own_prefixes(&networks);
             n.add_communities = v.communities.clone();
             n.as_path_prepend = v.as_path_prepend;
             n.local_pref = v.local_pref;
@@ -212,6 +214,31 @@ impl DxRouter {
             }
         }
     }
+}
+
+/// Only the router's own prefixes go to AWS: what it learned on one VIF (the VPC CIDRs) is not
+/// sent back on another. (AWS would drop it by AS_PATH loop detection, but count it against the
+/// VIF's 100-prefix limit, `crates/bgp`'s inference, as for a real customer router without an
+/// outbound filter.)
+fn own_prefixes(networks: &[Prefix]) -> PrefixList {
+    let mut rules: Vec<PrefixRule> = networks
+        .iter()
+        .map(|p| PrefixRule {
+            prefix: *p,
+            ge: None,
+            le: None,
+            action: FilterAction::Permit,
+        })
+        .collect();
+    for (any, max) in [("0.0.0.0/0", 32), ("::/0", 128)] {
+        rules.push(PrefixRule {
+            prefix: any.parse().expect("a prefix"),
+            ge: Some(0),
+            le: Some(max),
+            action: FilterAction::Deny,
+        });
+    }
+    PrefixList(rules)
 }
 
 fn register(

@@ -136,6 +136,7 @@ pub fn vif_config(
                 let _ = writeln!(s, "  network {p}");
             }
             let _ = writeln!(s, "  neighbor {aws} activate");
+            let _ = writeln!(s, "  neighbor {aws} prefix-list TO-AWS out");
             if let Some((a6, _)) = aws6 {
                 let _ = writeln!(s, "  no neighbor {a6} activate");
             }
@@ -146,7 +147,24 @@ pub fn vif_config(
                     let _ = writeln!(s, "  network {p}");
                 }
                 let _ = writeln!(s, "  neighbor {a6} activate");
+                let _ = writeln!(s, "  neighbor {a6} prefix-list TO-AWS-V6 out");
                 let _ = writeln!(s, " exit-address-family");
+            }
+            // Only the router's own prefixes go to AWS (never what it learned on another VIF).
+            let _ = writeln!(s, "!");
+            for (i, p) in config.advertise.iter().enumerate() {
+                let _ = writeln!(s, "ip prefix-list TO-AWS seq {} permit {p}", (i + 1) * 5);
+            }
+            let _ = writeln!(s, "ip prefix-list TO-AWS seq 100000 deny any");
+            if aws6.is_some() {
+                for (i, p) in config.advertise_v6.iter().enumerate() {
+                    let _ = writeln!(
+                        s,
+                        "ipv6 prefix-list TO-AWS-V6 seq {} permit {p}",
+                        (i + 1) * 5
+                    );
+                }
+                let _ = writeln!(s, "ipv6 prefix-list TO-AWS-V6 seq 100000 deny any");
             }
             let _ = writeln!(s, "!");
         }
