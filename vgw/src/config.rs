@@ -56,6 +56,10 @@ pub enum Routing {
 pub const DEFAULT_AMAZON_ASN: u32 = 64512;
 /// Most prefixes a customer gateway may announce per tunnel session \[V7\].
 pub const MAX_CUSTOMER_PREFIXES: u32 = 100;
+/// AWS advertises up to this many prefixes to a customer gateway on a tunnel's session
+/// (aws-behaviour.md §1, \[V16\]). (inferred) What happens beyond is not documented: the
+/// VGW sends the first 1000 and holds the others back until there is room.
+pub const MAX_PREFIXES_TO_CUSTOMER: u32 = 1000;
 
 pub fn d_amazon_asn() -> u32 {
     DEFAULT_AMAZON_ASN

@@ -65,7 +65,8 @@ use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
 
 use crate::config::{
-    ConfigError, DxPeer, MAX_CUSTOMER_PREFIXES, Routing, VgwConfig, inside_addresses,
+    ConfigError, DxPeer, MAX_CUSTOMER_PREFIXES, MAX_PREFIXES_TO_CUSTOMER, Routing, VgwConfig,
+    inside_addresses,
 };
 use crate::replacement::{self, Replacement, Replacements};
 use crate::timers::{self, VpnTimers};
@@ -361,6 +362,7 @@ fn vgw_neighbor(spec: &TunnelSpec, asn: u32, timers: &VpnTimers) -> NeighborConf
     n.router_id = Some(spec.local_inside);
     n.families = vec![Family::Ipv4Unicast];
     n.graceful_restart_time = 0;
+    n.max_advertise = Some(MAX_PREFIXES_TO_CUSTOMER);
     n.max_prefix = Some(MaxPrefix {
         limit: MAX_CUSTOMER_PREFIXES,
         restart_after: Some(timers.max_prefix_restart),

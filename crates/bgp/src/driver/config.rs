@@ -191,6 +191,9 @@ pub struct NeighborConfig {
     /// Maximum number of prefixes per family.
     #[serde(default)]
     pub max_prefix: Option<MaxPrefix>,
+    /// At most this many prefixes per family advertised to the neighbor.
+    #[serde(default)]
+    pub max_advertise: Option<u32>,
     /// Prefixes accepted from the neighbor.
     #[serde(default)]
     pub import_filter: PrefixList,
@@ -255,6 +258,7 @@ impl NeighborConfig {
             ttl_security: None,
             families: both_families(),
             max_prefix: None,
+            max_advertise: None,
             import_filter: PrefixList::default(),
             export_filter: PrefixList::default(),
             as_path_prepend: 0,
@@ -308,6 +312,7 @@ impl NeighborConfig {
             add_communities: self.add_communities.clone(),
             next_hop_self: self.next_hop_self,
             max_prefix: self.max_prefix,
+            max_advertise: self.max_advertise,
             local_pref: self.local_pref,
             next_hop_v4: self.next_hop_v4,
             next_hop_v6: self.next_hop_v6,

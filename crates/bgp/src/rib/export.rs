@@ -219,6 +219,32 @@ impl Rib {
                     None => {}
                 }
             }
+            // An advertising limit: updates of what the neighbor has are always sent, new
+            // prefixes only while there is room.
+            if let Some(limit) = self.peer(idx).and_then(|p| p.policy.max_advertise) {
+                let p = self.peer(idx).expect("peer exists");
+                let mut room = limit.saturating_sub(p.counters[fi(family)].advertised);
+                let before = announce.len();
+                announce.retain(|(_, s)| {
+                    if p.out[fi(family)].advertised.get(*s) {
+                        true
+                    } else if room > 0 {
+                        room -= 1;
+                        true
+                    } else {
+                        false
+                    }
+                });
+                if announce.len() < before {
+                    tracing::debug!(
+                        peer = idx,
+                        ?family,
+                        held = before - announce.len(),
+                        limit,
+                        "advertising limit reached: prefixes not sent"
+                    );
+                }
+            }
             announce.sort_by_key(|(k, s)| (*k, *s));
             // Encode.
             let mut i = 0;

@@ -189,6 +189,10 @@ pub struct PeerPolicy {
     pub next_hop_self: bool,
     /// Maximum number of prefixes per family.
     pub max_prefix: Option<MaxPrefix>,
+    /// At most this many prefixes per family are advertised to the neighbor (AWS's VGW
+    /// advertises up to 1000 to a customer gateway); a prefix over the limit is not sent (it
+    /// goes out when it changes again while there is room).
+    pub max_advertise: Option<u32>,
     /// LOCAL_PREF given to routes learned from this neighbor (RFC 4271 §9.1.1).
     pub local_pref: Option<u32>,
     /// IPv4 next hop to advertise when the session runs over IPv6 (and vice versa below).

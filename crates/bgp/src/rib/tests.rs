@@ -294,6 +294,59 @@ fn ebgp_export_prepends_sets_next_hop_and_packs() {
 }
 
 #[test]
+fn an_advertising_limit_sends_at_most_that_many_and_keeps_updating_them() {
+    let mut r = rib(1);
+    let a = add(&mut r, 1, 65001, PeerPolicy::default());
+    let b = add(
+        &mut r,
+        2,
+        65002,
+        PeerPolicy {
+            max_advertise: Some(1000),
+            ..Default::default()
+        },
+    );
+    let _ = r.take_outgoing(b, 1 << 20);
+    let prefixes: Vec<Prefix> = (0..1200u32)
+        .map(|i| Prefix::new(Ipv4Addr::from((10 << 24) | (i << 8)).into(), 24).unwrap())
+        .collect();
+    for chunk in prefixes.chunks(600) {
+        apply(&mut r, a, &announce_bytes(&attrs(&[65001], 1), chunk)).unwrap();
+    }
+    let (ann, _, _, _) = decode_out(&r.take_outgoing(b, 1 << 20));
+    assert_eq!(ann.len(), 1000, "AWS advertises up to 1000 prefixes");
+    assert_eq!(r.counters(b, Family::Ipv4Unicast).advertised, 1000);
+    // A change of an advertised prefix still goes out; a new one does not while full.
+    let sent: Vec<Prefix> = ann.iter().map(|(p, _)| *p).collect();
+    let held: Vec<Prefix> = prefixes
+        .iter()
+        .filter(|p| !sent.contains(p))
+        .copied()
+        .collect();
+    apply(
+        &mut r,
+        a,
+        &announce_bytes(&attrs(&[65001, 65001], 1), &[sent[0], held[0]]),
+    )
+    .unwrap();
+    let (ann, _, _, _) = decode_out(&r.take_outgoing(b, 1 << 20));
+    assert_eq!(
+        ann.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        vec![sent[0]]
+    );
+    // Room frees up: the next change of a held prefix goes out.
+    apply(&mut r, a, &withdraw_bytes(&sent[1..2])).unwrap();
+    let _ = r.take_outgoing(b, 1 << 20);
+    apply(&mut r, a, &announce_bytes(&attrs(&[65001], 1), &held[..1])).unwrap();
+    let (ann, _, _, _) = decode_out(&r.take_outgoing(b, 1 << 20));
+    assert_eq!(
+        ann.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        vec![held[0]]
+    );
+    assert_eq!(r.counters(b, Family::Ipv4Unicast).advertised, 1000);
+}
+
+#[test]
 fn received_med_is_not_passed_to_another_as() {
     let mut r = rib(1);
     let a = add(&mut r, 1, 65001, PeerPolicy::default());
