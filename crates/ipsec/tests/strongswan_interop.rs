@@ -15,8 +15,9 @@
 //!
 //! Loss under rekeys is measured per place: our data plane's own drop counters while the rekeys
 //! run, the kernel's drops at the IKE/ESP sockets and TUN devices, and the drops at the iperf3
-//! receivers' sockets. The last are reported but not counted against the tunnels: on a loaded
-//! machine a descheduled iperf3 overflows its socket whatever the tunnel does (issue #10 §7a).
+//! receivers' sockets. Drops at the iperf3 sockets and at charon's own ESP socket and TUN device
+//! are reported but not counted against our tunnel: on a loaded machine a descheduled iperf3 or
+//! charon overflows its socket whatever our side does (issue #10 §7a).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -646,8 +647,8 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
     assert!(sent > 10_000, "{sent} datagrams sent");
     // Where the lost datagrams went. Our data plane counts what it drops itself; the kernel
     // counts drops at each UDP socket and TUN device. Drops at the iperf3 receivers' sockets
-    // (the application did not read in time, on a loaded machine) are no tunnel's loss and are
-    // reported, not counted against the tunnels (issue #10 §7a).
+    // (the application did not read in time, on a loaded machine) and at strongSwan's own
+    // socket and TUN device are not our tunnel's loss: reported, not counted (issue #10 §7a).
     let [aws, cgw] = [
         KernelDrops::read(&f, "aws", "vpn0").since(&drops_before[0]),
         KernelDrops::read(&f, "cgw", "ipsec0").since(&drops_before[1]),
@@ -658,18 +659,22 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
         c.unknown_spi + c.no_outbound_sa + c.replay_drops + c.integrity_failures + c.send_errors
     };
     let ours_during_rekeys = dropped(&after) - dropped(&before);
-    let tunnels = lost.saturating_sub(receivers);
+    // strongSwan's side: charon's port-4500 socket (kernel-libipsec reads ESP through it, with
+    // the default receive buffer) and its ipsec0 device.
+    let strongswan = cgw.ipsec_sockets + cgw.tun;
+    let ours_total = lost.saturating_sub(receivers + strongswan);
     let report = format!(
         "{lost} of {sent} datagrams lost across four rekeys: {receivers} at the iperf3 \
-         receivers' sockets, {tunnels} in the tunnels; our data plane dropped \
-         {ours_during_rekeys} during the rekeys\naws {aws:?}\ncgw {cgw:?}\n\
+         receivers' sockets, {strongswan} at strongSwan's socket and TUN, {ours_total} \
+         elsewhere (our tunnel); our data plane dropped {ours_during_rekeys} during the \
+         rekeys\naws {aws:?}\ncgw {cgw:?}\n\
          ours before {before:?}\nours after {after:?}\nours at the end {:?}",
         show.counters
     );
     // One line per run, for loops over this test (crates/ipsec/README.md, reliability).
     eprintln!("rekeys_under_load: {}", report.replace('\n', " | "));
     assert!(ours_during_rekeys <= 5, "{report}");
-    assert!(tunnels <= 5, "{report}");
+    assert!(ours_total <= 5, "{report}");
     // The tunnel still carries traffic, and both sides agree on the SAs.
     f.wait_up(&AES);
     f.ping("cgw", AWS_INSIDE);
