@@ -90,13 +90,6 @@ impl Fixture {
         lab.node("cgw").expect("node cgw");
         lab.link("aws", &format!("{AWS}/24"), "cgw", &format!("{CGW}/24"))
             .expect("underlay");
-        // charon (kernel-libipsec) receives ESP on its port-4500 socket with the default
-        // receive buffer (208 KiB): descheduled for a few tens of milliseconds under load, it
-        // dropped up to 271 datagrams of the 20 Mbit/s stream there (issue #10 §7a). The
-        // namespace's default (net.core.rmem_default is per namespace) gives it what our data
-        // plane has, 4 MiB.
-        lab.exec("cgw", &["sysctl", "-qw", "net.core.rmem_default=4194304"])
-            .expect("rmem_default");
         let sw = StrongSwan::start(&lab, "cgw", &CharonOptions::fast()).expect("charon");
         sw.load_connection(&conn).expect("swanctl --load-all");
         let rt = tokio::runtime::Builder::new_multi_thread()
