@@ -12,6 +12,12 @@
 //! what strongSwan reports (`swanctl --list-sas`), what our `show` reports, and real traffic:
 //! ping both ways and TCP (iperf3). Then rekeys under load, a killed strongSwan (DPD), and a wrong
 //! PSK. Needs root, strongSwan and iperf3 (see testkit::strongswan); fails, never skips.
+//!
+//! Loss under rekeys is measured per place: our data plane's own drop counters while the rekeys
+//! run, the kernel's drops at the IKE/ESP sockets and TUN devices, and the drops at the iperf3
+//! receivers' sockets. Drops at the iperf3 sockets and at charon's own ESP socket and TUN device
+//! are reported but not counted against our tunnel: on a loaded machine a descheduled iperf3 or
+//! charon overflows its socket whatever our side does (issue #10 §7a).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -421,6 +427,72 @@ fn wrong_psk_when_we_initiate() {
 /// Runs UDP streams both ways (two iperf3 runs, one with `-R`, 20 Mbit/s of 1000-octet
 /// datagrams each) through the tunnel while `during` runs; returns (sent, lost) datagrams as
 /// the receivers counted them.
+/// SO_RCVBUF of the iperf3 sockets (the client's `-w`, which it hands to the server too): room for about half a second of the 20 Mbit/s stream,
+/// so a receiver descheduled on a busy machine does not drop.
+const RECEIVER_BUFFER: &str = "4M";
+
+/// Kernel drop counters of one namespace: UDP receive-buffer drops of all sockets
+/// (`/proc/net/snmp` RcvbufErrors), of the IKE/ESP sockets on ports 500 and 4500 alone (our data
+/// plane in `aws`, charon in `cgw`; `/proc/net/udp` drops), and of the TUN device (`tun`,
+/// tx_dropped: packets its reader did not take in time).
+#[derive(Debug, Clone, Copy, Default)]
+struct KernelDrops {
+    udp: u64,
+    ipsec_sockets: u64,
+    tun: u64,
+}
+
+impl KernelDrops {
+    fn read(f: &Fixture, node: &str, tun: &str) -> KernelDrops {
+        let snmp = f.lab.exec(node, &["cat", "/proc/net/snmp"]).unwrap();
+        let udp: Vec<Vec<&str>> = snmp
+            .lines()
+            .filter(|l| l.starts_with("Udp:"))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let col = udp[0].iter().position(|c| *c == "RcvbufErrors").unwrap();
+        let sockets = f.lab.exec(node, &["cat", "/proc/net/udp"]).unwrap();
+        let ipsec_sockets = sockets
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                let port = cols.get(1)?.rsplit(':').next()?;
+                let drops = cols.last()?.parse::<u64>().ok()?;
+                matches!(port, "01F4" | "1194").then_some(drops)
+            })
+            .sum();
+        let tun = f
+            .lab
+            .exec(
+                node,
+                &[
+                    "cat",
+                    &format!("/sys/class/net/{tun}/statistics/tx_dropped"),
+                ],
+            )
+            .unwrap();
+        KernelDrops {
+            udp: udp[1][col].parse().unwrap(),
+            ipsec_sockets,
+            tun: tun.trim().parse().unwrap(),
+        }
+    }
+
+    /// Drops at the other UDP sockets: the iperf3 receivers, not a tunnel.
+    fn receivers(&self) -> u64 {
+        self.udp - self.ipsec_sockets
+    }
+
+    fn since(&self, before: &KernelDrops) -> KernelDrops {
+        KernelDrops {
+            udp: self.udp - before.udp,
+            ipsec_sockets: self.ipsec_sockets - before.ipsec_sockets,
+            tun: self.tun - before.tun,
+        }
+    }
+}
+
 fn udp_loss_during(f: &Fixture, secs: u32, during: impl FnOnce()) -> (u64, u64) {
     let mut servers = Vec::new();
     let mut clients = Vec::new();
@@ -462,7 +534,20 @@ fn udp_loss_during(f: &Fixture, secs: u32, during: impl FnOnce()) -> (u64, u64) 
         let secs = secs.to_string();
         let port = port.to_string();
         let mut args = vec![
-            "-c", CGW_INSIDE, "-p", &port, "-u", "-b", "20M", "-l", "1000", "-t", &secs, "-J",
+            "-c",
+            CGW_INSIDE,
+            "-p",
+            &port,
+            "-u",
+            "-b",
+            "20M",
+            "-l",
+            "1000",
+            "-t",
+            &secs,
+            "-J",
+            "-w",
+            RECEIVER_BUFFER,
         ];
         if reverse {
             args.push("-R");
@@ -508,6 +593,7 @@ impl Fixture {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // the per-run report, for loops over this test
 fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
     let mut c = our_config(StartupAction::Add, PSK);
     only(&mut c, &AES, AeadAlgorithm::AesGcm16Key256);
@@ -517,6 +603,11 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
     f.ping("aws", CGW_INSIDE);
     let child_name = f.conn.child_name();
     let rt = f.rt.handle().clone();
+    let drops_before = [
+        KernelDrops::read(&f, "aws", "vpn0"),
+        KernelDrops::read(&f, "cgw", "ipsec0"),
+    ];
+    let mut ours = (None, None);
     let (sent, lost) = udp_loss_during(&f, 8, || {
         // Traffic first, then: strongSwan rekeys the CHILD_SA, we rekey it, strongSwan rekeys
         // the IKE SA, we rekey it, each after the previous one finished.
@@ -535,6 +626,7 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
             },
         )
         .unwrap();
+        ours.0 = f.show().counters;
         f.sw.rekey_child(&child_name).unwrap();
         f.wait_rekeys(1, 0);
         rt.block_on(f.tunnel().rekey_child()).unwrap();
@@ -543,6 +635,7 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
         f.wait_rekeys(2, 1);
         rt.block_on(f.tunnel().rekey_ike()).unwrap();
         f.wait_rekeys(2, 2);
+        ours.1 = f.show().counters;
     });
     let show = f.show();
     assert_eq!(show.child_rekeys, 2, "{show:?}");
@@ -552,24 +645,36 @@ fn rekeys_under_load_lose_at_most_a_handful_of_packets() {
         first.ike_sa.as_ref().unwrap().spi_i
     );
     assert!(sent > 10_000, "{sent} datagrams sent");
-    // On failure, say where the packets went: UDP receive-buffer drops in either namespace
-    // (the receiving iperf3, not the tunnel) and the tunnel's own drop counters.
-    let udp = |node: &str| {
-        f.lab
-            .exec(node, &["cat", "/proc/net/snmp"])
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("Udp:"))
-            .collect::<Vec<_>>()
-            .join(" | ")
+    // Where the lost datagrams went. Our data plane counts what it drops itself; the kernel
+    // counts drops at each UDP socket and TUN device. Drops at the iperf3 receivers' sockets
+    // (the application did not read in time, on a loaded machine) and at strongSwan's own
+    // socket and TUN device are not our tunnel's loss: reported, not counted (issue #10 §7a).
+    let [aws, cgw] = [
+        KernelDrops::read(&f, "aws", "vpn0").since(&drops_before[0]),
+        KernelDrops::read(&f, "cgw", "ipsec0").since(&drops_before[1]),
+    ];
+    let receivers = aws.receivers() + cgw.receivers();
+    let (before, after) = (ours.0.unwrap(), ours.1.unwrap());
+    let dropped = |c: &ipsec::tunnel::show::Counters| {
+        c.unknown_spi + c.no_outbound_sa + c.replay_drops + c.integrity_failures + c.send_errors
     };
-    assert!(
-        lost <= 5,
-        "{lost} of {sent} datagrams lost across four rekeys\naws {}\ncgw {}\ntunnel {:?}",
-        udp("aws"),
-        udp("cgw"),
+    let ours_during_rekeys = dropped(&after) - dropped(&before);
+    // strongSwan's side: charon's port-4500 socket (kernel-libipsec reads ESP through it, with
+    // the default receive buffer) and its ipsec0 device.
+    let strongswan = cgw.ipsec_sockets + cgw.tun;
+    let ours_total = lost.saturating_sub(receivers + strongswan);
+    let report = format!(
+        "{lost} of {sent} datagrams lost across four rekeys: {receivers} at the iperf3 \
+         receivers' sockets, {strongswan} at strongSwan's socket and TUN, {ours_total} \
+         elsewhere (our tunnel); our data plane dropped {ours_during_rekeys} during the \
+         rekeys\naws {aws:?}\ncgw {cgw:?}\n\
+         ours before {before:?}\nours after {after:?}\nours at the end {:?}",
         show.counters
     );
+    // One line per run, for loops over this test (crates/ipsec/README.md, reliability).
+    eprintln!("rekeys_under_load: {}", report.replace('\n', " | "));
+    assert!(ours_during_rekeys <= 5, "{report}");
+    assert!(ours_total <= 5, "{report}");
     // The tunnel still carries traffic, and both sides agree on the SAs.
     f.wait_up(&AES);
     f.ping("cgw", AWS_INSIDE);

@@ -625,6 +625,10 @@ impl Task {
             replay_drops: c.replay_drops,
             integrity_failures: c.integrity_failures,
             misaddressed: c.misaddressed,
+            unknown_spi: c.unknown_spi,
+            no_outbound_sa: c.no_outbound_sa,
+            send_errors: c.send_errors,
+            malformed: c.malformed,
         };
         TunnelShow {
             name: self.name.clone(),

@@ -23,6 +23,15 @@ pub struct Counters {
     pub integrity_failures: u64,
     /// Decrypted packets addressed to another tunnel endpoint of the gateway, dropped.
     pub misaddressed: u64,
+    /// ESP packets for an SPI with no inbound SA installed (before its install, after its
+    /// removal), dropped.
+    pub unknown_spi: u64,
+    /// Inside packets dropped because no outbound SA was active.
+    pub no_outbound_sa: u64,
+    /// ESP datagrams or TUN writes the kernel refused (or ICMP errors for earlier sends).
+    pub send_errors: u64,
+    /// Malformed packets (ESP or inside), dropped.
+    pub malformed: u64,
 }
 
 /// One CHILD_SA pair.

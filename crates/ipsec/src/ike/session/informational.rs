@@ -202,6 +202,11 @@ impl IkeSession {
     }
 
     /// Removes a CHILD_SA pair; if it carried our outbound traffic, its successor takes over.
+    ///
+    /// The switch goes out before the removal: the data plane then always has an active
+    /// outbound SA while a successor exists (the other order left the tx thread without one
+    /// between the two commands, dropping inside packets as `no_outbound_sa`; RFC 7296 §2.8
+    /// make-before-break).
     pub(super) fn remove_child(&mut self, inbound_spi: u32, reason: &str) {
         let Some(i) = self
             .children
@@ -211,19 +216,6 @@ impl IkeSession {
             return;
         };
         let c = self.children.remove(i);
-        self.out.push(Action::RemoveChild {
-            inbound_spi: c.inbound_spi,
-            outbound_spi: c.outbound_spi,
-        });
-        debug!(
-            spi = format_args!("{inbound_spi:#010x}"),
-            reason, "CHILD_SA removed"
-        );
-        self.event(Event::ChildSaDeleted {
-            inbound_spi: c.inbound_spi,
-            outbound_spi: c.outbound_spi,
-            reason: reason.to_string(),
-        });
         if c.outbound_active || !self.children.iter().any(|x| x.outbound_active) {
             let next = self
                 .children
@@ -238,5 +230,18 @@ impl IkeSession {
                 self.out.push(Action::SwitchOutbound { inbound_spi: spi });
             }
         }
+        self.out.push(Action::RemoveChild {
+            inbound_spi: c.inbound_spi,
+            outbound_spi: c.outbound_spi,
+        });
+        debug!(
+            spi = format_args!("{inbound_spi:#010x}"),
+            reason, "CHILD_SA removed"
+        );
+        self.event(Event::ChildSaDeleted {
+            inbound_spi: c.inbound_spi,
+            outbound_spi: c.outbound_spi,
+            reason: reason.to_string(),
+        });
     }
 }

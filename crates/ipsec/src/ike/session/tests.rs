@@ -98,6 +98,9 @@ struct Peer {
     inbound: HashMap<u32, Secret<Vec<u8>>>,
     outbound: HashMap<u32, (u32, Secret<Vec<u8>>)>,
     active: Option<u32>,
+    /// Times the active outbound pair was removed while another pair was installed (the data
+    /// plane would drop inside packets until a later `SwitchOutbound`).
+    outbound_gaps: usize,
     events: Vec<Event>,
     alive: bool,
 }
@@ -111,6 +114,7 @@ impl Peer {
             inbound: HashMap::new(),
             outbound: HashMap::new(),
             active: None,
+            outbound_gaps: 0,
             events: Vec::new(),
             alive: true,
         }
@@ -234,6 +238,9 @@ impl Net {
                     p.outbound.remove(&inbound_spi);
                     if p.active == Some(inbound_spi) {
                         p.active = None;
+                        if !p.outbound.is_empty() {
+                            p.outbound_gaps += 1;
+                        }
                     }
                 }
                 Action::Event(e) => p.events.push(e),
@@ -627,6 +634,8 @@ fn child_and_ike_sas_rekey_make_before_break_under_faults() {
                 0,
                 "seed {seed}"
             );
+            // Make-before-break: the successor is switched to before the old pair goes.
+            assert_eq!(p.outbound_gaps, 0, "seed {seed}");
         }
     }
 }
