@@ -74,10 +74,7 @@ pub struct Dx {
     _control: Option<control::Server>,
 }
 
-/// The BGP neighbor name of a VIF's IPv6 session.
-pub fn v6_name(vif: &str) -> String {
-    format!("{vif}-v6")
-}
+pub use crate::vif_stack::v6_name;
 
 /// The VIF's IPv4 session, or with `v6` its IPv6 one (`None` when the VIF has no IPv6 pair).
 fn vif_neighbor(vif: &Vif, t: &DxTimers, v6: bool) -> Result<Option<NeighborConfig>, GatewayError> {
@@ -232,32 +229,22 @@ impl Dx {
         let bfd = bfd::driver::Bfd::new();
         let mut tasks = Vec::new();
         for (_, _, _, vif) in config.vifs().filter(|(_, _, _, v)| v.bfd) {
-            let mut pairs = vec![(
-                vif.name.clone(),
-                IpAddr::V4(vif.amazon_address.addr()),
-                IpAddr::V4(vif.customer_address.addr()),
-            )];
-            if let (Some(a), Some(c)) = (vif.amazon_address_v6, vif.customer_address_v6) {
-                pairs.push((
-                    v6_name(&vif.name),
-                    IpAddr::V6(a.addr()),
-                    IpAddr::V6(c.addr()),
-                ));
-            }
-            for (name, local, peer) in pairs {
-                let mut bc = bfd::driver::SessionConfig::new(local, peer, t.bfd());
-                bc.ifname = Some(vif.name.clone());
-                let session = bfd
-                    .add_session(bc)
-                    .map_err(|e| GatewayError::Bgp(format!("BFD on vif {name}: {e}")))?;
-                tasks.push(tokio::spawn(vif_stack::bfd_follower(
-                    name,
-                    peer,
-                    session,
-                    speaker.clone(),
-                    publisher.clone(),
-                )));
-            }
+            let v6 = vif
+                .amazon_address_v6
+                .zip(vif.customer_address_v6)
+                .map(|(a, c)| (IpAddr::V6(a.addr()), IpAddr::V6(c.addr())));
+            tasks.extend(vif_stack::start_bfd(
+                &bfd,
+                &vif.name,
+                (
+                    IpAddr::V4(vif.amazon_address.addr()),
+                    IpAddr::V4(vif.customer_address.addr()),
+                ),
+                v6,
+                t.bfd(),
+                &speaker,
+                &publisher,
+            )?);
         }
         tasks.push(tokio::spawn(vif_stack::vlan_watch(
             config

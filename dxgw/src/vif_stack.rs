@@ -60,6 +60,43 @@ pub async fn start_trunks(
     Ok(trunks)
 }
 
+/// Starts BFD on one VIF, a session per address family (`v4`, and `v6` when the VIF has an
+/// IPv6 pair; each `(local, peer)`), each followed by [`bfd_follower`] under its BGP session's
+/// name (the VIF's, `<vif>-v6` for IPv6). The tasks are returned for the caller to keep.
+pub fn start_bfd(
+    bfd: &bfd::driver::Bfd,
+    vif: &str,
+    v4: (IpAddr, IpAddr),
+    v6: Option<(IpAddr, IpAddr)>,
+    timers: bfd::session::Timers,
+    speaker: &Arc<Speaker>,
+    publisher: &EventPublisher,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, GatewayError> {
+    let sessions =
+        std::iter::once((vif.to_string(), v4)).chain(v6.map(|pair| (v6_name(vif), pair)));
+    let mut tasks = Vec::new();
+    for (name, (local, peer)) in sessions {
+        let mut config = bfd::driver::SessionConfig::new(local, peer, timers);
+        config.ifname = Some(vif.to_string());
+        let session = bfd
+            .add_session(config)
+            .map_err(|e| GatewayError::Bgp(format!("BFD on vif {name}: {e}")))?;
+        tasks.push(tokio::spawn(bfd_follower(
+            name,
+            peer,
+            session,
+            speaker.clone(),
+            publisher.clone(),
+        )));
+    }
+    Ok(tasks)
+}
+
+/// The name of a VIF's IPv6 BGP session (and its BFD session): `<vif>-v6`.
+pub fn v6_name(vif: &str) -> String {
+    format!("{vif}-v6")
+}
+
 /// Follows one VIF's BFD session: every change becomes a `dx.bfd` event; a failure (RFC 5882
 /// §3.2) stops the VIF's BGP session with a Cease and starts it again, so it reconnects on its
 /// own timers once the path is back.

@@ -146,32 +146,22 @@ impl DxRouter {
         let bfd = bfd::driver::Bfd::new();
         let mut tasks = Vec::new();
         for v in vifs.iter().filter(|v| v.bfd) {
-            let mut pairs = vec![(
-                v.name.clone(),
-                IpAddr::V4(v.local_address.addr()),
-                IpAddr::V4(v.peer_address),
-            )];
-            if let (Some(l), Some(p)) = (v.local_address_v6, v.peer_address_v6) {
-                pairs.push((
-                    crate::daemon::v6_name(&v.name),
-                    IpAddr::V6(l.addr()),
-                    IpAddr::V6(p),
-                ));
-            }
-            for (name, local, peer) in pairs {
-                let mut bc = bfd::driver::SessionConfig::new(local, peer, t.bfd());
-                bc.ifname = Some(v.name.clone());
-                let session = bfd
-                    .add_session(bc)
-                    .map_err(|e| GatewayError::Bgp(format!("BFD on vif {name}: {e}")))?;
-                tasks.push(tokio::spawn(vif_stack::bfd_follower(
-                    name,
-                    peer,
-                    session,
-                    speaker.clone(),
-                    publisher.clone(),
-                )));
-            }
+            let v6 = v
+                .local_address_v6
+                .zip(v.peer_address_v6)
+                .map(|(l, p)| (IpAddr::V6(l.addr()), IpAddr::V6(p)));
+            tasks.extend(vif_stack::start_bfd(
+                &bfd,
+                &v.name,
+                (
+                    IpAddr::V4(v.local_address.addr()),
+                    IpAddr::V4(v.peer_address),
+                ),
+                v6,
+                t.bfd(),
+                &speaker,
+                &publisher,
+            )?);
         }
         tasks.push(tokio::spawn(vif_stack::vlan_watch(
             config
