@@ -24,24 +24,13 @@ mod common;
 
 use std::sync::Mutex;
 
-use common::{DownOnDrop, Workspace, describe, leftovers};
+use common::{DownOnDrop, Workspace, describe, leftovers, longest_window, percentile};
 use serde_json::Value;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn longest_window_s(probe: &Value) -> f64 {
-    probe["loss"]["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap())
-        .max()
-        .unwrap_or(0) as f64
-        / 1e9
 }
 
 /// Runs shipped scenario `name` in `profile` as lab `lab`; returns its JSON record.
@@ -99,7 +88,7 @@ fn dx_with_vpn_backup(profile: &str, lab: &str) {
     failed.sort();
     assert_eq!(failed, ["dx1", "dxr1"], "BFD failures: {failed:?}");
     for p in record["probes"].as_array().unwrap() {
-        let gap = longest_window_s(p);
+        let gap = longest_window(p) as f64 / 1e9;
         assert!(
             (0.05..1.0).contains(&gap),
             "{} ({profile}): longest gap {gap:.3} s is not a BFD detection (under 1 s)",
@@ -426,12 +415,6 @@ dev = "vif1"
     s
 }
 
-/// Nearest-rank percentile of sorted `v`.
-fn percentile(v: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-    v[rank.min(v.len()) - 1]
-}
-
 /// The measure: over 20 silent cuts of the cross-connect, BFD keeps the outage under
 /// 1 s at p99 (nearest rank, so the worst of 20), both directions.
 #[test]
@@ -525,7 +508,7 @@ fn without_bfd_the_outage_is_the_hold_time() {
     let record = run_in(&ws, file.to_str().unwrap(), "fast", "dxnobfd");
     assert!(bfd_failures(&record).is_empty(), "BFD ran");
     for p in record["probes"].as_array().unwrap() {
-        let gap = longest_window_s(p);
+        let gap = longest_window(p) as f64 / 1e9;
         assert!(
             (2.0..4.0).contains(&gap),
             "{}: longest gap {gap:.3} s is not the 3 s hold time",

@@ -18,7 +18,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::{DownOnDrop, Workspace, describe, leftovers, wait_until};
+use common::{DownOnDrop, Workspace, describe, leftovers, longest_window, percentile, wait_until};
 use serde_json::Value;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -115,16 +115,6 @@ fn every_vpn_scenario_passes_in_the_aws_profile() {
     }
 }
 
-fn longest_window(probe: &Value) -> u64 {
-    probe["loss"]["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap())
-        .max()
-        .unwrap_or(0)
-}
-
 /// dual-tunnel-failover's topology and probes with `cycles` cut/failover/restore/return
 /// cycles of tunnel 1.
 fn repeated_failover(cycles: usize) -> String {
@@ -176,12 +166,6 @@ via = "vpn1-t1"
         ));
     }
     s
-}
-
-/// Nearest-rank percentile of sorted `v`.
-fn percentile(v: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-    v[rank.min(v.len()) - 1]
 }
 
 #[test]

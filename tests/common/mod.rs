@@ -211,3 +211,20 @@ pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     })
     .unwrap_or_else(|t| panic!("{t:?}"));
 }
+
+/// The longest loss window of a probe in a run record's JSON, in nanoseconds (0: none).
+pub fn longest_window(probe: &serde_json::Value) -> u64 {
+    probe["loss"]["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The `p`-th percentile of sorted `v`, nearest rank (p99 of 20 values is the worst).
+pub fn percentile(v: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
