@@ -242,7 +242,12 @@ impl RxWorker {
         // Trim TFC padding (RFC 4303 §2.7) by the inner header's own length.
         let ip = &packet[inner.clone()];
         let ip_len = match ip.first().map(|b| b >> 4) {
-            Some(4) if ip.len() >= 20 => usize::from(u16::from_be_bytes([ip[2], ip[3]])),
+            // RFC 791 §3.1: the total length counts the header, so less than 20 is malformed
+            // (and `inner_destination` reads the address at 16..20).
+            Some(4) if ip.len() >= 20 => match usize::from(u16::from_be_bytes([ip[2], ip[3]])) {
+                n if n < 20 => 0,
+                n => n,
+            },
             Some(6) if ip.len() >= 40 => usize::from(u16::from_be_bytes([ip[4], ip[5]])) + 40,
             _ => 0,
         };
