@@ -261,11 +261,15 @@ impl Dx {
             publisher.clone(),
             config
                 .vifs()
-                .map(|(_, _, _, v)| (v.name.clone(), IpAddr::V4(v.customer_address.addr())))
+                .map(|(_, _, _, v)| {
+                    // Every session of the VIF: the IPv4 one and, when the VIF has a pair, the
+                    // IPv6 one (AWS's test "brings down the BGP sessions" of the VIF [D4]).
+                    let mut peers = vec![IpAddr::V4(v.customer_address.addr())];
+                    peers.extend(v.customer_address_v6.map(|a| IpAddr::V6(a.addr())));
+                    (v.name.clone(), peers)
+                })
                 .collect(),
         );
-        // (The failover test takes the IPv4 session down; AWS's takes every session of the
-        // VIF. The IPv6 one is left up here: not built yet.)
         let config = Arc::new(config);
         let control = match control {
             Some(path) => Some(

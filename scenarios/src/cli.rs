@@ -461,7 +461,7 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 }
 
 /// `hybridlab cgw-config --format frr|bird|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`,
-/// or `--format frr|frr-bfdd SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
+/// or `--format frr|frr-bfdd|bird SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
 ///
 /// When `arg` names a running lab (its state directory holds the lab's record), the
 /// configuration is that lab's: planned from the scenario it was started from, in its profile,

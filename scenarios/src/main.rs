@@ -72,7 +72,7 @@ enum Cmd {
     CgwConfig {
         /// `frr` (bgpd.conf), `bird` (BIRD 2 bird.conf), `gobgp` (gobgpd.toml), `strongswan` (swanctl.conf) or
         /// `strongswan-conf` (strongswan.conf fragment). For a Direct Connect VIF: `frr`
-        /// (bgpd.conf) or `frr-bfdd` (bfdd.conf).
+        /// (bgpd.conf), `frr-bfdd` (bfdd.conf) or `bird` (BIRD 2 bird.conf, BGP and BFD).
         #[arg(long, value_parser = ["frr", "frr-bfdd", "bird", "gobgp", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
