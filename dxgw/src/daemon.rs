@@ -423,7 +423,28 @@ fn register(
                     "last_unknown_vid": counters.as_ref().and_then(|c| c.last_unknown_vid),
                 }));
             }
-            Ok(json!({ "vifs": out }))
+            // The Direct Connect gateways and their associations, for `show` and the Direct
+            // Connect API (DescribeDirectConnectGateways / ...Associations).
+            let gateways: Vec<Value> = config
+                .gateways
+                .iter()
+                .map(|g| {
+                    json!({
+                        "name": g.name,
+                        "sitelink": g.sitelink,
+                        "associations": g.associations.iter().map(|a| json!({
+                            "name": a.name,
+                            "kind": a.kind,
+                            "allowed_prefixes": a.allowed_prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "amazon_side_asn": config.amazon_side_asn,
+                "gateways": gateways,
+                "vifs": out,
+            }))
         }
     })
 }
