@@ -148,6 +148,8 @@ pub struct RunArgs {
     pub svg: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
+    /// Serve the AWS-shaped API (`aws-api`) on this address while the lab runs.
+    pub api: Option<std::net::SocketAddr>,
 }
 
 /// `hybridlab run [FILE]`: everything is checked before anything is created; then the
@@ -201,6 +203,20 @@ pub fn run(args: RunArgs) -> u8 {
             return BAD;
         }
     }
+    // The API's socket is bound here, in the caller's network namespace, before a rootless
+    // run enters its own: it stays reachable on the caller's loopback.
+    let api_listener = match args.api {
+        Some(addr) => match std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        {
+            Ok(l) => Some(l),
+            Err(e) => {
+                err(&format!("--api {addr}: cannot listen: {e}"));
+                return BAD;
+            }
+        },
+        None => None,
+    };
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));
         return BAD;
@@ -217,7 +233,7 @@ pub fn run(args: RunArgs) -> u8 {
         Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
     }
     match netns::pid_namespace::run_in_pid_namespace(|| {
-        i32::from(run_lab(&scenario, &source, &lab, &args))
+        i32::from(run_lab(&scenario, &source, &lab, &args, api_listener))
     }) {
         Ok(code) => match u8::try_from(code) {
             Ok(c @ (OK | FAILED | BAD)) => c,
@@ -245,7 +261,13 @@ pub fn run(args: RunArgs) -> u8 {
 }
 
 /// The lab's life, as pid 1 of its PID namespace.
-fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u8 {
+fn run_lab(
+    scenario: &Scenario,
+    source: &Source,
+    lab: &str,
+    args: &RunArgs,
+    api_listener: Option<std::net::TcpListener>,
+) -> u8 {
     let lab_secret = match engine::lab_secret::LabSecret::random() {
         Ok(s) => s,
         Err(e) => {
@@ -272,6 +294,10 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
         };
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, scenario.timing.profile)?;
+        let _api = match api_listener {
+            Some(l) => Some(start_api(l, scenario, source, lab, &lab_dir)?),
+            None => None,
+        };
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -309,6 +335,51 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
     };
     drop(rt);
     report_run(&record, args)
+}
+
+/// Serves the AWS-shaped API of the lab on `listener` (`crate::api`); aborted when dropped.
+fn start_api(
+    listener: std::net::TcpListener,
+    scenario: &Scenario,
+    source: &Source,
+    lab: &str,
+    lab_dir: &Path,
+) -> Result<AbortOnDrop, String> {
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let credentials = crate::api::credentials();
+    let endpoint = format!("http://{addr}");
+    crate::api::write_record(lab_dir, &endpoint, &credentials)?;
+    err(&format!(
+        "AWS API on {endpoint} (region {}; EC2 Query and Direct Connect):\n  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+        crate::api::REGION,
+        credentials.access_key_id,
+        credentials.secret_access_key.expose()
+    ));
+    let config = aws_api::ApiConfig {
+        inventory: crate::api::inventory(scenario, lab),
+        lab_dir: lab_dir.to_path_buf(),
+        credentials,
+        sample: crate::api::sample_config(
+            lab.to_string(),
+            lab_dir.to_path_buf(),
+            source,
+            scenario.timing.profile,
+        ),
+    };
+    Ok(AbortOnDrop(tokio::spawn(aws_api::serve(
+        listener,
+        Arc::new(config),
+    ))))
+}
+
+/// A task aborted when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn report_run(record: &RunRecord, args: &RunArgs) -> u8 {
@@ -387,6 +458,58 @@ pub fn show(lab: &str, node: &str, what: Option<&str>, args: &[String]) -> u8 {
             BAD
         }
     }
+}
+
+/// `hybridlab show LAB`: the lab's AWS resource ids (stable per lab name and scenario), the
+/// ones `run --api` answers with.
+pub fn show_ids(lab: &str) -> u8 {
+    let lab_dir = netns::lab::LabConfig::default().lab_dir(lab);
+    let (source, profile) = match lab_record::load(&lab_dir) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            err(&format!(
+                "no lab {lab} is running (nothing at {})",
+                lab_dir.display()
+            ));
+            return BAD;
+        }
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    let scenario = match parse_scenario_with(&source, &scenarios::registry(), Some(profile)) {
+        Ok(s) => s,
+        Err(d) => {
+            err(&d.to_string());
+            return BAD;
+        }
+    };
+    let inventory = crate::api::inventory(&scenario, lab);
+    let mut ids = inventory.ids();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(&format!("cannot start the runtime: {e}"));
+            return BAD;
+        }
+    };
+    let lab_api = aws_api::lab::Lab::new(lab_dir);
+    match rt.block_on(aws_api::directconnect::resource_ids(&inventory, &lab_api)) {
+        Ok(dx) => ids.extend(dx),
+        Err(e) => err(&format!("Direct Connect ids: {}", e.message)),
+    }
+    let width = ids.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let name_width = ids.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
+    let mut text = format!("lab {lab} ({})\n", source.name);
+    for (kind, name, id) in ids {
+        text.push_str(&format!("  {kind:<width$}  {name:<name_width$}  {id}\n"));
+    }
+    out(&text);
+    OK
 }
 
 /// `hybridlab down [LAB]`.
@@ -562,7 +685,7 @@ fn profile_name(p: Profile) -> &'static str {
 
 /// The keys of connection `connection`'s tunnels, as VGW node `vgw` of running lab `lab`
 /// holds them (its `customer_keys` control action).
-fn lab_tunnel_keys(
+pub(crate) fn lab_tunnel_keys(
     lab: &str,
     lab_dir: &Path,
     vgw: &str,

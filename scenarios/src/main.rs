@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod api;
 mod cli;
 mod lab_owner;
 mod lab_record;
@@ -44,6 +45,11 @@ enum Cmd {
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
+        /// Serve an AWS-shaped API (EC2 Query VPN calls, Direct Connect) over the running lab
+        /// on ADDR, e.g. 127.0.0.1:4566; credentials are printed and written to the lab's
+        /// api.json.
+        #[arg(long, value_name = "ADDR")]
+        api: Option<std::net::SocketAddr>,
     },
     /// Check a scenario file without creating anything.
     Validate {
@@ -56,8 +62,8 @@ enum Cmd {
     Show {
         /// Lab name.
         lab: String,
-        /// Node name.
-        node: String,
+        /// Node name (without one: the lab's AWS resource ids, as its `--api` serves them).
+        node: Option<String>,
         /// What to show (default: the list of views and actions).
         what: Option<String>,
         /// View arguments, `key=value` (value parsed as JSON when it is JSON).
@@ -113,6 +119,7 @@ fn main() -> ExitCode {
             junit,
             svg,
             quiet,
+            api,
         } => cli::run(cli::RunArgs {
             scenario,
             lab,
@@ -121,13 +128,17 @@ fn main() -> ExitCode {
             junit,
             svg,
             quiet,
+            api,
         }),
         Cmd::Show {
             lab,
             node,
             what,
             args,
-        } => cli::show(&lab, &node, what.as_deref(), &args),
+        } => match node {
+            Some(node) => cli::show(&lab, &node, what.as_deref(), &args),
+            None => cli::show_ids(&lab),
+        },
         Cmd::CgwConfig {
             format,
             profile,
