@@ -155,7 +155,7 @@ pub fn sample_config(
         let which = format!("{vgw}/{connection}");
         let found = find_connection(&scenario, &which)?;
         let keys = if format.carries_keys() {
-            Some(crate::cli::lab_tunnel_keys(
+            Some(crate::lab_keys::lab_tunnel_keys(
                 &lab,
                 &lab_dir,
                 &found.vgw,

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod api;
 mod cli;
+mod lab_keys;
 mod lab_owner;
 mod lab_record;
 
