@@ -333,7 +333,7 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
         .expect("tshark (Debian package tshark)");
     wait_for(
         "tshark capturing",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         Duration::from_millis(100),
         || {
             let log = std::fs::read_to_string(dir.path().join("tshark.log")).unwrap_or_default();

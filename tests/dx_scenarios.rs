@@ -128,6 +128,8 @@ fn dx_beats_vpn_in_both_profiles() {
             "DX wins the identical prefix whatever the AS_PATH",
             "the more specific VPN prefix goes over the VPN",
             "the /16 stays on DX",
+            "announced over DX too, the /17 goes over DX",
+            "withdrawn from DX, the /17 returns to the VPN",
         ] {
             assert!(
                 names.iter().any(|n| n == want),
