@@ -461,7 +461,9 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 }
 
 /// `hybridlab cgw-config --format frr|bird|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`,
-/// or `--format frr|frr-bfdd SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
+/// or `--format frr|frr-bfdd SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`),
+/// or `--format frr SCENARIO CONNECT_ATTACHMENT` for a Transit Gateway Connect attachment's
+/// appliance (`tgw_connect::export`).
 ///
 /// When `arg` names a running lab (its state directory holds the lab's record), the
 /// configuration is that lab's: planned from the scenario it was started from, in its profile,
@@ -469,6 +471,29 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 /// does not give are random per lab). Otherwise `arg` is a scenario file or a shipped name.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
     use cgw::kind::download::{Format, customer_config, find_connection};
+    if let Ok(p) = parse_profile(profile)
+        && let Ok(scenario) = load_with(arg, p)
+        && tgw_connect::export::is_connect(&scenario, connection)
+    {
+        if format != "frr" {
+            err(&format!(
+                "format {format:?} has no Connect attachment form: expected frr"
+            ));
+            return BAD;
+        }
+        return match tgw_connect::export::frr(&scenario, connection) {
+            Ok(text) => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(text.as_bytes());
+                let _ = o.flush();
+                0
+            }
+            Err(e) => {
+                err(&e);
+                BAD
+            }
+        };
+    }
     if let Ok(p) = parse_profile(profile)
         && let Ok(scenario) = load_with(arg, p)
         && dxgw::kind::download::is_vif(&scenario, connection)

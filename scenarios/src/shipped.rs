@@ -69,6 +69,14 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../dx-bgp-failover-test.toml"),
     },
     Shipped {
+        name: "tgw-connect",
+        text: include_str!("../tgw-connect.toml"),
+    },
+    Shipped {
+        name: "tgw-segmentation",
+        text: include_str!("../tgw-segmentation.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },
