@@ -28,7 +28,7 @@ use serde_json::Value;
 use testkit::frr::Frr;
 use testkit::lab::Lab;
 use testkit::wait_for;
-use tgw_connect::config::{AppliancePeer, ApplianceConfig, TgwConfig, TgwDecl, VpcRuntime};
+use tgw_connect::config::{ApplianceConfig, AppliancePeer, TgwConfig, TgwDecl, VpcRuntime};
 
 const SCENARIO: &str = r#"
 [scenario]
@@ -134,7 +134,10 @@ fn gre_only() -> ApplianceConfig {
         name: "app".into(),
         profile: Profile::Fast,
         advertise: Vec::new(),
-        peers: vec![peer("p1", 1, "169.254.6.0/29"), peer("p2", 2, "169.254.6.8/29")],
+        peers: vec![
+            peer("p1", 1, "169.254.6.0/29"),
+            peer("p2", 2, "169.254.6.8/29"),
+        ],
         bgp: false,
     }
 }
@@ -143,18 +146,31 @@ fn gre_only() -> ApplianceConfig {
 fn frr_as_the_connect_appliance_over_our_gre_device() {
     let ws = common::Workspace::new();
     let file = ws.file("tgw-interop.toml", SCENARIO);
-    let out = ws.run(&["cgw-config", "--format", "frr", file.to_str().unwrap(), "connect1"]);
+    let out = ws.run(&[
+        "cgw-config",
+        "--format",
+        "frr",
+        file.to_str().unwrap(),
+        "connect1",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", common::describe(&out));
     let bgpd = String::from_utf8(out.stdout).unwrap();
-    assert!(bgpd.contains("neighbor 169.254.6.11 ebgp-multihop 2"), "{bgpd}");
+    assert!(
+        bgpd.contains("neighbor 169.254.6.11 ebgp-multihop 2"),
+        "{bgpd}"
+    );
 
     let mut lab = Lab::new("tgwfrr").unwrap();
     for n in ["tgw", "app"] {
         lab.node(n).unwrap();
     }
-    lab.link("tgw", "100.66.0.1/30", "app", "100.66.0.2/30").unwrap();
-    lab.exec("app", &["ip", "route", "add", "192.0.2.0/24", "via", "100.66.0.1"])
+    lab.link("tgw", "100.66.0.1/30", "app", "100.66.0.2/30")
         .unwrap();
+    lab.exec(
+        "app",
+        &["ip", "route", "add", "192.0.2.0/24", "via", "100.66.0.1"],
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut children = vec![
         spawn_daemon(&lab, dir.path(), "tgw", "tgw", &tgw_config().to_toml()),
@@ -181,7 +197,15 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
         .spawn(
             "tgw",
             "tshark",
-            &["-n", "-i", "to-app", "-a", "duration:8", "-w", pcap.to_str().unwrap()],
+            &[
+                "-n",
+                "-i",
+                "to-app",
+                "-a",
+                "duration:8",
+                "-w",
+                pcap.to_str().unwrap(),
+            ],
             &dir.path().join("tshark.log"),
         )
         .expect("tshark (Debian package tshark)");
@@ -251,7 +275,10 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
         Duration::from_millis(200),
         || {
             let text = lab
-                .exec("tgw", &["ip", "route", "show", "table", "100", "10.1.0.0/16"])
+                .exec(
+                    "tgw",
+                    &["ip", "route", "show", "table", "100", "10.1.0.0/16"],
+                )
                 .map_err(|e| e.to_string())?;
             if text.contains("gre-p1") && text.contains("gre-p2") {
                 Ok(())
@@ -271,7 +298,11 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
                 .json("show ip bgp 10.0.0.0/16 json")
                 .map_err(|e| e.to_string())?;
             let paths = v["paths"].as_array().map(|a| a.len()).unwrap_or(0);
-            if paths >= 2 { Ok(()) } else { Err(v.to_string()) }
+            if paths >= 2 {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
         },
     )
     .unwrap();
@@ -290,12 +321,34 @@ fn check_capture(pcap: &std::path::Path) {
     let out = std::process::Command::new("tshark")
         .args(["-n", "-r"])
         .arg(pcap)
-        .args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"])
-        .args(["-e", "ip.proto", "-e", "gre.proto", "-e", "bgp.type", "-e", "_ws.malformed"])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=,",
+        ])
+        .args([
+            "-e",
+            "ip.proto",
+            "-e",
+            "gre.proto",
+            "-e",
+            "bgp.type",
+            "-e",
+            "_ws.malformed",
+        ])
         .args(["-e", "_ws.expert.severity"])
         .output()
         .expect("tshark");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let (mut gre, mut types) = (0, std::collections::BTreeSet::new());
     for line in text.lines() {
@@ -315,7 +368,10 @@ fn check_capture(pcap: &std::path::Path) {
         if proto.split(',').next() == Some("47") {
             gre += 1;
             // IPv4 (BGP) and IPv6 (the TUN interfaces' own neighbour discovery).
-            assert!(["0x0800", "0x86dd"].contains(&gre_proto), "GRE payload: {line}");
+            assert!(
+                ["0x0800", "0x86dd"].contains(&gre_proto),
+                "GRE payload: {line}"
+            );
             for t in bgp.split(',').filter(|s| !s.is_empty()) {
                 types.insert(t.to_string());
             }
@@ -323,6 +379,9 @@ fn check_capture(pcap: &std::path::Path) {
     }
     assert!(gre > 0, "no GRE in the capture\n{text}");
     for t in ["1", "2", "4"] {
-        assert!(types.contains(t), "BGP type {t} over GRE missing: {types:?}\n{text}");
+        assert!(
+            types.contains(t),
+            "BGP type {t} over GRE missing: {types:?}\n{text}"
+        );
     }
 }

@@ -82,7 +82,10 @@ fn tgw_connect_in_both_profiles() {
             "traffic stays on the others",
             "p1 back in the ECMP set",
         ] {
-            assert!(names.iter().any(|n| n == want), "{profile}: {want} not in {names:?}");
+            assert!(
+                names.iter().any(|n| n == want),
+                "{profile}: {want} not in {names:?}"
+            );
         }
     }
 }
@@ -97,7 +100,10 @@ fn tgw_segmentation_in_both_profiles() {
             let name = p["name"].as_str().unwrap();
             let received = p["loss"]["received"].as_u64().unwrap_or(0);
             if name == "prod-to-dev" || name == "dev-to-prod" {
-                assert_eq!(received, 0, "{profile}: {name} crossed the segmentation: {p:#}");
+                assert_eq!(
+                    received, 0,
+                    "{profile}: {name} crossed the segmentation: {p:#}"
+                );
             } else {
                 assert!(received > 1000, "{profile}: {name}: {p:#}");
             }
@@ -121,7 +127,11 @@ prefix = "10.1.0.0/16"
 via = ["p1", "p2", "p3"]
 "#,
     );
-    let peers = [("p1", "192.0.2.1"), ("p2", "192.0.2.2"), ("p3", "192.0.2.3")];
+    let peers = [
+        ("p1", "192.0.2.1"),
+        ("p2", "192.0.2.2"),
+        ("p3", "192.0.2.3"),
+    ];
     let mut k = 0;
     for _ in 0..rounds {
         for (i, (peer, tgw_address)) in peers.iter().enumerate() {
@@ -232,6 +242,7 @@ fn show_tgw_views_on_a_running_lab() {
     };
     let mut child = ws
         .command(&["run", "tgw-connect", "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start hybridlab run");
     let show = |what: &str| -> Result<Value, String> {
@@ -258,7 +269,10 @@ fn show_tgw_views_on_a_running_lab() {
     assert_eq!(p1["sessions"][0]["appliance_address"], "169.254.6.1");
     assert_eq!(p1["tgw_gre_address"], "192.0.2.1");
     assert_eq!(p1["bgp"], "ebgp");
-    assert!(p1["gre"]["rx_packets"].as_u64().unwrap_or(0) > 0 || p1["gre"].is_object(), "{p1:#}");
+    assert!(
+        p1["gre"]["rx_packets"].as_u64().unwrap_or(0) > 0 || p1["gre"].is_object(),
+        "{p1:#}"
+    );
     let attachments = show("attachments").unwrap();
     let list = attachments["attachments"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{attachments:#}");
@@ -311,15 +325,16 @@ fn bad_tgw_configuration_is_refused_naming_the_item() {
     // A duplicate /29 across the TGW.
     let e = refused(p2, "\"169.254.6.0/29\"");
     assert!(
-        e.contains("tgw[0].connect[0].peer[1].inside_cidr")
-            && e.contains("unique across a TGW"),
+        e.contains("tgw[0].connect[0].peer[1].inside_cidr") && e.contains("unique across a TGW"),
         "{e}"
     );
     // A fifth peer on one Connect attachment.
     let last = "  { name = \"p4\", inside_cidr = \"169.254.6.24/29\", peer_address = \"10.0.2.10\", peer_asn = 65010 },\n";
     let e = refused(
         last,
-        &format!("{last}  {{ name = \"p5\", inside_cidr = \"169.254.6.32/29\", peer_address = \"10.0.2.10\", peer_asn = 65010 }},\n"),
+        &format!(
+            "{last}  {{ name = \"p5\", inside_cidr = \"169.254.6.32/29\", peer_address = \"10.0.2.10\", peer_asn = 65010 }},\n"
+        ),
     );
     assert!(
         e.contains("tgw[0].connect[0].peer[4]") && e.contains("up to 4"),
@@ -363,9 +378,22 @@ fn cgw_config_gives_the_appliance_frr_configuration() {
         assert!(text.contains(want), "{want:?} not in\n{text}");
     }
     // p4's appliance sends TTL 1 (the scenario's misconfiguration), and the export says so.
-    assert!(text.contains("neighbor 169.254.6.26 ebgp-multihop 1"), "{text}");
+    assert!(
+        text.contains("neighbor 169.254.6.26 ebgp-multihop 1"),
+        "{text}"
+    );
     let aws = ws.run(&[
-        "cgw-config", "--format", "frr", "--profile", "aws", "tgw-connect", "connect1",
+        "cgw-config",
+        "--format",
+        "frr",
+        "--profile",
+        "aws",
+        "tgw-connect",
+        "connect1",
     ]);
-    assert!(String::from_utf8_lossy(&aws.stdout).contains("timers 10 30"), "{}", describe(&aws));
+    assert!(
+        String::from_utf8_lossy(&aws.stdout).contains("timers 10 30"),
+        "{}",
+        describe(&aws)
+    );
 }

@@ -55,7 +55,8 @@ impl Appliance {
         let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
         // Packets come back over another attachment or peer than they left by (ECMP, route
         // tables chosen by input interface): no reverse-path filter.
-        ns.set_rp_filter(0).map_err(GatewayError::netns("rp_filter"))?;
+        ns.set_rp_filter(0)
+            .map_err(GatewayError::netns("rp_filter"))?;
         let mut devices = Vec::new();
         for p in &config.peers {
             let gc = GreConfig::new(gre_ifname(&p.name), p.local, p.remote);
@@ -63,12 +64,11 @@ impl Appliance {
                 GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
             })?;
             let (me, _) = inside_cidr::addresses(p.inside_cidr);
-            dev.configure(
-                &netlink,
-                &[IpNet::V4(Ipv4Net::new(me, 29).expect("a /29"))],
-            )
-            .await
-            .map_err(|e| GatewayError::Config(gateway::ConfigError::new("gre", e.to_string())))?;
+            dev.configure(&netlink, &[IpNet::V4(Ipv4Net::new(me, 29).expect("a /29"))])
+                .await
+                .map_err(|e| {
+                    GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
+                })?;
             devices.push(dev);
         }
         let first = &config.peers[0];

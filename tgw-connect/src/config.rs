@@ -425,14 +425,20 @@ impl TgwDecl {
                 if peer_names.contains(&p.name) {
                     out.push(Problem::new(
                         item("name"),
-                        format!("Connect peer name {:?} is used twice on this transit gateway", p.name),
+                        format!(
+                            "Connect peer name {:?} is used twice on this transit gateway",
+                            p.name
+                        ),
                     ));
                 }
                 peer_names.push(p.name.clone());
                 if p.name.len() > 11 {
                     out.push(Problem::new(
                         item("name"),
-                        format!("{:?}: at most 11 characters (its interface is gre-<name>)", p.name),
+                        format!(
+                            "{:?}: at most 11 characters (its interface is gre-<name>)",
+                            p.name
+                        ),
                     ));
                 }
                 let tgw = self.tgw_address(ci, pi);
@@ -474,7 +480,8 @@ impl TgwDecl {
         // to a Connect attachment.
         let mut associated: BTreeMap<String, String> = BTreeMap::new();
         for (ti, t) in self.route_tables.iter().enumerate() {
-            let at = |k: &'static str, i: usize| vec![Key("route_table"), Index(ti), Key(k), Index(i)];
+            let at =
+                |k: &'static str, i: usize| vec![Key("route_table"), Index(ti), Key(k), Index(i)];
             if self.route_tables[..ti].iter().any(|o| o.name == t.name) {
                 out.push(Problem::new(
                     vec![Key("route_table"), Index(ti), Key("name")],
@@ -483,7 +490,10 @@ impl TgwDecl {
             }
             for (i, a) in t.associations.iter().enumerate() {
                 if self.attachment_kind(a).is_none() {
-                    out.push(Problem::new(at("associations", i), format!("no attachment {a:?} on this transit gateway")));
+                    out.push(Problem::new(
+                        at("associations", i),
+                        format!("no attachment {a:?} on this transit gateway"),
+                    ));
                 } else if let Some(other) = associated.insert(a.clone(), t.name.clone()) {
                     out.push(Problem::new(
                         at("associations", i),
@@ -496,7 +506,10 @@ impl TgwDecl {
             }
             for (i, a) in t.propagations.iter().enumerate() {
                 if self.attachment_kind(a).is_none() {
-                    out.push(Problem::new(at("propagations", i), format!("no attachment {a:?} on this transit gateway")));
+                    out.push(Problem::new(
+                        at("propagations", i),
+                        format!("no attachment {a:?} on this transit gateway"),
+                    ));
                 }
             }
             for (i, r) in t.routes.iter().enumerate() {
@@ -514,10 +527,16 @@ impl TgwDecl {
                     },
                     (None, true) => {}
                 }
-                if t.routes[..i].iter().any(|o| o.cidr.trunc() == r.cidr.trunc()) {
+                if t.routes[..i]
+                    .iter()
+                    .any(|o| o.cidr.trunc() == r.cidr.trunc())
+                {
                     out.push(Problem::new(
                         at("routes", i),
-                        format!("{}: route table {} already has a static route for this CIDR", r.cidr, t.name),
+                        format!(
+                            "{}: route table {} already has a static route for this CIDR",
+                            r.cidr, t.name
+                        ),
                     ));
                 }
             }

@@ -125,7 +125,8 @@ impl Tgw {
         let netlink = netns::Netlink::open_current().map_err(gerr("netlink"))?;
         // Packets come back over another attachment or peer than they left by (ECMP, route
         // tables chosen by input interface): no reverse-path filter.
-        ns.set_rp_filter(0).map_err(GatewayError::netns("rp_filter"))?;
+        ns.set_rp_filter(0)
+            .map_err(GatewayError::netns("rp_filter"))?;
 
         let mut peers = Vec::new();
         for (ci, c) in tgw.connects.iter().enumerate() {
@@ -162,16 +163,17 @@ impl Tgw {
         for p in &peers {
             let mut gc = GreConfig::new(gre_ifname(&p.name), p.tgw_address, p.peer_address);
             gc.mtu = gre::device::JUMBO_INSIDE_MTU;
-            let dev = GreDevice::start(&ns, gc)
-                .map_err(|e| GatewayError::Config(gateway::ConfigError::new("gre", e.to_string())))?;
+            let dev = GreDevice::start(&ns, gc).map_err(|e| {
+                GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
+            })?;
             let addrs: Vec<IpNet> = p
                 .speakers
                 .iter()
                 .map(|s| IpNet::V4(Ipv4Net::new(*s, 29).expect("a /29")))
                 .collect();
-            dev.configure(&netlink, &addrs)
-                .await
-                .map_err(|e| GatewayError::Config(gateway::ConfigError::new("gre", e.to_string())))?;
+            dev.configure(&netlink, &addrs).await.map_err(|e| {
+                GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
+            })?;
             devices.push(dev);
         }
         let devices = Arc::new(devices);
@@ -540,10 +542,12 @@ fn register(
                         && let Some(c) = tgw.connects.iter().find(|c| c.name == name)
                     {
                         v["transport"] = json!(c.transport);
-                        v["peers"] = json!(c.peers.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+                        v["peers"] =
+                            json!(c.peers.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
                     }
                     if let Some(r) = sh.config.vpcs.iter().find(|r| r.attachment == name) {
-                        v["vpc_cidrs"] = json!(r.cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+                        v["vpc_cidrs"] =
+                            json!(r.cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>());
                         v["interface"] = json!(r.ifname);
                     }
                     v
@@ -566,7 +570,9 @@ fn register(
                     .speakers
                     .iter()
                     .map(|s| {
-                        let n = neighbors.iter().find(|n| n.name == neighbor_name(&p.name, *s));
+                        let n = neighbors
+                            .iter()
+                            .find(|n| n.name == neighbor_name(&p.name, *s));
                         json!({
                             "tgw_address": s.to_string(),
                             "appliance_address": p.appliance.to_string(),
@@ -586,9 +592,7 @@ fn register(
                     .iter()
                     .find(|d| d.config().name == gre_ifname(&p.name))
                     .and_then(|d| serde_json::to_value(d.counters()).ok());
-                let entry = out
-                    .entry(p.attachment.clone())
-                    .or_insert_with(|| json!({}));
+                let entry = out.entry(p.attachment.clone()).or_insert_with(|| json!({}));
                 entry[&p.name] = json!({
                     "inside_cidr": p.inside.to_string(),
                     "tgw_gre_address": p.tgw_address.to_string(),
@@ -610,8 +614,10 @@ fn register(
         async move {
             let mut out = Vec::new();
             for sp in &sps {
-                out.push(serde_json::to_value(sp.summary().await.map_err(|e| bad(e.to_string()))?)
-                    .unwrap_or(Value::Null));
+                out.push(
+                    serde_json::to_value(sp.summary().await.map_err(|e| bad(e.to_string()))?)
+                        .unwrap_or(Value::Null),
+                );
             }
             Ok(json!({ "speakers": out }))
         }
@@ -625,7 +631,10 @@ impl gateway::daemon::Daemon for Tgw {
         TgwConfig::from_toml(text)
     }
 
-    async fn start(config: TgwConfig, control: Option<&std::path::Path>) -> Result<Tgw, GatewayError> {
+    async fn start(
+        config: TgwConfig,
+        control: Option<&std::path::Path>,
+    ) -> Result<Tgw, GatewayError> {
         Tgw::start(config, control).await
     }
 

@@ -46,7 +46,11 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
         )
     })?;
     let t = crate::timers::bgp(c.profile);
-    let peers: Vec<_> = c.peers.iter().filter(|p| p.attachment == attachment).collect();
+    let peers: Vec<_> = c
+        .peers
+        .iter()
+        .filter(|p| p.attachment == attachment)
+        .collect();
     let first = peers.first().ok_or("no peers")?;
     let (router_id, _) = inside_cidr::addresses(first.inside_cidr);
     let mut s = String::new();

@@ -41,10 +41,14 @@ pub enum InsideCidrError {
     #[error("{0}: a Connect peer's inside CIDR must be within 169.254.0.0/16")]
     NotLinkLocal(Ipv4Net),
     /// A reserved block.
-    #[error("{0} is reserved by AWS (169.254.0.0/29 to 169.254.5.0/29 and 169.254.169.248/29 cannot be used)")]
+    #[error(
+        "{0} is reserved by AWS (169.254.0.0/29 to 169.254.5.0/29 and 169.254.169.248/29 cannot be used)"
+    )]
     Reserved(Ipv4Net),
     /// Taken by another peer of the same transit gateway.
-    #[error("{0} is already used by Connect peer {1} of this transit gateway (inside CIDRs are unique across a TGW)")]
+    #[error(
+        "{0} is already used by Connect peer {1} of this transit gateway (inside CIDRs are unique across a TGW)"
+    )]
     Duplicate(Ipv4Net, String),
 }
 
@@ -96,12 +100,20 @@ mod tests {
     fn item_9_addresses() {
         let (appliance, tgw) = addresses(n("169.254.6.0/29"));
         assert_eq!(appliance, Ipv4Addr::new(169, 254, 6, 1));
-        assert_eq!(tgw, [Ipv4Addr::new(169, 254, 6, 2), Ipv4Addr::new(169, 254, 6, 3)]);
+        assert_eq!(
+            tgw,
+            [Ipv4Addr::new(169, 254, 6, 2), Ipv4Addr::new(169, 254, 6, 3)]
+        );
     }
 
     #[test]
     fn aws_rules_table() {
-        let ok = ["169.254.6.0/29", "169.254.100.8/29", "169.254.169.240/29", "169.254.6.8/29"];
+        let ok = [
+            "169.254.6.0/29",
+            "169.254.100.8/29",
+            "169.254.169.240/29",
+            "169.254.6.8/29",
+        ];
         for c in ok {
             assert_eq!(validate(n(c), []), Ok(()), "{c}");
         }
@@ -115,14 +127,33 @@ mod tests {
             "169.254.169.248/29",
         ];
         for c in reserved {
-            assert_eq!(validate(n(c), []), Err(InsideCidrError::Reserved(n(c))), "{c}");
+            assert_eq!(
+                validate(n(c), []),
+                Err(InsideCidrError::Reserved(n(c))),
+                "{c}"
+            );
         }
-        assert!(matches!(validate(n("169.254.6.0/30"), []), Err(InsideCidrError::NotSlash29(_))));
-        assert!(matches!(validate(n("169.254.6.0/28"), []), Err(InsideCidrError::NotSlash29(_))));
-        assert!(matches!(validate(n("10.0.0.0/29"), []), Err(InsideCidrError::NotLinkLocal(_))));
-        assert!(matches!(validate(n("169.254.6.4/29"), []), Err(InsideCidrError::HostBits(..))));
+        assert!(matches!(
+            validate(n("169.254.6.0/30"), []),
+            Err(InsideCidrError::NotSlash29(_))
+        ));
+        assert!(matches!(
+            validate(n("169.254.6.0/28"), []),
+            Err(InsideCidrError::NotSlash29(_))
+        ));
+        assert!(matches!(
+            validate(n("10.0.0.0/29"), []),
+            Err(InsideCidrError::NotLinkLocal(_))
+        ));
+        assert!(matches!(
+            validate(n("169.254.6.4/29"), []),
+            Err(InsideCidrError::HostBits(..))
+        ));
         let e = validate(n("169.254.6.0/29"), [("p1", n("169.254.6.0/29"))]).unwrap_err();
-        assert_eq!(e, InsideCidrError::Duplicate(n("169.254.6.0/29"), "p1".into()));
+        assert_eq!(
+            e,
+            InsideCidrError::Duplicate(n("169.254.6.0/29"), "p1".into())
+        );
         assert!(e.to_string().contains("unique across a TGW"));
         // Only the exact reserved blocks: the neighbours of 169.254.5.0/29 are fine.
         assert_eq!(validate(n("169.254.5.8/29"), []), Ok(()));

@@ -84,8 +84,8 @@ pub fn candidates(
             }
             Some(AttachmentKind::Connect) => {
                 for p in learned.iter().filter(|p| &p.attachment == a) {
-                    let mut c =
-                        Candidate::propagated(p.prefix, TgwRouteKind::Connect, a, &p.peer).bgp(
+                    let mut c = Candidate::propagated(p.prefix, TgwRouteKind::Connect, a, &p.peer)
+                        .bgp(
                             &p.as_path,
                             p.peer_asn,
                             p.med.unwrap_or(CONNECT_DEFAULT_MED),

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use engine::kind::query::Question;
 
 use super::query::{ApplianceConfigOf, ConnectPeersFor};
-use crate::config::{AppliancePeer, ApplianceConfig};
+use crate::config::{ApplianceConfig, AppliancePeer};
 
 /// The `appliance` kind.
 #[derive(Debug)]
@@ -153,7 +153,10 @@ impl NodeSpec for ApplianceDecl {
         if c.peers.is_empty() {
             out.push(cx.error(
                 &self.path.key("name"),
-                format!("no [[tgw]] Connect attachment names appliance {:?}", self.name),
+                format!(
+                    "no [[tgw]] Connect attachment names appliance {:?}",
+                    self.name
+                ),
             ));
         }
         for name in self.peers.keys() {

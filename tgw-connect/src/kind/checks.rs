@@ -109,7 +109,10 @@ fn judge(v: &Value, table: &str, prefix: &str, r: &Raw) -> Result<String, String
         })
         .unwrap_or_default();
     vias.sort();
-    let seen = format!("{prefix} in {table}: kind {}, paths {vias:?}, blackhole {}", route["kind"], route["blackhole"]);
+    let seen = format!(
+        "{prefix} in {table}: kind {}, paths {vias:?}, blackhole {}",
+        route["kind"], route["blackhole"]
+    );
     if !r.present {
         return Err(format!("present: {seen}"));
     }

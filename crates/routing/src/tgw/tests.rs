@@ -205,7 +205,7 @@ fn item_6_dx_vs_vpn() {
     let vpn = bgp(Vpn, p, "vpn1", "vpn1-t1", &[65001], 100);
     let s = one(&[dx.clone(), vpn.clone()], Options::default());
     assert_eq!(vias(&s), ["dxgw1"]);
-    let s = one(&[vpn.clone()], Options::default());
+    let s = one(std::slice::from_ref(&vpn), Options::default());
     assert_eq!(vias(&s), ["vpn1-t1"]);
     let s = one(
         &[dx, vpn, Candidate::static_route(net(p), "vpn1")],
