@@ -73,6 +73,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../tgw-connect.toml"),
     },
     Shipped {
+        name: "tgw-vpn-ecmp",
+        text: include_str!("../tgw-vpn-ecmp.toml"),
+    },
+    Shipped {
         name: "tgw-segmentation",
         text: include_str!("../tgw-segmentation.toml"),
     },

@@ -83,6 +83,14 @@ pub struct TgwDecl {
     /// Route tables besides the default one.
     #[serde(default, rename = "route_table")]
     pub route_tables: Vec<RouteTableDecl>,
+    /// The outside interface of VPN attachments on an internet router, as a VGW's
+    /// (`{ node, cidr }`: tunnel outside addresses are the subnet's first hosts).
+    #[serde(default)]
+    pub internet: Option<toml::Value>,
+    /// VPN attachments: each a VPN connection as on a VGW (`name`, `cgw`, `routing`,
+    /// `static_routes`, `tunnel`), checked by the `vgw` package's rules (kind::tgw).
+    #[serde(default, rename = "vpn_attachment")]
+    pub vpn_attachments: Vec<toml::Value>,
     /// Where it was declared.
     #[serde(skip)]
     pub path: FieldPath,
@@ -229,6 +237,8 @@ pub enum AttachmentKind {
     Vpc,
     /// A Connect attachment.
     Connect,
+    /// A VPN attachment (two IPsec tunnels).
+    Vpn,
 }
 
 /// A route table with the defaults applied: its kernel table and everything associated and
@@ -262,6 +272,15 @@ impl TgwDecl {
                     .iter()
                     .map(|c| (c.name.clone(), AttachmentKind::Connect)),
             )
+            .chain(self.vpn_attachments.iter().map(|v| {
+                (
+                    v.get("name")
+                        .and_then(toml::Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    AttachmentKind::Vpn,
+                )
+            }))
             .collect()
     }
 
@@ -380,6 +399,12 @@ impl TgwDecl {
             }
             let _ = v;
         }
+        if !self.vpn_attachments.is_empty() && self.internet.is_none() {
+            out.push(Problem::new(
+                vec![Key("internet")],
+                "VPN attachments need an outside interface: internet = { node = .., cidr = .. }",
+            ));
+        }
         let mut cidrs: Vec<(String, Ipv4Net)> = Vec::new();
         let mut gre_pairs: Vec<(Ipv4Addr, Ipv4Addr, String)> = Vec::new();
         let mut peer_names: Vec<String> = Vec::new();
@@ -391,11 +416,12 @@ impl TgwDecl {
             };
             match self.attachment_kind(&c.transport) {
                 Some(AttachmentKind::Vpc) => {}
-                Some(AttachmentKind::Connect) => out.push(Problem::new(
+                Some(k @ (AttachmentKind::Connect | AttachmentKind::Vpn)) => out.push(Problem::new(
                     at(vec![Key("transport")]),
                     format!(
-                        "{:?} is a Connect attachment: a Connect attachment's transport is a VPC (or Direct Connect) attachment",
-                        c.transport
+                        "{:?} is a {} attachment: a Connect attachment's transport is a VPC (or Direct Connect) attachment",
+                        c.transport,
+                        if k == AttachmentKind::Vpn { "VPN" } else { "Connect" }
                     ),
                 )),
                 None => out.push(Problem::new(
@@ -523,7 +549,7 @@ impl TgwDecl {
                             item,
                             format!("{}: static routes are not supported on Connect attachment {a} (Connect routes come from BGP)", r.cidr),
                         )),
-                        Some(AttachmentKind::Vpc) => {}
+                        Some(AttachmentKind::Vpc | AttachmentKind::Vpn) => {}
                     },
                     (None, true) => {}
                 }
@@ -577,6 +603,10 @@ pub struct TgwConfig {
     pub tgw: TgwDecl,
     /// Its VPC attachments' links and VPCs.
     pub vpcs: Vec<VpcRuntime>,
+    /// Its VPN attachments as a VGW daemon's file (`vgw::VgwConfig` TOML with the keys): the
+    /// tunnels, their outside and inside addresses, keys and options.
+    #[serde(default)]
+    pub vpn: Option<String>,
 }
 
 impl TgwConfig {

@@ -42,7 +42,10 @@ use bgp::wire::{Family, PathAttrs, Prefix};
 use control::protocol::ErrorCode;
 use control::{ErrorBody, EventPublisher, ServerBuilder, ShowParams};
 use gateway::bundle::GatewayError;
+use gateway::bundle::{Endpoints, Tunnels};
 use gateway::fib::{KernelRoutes, Target};
+use gateway::tunnel::TunnelSpec;
+use gateway::underlay::Underlay;
 use gre::device::{GreConfig, GreDevice};
 use ipnet::{IpNet, Ipv4Net};
 use routing::tgw::{Options, Selection, TunnelPreference};
@@ -55,7 +58,7 @@ use crate::config::{
     AttachmentKind, MAX_ROUTES_IN, MAX_ROUTES_OUT, ResolvedTable, TgwConfig, gre_ifname,
 };
 use crate::inside_cidr;
-use crate::tables::{self, ConnectPath};
+use crate::tables::{self, ConnectPath, VpnPath};
 
 /// Kernel protocol of the TGW's routes (its tables and the VPC routes it adds).
 pub const PROTO_TGW: u8 = 73;
@@ -81,7 +84,20 @@ struct Shared {
     config: TgwConfig,
     tables: Vec<ResolvedTable>,
     peers: Vec<PeerRun>,
+    vpn: Vec<TunnelRun>,
+    /// VPN tunnel name -> its interface.
+    tunnel_ifnames: BTreeMap<String, String>,
     state: Mutex<State>,
+}
+
+/// One VPN attachment tunnel as the daemon runs it.
+#[derive(Debug, Clone)]
+struct TunnelRun {
+    attachment: String,
+    name: String,
+    remote_inside: Ipv4Addr,
+    customer_asn: Option<u32>,
+    static_routes: Vec<Ipv4Net>,
 }
 
 #[derive(Debug)]
@@ -89,6 +105,7 @@ struct State {
     fibs: Vec<KernelRoutes>,
     selections: BTreeMap<String, Vec<Selection>>,
     originated: BTreeSet<Ipv4Net>,
+    originated_vpn: BTreeSet<Ipv4Net>,
 }
 
 /// A running transit gateway.
@@ -96,6 +113,9 @@ struct State {
 pub struct Tgw {
     shared: Arc<Shared>,
     speakers: Vec<Arc<Speaker>>,
+    vpn_speaker: Option<Arc<Speaker>>,
+    tunnels: Option<Arc<Tunnels>>,
+    underlay: Option<Underlay>,
     devices: Arc<Vec<GreDevice>>,
     vpc_fibs: Vec<KernelRoutes>,
     tasks: Vec<JoinHandle<()>>,
@@ -177,6 +197,111 @@ impl Tgw {
             devices.push(dev);
         }
         let devices = Arc::new(devices);
+        // VPN attachments: the VGW's tunnel bundle (IKE + ESP over TUN), one BGP session per
+        // tunnel of a dynamic connection.
+        let builder = ServerBuilder::new(&config.tgw.name);
+        let publisher = builder.publisher();
+        let changed = Arc::new(Notify::new());
+        let vpn = match &config.vpn {
+            Some(text) => Some(vgw::VgwConfig::from_toml(text)?),
+            None => None,
+        };
+        let mut specs = Vec::new();
+        let mut vpn_runs = Vec::new();
+        let mut tunnel_ifnames = BTreeMap::new();
+        if let Some(v) = &vpn {
+            for (ci, c) in v.connections.iter().enumerate() {
+                for (i, t) in c.tunnels.iter().enumerate() {
+                    let (aws, customer) = vgw::config::inside_addresses(t.inside_cidr);
+                    let name = vgw::daemon::tunnel_name(&c.name, i);
+                    let ipsec = t
+                        .options
+                        .tunnel_config(&name, t.outside_ip, t.customer_ip, &t.pre_shared_key, config.profile)
+                        .map_err(|e| {
+                            gateway::ConfigError::new(format!("vpn_attachment[{ci}].tunnel[{i}].options"), e.to_string())
+                        })?;
+                    let ifname = gateway::bundle::ifname(&c.name, ci, i);
+                    tunnel_ifnames.insert(name.clone(), ifname.clone());
+                    vpn_runs.push(TunnelRun {
+                        attachment: c.name.clone(),
+                        name: name.clone(),
+                        remote_inside: customer,
+                        customer_asn: (c.routing == vgw::config::Routing::Dynamic)
+                            .then_some(c.customer_asn)
+                            .flatten(),
+                        static_routes: if c.routing == vgw::config::Routing::Static {
+                            c.static_routes.clone()
+                        } else {
+                            Vec::new()
+                        },
+                    });
+                    specs.push(TunnelSpec {
+                        ifname,
+                        inside_cidr: t.inside_cidr,
+                        local_inside: aws,
+                        remote_inside: customer,
+                        ipsec,
+                    });
+                }
+            }
+        }
+        let outside: Vec<Ipv4Addr> = vpn
+            .iter()
+            .flat_map(|v| v.connections.iter().flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip)))
+            .collect();
+        let underlay = match vpn.as_ref().and_then(|v| v.underlay_gateway) {
+            Some(gw) if !outside.is_empty() => Some(Underlay::install(&netlink, &outside, gw).await?),
+            _ => None,
+        };
+        let tunnels = if specs.is_empty() {
+            None
+        } else {
+            Some(Arc::new(
+                Tunnels::start(
+                    specs.clone(),
+                    Endpoints::OnePerTunnel,
+                    &netlink,
+                    publisher.clone(),
+                    changed.clone(),
+                )
+                .await?,
+            ))
+        };
+        let vpn_speaker = match &vpn {
+            Some(v) if vpn_runs.iter().any(|r| r.customer_asn.is_some()) => {
+                let vt = vgw::timers::of(config.profile);
+                let mut sc = SpeakerConfig::new(tgw.asn, specs[0].local_inside);
+                sc.timers = vt.bgp;
+                sc.kernel = None;
+                sc.max_paths = 1;
+                sc.listen = Vec::new();
+                for (spec, run) in specs.iter().zip(&vpn_runs) {
+                    let Some(asn) = run.customer_asn else { continue };
+                    let mut n = NeighborConfig::new(IpAddr::V4(spec.remote_inside), asn);
+                    n.name = Some(run.name.clone());
+                    n.local_address = Some(IpAddr::V4(spec.local_inside));
+                    n.router_id = Some(spec.local_inside);
+                    n.families = vec![Family::Ipv4Unicast];
+                    n.graceful_restart_time = 0;
+                    n.max_advertise = Some(vgw::config::MAX_PREFIXES_TO_CUSTOMER);
+                    n.max_prefix = Some(MaxPrefix {
+                        limit: vgw::config::MAX_CUSTOMER_PREFIXES,
+                        restart_after: Some(vt.max_prefix_restart),
+                        warning_only: false,
+                    });
+                    sc.listen.push(SocketAddr::new(IpAddr::V4(spec.local_inside), 179));
+                    sc.neighbors.push(n);
+                }
+                let _ = v;
+                Some(Arc::new(
+                    Speaker::start(sc, Box::new(DefaultPolicy))
+                        .await
+                        .map_err(|e| GatewayError::Bgp(e.to_string()))?,
+                ))
+            }
+            _ => None,
+        };
+
         // Forwarding: packets look up the route table of the attachment they came in by.
         let mut k = 0;
         for (name, kind) in tgw.attachments() {
@@ -194,6 +319,11 @@ impl Tgw {
                     .iter()
                     .filter(|p| p.attachment == name)
                     .map(|p| gre_ifname(&p.name))
+                    .collect(),
+                AttachmentKind::Vpn => vpn_runs
+                    .iter()
+                    .filter(|r| r.attachment == name)
+                    .filter_map(|r| tunnel_ifnames.get(&r.name).cloned())
                     .collect(),
             };
             for ifname in ifnames {
@@ -291,27 +421,32 @@ impl Tgw {
             config: config.clone(),
             tables,
             peers,
+            vpn: vpn_runs,
+            tunnel_ifnames,
             state: Mutex::new(State {
                 fibs,
                 selections: BTreeMap::new(),
                 originated: BTreeSet::new(),
+                originated_vpn: BTreeSet::new(),
             }),
         });
 
-        let builder = ServerBuilder::new(&config.tgw.name);
-        let publisher = builder.publisher();
-        let changed = Arc::new(Notify::new());
-        for sp in &speakers {
+        for sp in speakers.iter().chain(&vpn_speaker) {
             gateway::bundle::bridge_bgp_events(sp, publisher.clone(), changed.clone());
         }
-        recompute(&shared, &speakers, &publisher).await;
+        let vpn_parts = VpnParts {
+            speaker: vpn_speaker.clone(),
+            tunnels: tunnels.clone(),
+        };
+        recompute(&shared, &speakers, &vpn_parts, &publisher).await;
         let mut tasks = Vec::new();
         {
-            let (shared, speakers, publisher, changed) = (
+            let (shared, speakers, publisher, changed, vpn_parts) = (
                 shared.clone(),
                 speakers.clone(),
                 publisher.clone(),
                 changed.clone(),
+                vpn_parts.clone(),
             );
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -319,13 +454,13 @@ impl Tgw {
                     let _ = tokio::time::timeout(Duration::from_secs(1), changed.notified()).await;
                     // Let a burst of UPDATEs land before reading the RIBs.
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    recompute(&shared, &speakers, &publisher).await;
+                    recompute(&shared, &speakers, &vpn_parts, &publisher).await;
                 }
             }));
         }
         let control = match control {
             Some(path) => Some(
-                register(builder, &shared, &speakers, &devices)
+                register(builder, &shared, &speakers, &devices, &vpn_parts)
                     .bind(path)
                     .await
                     .map_err(|e| GatewayError::Control(e.to_string()))?,
@@ -336,6 +471,9 @@ impl Tgw {
         Ok(Tgw {
             shared,
             speakers,
+            vpn_speaker,
+            tunnels,
+            underlay,
             devices,
             vpc_fibs,
             tasks,
@@ -348,7 +486,7 @@ impl Tgw {
         for t in &self.tasks {
             t.abort();
         }
-        for sp in &self.speakers {
+        for sp in self.speakers.iter().chain(&self.vpn_speaker) {
             sp.shutdown().await;
         }
         {
@@ -363,12 +501,69 @@ impl Tgw {
         // The control socket's views hold the devices too: close it first, then the last
         // reference stops and joins the devices' threads.
         drop(self.control.take());
+        if let Some(t) = self.tunnels.take()
+            && let Ok(t) = Arc::try_unwrap(t)
+        {
+            t.close().await;
+        }
+        if let Some(u) = &self.underlay {
+            u.remove().await;
+        }
         if let Ok(devices) = Arc::try_unwrap(self.devices) {
             for d in devices {
                 d.shutdown();
             }
         }
     }
+}
+
+/// The VPN side the recompute step and the views read.
+#[derive(Debug, Clone)]
+struct VpnParts {
+    speaker: Option<Arc<Speaker>>,
+    tunnels: Option<Arc<Tunnels>>,
+}
+
+/// Every route the VPN attachments' tunnels offer: BGP paths and static routes of tunnels up.
+async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
+    let mut out = Vec::new();
+    let up = vpn.tunnels.as_ref().map(|t| t.states()).unwrap_or_default();
+    for r in &shared.vpn {
+        if up.get(&r.name) != Some(&true) {
+            continue;
+        }
+        for p in &r.static_routes {
+            out.push(VpnPath {
+                attachment: r.attachment.clone(),
+                tunnel: r.name.clone(),
+                prefix: *p,
+                as_path: Vec::new(),
+                med: None,
+                peer_asn: None,
+                next_hop: r.remote_inside,
+            });
+        }
+    }
+    let Some(sp) = &vpn.speaker else { return out };
+    let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await else {
+        return out;
+    };
+    for route in routes {
+        let Some(prefix) = route.prefix.to_ipv4_net() else { continue };
+        for path in route.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
+            let Some(r) = shared.vpn.iter().find(|r| r.name == path.peer) else { continue };
+            out.push(VpnPath {
+                attachment: r.attachment.clone(),
+                tunnel: r.name.clone(),
+                prefix,
+                as_path: tables::parse_as_path(&path.as_path),
+                med: path.med,
+                peer_asn: r.customer_asn,
+                next_hop: r.remote_inside,
+            });
+        }
+    }
+    out
 }
 
 /// Every path the speakers learned from Connect peers.
@@ -413,8 +608,14 @@ async fn learned(shared: &Shared, speakers: &[Arc<Speaker>]) -> Vec<ConnectPath>
 }
 
 /// Re-evaluates every route table, programs the kernel, and originates to the Connect peers.
-async fn recompute(shared: &Shared, speakers: &[Arc<Speaker>], publisher: &EventPublisher) {
+async fn recompute(
+    shared: &Shared,
+    speakers: &[Arc<Speaker>],
+    vpn: &VpnParts,
+    publisher: &EventPublisher,
+) {
     let learned = learned(shared, speakers).await;
+    let vpn_paths = vpn_learned(shared, vpn).await;
     let tgw = &shared.config.tgw;
     let options = Options {
         vpn_ecmp: tgw.vpn_ecmp,
@@ -422,10 +623,11 @@ async fn recompute(shared: &Shared, speakers: &[Arc<Speaker>], publisher: &Event
     };
     let mut st = shared.state.lock().await;
     let mut to_connect: BTreeSet<Ipv4Net> = BTreeSet::new();
+    let mut to_vpn: BTreeSet<Ipv4Net> = BTreeSet::new();
     for (i, table) in shared.tables.iter().enumerate() {
-        let cands = tables::candidates(tgw, &shared.config.vpcs, table, &learned);
+        let cands = tables::candidates(tgw, &shared.config.vpcs, table, &learned, &vpn_paths);
         let selections = routing::tgw::select(&cands, options);
-        let wanted = tables::kernel_routes(&shared.config.vpcs, &selections);
+        let wanted = tables::kernel_routes(&shared.config.vpcs, &shared.tunnel_ifnames, &selections);
         let stats = st.fibs[i].sync(&wanted).await;
         if stats.replaced + stats.removed > 0 {
             publisher.publish(
@@ -444,7 +646,29 @@ async fn recompute(shared: &Shared, speakers: &[Arc<Speaker>], publisher: &Event
                 }
             }
         }
+        if table
+            .associations
+            .iter()
+            .any(|a| tgw.attachment_kind(a) == Some(AttachmentKind::Vpn))
+        {
+            for s in &selections {
+                if !s.blackhole
+                    && !matches!(s.kind, routing::tgw::TgwRouteKind::Vpn | routing::tgw::TgwRouteKind::VpnOverDx)
+                {
+                    to_vpn.insert(s.prefix);
+                }
+            }
+        }
         st.selections.insert(table.name.clone(), selections);
+    }
+    if let Some(sp) = &vpn.speaker {
+        for p in st.originated_vpn.difference(&to_vpn) {
+            let _ = sp.withdraw(Prefix::from(*p)).await;
+        }
+        for p in to_vpn.difference(&st.originated_vpn) {
+            let _ = sp.originate(Prefix::from(*p), PathAttrs::default()).await;
+        }
+        st.originated_vpn = to_vpn;
     }
     let gone: Vec<Ipv4Net> = st.originated.difference(&to_connect).copied().collect();
     let new: Vec<Ipv4Net> = to_connect.difference(&st.originated).copied().collect();
@@ -491,7 +715,28 @@ fn register(
     shared: &Arc<Shared>,
     speakers: &[Arc<Speaker>],
     devices: &Arc<Vec<GreDevice>>,
+    vpn: &VpnParts,
 ) -> ServerBuilder {
+    let v = vpn.clone();
+    let builder = builder.show("tunnels", move |_p: ShowParams| {
+        let v = v.clone();
+        async move {
+            Ok(match &v.tunnels {
+                Some(t) => t.show(v.speaker.as_deref()).await,
+                None => json!({}),
+            })
+        }
+    });
+    let v = vpn.clone();
+    let builder = builder.action("rekey", move |p: control::ActionParams| {
+        let v = v.clone();
+        async move {
+            match &v.tunnels {
+                Some(t) => gateway::bundle::rekey_action(t, &p).await,
+                None => Err(bad("this transit gateway has no VPN tunnel")),
+            }
+        }
+    });
     let sh = shared.clone();
     let builder = builder.show("routes", move |_p: ShowParams| {
         let sh = sh.clone();

@@ -42,6 +42,26 @@ pub struct ConnectPath {
     pub next_hop: Ipv4Addr,
 }
 
+/// A route a VPN attachment's tunnel offers: learned over its BGP session, or a static VPN
+/// route while the tunnel is up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VpnPath {
+    /// The VPN attachment.
+    pub attachment: String,
+    /// The tunnel (`vpn1-t1`).
+    pub tunnel: String,
+    /// Destination.
+    pub prefix: Ipv4Net,
+    /// AS_PATH (empty for a static route).
+    pub as_path: Vec<u32>,
+    /// MED as received.
+    pub med: Option<u32>,
+    /// The customer gateway's ASN (`None`: static).
+    pub peer_asn: Option<u32>,
+    /// The customer gateway's inside address.
+    pub next_hop: Ipv4Addr,
+}
+
 /// The ASNs of an AS_PATH as `bgp` prints it (`65001 65002 {65003,65004}`), in order.
 pub fn parse_as_path(text: &str) -> Vec<u32> {
     text.split(|c: char| !c.is_ascii_digit())
@@ -56,6 +76,7 @@ pub fn candidates(
     vpcs: &[VpcRuntime],
     table: &ResolvedTable,
     learned: &[ConnectPath],
+    vpn: &[VpnPath],
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for r in &table.routes {
@@ -95,16 +116,32 @@ pub fn candidates(
                     out.push(c);
                 }
             }
+            Some(AttachmentKind::Vpn) => {
+                for p in vpn.iter().filter(|p| &p.attachment == a) {
+                    let mut c =
+                        Candidate::propagated(p.prefix, TgwRouteKind::Vpn, a, &p.tunnel);
+                    if let Some(asn) = p.peer_asn {
+                        c = c.bgp(&p.as_path, asn, p.med.unwrap_or(0), asn != tgw.asn);
+                    }
+                    c.next_hop = Some(p.next_hop);
+                    out.push(c);
+                }
+            }
             None => {}
         }
     }
     out
 }
 
-/// The interface a selected path leaves by.
-pub fn ifname_of(vpcs: &[VpcRuntime], c: &Candidate) -> Option<String> {
+/// The interface a selected path leaves by; `tunnels` maps VPN tunnel names to interfaces.
+pub fn ifname_of(
+    vpcs: &[VpcRuntime],
+    tunnels: &BTreeMap<String, String>,
+    c: &Candidate,
+) -> Option<String> {
     match c.kind {
         TgwRouteKind::Connect => Some(gre_ifname(&c.via)),
+        TgwRouteKind::Vpn | TgwRouteKind::VpnOverDx => tunnels.get(&c.via).cloned(),
         _ => vpcs
             .iter()
             .find(|v| v.attachment == c.attachment)
@@ -113,7 +150,11 @@ pub fn ifname_of(vpcs: &[VpcRuntime], c: &Candidate) -> Option<String> {
 }
 
 /// The kernel routes of a table's selections: blackholes, and one (multipath) route per CIDR.
-pub fn kernel_routes(vpcs: &[VpcRuntime], selections: &[Selection]) -> BTreeMap<Ipv4Net, Target> {
+pub fn kernel_routes(
+    vpcs: &[VpcRuntime],
+    tunnels: &BTreeMap<String, String>,
+    selections: &[Selection],
+) -> BTreeMap<Ipv4Net, Target> {
     let mut out = BTreeMap::new();
     for s in selections {
         if s.blackhole {
@@ -123,7 +164,7 @@ pub fn kernel_routes(vpcs: &[VpcRuntime], selections: &[Selection]) -> BTreeMap<
         let hops: Vec<(Ipv4Addr, Option<String>)> = s
             .paths
             .iter()
-            .filter_map(|c| Some((c.next_hop?, ifname_of(vpcs, c))))
+            .filter_map(|c| Some((c.next_hop?, ifname_of(vpcs, tunnels, c))))
             .collect();
         if !hops.is_empty() {
             out.insert(s.prefix, Target::Via(hops));

@@ -17,7 +17,7 @@ use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
-use vgw::kind::query::VpcOf;
+use vgw::kind::query::{ConnectionRef, CustomerViewOf, VpcOf, VpnConnectionList};
 
 use super::query::{ConnectPeersFor, PeerView};
 use crate::config::{TGW_MTU, TgwConfig, TgwDecl, VpcRuntime};
@@ -75,6 +75,38 @@ fn host(net: Ipv4Net, n: u32) -> Ipv4Addr {
 }
 
 impl TgwDecl {
+    /// The VPN attachments as the `vgw` package plans VPN connections: a virtual private
+    /// gateway named after the TGW, with its ASN, outside interface and connections, so the
+    /// VPN rules (inside /30s, keys, tunnel options, ASNs) and the customer gateways' view are
+    /// the VGW's. `None` without VPN attachments. (Its VPC is the first VPC attachment's; the
+    /// VGW's VPC link is not used.)
+    pub fn vpn_gateway(&self) -> Option<Result<vgw::kind::node::Vgw, String>> {
+        if self.vpn_attachments.is_empty() {
+            return None;
+        }
+        let mut t = toml::map::Map::new();
+        t.insert("name".into(), toml::Value::String(self.name.clone()));
+        let vpc = self
+            .vpc_attachments
+            .first()
+            .map(|a| a.vpc.clone())
+            .unwrap_or_default();
+        t.insert("vpc".into(), toml::Value::String(vpc));
+        t.insert("amazon_side_asn".into(), toml::Value::Integer(i64::from(self.asn)));
+        if let Some(i) = &self.internet {
+            t.insert("internet".into(), i.clone());
+        }
+        t.insert(
+            "connection".into(),
+            toml::Value::Array(self.vpn_attachments.clone()),
+        );
+        Some(
+            toml::Value::Table(t)
+                .try_into::<vgw::kind::node::Vgw>()
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     /// The daemon's file: the declaration plus each VPC attachment's link and VPC.
     pub fn daemon_config(
         &self,
@@ -111,6 +143,7 @@ impl TgwDecl {
             profile,
             tgw: self.clone(),
             vpcs,
+            vpn: None,
         }
     }
 }
@@ -145,6 +178,22 @@ impl NodeSpec for TgwDecl {
                     format!("no [[vpc]] node {:?}", a.vpc),
                 ));
             }
+        }
+        match self.vpn_gateway() {
+            Some(Err(e)) => out.push(cx.error(&self.path.key("vpn_attachment"), e)),
+            Some(Ok(v)) => {
+                if let Err(e) = vgw::kind::plan::vgw_config(
+                    &v,
+                    topo,
+                    Profile::Fast,
+                    std::path::PathBuf::new(),
+                    &vgw::kind::keys::KeySource::NoLab,
+                ) {
+                    let at = e.path.to_string().replacen("connection", "vpn_attachment", 1);
+                    out.push(cx.error(&self.path.key("vpn_attachment"), format!("{at}: {}", e.message)));
+                }
+            }
+            None => {}
         }
         for (i, c) in self.connects.iter().enumerate() {
             if let Some(app) = &c.appliance
@@ -189,7 +238,36 @@ impl NodeSpec for TgwDecl {
     }
 
     fn links(&self) -> Vec<Link> {
-        self.vpc_attachments
+        let mut out: Vec<Link> = Vec::new();
+        if let Some(Ok(v)) = self.vpn_gateway() {
+            let len = v.internet.cidr.prefix_len();
+            let outside = v
+                .outside_addresses()
+                .into_iter()
+                .map(|a| IpNet::V4(Ipv4Net::new(a, len).expect("a prefix length")))
+                .collect();
+            let peer = IpNet::V4(Ipv4Net::new(v.internet.peer(), len).expect("a prefix length"));
+            out.push(Link {
+                name: String::new(),
+                endpoints: [
+                    Endpoint {
+                        node: self.name.clone(),
+                        ifname: None,
+                        address: None,
+                        addresses: outside,
+                    },
+                    Endpoint {
+                        node: v.internet.node.clone(),
+                        ifname: None,
+                        address: None,
+                        addresses: vec![peer],
+                    },
+                ],
+                mtu: None,
+                path: self.path.key("internet"),
+            });
+        }
+        out.extend(self.vpc_attachments
             .iter()
             .enumerate()
             .map(|(i, a)| {
@@ -214,11 +292,31 @@ impl NodeSpec for TgwDecl {
                     mtu: Some(TGW_MTU),
                     path: self.path.key("vpc_attachment").index(i),
                 }
-            })
-            .collect()
+            }));
+        out
     }
 
-    fn answer(&self, _topo: &Topology, question: &mut Question<'_>) {
+    fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
+        if let Some(Ok(v)) = self.vpn_gateway() {
+            question.answer::<CustomerViewOf>(|q| {
+                match vgw::kind::plan::customer_views(&v, topo, &q.cgw, q.profile, &q.keys) {
+                    Ok(views) if views.is_empty() => None,
+                    other => Some(other),
+                }
+            });
+            question.answer::<VpnConnectionList>(|_| {
+                Some(
+                    v.connections
+                        .iter()
+                        .map(|c| ConnectionRef {
+                            name: c.name.clone(),
+                            cgw: c.cgw.clone(),
+                            random_keys: v.has_random_keys(c),
+                        })
+                        .collect(),
+                )
+            });
+        }
         question.answer::<ConnectPeersFor>(|q| {
             let mut out = Vec::new();
             for (ci, c) in self.connects.iter().enumerate() {
@@ -243,7 +341,20 @@ impl NodeSpec for TgwDecl {
     }
 
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
-        let c = self.daemon_config(env.topology, env.timing.profile, &env.namespaces);
+        let mut c = self.daemon_config(env.topology, env.timing.profile, &env.namespaces);
+        if let Some(Ok(v)) = self.vpn_gateway() {
+            let keys = vgw::kind::keys::KeySource::Lab(env.lab_secret.clone());
+            match vgw::kind::plan::vgw_config(
+                &v,
+                env.topology,
+                env.timing.profile,
+                std::path::PathBuf::new(),
+                &keys,
+            ) {
+                Ok(vc) => c.vpn = Some(vc.to_toml_with_keys().to_string()),
+                Err(e) => tracing::error!(node = %self.name, "{}: {}", e.path, e.message),
+            }
+        }
         vgw::kind::daemon_process("tgw", &c.to_toml(), env)
     }
 }
