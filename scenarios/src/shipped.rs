@@ -77,6 +77,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../tgw-vpn-ecmp.toml"),
     },
     Shipped {
+        name: "tgw-dx-vs-vpn",
+        text: include_str!("../tgw-dx-vs-vpn.toml"),
+    },
+    Shipped {
         name: "tgw-segmentation",
         text: include_str!("../tgw-segmentation.toml"),
     },

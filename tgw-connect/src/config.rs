@@ -91,9 +91,21 @@ pub struct TgwDecl {
     /// `static_routes`, `tunnel`), checked by the `vgw` package's rules (kind::tgw).
     #[serde(default, rename = "vpn_attachment")]
     pub vpn_attachments: Vec<toml::Value>,
+    /// Direct Connect gateway attachments, by the DX gateway's name (a `[[dxgw.gateway]]`
+    /// associated with this TGW: `association = [{ vgw = "tgw1" }]`).
+    #[serde(default, rename = "dx_attachment")]
+    pub dx_attachments: Vec<DxAttachmentDecl>,
     /// Where it was declared.
     #[serde(skip)]
     pub path: FieldPath,
+}
+
+/// A Direct Connect gateway attachment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DxAttachmentDecl {
+    /// The DX gateway's name (also the attachment's).
+    pub name: String,
 }
 
 /// A VPC attachment: a /30 link between the TGW and the VPC router.
@@ -239,6 +251,8 @@ pub enum AttachmentKind {
     Connect,
     /// A VPN attachment (two IPsec tunnels).
     Vpn,
+    /// A Direct Connect gateway attachment (transit VIFs behind it).
+    DxGateway,
 }
 
 /// A route table with the defaults applied: its kernel table and everything associated and
@@ -281,6 +295,11 @@ impl TgwDecl {
                     AttachmentKind::Vpn,
                 )
             }))
+            .chain(
+                self.dx_attachments
+                    .iter()
+                    .map(|d| (d.name.clone(), AttachmentKind::DxGateway)),
+            )
             .collect()
     }
 
@@ -416,12 +435,16 @@ impl TgwDecl {
             };
             match self.attachment_kind(&c.transport) {
                 Some(AttachmentKind::Vpc) => {}
-                Some(k @ (AttachmentKind::Connect | AttachmentKind::Vpn)) => out.push(Problem::new(
+                Some(k @ (AttachmentKind::Connect | AttachmentKind::Vpn | AttachmentKind::DxGateway)) => out.push(Problem::new(
                     at(vec![Key("transport")]),
                     format!(
-                        "{:?} is a {} attachment: a Connect attachment's transport is a VPC (or Direct Connect) attachment",
+                        "{:?} is a {} attachment: a Connect attachment's transport is a VPC attachment here (a Direct Connect transport is not built)",
                         c.transport,
-                        if k == AttachmentKind::Vpn { "VPN" } else { "Connect" }
+                        match k {
+                            AttachmentKind::Vpn => "VPN",
+                            AttachmentKind::DxGateway => "Direct Connect gateway",
+                            _ => "Connect",
+                        }
                     ),
                 )),
                 None => out.push(Problem::new(
@@ -549,7 +572,7 @@ impl TgwDecl {
                             item,
                             format!("{}: static routes are not supported on Connect attachment {a} (Connect routes come from BGP)", r.cidr),
                         )),
-                        Some(AttachmentKind::Vpc | AttachmentKind::Vpn) => {}
+                        Some(AttachmentKind::Vpc | AttachmentKind::Vpn | AttachmentKind::DxGateway) => {}
                     },
                     (None, true) => {}
                 }
@@ -607,6 +630,23 @@ pub struct TgwConfig {
     /// tunnels, their outside and inside addresses, keys and options.
     #[serde(default)]
     pub vpn: Option<String>,
+    /// Its Direct Connect gateway attachments' backbone sessions.
+    #[serde(default)]
+    pub dx: Vec<DxRuntime>,
+}
+
+/// A Direct Connect gateway attachment's backbone link to the DX location router.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DxRuntime {
+    /// The attachment (the DX gateway's name).
+    pub attachment: String,
+    /// The DX router's backbone address (the iBGP neighbour, the next hop).
+    pub address: Ipv4Addr,
+    /// Ours.
+    pub local_address: Ipv4Addr,
+    /// Our interface on the backbone link.
+    pub ifname: String,
 }
 
 impl TgwConfig {

@@ -106,6 +106,7 @@ struct State {
     selections: BTreeMap<String, Vec<Selection>>,
     originated: BTreeSet<Ipv4Net>,
     originated_vpn: BTreeSet<Ipv4Net>,
+    originated_dx: BTreeSet<Ipv4Net>,
 }
 
 /// A running transit gateway.
@@ -114,6 +115,7 @@ pub struct Tgw {
     shared: Arc<Shared>,
     speakers: Vec<Arc<Speaker>>,
     vpn_speaker: Option<Arc<Speaker>>,
+    dx_speaker: Option<Arc<Speaker>>,
     tunnels: Option<Arc<Tunnels>>,
     underlay: Option<Underlay>,
     devices: Arc<Vec<GreDevice>>,
@@ -302,6 +304,36 @@ impl Tgw {
             _ => None,
         };
 
+        // Direct Connect gateway attachments: iBGP in our ASN with each DX location router
+        // over its backbone link (the DX router treats us as a VGW association).
+        for d in &config.dx {
+            tunnel_ifnames.insert(d.attachment.clone(), d.ifname.clone());
+        }
+        let dx_speaker = if config.dx.is_empty() {
+            None
+        } else {
+            let mut sc = SpeakerConfig::new(tgw.asn, config.dx[0].local_address);
+            sc.timers = vgw::timers::of(config.profile).bgp;
+            sc.kernel = None;
+            sc.max_paths = 1;
+            sc.listen = Vec::new();
+            for d in &config.dx {
+                let mut n = NeighborConfig::new(IpAddr::V4(d.address), tgw.asn);
+                n.name = Some(d.attachment.clone());
+                n.local_address = Some(IpAddr::V4(d.local_address));
+                n.families = vec![Family::Ipv4Unicast];
+                n.graceful_restart_time = 0;
+                n.next_hop_self = true;
+                sc.listen.push(SocketAddr::new(IpAddr::V4(d.local_address), 179));
+                sc.neighbors.push(n);
+            }
+            Some(Arc::new(
+                Speaker::start(sc, Box::new(DefaultPolicy))
+                    .await
+                    .map_err(|e| GatewayError::Bgp(e.to_string()))?,
+            ))
+        };
+
         // Forwarding: packets look up the route table of the attachment they came in by.
         let mut k = 0;
         for (name, kind) in tgw.attachments() {
@@ -324,6 +356,12 @@ impl Tgw {
                     .iter()
                     .filter(|r| r.attachment == name)
                     .filter_map(|r| tunnel_ifnames.get(&r.name).cloned())
+                    .collect(),
+                AttachmentKind::DxGateway => config
+                    .dx
+                    .iter()
+                    .filter(|d| d.attachment == name)
+                    .map(|d| d.ifname.clone())
                     .collect(),
             };
             for ifname in ifnames {
@@ -428,15 +466,17 @@ impl Tgw {
                 selections: BTreeMap::new(),
                 originated: BTreeSet::new(),
                 originated_vpn: BTreeSet::new(),
+                originated_dx: BTreeSet::new(),
             }),
         });
 
-        for sp in speakers.iter().chain(&vpn_speaker) {
+        for sp in speakers.iter().chain(&vpn_speaker).chain(&dx_speaker) {
             gateway::bundle::bridge_bgp_events(sp, publisher.clone(), changed.clone());
         }
         let vpn_parts = VpnParts {
             speaker: vpn_speaker.clone(),
             tunnels: tunnels.clone(),
+            dx: dx_speaker.clone(),
         };
         recompute(&shared, &speakers, &vpn_parts, &publisher).await;
         let mut tasks = Vec::new();
@@ -472,6 +512,7 @@ impl Tgw {
             shared,
             speakers,
             vpn_speaker,
+            dx_speaker,
             tunnels,
             underlay,
             devices,
@@ -486,7 +527,7 @@ impl Tgw {
         for t in &self.tasks {
             t.abort();
         }
-        for sp in self.speakers.iter().chain(&self.vpn_speaker) {
+        for sp in self.speakers.iter().chain(&self.vpn_speaker).chain(&self.dx_speaker) {
             sp.shutdown().await;
         }
         {
@@ -522,6 +563,8 @@ impl Tgw {
 struct VpnParts {
     speaker: Option<Arc<Speaker>>,
     tunnels: Option<Arc<Tunnels>>,
+    /// The Direct Connect gateway attachments' speaker.
+    dx: Option<Arc<Speaker>>,
 }
 
 /// Every route the VPN attachments' tunnels offer: BGP paths and static routes of tunnels up.
@@ -544,23 +587,46 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
             });
         }
     }
-    let Some(sp) = &vpn.speaker else { return out };
-    let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await else {
-        return out;
-    };
-    for route in routes {
-        let Some(prefix) = route.prefix.to_ipv4_net() else { continue };
-        for path in route.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
-            let Some(r) = shared.vpn.iter().find(|r| r.name == path.peer) else { continue };
-            out.push(VpnPath {
-                attachment: r.attachment.clone(),
-                tunnel: r.name.clone(),
-                prefix,
-                as_path: tables::parse_as_path(&path.as_path),
-                med: path.med,
-                peer_asn: r.customer_asn,
-                next_hop: r.remote_inside,
-            });
+    if let Some(sp) = &vpn.speaker
+        && let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await
+    {
+        for route in routes {
+            let Some(prefix) = route.prefix.to_ipv4_net() else { continue };
+            for path in route.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
+                let Some(r) = shared.vpn.iter().find(|r| r.name == path.peer) else { continue };
+                out.push(VpnPath {
+                    attachment: r.attachment.clone(),
+                    tunnel: r.name.clone(),
+                    prefix,
+                    as_path: tables::parse_as_path(&path.as_path),
+                    med: path.med,
+                    peer_asn: r.customer_asn,
+                    next_hop: r.remote_inside,
+                });
+            }
+        }
+    }
+    if let Some(sp) = &vpn.dx
+        && let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await
+    {
+        for route in routes {
+            let Some(prefix) = route.prefix.to_ipv4_net() else { continue };
+            for path in route.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
+                let Some(d) = shared.config.dx.iter().find(|d| d.attachment == path.peer) else {
+                    continue;
+                };
+                let as_path = tables::parse_as_path(&path.as_path);
+                out.push(VpnPath {
+                    attachment: d.attachment.clone(),
+                    tunnel: d.attachment.clone(),
+                    prefix,
+                    // ECMP is never across ASNs: the customer's, the path's first AS.
+                    peer_asn: Some(as_path.first().copied().unwrap_or(shared.config.tgw.asn)),
+                    as_path,
+                    med: path.med,
+                    next_hop: d.address,
+                });
+            }
         }
     }
     out
@@ -616,6 +682,13 @@ async fn recompute(
 ) {
     let learned = learned(shared, speakers).await;
     let vpn_paths = vpn_learned(shared, vpn).await;
+    let up = vpn.tunnels.as_ref().map(|t| t.states()).unwrap_or_default();
+    let up_tunnels: Vec<(String, String, Ipv4Addr)> = shared
+        .vpn
+        .iter()
+        .filter(|r| up.get(&r.name) == Some(&true))
+        .map(|r| (r.attachment.clone(), r.name.clone(), r.remote_inside))
+        .collect();
     let tgw = &shared.config.tgw;
     let options = Options {
         vpn_ecmp: tgw.vpn_ecmp,
@@ -624,8 +697,16 @@ async fn recompute(
     let mut st = shared.state.lock().await;
     let mut to_connect: BTreeSet<Ipv4Net> = BTreeSet::new();
     let mut to_vpn: BTreeSet<Ipv4Net> = BTreeSet::new();
+    let mut to_dx: BTreeSet<Ipv4Net> = BTreeSet::new();
     for (i, table) in shared.tables.iter().enumerate() {
-        let cands = tables::candidates(tgw, &shared.config.vpcs, table, &learned, &vpn_paths);
+        let cands = tables::candidates(
+            tgw,
+            &shared.config.vpcs,
+            table,
+            &learned,
+            &vpn_paths,
+            &up_tunnels,
+        );
         let selections = routing::tgw::select(&cands, options);
         let wanted = tables::kernel_routes(&shared.config.vpcs, &shared.tunnel_ifnames, &selections);
         let stats = st.fibs[i].sync(&wanted).await;
@@ -659,7 +740,27 @@ async fn recompute(
                 }
             }
         }
+        if table
+            .associations
+            .iter()
+            .any(|a| tgw.attachment_kind(a) == Some(AttachmentKind::DxGateway))
+        {
+            for s in &selections {
+                if !s.blackhole && s.kind != routing::tgw::TgwRouteKind::DxGateway {
+                    to_dx.insert(s.prefix);
+                }
+            }
+        }
         st.selections.insert(table.name.clone(), selections);
+    }
+    if let Some(sp) = &vpn.dx {
+        for p in st.originated_dx.difference(&to_dx) {
+            let _ = sp.withdraw(Prefix::from(*p)).await;
+        }
+        for p in to_dx.difference(&st.originated_dx) {
+            let _ = sp.originate(Prefix::from(*p), PathAttrs::default()).await;
+        }
+        st.originated_dx = to_dx;
     }
     if let Some(sp) = &vpn.speaker {
         for p in st.originated_vpn.difference(&to_vpn) {

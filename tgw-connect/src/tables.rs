@@ -42,8 +42,9 @@ pub struct ConnectPath {
     pub next_hop: Ipv4Addr,
 }
 
-/// A route a VPN attachment's tunnel offers: learned over its BGP session, or a static VPN
-/// route while the tunnel is up.
+/// A route a VPN attachment's tunnel offers (learned over its BGP session, or a static VPN
+/// route while the tunnel is up), or a Direct Connect gateway attachment's backbone session
+/// (`tunnel` is then the attachment).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VpnPath {
     /// The VPN attachment.
@@ -77,11 +78,21 @@ pub fn candidates(
     table: &ResolvedTable,
     learned: &[ConnectPath],
     vpn: &[VpnPath],
+    up_tunnels: &[(String, String, Ipv4Addr)],
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for r in &table.routes {
         match (&r.attachment, r.blackhole) {
             (_, true) => out.push(Candidate::blackhole(r.cidr)),
+            (Some(a), false) if tgw.attachment_kind(a) == Some(AttachmentKind::Vpn) => {
+                // A static route to a VPN attachment uses one of its tunnels that is up.
+                for (_, tunnel, next_hop) in up_tunnels.iter().filter(|(att, _, _)| att == a) {
+                    let mut c = Candidate::static_route(r.cidr, a);
+                    c.via = tunnel.clone();
+                    c.next_hop = Some(*next_hop);
+                    out.push(c);
+                }
+            }
             (Some(a), false) => {
                 let mut c = Candidate::static_route(r.cidr, a);
                 if let Some(v) = vpcs.iter().find(|v| &v.attachment == a) {
@@ -116,10 +127,14 @@ pub fn candidates(
                     out.push(c);
                 }
             }
-            Some(AttachmentKind::Vpn) => {
+            Some(k @ (AttachmentKind::Vpn | AttachmentKind::DxGateway)) => {
+                let kind = if k == AttachmentKind::Vpn {
+                    TgwRouteKind::Vpn
+                } else {
+                    TgwRouteKind::DxGateway
+                };
                 for p in vpn.iter().filter(|p| &p.attachment == a) {
-                    let mut c =
-                        Candidate::propagated(p.prefix, TgwRouteKind::Vpn, a, &p.tunnel);
+                    let mut c = Candidate::propagated(p.prefix, kind, a, &p.tunnel);
                     if let Some(asn) = p.peer_asn {
                         c = c.bgp(&p.as_path, asn, p.med.unwrap_or(0), asn != tgw.asn);
                     }
@@ -141,7 +156,10 @@ pub fn ifname_of(
 ) -> Option<String> {
     match c.kind {
         TgwRouteKind::Connect => Some(gre_ifname(&c.via)),
-        TgwRouteKind::Vpn | TgwRouteKind::VpnOverDx => tunnels.get(&c.via).cloned(),
+        TgwRouteKind::Vpn | TgwRouteKind::VpnOverDx | TgwRouteKind::DxGateway => {
+            tunnels.get(&c.via).cloned()
+        }
+        TgwRouteKind::Static if tunnels.contains_key(&c.via) => tunnels.get(&c.via).cloned(),
         _ => vpcs
             .iter()
             .find(|v| v.attachment == c.attachment)

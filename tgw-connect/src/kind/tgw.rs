@@ -17,7 +17,9 @@ use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
-use vgw::kind::query::{ConnectionRef, CustomerViewOf, VpcOf, VpnConnectionList};
+use vgw::kind::query::{
+    ConnectionRef, CustomerViewOf, DirectConnectPeersOf, VgwFact, VgwFacts, VpcOf, VpnConnectionList,
+};
 
 use super::query::{ConnectPeersFor, PeerView};
 use crate::config::{TGW_MTU, TgwConfig, TgwDecl, VpcRuntime};
@@ -144,7 +146,30 @@ impl TgwDecl {
             tgw: self.clone(),
             vpcs,
             vpn: None,
+            dx: self.dx_runtime(topo),
         }
+    }
+
+    /// The backbone sessions of the DX gateway attachments: the DX location routers whose DX
+    /// gateways are associated with this TGW (they treat it as they treat a VGW association:
+    /// iBGP in the TGW's ASN over a backbone /30, `dxgw::kind`).
+    pub fn dx_runtime(&self, topo: &Topology) -> Vec<crate::config::DxRuntime> {
+        let mut out = Vec::new();
+        for (node, peers) in topo.ask(&DirectConnectPeersOf {
+            vgw: self.name.clone(),
+        }) {
+            for p in peers {
+                if self.dx_attachments.iter().any(|d| d.name == p.name) {
+                    out.push(crate::config::DxRuntime {
+                        attachment: p.name,
+                        address: p.address,
+                        local_address: p.local_address,
+                        ifname: node.to_string(),
+                    });
+                }
+            }
+        }
+        out
     }
 }
 
@@ -194,6 +219,18 @@ impl NodeSpec for TgwDecl {
                 }
             }
             None => {}
+        }
+        let dx = self.dx_runtime(topo);
+        for (i, d) in self.dx_attachments.iter().enumerate() {
+            if !dx.iter().any(|r| r.attachment == d.name) {
+                out.push(cx.error(
+                    &self.path.key("dx_attachment").index(i).key("name"),
+                    format!(
+                        "no [[dxgw.gateway]] {:?} is associated with {} (association = [{{ vgw = {:?} }}])",
+                        d.name, self.name, self.name
+                    ),
+                ));
+            }
         }
         for (i, c) in self.connects.iter().enumerate() {
             if let Some(app) = &c.appliance
@@ -297,6 +334,21 @@ impl NodeSpec for TgwDecl {
     }
 
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
+        if !self.dx_attachments.is_empty() {
+            // What a DX gateway association needs: the ASN of the backbone iBGP session and
+            // the prefixes it allows by default (every VPC attached).
+            question.answer::<VgwFacts>(|_| {
+                Some(VgwFact {
+                    asn: self.asn,
+                    vpc_cidrs: self
+                        .vpc_attachments
+                        .iter()
+                        .filter_map(|a| topo.ask_node(&a.vpc, &VpcOf))
+                        .flat_map(|v| v.cidrs)
+                        .collect(),
+                })
+            });
+        }
         if let Some(Ok(v)) = self.vpn_gateway() {
             question.answer::<CustomerViewOf>(|q| {
                 match vgw::kind::plan::customer_views(&v, topo, &q.cgw, q.profile, &q.keys) {
