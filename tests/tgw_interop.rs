@@ -115,6 +115,8 @@ fn tgw_config() -> TgwConfig {
             netns: None,
             vpc_routes: Vec::new(),
         }],
+        vpn: None,
+        dx: Vec::new(),
     }
 }
 

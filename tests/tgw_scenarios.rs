@@ -397,3 +397,156 @@ fn cgw_config_gives_the_appliance_frr_configuration() {
         describe(&aws)
     );
 }
+
+/// Shipped scenario `name` with `from` replaced by `to` (each must occur), as a file in `ws`.
+fn variant(ws: &Workspace, name: &str, edits: &[(&str, &str)]) -> std::path::PathBuf {
+    let mut text = scenarios::shipped::find(name).unwrap().text.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?} not in {name}");
+        text = text.replacen(from, to, 1);
+    }
+    ws.file(&format!("{name}-variant.toml"), &text)
+}
+
+const FOUR_PATHS: &str = r#"via = ["vpn1-t1", "vpn1-t2", "vpn2-t1", "vpn2-t2"]
+next_hops = 4"#;
+
+/// §7 item 7: four next hops; prepend on one connection: only the other's tunnels; ECMP off:
+/// one path.
+#[test]
+fn tgw_vpn_ecmp_in_both_profiles_with_prepend_and_ecmp_off() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwvfast"), ("aws", "tgwvaws")] {
+        let record = run_in(&Workspace::new(), "tgw-vpn-ecmp", profile, lab);
+        assert!(
+            passed(&record).iter().any(|n| n == "10.1.0.0/16 over the four tunnels"),
+            "{profile}"
+        );
+    }
+    let ws = Workspace::new();
+    let prepend = variant(
+        &ws,
+        "tgw-vpn-ecmp",
+        &[
+            (
+                "routes = [{ to = \"10.1.0.0/16\", via = \"10.1.255.6\" }]",
+                "routes = [{ to = \"10.1.0.0/16\", via = \"10.1.255.6\" }]\ntunnels = { \"vpn2-t1\" = { as_path_prepend = 2 }, \"vpn2-t2\" = { as_path_prepend = 2 } }",
+            ),
+            (FOUR_PATHS, "via = [\"vpn1-t1\", \"vpn1-t2\"]\nnext_hops = 2"),
+        ],
+    );
+    run_in(&ws, prepend.to_str().unwrap(), "fast", "tgwvprep");
+    let ws = Workspace::new();
+    let off = variant(
+        &ws,
+        "tgw-vpn-ecmp",
+        &[("vpn_ecmp = true", "vpn_ecmp = false"), (FOUR_PATHS, "next_hops = 1")],
+    );
+    run_in(&ws, off.to_str().unwrap(), "fast", "tgwvoff");
+}
+
+/// §7 item 6 in both profiles, and a static route to the VPN attachment beating DX.
+#[test]
+fn tgw_dx_vs_vpn_in_both_profiles_and_a_static_route_to_the_vpn() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwdfast"), ("aws", "tgwdaws")] {
+        let record = run_in(&Workspace::new(), "tgw-dx-vs-vpn", profile, lab);
+        let names = passed(&record);
+        for want in [
+            "only the DX gateway route shows",
+            "DX withdrawn: the VPN route appears",
+            "DX back: only the DX route again",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{profile}: {want} not in {names:?}");
+        }
+    }
+    let ws = Workspace::new();
+    let text = scenarios::shipped::find("tgw-dx-vs-vpn").unwrap().text;
+    let topology = &text[..text.find("[[probe]]").expect("probes")];
+    let mut s = topology.replace(
+        "[[tgw.dx_attachment]]",
+        "[[tgw.route_table]]\nname = \"default\"\nroutes = [{ cidr = \"10.1.0.0/16\", attachment = \"vpn1\" }]\n\n[[tgw.dx_attachment]]",
+    );
+    s.push_str(
+        r#"
+[[expect]]
+name = "DX is up"
+within = "20s"
+check = "state"
+node = "dx1"
+show = "vifs"
+pointer = "/vifs/0/bgp/state"
+equals = "Established"
+
+[[expect]]
+name = "the static route to the VPN attachment beats the DX route"
+after = "DX is up"
+within = "10s"
+check = "tgw_route"
+node = "tgw1"
+prefix = "10.1.0.0/16"
+route_kind = "static"
+next_hops = 1
+"#,
+    );
+    let file = ws.file("static-beats-dx.toml", &s);
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwdstat");
+    assert_eq!(passed(&record).len(), 2);
+}
+
+/// tshark decodes the ESP of a running TGW VPN attachment (ESP in UDP 4500, RFC 3948) with
+/// nothing malformed (`tgw_interop` does the same for GRE and BGP over GRE).
+#[test]
+fn tshark_decodes_the_esp_of_vpn_attachments() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "tgwesp";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: lab.to_string(),
+    };
+    let mut child = ws
+        .command(&["run", "tgw-vpn-ecmp", "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start hybridlab run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = ws.run(&["show", lab, "tgw1", "routes"]);
+        let routes: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let up = routes["tables"]["default"]["routes"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["prefix"] == "10.1.0.0/16" && r["next_hops"] == 4));
+        if up {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ECMP route: {}", describe(&out));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let pcap = ws.path().join("esp.pcapng");
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &format!("hl-{lab}-inet"), "tshark", "-n", "-i", "tgw1"])
+        .args(["-a", "duration:2", "-w"])
+        .arg(&pcap)
+        .output()
+        .expect("tshark");
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args(["-T", "fields", "-E", "separator=|", "-e", "esp.spi", "-e", "_ws.malformed"])
+        .output()
+        .expect("tshark");
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut esp = 0;
+    for line in text.lines() {
+        let (spi, malformed) = line.split_once('|').unwrap_or((line, ""));
+        assert!(malformed.is_empty(), "malformed: {line}");
+        if !spi.is_empty() {
+            esp += 1;
+        }
+    }
+    assert!(esp > 100, "{esp} ESP packets decoded in 2 s of probes\n{text}");
+    let _ = child.wait();
+}
