@@ -419,7 +419,9 @@ fn tgw_vpn_ecmp_in_both_profiles_with_prepend_and_ecmp_off() {
     for (profile, lab) in [("fast", "tgwvfast"), ("aws", "tgwvaws")] {
         let record = run_in(&Workspace::new(), "tgw-vpn-ecmp", profile, lab);
         assert!(
-            passed(&record).iter().any(|n| n == "10.1.0.0/16 over the four tunnels"),
+            passed(&record)
+                .iter()
+                .any(|n| n == "10.1.0.0/16 over the four tunnels"),
             "{profile}"
         );
     }
@@ -432,7 +434,10 @@ fn tgw_vpn_ecmp_in_both_profiles_with_prepend_and_ecmp_off() {
                 "routes = [{ to = \"10.1.0.0/16\", via = \"10.1.255.6\" }]",
                 "routes = [{ to = \"10.1.0.0/16\", via = \"10.1.255.6\" }]\ntunnels = { \"vpn2-t1\" = { as_path_prepend = 2 }, \"vpn2-t2\" = { as_path_prepend = 2 } }",
             ),
-            (FOUR_PATHS, "via = [\"vpn1-t1\", \"vpn1-t2\"]\nnext_hops = 2"),
+            (
+                FOUR_PATHS,
+                "via = [\"vpn1-t1\", \"vpn1-t2\"]\nnext_hops = 2",
+            ),
         ],
     );
     run_in(&ws, prepend.to_str().unwrap(), "fast", "tgwvprep");
@@ -440,7 +445,10 @@ fn tgw_vpn_ecmp_in_both_profiles_with_prepend_and_ecmp_off() {
     let off = variant(
         &ws,
         "tgw-vpn-ecmp",
-        &[("vpn_ecmp = true", "vpn_ecmp = false"), (FOUR_PATHS, "next_hops = 1")],
+        &[
+            ("vpn_ecmp = true", "vpn_ecmp = false"),
+            (FOUR_PATHS, "next_hops = 1"),
+        ],
     );
     run_in(&ws, off.to_str().unwrap(), "fast", "tgwvoff");
 }
@@ -457,7 +465,10 @@ fn tgw_dx_vs_vpn_in_both_profiles_and_a_static_route_to_the_vpn() {
             "DX withdrawn: the VPN route appears",
             "DX back: only the DX route again",
         ] {
-            assert!(names.iter().any(|n| n == want), "{profile}: {want} not in {names:?}");
+            assert!(
+                names.iter().any(|n| n == want),
+                "{profile}: {want} not in {names:?}"
+            );
         }
     }
     let ws = Workspace::new();
@@ -516,16 +527,31 @@ fn tshark_decodes_the_esp_of_vpn_attachments() {
         let routes: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         let up = routes["tables"]["default"]["routes"]
             .as_array()
-            .is_some_and(|a| a.iter().any(|r| r["prefix"] == "10.1.0.0/16" && r["next_hops"] == 4));
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|r| r["prefix"] == "10.1.0.0/16" && r["next_hops"] == 4)
+            });
         if up {
             break;
         }
-        assert!(Instant::now() < deadline, "no ECMP route: {}", describe(&out));
+        assert!(
+            Instant::now() < deadline,
+            "no ECMP route: {}",
+            describe(&out)
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     let pcap = ws.path().join("esp.pcapng");
     let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &format!("hl-{lab}-inet"), "tshark", "-n", "-i", "tgw1"])
+        .args([
+            "netns",
+            "exec",
+            &format!("hl-{lab}-inet"),
+            "tshark",
+            "-n",
+            "-i",
+            "tgw1",
+        ])
         .args(["-a", "duration:2", "-w"])
         .arg(&pcap)
         .output()
@@ -534,7 +560,16 @@ fn tshark_decodes_the_esp_of_vpn_attachments() {
     let out = std::process::Command::new("tshark")
         .args(["-n", "-r"])
         .arg(&pcap)
-        .args(["-T", "fields", "-E", "separator=|", "-e", "esp.spi", "-e", "_ws.malformed"])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "esp.spi",
+            "-e",
+            "_ws.malformed",
+        ])
         .output()
         .expect("tshark");
     assert!(out.status.success(), "{}", describe(&out));
@@ -547,6 +582,9 @@ fn tshark_decodes_the_esp_of_vpn_attachments() {
             esp += 1;
         }
     }
-    assert!(esp > 100, "{esp} ESP packets decoded in 2 s of probes\n{text}");
+    assert!(
+        esp > 100,
+        "{esp} ESP packets decoded in 2 s of probes\n{text}"
+    );
     let _ = child.wait();
 }

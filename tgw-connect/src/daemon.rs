@@ -218,9 +218,18 @@ impl Tgw {
                     let name = vgw::daemon::tunnel_name(&c.name, i);
                     let ipsec = t
                         .options
-                        .tunnel_config(&name, t.outside_ip, t.customer_ip, &t.pre_shared_key, config.profile)
+                        .tunnel_config(
+                            &name,
+                            t.outside_ip,
+                            t.customer_ip,
+                            &t.pre_shared_key,
+                            config.profile,
+                        )
                         .map_err(|e| {
-                            gateway::ConfigError::new(format!("vpn_attachment[{ci}].tunnel[{i}].options"), e.to_string())
+                            gateway::ConfigError::new(
+                                format!("vpn_attachment[{ci}].tunnel[{i}].options"),
+                                e.to_string(),
+                            )
                         })?;
                     let ifname = gateway::bundle::ifname(&c.name, ci, i);
                     tunnel_ifnames.insert(name.clone(), ifname.clone());
@@ -249,10 +258,16 @@ impl Tgw {
         }
         let outside: Vec<Ipv4Addr> = vpn
             .iter()
-            .flat_map(|v| v.connections.iter().flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip)))
+            .flat_map(|v| {
+                v.connections
+                    .iter()
+                    .flat_map(|c| c.tunnels.iter().map(|t| t.outside_ip))
+            })
             .collect();
         let underlay = match vpn.as_ref().and_then(|v| v.underlay_gateway) {
-            Some(gw) if !outside.is_empty() => Some(Underlay::install(&netlink, &outside, gw).await?),
+            Some(gw) if !outside.is_empty() => {
+                Some(Underlay::install(&netlink, &outside, gw).await?)
+            }
             _ => None,
         };
         let tunnels = if specs.is_empty() {
@@ -278,7 +293,9 @@ impl Tgw {
                 sc.max_paths = 1;
                 sc.listen = Vec::new();
                 for (spec, run) in specs.iter().zip(&vpn_runs) {
-                    let Some(asn) = run.customer_asn else { continue };
+                    let Some(asn) = run.customer_asn else {
+                        continue;
+                    };
                     let mut n = NeighborConfig::new(IpAddr::V4(spec.remote_inside), asn);
                     n.name = Some(run.name.clone());
                     n.local_address = Some(IpAddr::V4(spec.local_inside));
@@ -291,7 +308,8 @@ impl Tgw {
                         restart_after: Some(vt.max_prefix_restart),
                         warning_only: false,
                     });
-                    sc.listen.push(SocketAddr::new(IpAddr::V4(spec.local_inside), 179));
+                    sc.listen
+                        .push(SocketAddr::new(IpAddr::V4(spec.local_inside), 179));
                     sc.neighbors.push(n);
                 }
                 let _ = v;
@@ -324,7 +342,8 @@ impl Tgw {
                 n.families = vec![Family::Ipv4Unicast];
                 n.graceful_restart_time = 0;
                 n.next_hop_self = true;
-                sc.listen.push(SocketAddr::new(IpAddr::V4(d.local_address), 179));
+                sc.listen
+                    .push(SocketAddr::new(IpAddr::V4(d.local_address), 179));
                 sc.neighbors.push(n);
             }
             Some(Arc::new(
@@ -527,7 +546,12 @@ impl Tgw {
         for t in &self.tasks {
             t.abort();
         }
-        for sp in self.speakers.iter().chain(&self.vpn_speaker).chain(&self.dx_speaker) {
+        for sp in self
+            .speakers
+            .iter()
+            .chain(&self.vpn_speaker)
+            .chain(&self.dx_speaker)
+        {
             sp.shutdown().await;
         }
         {
@@ -591,9 +615,17 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
         && let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await
     {
         for route in routes {
-            let Some(prefix) = route.prefix.to_ipv4_net() else { continue };
-            for path in route.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
-                let Some(r) = shared.vpn.iter().find(|r| r.name == path.peer) else { continue };
+            let Some(prefix) = route.prefix.to_ipv4_net() else {
+                continue;
+            };
+            for path in route
+                .paths
+                .iter()
+                .filter(|p| !p.filtered && p.peer != "local")
+            {
+                let Some(r) = shared.vpn.iter().find(|r| r.name == path.peer) else {
+                    continue;
+                };
                 out.push(VpnPath {
                     attachment: r.attachment.clone(),
                     tunnel: r.name.clone(),
@@ -610,8 +642,14 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
         && let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await
     {
         for route in routes {
-            let Some(prefix) = route.prefix.to_ipv4_net() else { continue };
-            for path in route.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
+            let Some(prefix) = route.prefix.to_ipv4_net() else {
+                continue;
+            };
+            for path in route
+                .paths
+                .iter()
+                .filter(|p| !p.filtered && p.peer != "local")
+            {
                 let Some(d) = shared.config.dx.iter().find(|d| d.attachment == path.peer) else {
                     continue;
                 };
@@ -708,7 +746,8 @@ async fn recompute(
             &up_tunnels,
         );
         let selections = routing::tgw::select(&cands, options);
-        let wanted = tables::kernel_routes(&shared.config.vpcs, &shared.tunnel_ifnames, &selections);
+        let wanted =
+            tables::kernel_routes(&shared.config.vpcs, &shared.tunnel_ifnames, &selections);
         let stats = st.fibs[i].sync(&wanted).await;
         if stats.replaced + stats.removed > 0 {
             publisher.publish(
@@ -734,7 +773,10 @@ async fn recompute(
         {
             for s in &selections {
                 if !s.blackhole
-                    && !matches!(s.kind, routing::tgw::TgwRouteKind::Vpn | routing::tgw::TgwRouteKind::VpnOverDx)
+                    && !matches!(
+                        s.kind,
+                        routing::tgw::TgwRouteKind::Vpn | routing::tgw::TgwRouteKind::VpnOverDx
+                    )
                 {
                     to_vpn.insert(s.prefix);
                 }

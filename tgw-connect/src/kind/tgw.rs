@@ -18,7 +18,8 @@ use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
 use vgw::kind::query::{
-    ConnectionRef, CustomerViewOf, DirectConnectPeersOf, VgwFact, VgwFacts, VpcOf, VpnConnectionList,
+    ConnectionRef, CustomerViewOf, DirectConnectPeersOf, VgwFact, VgwFacts, VpcOf,
+    VpnConnectionList,
 };
 
 use super::query::{ConnectPeersFor, PeerView};
@@ -94,7 +95,10 @@ impl TgwDecl {
             .map(|a| a.vpc.clone())
             .unwrap_or_default();
         t.insert("vpc".into(), toml::Value::String(vpc));
-        t.insert("amazon_side_asn".into(), toml::Value::Integer(i64::from(self.asn)));
+        t.insert(
+            "amazon_side_asn".into(),
+            toml::Value::Integer(i64::from(self.asn)),
+        );
         if let Some(i) = &self.internet {
             t.insert("internet".into(), i.clone());
         }
@@ -214,8 +218,14 @@ impl NodeSpec for TgwDecl {
                     std::path::PathBuf::new(),
                     &vgw::kind::keys::KeySource::NoLab,
                 ) {
-                    let at = e.path.to_string().replacen("connection", "vpn_attachment", 1);
-                    out.push(cx.error(&self.path.key("vpn_attachment"), format!("{at}: {}", e.message)));
+                    let at = e
+                        .path
+                        .to_string()
+                        .replacen("connection", "vpn_attachment", 1);
+                    out.push(cx.error(
+                        &self.path.key("vpn_attachment"),
+                        format!("{at}: {}", e.message),
+                    ));
                 }
             }
             None => {}
@@ -304,32 +314,29 @@ impl NodeSpec for TgwDecl {
                 path: self.path.key("internet"),
             });
         }
-        out.extend(self.vpc_attachments
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let link = self.vpc_link(i);
-                let addr = |n| IpNet::V4(Ipv4Net::new(host(link, n), 30).expect("a /30"));
-                Link {
-                    name: a.name.clone(),
-                    endpoints: [
-                        Endpoint {
-                            node: self.name.clone(),
-                            ifname: Some(attachment_ifname(i)),
-                            address: None,
-                            addresses: vec![addr(1)],
-                        },
-                        Endpoint {
-                            node: a.vpc.clone(),
-                            ifname: None,
-                            address: None,
-                            addresses: vec![addr(2)],
-                        },
-                    ],
-                    mtu: Some(TGW_MTU),
-                    path: self.path.key("vpc_attachment").index(i),
-                }
-            }));
+        out.extend(self.vpc_attachments.iter().enumerate().map(|(i, a)| {
+            let link = self.vpc_link(i);
+            let addr = |n| IpNet::V4(Ipv4Net::new(host(link, n), 30).expect("a /30"));
+            Link {
+                name: a.name.clone(),
+                endpoints: [
+                    Endpoint {
+                        node: self.name.clone(),
+                        ifname: Some(attachment_ifname(i)),
+                        address: None,
+                        addresses: vec![addr(1)],
+                    },
+                    Endpoint {
+                        node: a.vpc.clone(),
+                        ifname: None,
+                        address: None,
+                        addresses: vec![addr(2)],
+                    },
+                ],
+                mtu: Some(TGW_MTU),
+                path: self.path.key("vpc_attachment").index(i),
+            }
+        }));
         out
     }
 
