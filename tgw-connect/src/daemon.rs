@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use bgp::driver::{NeighborConfig, Speaker, SpeakerConfig};
 use bgp::rib::{DefaultPolicy, MaxPrefix};
+use bgp::wire::attrs::{AsPath, AsSegment, SegmentKind};
 use bgp::wire::{Family, PathAttrs, Prefix};
 use control::protocol::ErrorCode;
 use control::{ErrorBody, EventPublisher, ServerBuilder, ShowParams};
@@ -104,9 +105,36 @@ struct TunnelRun {
 struct State {
     fibs: Vec<KernelRoutes>,
     selections: BTreeMap<String, Vec<Selection>>,
-    originated: BTreeSet<Ipv4Net>,
-    originated_vpn: BTreeSet<Ipv4Net>,
-    originated_dx: BTreeSet<Ipv4Net>,
+    /// What each kind of peer was sent, with the AS_PATH it was sent with.
+    originated: Originated,
+    originated_vpn: Originated,
+    originated_dx: Originated,
+}
+
+type Originated = BTreeMap<Ipv4Net, Vec<u32>>;
+
+/// Makes `speakers` originate exactly `wanted`: a route learned over BGP goes on with its
+/// AS_PATH (our AS is prepended towards eBGP peers), so a customer never takes its own prefix
+/// back (AS_PATH loop detection), as on AWS.
+async fn sync_originated(speakers: &[&Arc<Speaker>], current: &mut Originated, wanted: Originated) {
+    for sp in speakers {
+        for p in current.keys().filter(|p| !wanted.contains_key(p)) {
+            let _ = sp.withdraw(Prefix::from(*p)).await;
+        }
+        for (p, path) in wanted.iter().filter(|(p, a)| current.get(p) != Some(a)) {
+            let mut attrs = PathAttrs::default();
+            if !path.is_empty() {
+                attrs.as_path = AsPath {
+                    segments: vec![AsSegment {
+                        kind: SegmentKind::Sequence,
+                        asns: path.clone(),
+                    }],
+                };
+            }
+            let _ = sp.originate(Prefix::from(*p), attrs).await;
+        }
+    }
+    *current = wanted;
 }
 
 /// A running transit gateway.
@@ -149,6 +177,11 @@ impl Tgw {
         // tables chosen by input interface): no reverse-path filter.
         ns.set_rp_filter(0)
             .map_err(GatewayError::netns("rp_filter"))?;
+        // ECMP by flow (addresses, protocol, ports), as AWS spreads flows over Connect peers and
+        // VPN tunnels (inferred: AWS says "flows", not which fields); the kernel's default hashes
+        // the addresses only, which would put every flow between two hosts on one peer.
+        ns.set_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
+            .map_err(GatewayError::netns("fib_multipath_hash_policy"))?;
 
         let mut peers = Vec::new();
         for (ci, c) in tgw.connects.iter().enumerate() {
@@ -483,9 +516,9 @@ impl Tgw {
             state: Mutex::new(State {
                 fibs,
                 selections: BTreeMap::new(),
-                originated: BTreeSet::new(),
-                originated_vpn: BTreeSet::new(),
-                originated_dx: BTreeSet::new(),
+                originated: Originated::new(),
+                originated_vpn: Originated::new(),
+                originated_dx: Originated::new(),
             }),
         });
 
@@ -733,9 +766,10 @@ async fn recompute(
         preference: TunnelPreference::new(tgw.seed),
     };
     let mut st = shared.state.lock().await;
-    let mut to_connect: BTreeSet<Ipv4Net> = BTreeSet::new();
-    let mut to_vpn: BTreeSet<Ipv4Net> = BTreeSet::new();
-    let mut to_dx: BTreeSet<Ipv4Net> = BTreeSet::new();
+    let mut to_connect = Originated::new();
+    let mut to_vpn = Originated::new();
+    let mut to_dx = Originated::new();
+    let path_of = |s: &Selection| s.paths.first().map(|c| c.as_path.clone()).unwrap_or_default();
     for (i, table) in shared.tables.iter().enumerate() {
         let cands = tables::candidates(
             tgw,
@@ -762,7 +796,7 @@ async fn recompute(
         {
             for s in &selections {
                 if !s.blackhole && s.kind != routing::tgw::TgwRouteKind::Connect {
-                    to_connect.insert(s.prefix);
+                    to_connect.insert(s.prefix, path_of(s));
                 }
             }
         }
@@ -778,7 +812,7 @@ async fn recompute(
                         routing::tgw::TgwRouteKind::Vpn | routing::tgw::TgwRouteKind::VpnOverDx
                     )
                 {
-                    to_vpn.insert(s.prefix);
+                    to_vpn.insert(s.prefix, path_of(s));
                 }
             }
         }
@@ -789,41 +823,21 @@ async fn recompute(
         {
             for s in &selections {
                 if !s.blackhole && s.kind != routing::tgw::TgwRouteKind::DxGateway {
-                    to_dx.insert(s.prefix);
+                    to_dx.insert(s.prefix, path_of(s));
                 }
             }
         }
         st.selections.insert(table.name.clone(), selections);
     }
+    let st = &mut *st;
     if let Some(sp) = &vpn.dx {
-        for p in st.originated_dx.difference(&to_dx) {
-            let _ = sp.withdraw(Prefix::from(*p)).await;
-        }
-        for p in to_dx.difference(&st.originated_dx) {
-            let _ = sp.originate(Prefix::from(*p), PathAttrs::default()).await;
-        }
-        st.originated_dx = to_dx;
+        sync_originated(&[sp], &mut st.originated_dx, to_dx).await;
     }
     if let Some(sp) = &vpn.speaker {
-        for p in st.originated_vpn.difference(&to_vpn) {
-            let _ = sp.withdraw(Prefix::from(*p)).await;
-        }
-        for p in to_vpn.difference(&st.originated_vpn) {
-            let _ = sp.originate(Prefix::from(*p), PathAttrs::default()).await;
-        }
-        st.originated_vpn = to_vpn;
+        sync_originated(&[sp], &mut st.originated_vpn, to_vpn).await;
     }
-    let gone: Vec<Ipv4Net> = st.originated.difference(&to_connect).copied().collect();
-    let new: Vec<Ipv4Net> = to_connect.difference(&st.originated).copied().collect();
-    for sp in speakers {
-        for p in &gone {
-            let _ = sp.withdraw(Prefix::from(*p)).await;
-        }
-        for p in &new {
-            let _ = sp.originate(Prefix::from(*p), PathAttrs::default()).await;
-        }
-    }
-    st.originated = to_connect;
+    let connect: Vec<&Arc<Speaker>> = speakers.iter().collect();
+    sync_originated(&connect, &mut st.originated, to_connect).await;
 }
 
 fn bad(message: impl Into<String>) -> ErrorBody {

@@ -272,7 +272,8 @@ impl NodeSpec for TgwDecl {
                 routes.push(StaticRoute {
                     to: IpNet::V4(c),
                     via: Some(IpAddr::V4(host(self.vpc_link(i), 2))),
-                    dev: Some(attachment_ifname(i)),
+                    // Not `dev` too: the engine makes that a second, device-only next hop.
+                    dev: None,
                     metric: None,
                 });
             }
