@@ -78,7 +78,8 @@ fn show(exe: &Path, state: &Path, what: &str) -> Result<Value, String> {
         .env("HYBRIDLAB_STATE_DIR", state)
         .output()
         .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn iperf_server(node: &str) -> Result<Child, String> {
@@ -192,7 +193,10 @@ fn bench() -> Result<(), String> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    println!("tgw_connect benchmark, {date}, debug={}", cfg!(debug_assertions));
+    println!(
+        "tgw_connect benchmark, {date}, debug={}",
+        cfg!(debug_assertions)
+    );
     println!(
         "TCP, one flow: bare veth {:.2} Gbit/s, through one Connect peer {:.2} Gbit/s (ratio {:.2}; AWS: 5 Gbit/s per peer)",
         veth / 1e9,
@@ -228,8 +232,20 @@ fn measure(exe: &Path, state: &Path) -> Result<Measured, String> {
         let out = exec(
             "tgw1",
             &[
-                "ip", "route", "get", "10.1.0.10", "from", "10.0.1.10", "iif", "tgwatt0", "ipproto",
-                "tcp", "sport", &sp, "dport", "5201",
+                "ip",
+                "route",
+                "get",
+                "10.1.0.10",
+                "from",
+                "10.0.1.10",
+                "iif",
+                "tgwatt0",
+                "ipproto",
+                "tcp",
+                "sport",
+                &sp,
+                "dport",
+                "5201",
             ],
         )?;
         for (dev, n) in &mut flows {

@@ -49,7 +49,9 @@ fn err(text: &str) {
 /// Reads a scenario: a file path, or a shipped scenario's name.
 fn load_source(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
-    if path.exists() {
+    // A directory is never a scenario: `hybridlab run tgw-connect` in the repository's root
+    // names the shipped scenario, not the package directory of the same name.
+    if path.exists() && !(path.is_dir() && shipped::find(arg).is_some()) {
         return std::fs::read_to_string(path)
             .map(|text| Source::new(arg, text))
             .map_err(|e| format!("cannot read {arg}: {e}"));
@@ -529,7 +531,9 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
         }
     };
     let lab_dir = netns::lab::LabConfig::default().lab_dir(arg);
-    let running = if engine::validate::valid_lab_name(arg) && !Path::new(arg).exists() {
+    let running = if engine::validate::valid_lab_name(arg)
+        && (!Path::new(arg).exists() || Path::new(arg).is_dir())
+    {
         match lab_record::load(&lab_dir) {
             Ok(r) => r,
             Err(e) => {

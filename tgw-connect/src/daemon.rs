@@ -769,7 +769,12 @@ async fn recompute(
     let mut to_connect = Originated::new();
     let mut to_vpn = Originated::new();
     let mut to_dx = Originated::new();
-    let path_of = |s: &Selection| s.paths.first().map(|c| c.as_path.clone()).unwrap_or_default();
+    let path_of = |s: &Selection| {
+        s.paths
+            .first()
+            .map(|c| c.as_path.clone())
+            .unwrap_or_default()
+    };
     for (i, table) in shared.tables.iter().enumerate() {
         let cands = tables::candidates(
             tgw,
