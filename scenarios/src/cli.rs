@@ -49,7 +49,9 @@ fn err(text: &str) {
 /// Reads a scenario: a file path, or a shipped scenario's name.
 fn load_source(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
-    if path.exists() {
+    // A directory is never a scenario: `hybridlab run tgw-connect` in the repository's root
+    // names the shipped scenario, not the package directory of the same name.
+    if path.exists() && !(path.is_dir() && shipped::find(arg).is_some()) {
         return std::fs::read_to_string(path)
             .map(|text| Source::new(arg, text))
             .map_err(|e| format!("cannot read {arg}: {e}"));
@@ -584,7 +586,9 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 }
 
 /// `hybridlab cgw-config --format frr|bird|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`,
-/// or `--format frr|frr-bfdd|bird SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
+/// or `--format frr|frr-bfdd|bird SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`),
+/// or `--format frr SCENARIO CONNECT_ATTACHMENT` for a Transit Gateway Connect attachment's
+/// appliance (`tgw_connect::export`).
 ///
 /// When `arg` names a running lab (its state directory holds the lab's record), the
 /// configuration is that lab's: planned from the scenario it was started from, in its profile,
@@ -592,6 +596,29 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 /// does not give are random per lab). Otherwise `arg` is a scenario file or a shipped name.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
     use cgw::kind::download::{Format, customer_config, find_connection};
+    if let Ok(p) = parse_profile(profile)
+        && let Ok(scenario) = load_with(arg, p)
+        && tgw_connect::export::is_connect(&scenario, connection)
+    {
+        if format != "frr" {
+            err(&format!(
+                "format {format:?} has no Connect attachment form: expected frr"
+            ));
+            return BAD;
+        }
+        return match tgw_connect::export::frr(&scenario, connection) {
+            Ok(text) => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(text.as_bytes());
+                let _ = o.flush();
+                0
+            }
+            Err(e) => {
+                err(&e);
+                BAD
+            }
+        };
+    }
     if let Ok(p) = parse_profile(profile)
         && let Ok(scenario) = load_with(arg, p)
         && dxgw::kind::download::is_vif(&scenario, connection)
@@ -627,7 +654,9 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
         }
     };
     let lab_dir = netns::lab::LabConfig::default().lab_dir(arg);
-    let running = if engine::validate::valid_lab_name(arg) && !Path::new(arg).exists() {
+    let running = if engine::validate::valid_lab_name(arg)
+        && (!Path::new(arg).exists() || Path::new(arg).is_dir())
+    {
         match lab_record::load(&lab_dir) {
             Ok(r) => r,
             Err(e) => {
