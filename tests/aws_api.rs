@@ -252,3 +252,45 @@ probe = "to-onprem"
     assert_eq!(code, Some(0), "{out}");
     assert!(!ws.state().join(lab).exists(), "the lab directory is left");
 }
+
+/// The Transit Gateway calls over `tgw-connect`: DescribeTransitGateways, the attachments
+/// (the Connect attachment's transport is the VPC attachment), the Connect peers (p1-p3 with
+/// both BGP sessions up, the TTL-1 eBGP peer p4 down), SearchTransitGatewayRoutes finding the
+/// site's prefix propagated from Connect. The scenario's GRE cut is held back so the lab
+/// stays steady while the API is read; the run is then interrupted and cleans up.
+#[test]
+fn transit_gateway_calls_describe_the_live_tgw() {
+    let ws = Workspace::new();
+    let lab = "ap-tgw";
+    let text = edited(
+        "tgw-connect",
+        &[
+            ("name = \"tgw-connect\"", "name = \"ap-tgw\""),
+            (
+                "name = \"cut-p1\"\nafter = \"p4 (eBGP with TTL 1): no session\"",
+                "name = \"cut-p1\"\nafter = \"p4 (eBGP with TTL 1): no session\"\ndelay = \"600s\"",
+            ),
+        ],
+    );
+    let file = ws.file("ap-tgw.toml", &text);
+    let run = ApiRun::start(&ws, &file, lab);
+    let facts = run.drive("tgw");
+    let shown = ws.run(&["show", lab]);
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert_eq!(facts["peers"], 4, "{facts}");
+    let tgw = facts["tgw"].as_str().unwrap();
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("transit-gateway") && l.ends_with(tgw)),
+        "{tgw} not in:\n{shown}"
+    );
+    // Interrupted like Ctrl-C: the lab goes, nothing is left.
+    let pid = run.child.id() as i32;
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let (code, out) = run.finish(&ws, lab);
+    assert_ne!(code, Some(0), "an interrupted run does not pass: {out}");
+    assert!(!ws.state().join(lab).exists(), "the lab directory is left");
+}

@@ -54,6 +54,8 @@ pub struct Inventory {
     pub cgws: Vec<CgwInfo>,
     /// Direct Connect location router nodes (`dxgw` kind).
     pub dx_nodes: Vec<String>,
+    /// Transit Gateway nodes (`tgw` kind).
+    pub tgw_nodes: Vec<String>,
 }
 
 /// A VPN connection found by id.

@@ -9,13 +9,13 @@
 //!  sigv4      Signature Version 4 verification
 //!  form       form bodies / query strings, SigV4's URI encoding
 //!  server     protocol dispatch (X-Amz-Target or Action), auth first, errors in AWS's shapes
-//!  ec2        the EC2 Query calls (XML)          directconnect  the DX calls (JSON 1.1)
+//!  ec2        the EC2 Query VPN calls (XML)      directconnect  the DX calls (JSON 1.1)
+//!  transitgateway  the EC2 Query TGW calls (XML)
 //!  inventory  the lab's resources, from the binary    lab  control sockets
 //!  ids        stable per-lab resource ids        xml, time, error  output helpers
 //! ```
 //!
-//! What it does not do: create or delete resources (the scenario defines them), serve
-//! Transit Gateway calls (not yet), TLS.
+//! What it does not do: create or delete resources (the scenario defines them), TLS.
 
 pub mod directconnect;
 pub mod ec2;
@@ -28,6 +28,7 @@ pub mod lab;
 pub mod server;
 pub mod sigv4;
 pub mod time;
+pub mod transitgateway;
 pub mod xml;
 
 pub use server::{ApiConfig, serve};

@@ -25,6 +25,7 @@ use crate::http::{Request, Response, serve_connection};
 use crate::inventory::Inventory;
 use crate::lab::Lab;
 use crate::sigv4::{AuthError, Credentials, SignedRequest, verify};
+use crate::transitgateway as tgw;
 
 /// Everything the endpoint serves from.
 pub struct ApiConfig {
@@ -59,6 +60,10 @@ pub const EC2_ACTIONS: &[&str] = &[
     "ReplaceVpnTunnel",
     "GetVpnConnectionDeviceTypes",
     "GetVpnConnectionDeviceSampleConfiguration",
+    "DescribeTransitGateways",
+    "DescribeTransitGatewayAttachments",
+    "SearchTransitGatewayRoutes",
+    "DescribeTransitGatewayConnectPeers",
 ];
 
 /// The Direct Connect actions served.
@@ -179,6 +184,12 @@ async fn handle_ec2(config: &ApiConfig, req: &Request, rid: &str) -> Response {
         "GetVpnConnectionDeviceTypes" => Ok(ec2::get_device_types(rid)),
         "GetVpnConnectionDeviceSampleConfiguration" => {
             ec2::get_sample_configuration(inv, config.sample.clone(), &p, rid).await
+        }
+        "DescribeTransitGateways" => tgw::describe_transit_gateways(inv, &lab, &p, rid).await,
+        "DescribeTransitGatewayAttachments" => tgw::describe_attachments(inv, &lab, &p, rid).await,
+        "SearchTransitGatewayRoutes" => tgw::search_routes(inv, &lab, &p, rid).await,
+        "DescribeTransitGatewayConnectPeers" => {
+            tgw::describe_connect_peers(inv, &lab, &p, rid).await
         }
         other => Err(ApiError::new(
             400,

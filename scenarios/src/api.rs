@@ -61,22 +61,21 @@ pub fn inventory(scenario: &Scenario, lab: &str) -> Inventory {
             asn: c.asn,
         })
         .collect();
-    let mut dx_nodes: Vec<String> = Vec::new();
-    for (router, _) in topo.ask(&dxgw::kind::query::DxCustomerOf) {
-        for (node, _) in topo.ask(&dxgw::kind::query::VifsFor {
-            router: router.to_string(),
-        }) {
-            if !dx_nodes.iter().any(|n| n == node) {
-                dx_nodes.push(node.to_string());
-            }
-        }
-    }
+    let of_kind = |kind: &str| -> Vec<String> {
+        topo.nodes
+            .iter()
+            .filter(|n| n.kind() == kind)
+            .map(|n| n.name().to_string())
+            .collect()
+    };
+    let (dx_nodes, tgw_nodes) = (of_kind("dxgw"), of_kind("tgw"));
     Inventory {
         lab: lab.to_string(),
         region: REGION.to_string(),
         vgws,
         cgws,
         dx_nodes,
+        tgw_nodes,
     }
 }
 

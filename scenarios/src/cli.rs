@@ -504,6 +504,10 @@ pub fn show_ids(lab: &str) -> u8 {
         Ok(dx) => ids.extend(dx),
         Err(e) => err(&format!("Direct Connect ids: {}", e.message)),
     }
+    match rt.block_on(aws_api::transitgateway::resource_ids(&inventory, &lab_api)) {
+        Ok(t) => ids.extend(t),
+        Err(e) => err(&format!("Transit Gateway ids: {}", e.message)),
+    }
     let width = ids.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
     let name_width = ids.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
     let mut text = format!("lab {lab} ({})\n", source.name);

@@ -312,4 +312,55 @@ def dx_flow():
     print(json.dumps({"vif": vif["virtualInterfaceId"], "peers_during_test": peers}))
 
 
-{"vpn": vpn_flow, "static": static_flow, "dx": dx_flow}[sys.argv[1]]()
+def tgw_flow():
+    ec2 = client("ec2")
+    tgws = validated("ec2", "DescribeTransitGateways")["TransitGateways"]
+    if len(tgws) != 1 or tgws[0]["Options"]["AmazonSideAsn"] != TGW_ASN:
+        fail(f"one TGW with ASN {TGW_ASN}: {tgws}")
+    atts = validated("ec2", "DescribeTransitGatewayAttachments")["TransitGatewayAttachments"]
+    kinds = sorted(a["ResourceType"] for a in atts)
+    if kinds != ["connect", "vpc"]:
+        fail(f"attachments {kinds}")
+    connect = [a for a in atts if a["ResourceType"] == "connect"][0]
+    vpc = [a for a in atts if a["ResourceType"] == "vpc"][0]
+    if connect["ResourceId"] != vpc["TransitGatewayAttachmentId"]:
+        fail(f"the Connect attachment's transport is the VPC attachment: {connect}")
+
+    def peers_up():
+        ps = ec2.describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"]
+        up = {p["TransitGatewayConnectPeerId"]: [b["BgpStatus"] for b in p["ConnectPeerConfiguration"]["BgpConfigurations"]] for p in ps}
+        return sorted(map(tuple, up.values())) == [("down", "down"), ("up", "up"), ("up", "up"), ("up", "up")], up
+    poll("three Connect peers with both sessions up, the TTL-1 peer down", 60, peers_up)
+    peers = validated("ec2", "DescribeTransitGatewayConnectPeers")["TransitGatewayConnectPeers"]
+    for p in peers:
+        c = p["ConnectPeerConfiguration"]
+        if c["Protocol"] != "gre" or len(c["BgpConfigurations"]) != 2 or not c["InsideCidrBlocks"][0].endswith("/29"):
+            fail(f"a Connect peer: {p}")
+    table = connect["Association"]["TransitGatewayRouteTableId"]
+
+    def site_route():
+        r = ec2.search_transit_gateway_routes(
+            TransitGatewayRouteTableId=table,
+            Filters=[{"Name": "route-search.exact-match", "Values": [SITE]}],
+        )["Routes"]
+        return len(r) == 1 and r[0]["State"] == "active" and r[0]["Type"] == "propagated", r
+    routes = poll(f"{SITE} propagated from Connect", 30, site_route)
+    if [a["ResourceType"] for a in routes[0]["TransitGatewayAttachments"]] != ["connect"]:
+        fail(f"{SITE} not via the Connect attachment: {routes}")
+    validated("ec2", "SearchTransitGatewayRoutes", {
+        "TransitGatewayRouteTableId": table,
+        "Filter.1.Name": "type", "Filter.1.Value.1": "propagated",
+    })
+    r = aws_cli("ec2", "search-transit-gateway-routes", "--transit-gateway-route-table-id", table,
+                "--filters", "Name=state,Values=active")
+    if r.returncode != 0 or SITE not in r.stdout:
+        fail(f"aws ec2 search-transit-gateway-routes: {r.stderr} {r.stdout}")
+    expect_error(lambda: ec2.search_transit_gateway_routes(TransitGatewayRouteTableId=table, Filters=[{"Name": "tag:x", "Values": ["y"]}]), "InvalidParameterValue")
+    expect_error(lambda: ec2.search_transit_gateway_routes(TransitGatewayRouteTableId="tgw-rtb-00000000000000000", Filters=[{"Name": "type", "Values": ["static"]}]), "InvalidRouteTableID.NotFound")
+    print(json.dumps({"tgw": tgws[0]["TransitGatewayId"], "peers": len(peers), "route": routes[0]}))
+
+
+TGW_ASN = 64512
+SITE = "10.1.0.0/16"
+
+{"vpn": vpn_flow, "static": static_flow, "dx": dx_flow, "tgw": tgw_flow}[sys.argv[1]]()

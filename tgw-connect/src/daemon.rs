@@ -872,6 +872,26 @@ fn selection_view(s: &Selection) -> Value {
     })
 }
 
+/// The `tgw` view: the gateway as DescribeTransitGateways describes it (ASN, CIDR block,
+/// options) and its route tables with their associations and propagations.
+fn tgw_view(sh: &Shared) -> Value {
+    let t = &sh.config.tgw;
+    json!({
+        "name": t.name,
+        "asn": t.asn,
+        "cidr_block": t.cidr_block.to_string(),
+        "vpn_ecmp": t.vpn_ecmp,
+        "default_association": t.default_association,
+        "default_propagation": t.default_propagation,
+        "route_tables": sh.tables.iter().map(|r| json!({
+            "name": r.name,
+            "id": r.id,
+            "associations": r.associations,
+            "propagations": r.propagations,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 fn register(
     builder: ServerBuilder,
     shared: &Arc<Shared>,
@@ -879,6 +899,11 @@ fn register(
     devices: &Arc<Vec<GreDevice>>,
     vpn: &VpnParts,
 ) -> ServerBuilder {
+    let sh = shared.clone();
+    let builder = builder.show("tgw", move |_p: ShowParams| {
+        let sh = sh.clone();
+        async move { Ok(tgw_view(&sh)) }
+    });
     let v = vpn.clone();
     let builder = builder.show("tunnels", move |_p: ShowParams| {
         let v = v.clone();
