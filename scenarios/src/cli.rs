@@ -35,19 +35,19 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(text.as_bytes());
     let _ = o.flush();
 }
 
-fn err(text: &str) {
+pub(crate) fn err(text: &str) {
     let mut e = std::io::stderr().lock();
     let _ = writeln!(e, "{text}");
 }
 
 /// Reads a scenario: a file path, or a shipped scenario's name.
-fn load_source(arg: &str) -> Result<Source, String> {
+pub(crate) fn load_source(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
     if path.exists() {
         return std::fs::read_to_string(path)
@@ -65,7 +65,7 @@ fn load_source(arg: &str) -> Result<Source, String> {
 }
 
 /// `--profile fast|aws`, when given.
-fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
+pub(crate) fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
     match arg {
         None => Ok(None),
         Some("fast") => Ok(Some(Profile::Fast)),
@@ -146,6 +146,8 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     /// SVG path.
     pub svg: Option<PathBuf>,
+    /// Capture every link and TUN device into this directory (pcapng).
+    pub capture: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
 }
@@ -267,9 +269,12 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
     let record = rt.block_on(async {
         let config = netns::lab::LabConfig::default();
         let backend = match NetnsBackend::create(lab, &config) {
-            Ok(b) => Arc::new(b),
+            Ok(b) => b,
             Err(e) => return Err(e.to_string()),
         };
+        if let Some(c) = capture_config(scenario, lab, args) {
+            backend.capture_to(c)?;
+        }
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, scenario.timing.profile)?;
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
@@ -291,6 +296,7 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
             }
             let _ = stop_tx.send(true);
         });
+        let backend = Arc::new(backend);
         let rec = Recorder::new(Live::new(args.quiet));
         let opts = RunOptions {
             lab: lab.to_string(),
@@ -309,6 +315,30 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
     };
     drop(rt);
     report_run(&record, args)
+}
+
+/// What `run` captures: everything with `--capture DIR`; else the links marked
+/// `capture = true`, into `./capture-<lab>` (a choice: the scenario names no directory).
+fn capture_config(
+    scenario: &Scenario,
+    lab: &str,
+    args: &RunArgs,
+) -> Option<engine::capture::CaptureConfig> {
+    match &args.capture {
+        Some(dir) => Some(engine::capture::CaptureConfig {
+            dir: dir.clone(),
+            every_link: true,
+            tunnels: true,
+        }),
+        None if scenario.topology.links.iter().any(|l| l.capture) => {
+            Some(engine::capture::CaptureConfig {
+                dir: PathBuf::from(format!("capture-{lab}")),
+                every_link: false,
+                tunnels: false,
+            })
+        }
+        None => None,
+    }
 }
 
 fn report_run(record: &RunRecord, args: &RunArgs) -> u8 {
