@@ -594,11 +594,8 @@ pub fn capture(lab: &str, what: &str, count: Option<u64>) -> u8 {
         let s = parse_scenario_with(&source, &scenarios::registry(), Some(profile))
             .map_err(|d| d.to_string())?;
         if let Some((node, ifname)) = what.split_once(':') {
-            let veth = s.topology.links.iter().any(|l| {
-                (0..2).any(|i| l.endpoints[i].node == node && l.ifname(i) == ifname)
-            });
-            let medium = if veth { Medium::Ethernet } else { Medium::Ip };
-            return Ok((node.to_string(), ifname.to_string(), medium));
+            // Ethernet or bare IP: decided once inside the namespace.
+            return Ok((node.to_string(), ifname.to_string(), Medium::Ip));
         }
         let l = s.topology.link(what).ok_or_else(|| {
             let names: Vec<&str> = s.topology.links.iter().map(|l| l.name.as_str()).collect();
@@ -609,7 +606,7 @@ pub fn capture(lab: &str, what: &str, count: Option<u64>) -> u8 {
         })?;
         Ok((l.endpoints[0].node.clone(), l.ifname(0), Medium::Ethernet))
     };
-    let (node, ifname, medium) = match resolve() {
+    let (node, ifname, mut medium) = match resolve() {
         Ok(r) => r,
         Err(e) => {
             err(&format!("capture {lab} {what}: {e}"));
@@ -619,6 +616,22 @@ pub fn capture(lab: &str, what: &str, count: Option<u64>) -> u8 {
     if let Err(e) = enter_node(lab, &node) {
         err(&format!("capture {lab} {what}: {e}"));
         return BAD;
+    }
+    if medium == Medium::Ip {
+        // A device with a MAC address (a veth, a TAP) carries Ethernet frames.
+        let mac = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()
+            .and_then(|rt| {
+                rt.block_on(async {
+                    let nl = netns::Netlink::open_current().ok()?;
+                    nl.link(netns::LinkId::Name(&ifname)).await.ok()?.mac
+                })
+            });
+        if mac.is_some_and(|m| !m.is_empty()) {
+            medium = Medium::Ethernet;
+        }
     }
     let sock = match netns::Netns::current()
         .map_err(|e| e.to_string())

@@ -1,6 +1,6 @@
 //! Packet captures of a running lab: one pcapng file per link (its first end's veth, which sees
-//! both directions) and one per TUN device of a daemon (the tunnel's inside: BGP, BFD and
-//! probe traffic before encryption), written from AF_PACKET sockets in the nodes' namespaces.
+//! both directions) and one per TUN or TAP device of a daemon (a tunnel's inside: BGP, BFD
+//! and probe traffic before encryption; a VIF's tagged side), written from AF_PACKET sockets in the nodes' namespaces.
 //!
 //! - [`pcapng`]: the file format (pure);
 //! - [`tap`]: one interface into one pcapng stream, on a thread.
@@ -87,10 +87,11 @@ impl CaptureSet {
             .map_err(|e| format!("capturing link {link}: {e}"))
     }
 
-    /// Captures TUN device `ifname` of `node` into `<node>-<ifname>.pcapng` (again, into a
-    /// new file, when an earlier capture of that name ended with its device).
-    pub fn tun(&self, node: &str, ns: &Netns, ifname: &str) -> Result<(), String> {
-        self.start(&format!("{node}-{ifname}"), ns, ifname, Medium::Ip)
+    /// Captures TUN (bare IP) or TAP (Ethernet) device `ifname` of `node` into
+    /// `<node>-<ifname>.pcapng` (again, into a new file, when an earlier capture of that name
+    /// ended with its device).
+    pub fn tun(&self, node: &str, ns: &Netns, ifname: &str, medium: Medium) -> Result<(), String> {
+        self.start(&format!("{node}-{ifname}"), ns, ifname, medium)
             .map_err(|e| format!("capturing {node}'s {ifname}: {e}"))
     }
 

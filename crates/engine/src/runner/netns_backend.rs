@@ -17,6 +17,7 @@ use netns::lab::{Lab, LabConfig};
 use netns::link::{LinkId, VethEnd, VethOptions};
 use netns::{Netlink, Netns, Route};
 
+use crate::capture::tap::Medium;
 use crate::capture::{CaptureConfig, CaptureSet};
 use crate::kind::{ProcessSpec, StaticRoute};
 use crate::model::TrafficMatch;
@@ -80,10 +81,8 @@ impl NetnsBackend {
 
     /// Starts following the nodes' TUN devices (called once the namespaces exist).
     fn watch_tuns(&self, set: Arc<CaptureSet>) {
-        let nodes: Vec<(String, Arc<Netns>, Arc<Netlink>)> = lock(&self.ns)
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
+        let names: Vec<String> = lock(&self.ns).keys().cloned().collect();
+        let nodes: Vec<(String, Arc<Netns>, Arc<Netlink>)> = names
             .into_iter()
             .filter_map(|n| Some((n.clone(), self.netns(&n).ok()?, self.netlink(&n).ok()?)))
             .collect();
@@ -93,7 +92,13 @@ impl NetnsBackend {
                 for (node, ns, nl) in &nodes {
                     let Ok(links) = nl.links().await else { continue };
                     for l in links.iter().filter(|l| l.kind.as_deref() == Some("tun")) {
-                        if let Err(e) = set.tun(node, ns, &l.name)
+                        // A TAP has a MAC address and carries Ethernet; a TUN, bare IP.
+                        let medium = if l.mac.as_ref().is_some_and(|m| !m.is_empty()) {
+                            Medium::Ethernet
+                        } else {
+                            Medium::Ip
+                        };
+                        if let Err(e) = set.tun(node, ns, &l.name, medium)
                             && failed.insert((node.clone(), l.name.clone()))
                         {
                             tracing::warn!("{e}");
