@@ -421,13 +421,17 @@ pub fn show(lab: &str, node: &str, what: Option<&str>, args: &[String]) -> u8 {
 
 /// `hybridlab down [LAB]`.
 pub fn down(lab: Option<&str>) -> u8 {
+    // A live owner is asked to stop before this process enters a user namespace of its own:
+    // from there, a rootless owner's /proc/PID/ns links could not be read to find it.
+    let stopped = lab.map(|l| crate::lab_owner::stop(l, &netns::lab::LabConfig::default()));
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot enter the namespaces: {e}"));
         return BAD;
     }
     let config = netns::lab::LabConfig::default();
     match lab {
-        Some(lab) => match crate::lab_owner::stop(lab, &config)
+        Some(lab) => match stopped
+            .unwrap_or(Ok(false))
             .map_err(|e| e.to_string())
             .and_then(|stopped| {
                 if stopped {

@@ -534,13 +534,13 @@ pub fn act(lab: &str, action: &str, args: &[String]) -> u8 {
     }
 }
 
-fn setns_path(path: &Path, kind: NsType) -> Result<(), String> {
-    netns::join::join(path, kind).map_err(|e| e.to_string())
-}
 
 /// Moves this (single-threaded) process into `node`'s network namespace of running lab
-/// `lab`: rootless, first into the owner's user and mount namespaces (where the pins live).
-fn enter_node(lab: &str, node: &str) -> Result<(), String> {
+/// `lab`. Rootless, the pin lives in the owner's mount namespace: it is opened through
+/// `/proc/OWNER/root`, then the owner's user namespace is joined (which the network namespace
+/// belongs to); this process keeps its own mount namespace and /proc. Returns the path the
+/// namespace was opened by.
+fn enter_node(lab: &str, node: &str) -> Result<PathBuf, String> {
     let dir = lab_dir_of(lab)?;
     let record = LabRecord::load(&dir.join("lab.json")).map_err(|e| e.to_string())?;
     let ns = record
@@ -551,7 +551,8 @@ fn enter_node(lab: &str, node: &str) -> Result<(), String> {
             let nodes: Vec<&str> = record.namespaces.iter().map(|n| n.node.as_str()).collect();
             format!("lab {lab} has no node {node} (nodes: {})", nodes.join(", "))
         })?;
-    if record.mode == netns::rootless::Mode::Rootless {
+    let pin = record.pin_dir.join(&ns.name);
+    let (pin, user_ns) = if record.mode == netns::rootless::Mode::Rootless {
         let labs = netns::lab::list(&config()).map_err(|e| e.to_string())?;
         let status = labs
             .iter()
@@ -559,14 +560,21 @@ fn enter_node(lab: &str, node: &str) -> Result<(), String> {
             .ok_or_else(|| format!("no lab {lab}"))?;
         let pid = crate::lab_owner::foreign_owner(status)
             .ok_or_else(|| format!("the owner of lab {lab} is not running"))?;
-        let cwd = std::env::current_dir().ok();
-        setns_path(Path::new(&format!("/proc/{pid}/ns/user")), NsType::User)?;
-        setns_path(Path::new(&format!("/proc/{pid}/ns/mnt")), NsType::Mount)?;
-        if let Some(c) = cwd {
-            let _ = std::env::set_current_dir(c);
-        }
+        let inside = pin.strip_prefix("/").unwrap_or(&pin);
+        (
+            PathBuf::from(format!("/proc/{pid}/root")).join(inside),
+            Some(PathBuf::from(format!("/proc/{pid}/ns/user"))),
+        )
+    } else {
+        (pin, None)
+    };
+    let f = std::fs::File::open(&pin).map_err(|e| format!("opening {}: {e}", pin.display()))?;
+    if let Some(u) = user_ns {
+        netns::join::join(&u, NsType::User).map_err(|e| e.to_string())?;
     }
-    setns_path(&record.pin_dir.join(&ns.name), NsType::Net)
+    netns::join::join_file(&f, NsType::Net, &format!("the namespace of {node}"))
+        .map_err(|e| e.to_string())?;
+    Ok(pin)
 }
 
 /// `hybridlab exec LAB NODE -- CMD...`: the command replaces this process, inside the node.
@@ -613,10 +621,13 @@ pub fn capture(lab: &str, what: &str, count: Option<u64>) -> u8 {
             return BAD;
         }
     };
-    if let Err(e) = enter_node(lab, &node) {
-        err(&format!("capture {lab} {what}: {e}"));
-        return BAD;
-    }
+    let pin = match enter_node(lab, &node) {
+        Ok(p) => p,
+        Err(e) => {
+            err(&format!("capture {lab} {what}: {e}"));
+            return BAD;
+        }
+    };
     if medium == Medium::Ip {
         // A device with a MAC address (a veth, a TAP) carries Ethernet frames.
         let mac = tokio::runtime::Builder::new_current_thread()
@@ -633,7 +644,7 @@ pub fn capture(lab: &str, what: &str, count: Option<u64>) -> u8 {
             medium = Medium::Ethernet;
         }
     }
-    let sock = match netns::Netns::current()
+    let sock = match netns::Netns::open_path(&pin)
         .map_err(|e| e.to_string())
         .and_then(|ns| tap::open(&ns, &ifname))
     {

@@ -3,8 +3,8 @@
 //! detached lab owner needs (its own session; its standard output into a log file).
 //!
 //! ```text
-//!   rootless lab:  setns(/proc/OWNER/ns/user)  setns(/proc/OWNER/ns/mnt)  setns(pin, NET)
-//!   root lab:                                                             setns(pin, NET)
+//!   rootless lab:  open /proc/OWNER/root/PIN   setns(/proc/OWNER/ns/user)   setns(pin, NET)
+//!   root lab:      open PIN                                                 setns(pin, NET)
 //! ```
 //!
 //! What it does not do: find the owner or the pin (the caller reads the lab's record), or run
@@ -33,11 +33,18 @@ pub enum NsType {
 /// needs a single-threaded process: call it first in `main`, before any thread starts. Joining
 /// a mount namespace resets the working directory to its root.
 pub fn join(path: &Path, kind: NsType) -> Result<()> {
-    let what = format!("entering {}", path.display());
+    let f = File::open(path).map_err(|e| Error::os(format!("opening {}", path.display()), e))?;
+    join_file(&f, kind, &path.display().to_string())
+}
+
+/// [`join`] with a namespace file already open (`what` names it in errors): a pin opened
+/// through `/proc/OWNER/root/...` before joining the owner's user namespace, so that this
+/// process keeps its own mount namespace (and its own /proc).
+pub fn join_file(f: &File, kind: NsType, what: &str) -> Result<()> {
+    let what = format!("entering {what}");
     if kind == NsType::User {
         crate::rootless::ensure_single_threaded(&what)?;
     }
-    let f = File::open(path).map_err(|e| Error::os(what.clone(), e))?;
     let nstype = match kind {
         NsType::User => libc::CLONE_NEWUSER,
         NsType::Mount => libc::CLONE_NEWNS,

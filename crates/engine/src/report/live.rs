@@ -31,7 +31,7 @@ impl Live {
             status_shown: false,
             quiet,
             last_who: String::new(),
-            widths: [8, 5, 8],
+            widths: [12, 6, 8],
         }
     }
 
@@ -132,10 +132,10 @@ mod tests {
         );
         assert_eq!(
             a,
-            "  +4.953s  vgw1      BGP    vpn1-t1   Established -> Idle  hold timer expired"
+            "  +4.953s  vgw1          BGP     vpn1-t1   Established -> Idle  hold timer expired"
         );
-        assert_eq!(b, "  +4.954s            BGP    vpn1-t2   Idle -> Connect");
-        assert!(c.starts_with("  +4.955s  cgw1      BGP"), "{c}");
+        assert_eq!(b, "  +4.954s                BGP     vpn1-t2   Idle -> Connect");
+        assert!(c.starts_with("  +4.955s  cgw1          BGP"), "{c}");
         assert_eq!(a.find("BGP"), b.find("BGP"));
         assert!(!a.contains('{'));
     }

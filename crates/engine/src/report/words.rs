@@ -280,14 +280,18 @@ pub fn words(e: &TimelineEvent) -> Words {
                 daemon(&e.kind, &v)
             }
         }
-        EventSource::Engine => ("lab".into(), String::new(), e.detail.clone()),
+        EventSource::Engine => (String::new(), String::new(), e.detail.clone()),
         EventSource::Action => ("action".into(), e.kind.clone(), e.detail.clone()),
-        EventSource::Probe => ("probe".into(), String::new(), e.detail.clone()),
-        EventSource::Expectation => (
-            "expect".into(),
-            e.kind.to_uppercase(),
-            e.detail.clone(),
-        ),
+        EventSource::Probe => ("probe".into(), e.kind.clone(), e.detail.clone()),
+        // Expectation names are sentences: they go with the text, not in the first column.
+        EventSource::Expectation => {
+            return Words {
+                who: "expect".into(),
+                what: e.kind.to_uppercase(),
+                which: String::new(),
+                text: format!("{}: {}", e.subject, e.detail),
+            };
+        }
     };
     Words {
         who: e.subject.clone(),
