@@ -62,10 +62,22 @@ impl CaptureSet {
         self.config.every_link || marked
     }
 
-    fn start(&self, stem: &str, ns: &Netns, ifname: &str, medium: Medium) -> Result<(), String> {
+    /// Starts (or keeps) the capture `stem`; `ifindex` is the device's index now, when known:
+    /// another index under the same name is a new device (deleted and created again), which
+    /// gets a new file.
+    fn start(
+        &self,
+        stem: &str,
+        ns: &Netns,
+        ifname: &str,
+        medium: Medium,
+        ifindex: Option<u32>,
+    ) -> Result<(), String> {
         let mut taps = self.taps.lock().unwrap_or_else(|p| p.into_inner());
         let generation = match taps.get(stem) {
-            Some((_, t)) if t.is_running() => return Ok(()),
+            Some((_, t)) if t.is_running() && ifindex.is_none_or(|i| i == t.ifindex()) => {
+                return Ok(());
+            }
             Some((g, _)) => g + 1,
             None => 1,
         };
@@ -83,15 +95,22 @@ impl CaptureSet {
 
     /// Captures link `link` at interface `ifname` of `ns` into `<link>.pcapng`.
     pub fn link(&self, link: &str, ns: &Netns, ifname: &str) -> Result<(), String> {
-        self.start(link, ns, ifname, Medium::Ethernet)
+        self.start(link, ns, ifname, Medium::Ethernet, None)
             .map_err(|e| format!("capturing link {link}: {e}"))
     }
 
     /// Captures TUN (bare IP) or TAP (Ethernet) device `ifname` of `node` into
-    /// `<node>-<ifname>.pcapng` (again, into a new file, when an earlier capture of that name
-    /// ended with its device).
-    pub fn tun(&self, node: &str, ns: &Netns, ifname: &str, medium: Medium) -> Result<(), String> {
-        self.start(&format!("{node}-{ifname}"), ns, ifname, medium)
+    /// `<node>-<ifname>.pcapng`; when the device of that name now has another index `ifindex`
+    /// (its daemon restarted and made it again), into `<node>-<ifname>.2.pcapng`, and so on.
+    pub fn tun(
+        &self,
+        node: &str,
+        ns: &Netns,
+        ifname: &str,
+        ifindex: u32,
+        medium: Medium,
+    ) -> Result<(), String> {
+        self.start(&format!("{node}-{ifname}"), ns, ifname, medium, Some(ifindex))
             .map_err(|e| format!("capturing {node}'s {ifname}: {e}"))
     }
 

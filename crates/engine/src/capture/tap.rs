@@ -72,8 +72,9 @@ fn now_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Copies frames from `sock` to a pcapng stream on `out` until `stop` turns true or the
-/// interface goes away (its device deleted: the socket reports ENETDOWN/ENXIO). Flushes after
+/// Copies frames from `sock` to a pcapng stream on `out` until `stop` turns true. A device
+/// that goes down and up again is followed; one deleted and created again under the same name
+/// is another device (a new socket: see [`super::CaptureSet`]). Flushes after
 /// every batch when `flush` (a live pipe), otherwise when it ends; stops after `limit` frames
 /// when given. Returns the frame count; a write error (the reader went away) ends it with that
 /// error.
@@ -105,11 +106,10 @@ pub fn stream<W: Write>(
             Ok(m) => m.to_vec(),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(e.raw_os_error(), Some(libc::ENETDOWN) | Some(libc::ENXIO)) =>
-            {
-                break;
-            }
+            // The device went down (a link cut by `link_down`, a daemon restarting): the
+            // kernel reports it once (sk_err) and the socket goes on when it comes back up.
+            Err(e) if e.raw_os_error() == Some(libc::ENETDOWN) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => break,
             Err(e) => return Err(e),
         };
         let ts = now_ns();
@@ -132,6 +132,7 @@ pub fn stream<W: Write>(
 /// A capture running on its own thread into a file.
 #[derive(Debug)]
 pub struct Tap {
+    ifindex: u32,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<io::Result<u64>>>,
 }
@@ -145,6 +146,7 @@ impl Tap {
         path: &std::path::Path,
     ) -> Result<Tap, String> {
         let sock = open(ns, ifname)?;
+        let ifindex = sock.ifindex();
         let file = std::fs::File::create(path)
             .map_err(|e| format!("creating {}: {e}", path.display()))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -156,12 +158,18 @@ impl Tap {
             })
             .map_err(|e| format!("starting a capture thread: {e}"))?;
         Ok(Tap {
+            ifindex,
             stop,
             thread: Some(thread),
         })
     }
 
-    /// Whether it still captures (false once its interface went away).
+    /// The index of the interface it reads.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Whether it still captures.
     pub fn is_running(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }

@@ -98,7 +98,7 @@ impl NetnsBackend {
                         } else {
                             Medium::Ip
                         };
-                        if let Err(e) = set.tun(node, ns, &l.name, medium)
+                        if let Err(e) = set.tun(node, ns, &l.name, l.index, medium)
                             && failed.insert((node.clone(), l.name.clone()))
                         {
                             tracing::warn!("{e}");
