@@ -58,7 +58,9 @@ fn tshark(file: &Path) -> (Vec<String>, Vec<String>) {
         if let Some(f) = filter {
             c.args(["-Y", f]);
         }
-        let out = c.output().expect("tshark is needed (scripts/test installs it)");
+        let out = c
+            .output()
+            .expect("tshark is needed (scripts/test installs it)");
         assert!(
             out.status.success(),
             "tshark -r {}: {}",
@@ -86,7 +88,14 @@ fn protocols(file: &Path) -> std::collections::BTreeSet<String> {
 
 /// The whole live cycle through `run` (a command line runner: root, or rootless).
 fn live_cycle(ws: &Workspace, lab: &str, run: &dyn Fn(&[&str]) -> Output) {
-    let out = run(&["up", "dual-tunnel-failover", "--profile", "fast", "--lab", lab]);
+    let out = run(&[
+        "up",
+        "dual-tunnel-failover",
+        "--profile",
+        "fast",
+        "--lab",
+        lab,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = stdout(&out);
     assert!(
@@ -94,7 +103,10 @@ fn live_cycle(ws: &Workspace, lab: &str, run: &dyn Fn(&[&str]) -> Output) {
             && text.contains("every session Established, every tunnel UP"),
         "{text}"
     );
-    assert!(text.contains(&format!("hybridlab exec {lab} h1 -- sh")), "{text}");
+    assert!(
+        text.contains(&format!("hybridlab exec {lab} h1 -- sh")),
+        "{text}"
+    );
     // `up` returned and the lab still runs, ready as it said.
     assert_eq!(bgp_state(run, lab, "vgw1", "vpn1-t1"), "Established");
     assert_eq!(bgp_state(run, lab, "vgw1", "vpn1-t2"), "Established");
@@ -133,7 +145,9 @@ fn live_cycle(ws: &Workspace, lab: &str, run: &dyn Fn(&[&str]) -> Output) {
     let (lines, malformed) = tshark(&file);
     assert!(malformed.is_empty(), "{malformed:#?}");
     assert!(
-        lines.iter().any(|l| l.contains("10.1.0.10") && l.contains("UDP")),
+        lines
+            .iter()
+            .any(|l| l.contains("10.1.0.10") && l.contains("UDP")),
         "{lines:#?}"
     );
 
@@ -142,7 +156,10 @@ fn live_cycle(ws: &Workspace, lab: &str, run: &dyn Fn(&[&str]) -> Output) {
     let out = run(&["act", lab, "cut", "nod=cgw1"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("unknown field `nod`") && e.contains("scenario.toml + act"), "{e}");
+    assert!(
+        e.contains("unknown field `nod`") && e.contains("scenario.toml + act"),
+        "{e}"
+    );
     let out = run(&[
         "act",
         lab,
@@ -154,19 +171,31 @@ fn live_cycle(ws: &Workspace, lab: &str, run: &dyn Fn(&[&str]) -> Output) {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(stdout(&out).contains("cut-"), "{}", describe(&out));
-    let cut = stdout(&out).split(':').next().unwrap_or_default().to_string();
-    wait_until("BGP on tunnel 1 goes down after act cut", Duration::from_secs(20), || {
-        bgp_state(run, lab, "vgw1", "vpn1-t1") != "Established"
-    });
+    let cut = stdout(&out)
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    wait_until(
+        "BGP on tunnel 1 goes down after act cut",
+        Duration::from_secs(20),
+        || bgp_state(run, lab, "vgw1", "vpn1-t1") != "Established",
+    );
     assert_eq!(bgp_state(run, lab, "vgw1", "vpn1-t2"), "Established");
     let routes = stdout(&run(&["show", lab, "vgw1", "routes"]));
     assert!(routes.contains("vpn1-t2"), "{routes}");
     let out = run(&["act", lab, "restore", &format!("cut={cut}")]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert!(stdout(&out).contains(&format!("restored {cut}")), "{}", describe(&out));
-    wait_until("BGP on tunnel 1 comes back after act restore", Duration::from_secs(30), || {
-        bgp_state(run, lab, "vgw1", "vpn1-t1") == "Established"
-    });
+    assert!(
+        stdout(&out).contains(&format!("restored {cut}")),
+        "{}",
+        describe(&out)
+    );
+    wait_until(
+        "BGP on tunnel 1 comes back after act restore",
+        Duration::from_secs(30),
+        || bgp_state(run, lab, "vgw1", "vpn1-t1") == "Established",
+    );
 
     // down: nothing left.
     let out = run(&["down", lab]);
@@ -272,7 +301,11 @@ fn run_with_captures(
     seen
 }
 
-fn has(seen: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, file: &str, protos: &[&str]) {
+fn has(
+    seen: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    file: &str,
+    protos: &[&str],
+) {
     let p = seen
         .get(file)
         .unwrap_or_else(|| panic!("no {file} among {:?}", seen.keys().collect::<Vec<_>>()));
@@ -317,17 +350,19 @@ fn a_links_capture_flag_captures_that_link_only_and_a_typo_is_located() {
         .source()
         .text;
     // The first link (vpchost <-> vpc1), marked.
-    let marked = shipped.replacen(
-        "[[link]]\n",
-        "[[link]]\ncapture = true\n",
-        1,
-    );
+    let marked = shipped.replacen("[[link]]\n", "[[link]]\ncapture = true\n", 1);
     assert_ne!(marked, shipped);
-    let typo = ws.file("typo.toml", &shipped.replacen("[[link]]\n", "[[link]]\ncaptur = true\n", 1));
+    let typo = ws.file(
+        "typo.toml",
+        &shipped.replacen("[[link]]\n", "[[link]]\ncaptur = true\n", 1),
+    );
     let out = ws.run(&["validate", typo.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("unknown field `captur`") && e.contains("typo.toml:"), "{e}");
+    assert!(
+        e.contains("unknown field `captur`") && e.contains("typo.toml:"),
+        "{e}"
+    );
 
     let file = ws.file("marked.toml", &marked);
     let lab = "ll-capflag";
@@ -335,7 +370,15 @@ fn a_links_capture_flag_captures_that_link_only_and_a_typo_is_located() {
         ws: &ws,
         lab: lab.into(),
     };
-    let out = ws.run(&["run", file.to_str().unwrap(), "--profile", "fast", "--lab", lab, "-q"]);
+    let out = ws.run(&[
+        "run",
+        file.to_str().unwrap(),
+        "--profile",
+        "fast",
+        "--lab",
+        lab,
+        "-q",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let dir = ws.path().join(format!("capture-{lab}"));
     let files: Vec<String> = std::fs::read_dir(&dir)

@@ -68,8 +68,8 @@ pub struct UpArgs {
 fn parse(arg: &str, profile: Option<&str>) -> Result<(Source, Scenario), String> {
     let profile = parse_profile(profile)?;
     let source = load_source(arg)?;
-    let scenario = parse_scenario_with(&source, &scenarios::registry(), profile)
-        .map_err(|d| d.to_string())?;
+    let scenario =
+        parse_scenario_with(&source, &scenarios::registry(), profile).map_err(|d| d.to_string())?;
     Ok((source, scenario))
 }
 
@@ -149,7 +149,13 @@ pub fn up(args: UpArgs) -> u8 {
         };
     };
     let waiting: Vec<String> = serde_json::from_str(&ready).unwrap_or_default();
-    out(&describe(&lab, &scenario, child.id(), &waiting, args.capture.as_deref()));
+    out(&describe(
+        &lab,
+        &scenario,
+        child.id(),
+        &waiting,
+        args.capture.as_deref(),
+    ));
     OK
 }
 
@@ -176,7 +182,10 @@ fn describe(
             waiting.join(", ")
         )
     };
-    text += &format!("owner pid {pid}, log {}\n\n", lab_dir.join(OWNER_LOG).display());
+    text += &format!(
+        "owner pid {pid}, log {}\n\n",
+        lab_dir.join(OWNER_LOG).display()
+    );
     let w = s
         .topology
         .nodes
@@ -185,7 +194,10 @@ fn describe(
         .max()
         .unwrap_or(4)
         .max(4);
-    text += &format!("  {:w$}  {:10} {:32} reach it with\n", "NODE", "KIND", "ADDRESSES");
+    text += &format!(
+        "  {:w$}  {:10} {:32} reach it with\n",
+        "NODE", "KIND", "ADDRESSES"
+    );
     for n in &s.topology.nodes {
         let addrs: Vec<String> = s
             .topology
@@ -222,7 +234,10 @@ fn describe(
         );
     }
     if let Some(c) = capture {
-        text += &format!("\ncapturing every link and TUN device into {}\n", c.display());
+        text += &format!(
+            "\ncapturing every link and TUN device into {}\n",
+            c.display()
+        );
     }
     text += &format!(
         "\nhybridlab act {lab} ACTION [KEY=VALUE...]   (cut, restore, link_down, kill, restart, ...)\nhybridlab down {lab}\n"
@@ -359,10 +374,7 @@ fn hold_lab(scenario: &Scenario, source: &Source, lab: &str, capture: Option<&Pa
     match result {
         Ok(r) if r.error.is_none() || r.interrupted => OK,
         Ok(r) => {
-            err(&format!(
-                "lab {lab}: {}",
-                r.error.unwrap_or_default()
-            ));
+            err(&format!("lab {lab}: {}", r.error.unwrap_or_default()));
             BAD
         }
         Err(e) => {
@@ -395,7 +407,11 @@ fn timeline_entry(name: &str, action: &str, params: &Map<String, Value>) -> Resu
                 "{k}: an action sent to a live lab runs now, under the name it is given (name=...) or {action}-N"
             ));
         }
-        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(format!("{k:?}: not a key"));
         }
         let v = v.as_str().map(toml_value).unwrap_or_else(|| v.to_string());
@@ -422,8 +438,18 @@ async fn serve_owner_socket(
         let (lab, text) = (lab.clone(), text.clone());
         async move {
             let bad = |m: String| control::ErrorBody::new(control::ErrorCode::BadRequest, m);
-            let action = p.args.get("action").and_then(Value::as_str).unwrap_or("").to_string();
-            let params = p.args.get("params").and_then(Value::as_object).cloned().unwrap_or_default();
+            let action = p
+                .args
+                .get("action")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let params = p
+                .args
+                .get("params")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
             let name = p
                 .args
@@ -471,7 +497,10 @@ async fn serve_owner_socket(
 fn lab_dir_of(lab: &str) -> Result<PathBuf, String> {
     let dir = config().lab_dir(lab);
     if !engine::validate::valid_lab_name(lab) || !dir.join("lab.json").exists() {
-        return Err(format!("no lab {lab} is running (nothing at {})", dir.display()));
+        return Err(format!(
+            "no lab {lab} is running (nothing at {})",
+            dir.display()
+        ));
     }
     Ok(dir)
 }
@@ -533,7 +562,6 @@ pub fn act(lab: &str, action: &str, args: &[String]) -> u8 {
         }
     }
 }
-
 
 /// Moves this (single-threaded) process into `node`'s network namespace of running lab
 /// `lab`. Rootless, the pin lives in the owner's mount namespace: it is opened through
@@ -597,8 +625,8 @@ pub fn capture(lab: &str, what: &str, count: Option<u64>) -> u8 {
     use engine::capture::tap::{self, Medium};
     let resolve = || -> Result<(String, String, Medium), String> {
         let dir = lab_dir_of(lab)?;
-        let (source, profile) = lab_record::load(&dir)?
-            .ok_or_else(|| format!("lab {lab} has no scenario record"))?;
+        let (source, profile) =
+            lab_record::load(&dir)?.ok_or_else(|| format!("lab {lab} has no scenario record"))?;
         let s = parse_scenario_with(&source, &scenarios::registry(), Some(profile))
             .map_err(|d| d.to_string())?;
         if let Some((node, ifname)) = what.split_once(':') {
@@ -717,7 +745,12 @@ pub fn ps() -> u8 {
         rows.push([
             l.name.clone(),
             scenario,
-            if dir.join(OWNER_SOCKET).exists() { "live" } else { "run" }.into(),
+            if dir.join(OWNER_SOCKET).exists() {
+                "live"
+            } else {
+                "run"
+            }
+            .into(),
             age(&dir.join("lab.json")),
             l.record.namespaces.len().to_string(),
             if l.owner_alive {
@@ -756,7 +789,10 @@ mod tests {
         p.insert("ports".into(), "[500, 4500]".into());
         p.insert("proto".into(), "udp".into());
         let t = timeline_entry("cut-1", "cut", &p).unwrap();
-        assert!(t.contains("name = \"cut-1\"\nat = \"0s\"\naction = \"cut\"\n"), "{t}");
+        assert!(
+            t.contains("name = \"cut-1\"\nat = \"0s\"\naction = \"cut\"\n"),
+            "{t}"
+        );
         assert!(t.contains("node = \"cgw1\"\n"));
         assert!(t.contains("ports = [500, 4500]\n"));
         assert!(t.contains("proto = \"udp\"\n"));

@@ -110,8 +110,14 @@ impl CaptureSet {
         ifindex: u32,
         medium: Medium,
     ) -> Result<(), String> {
-        self.start(&format!("{node}-{ifname}"), ns, ifname, medium, Some(ifindex))
-            .map_err(|e| format!("capturing {node}'s {ifname}: {e}"))
+        self.start(
+            &format!("{node}-{ifname}"),
+            ns,
+            ifname,
+            medium,
+            Some(ifindex),
+        )
+        .map_err(|e| format!("capturing {node}'s {ifname}: {e}"))
     }
 
     /// Stops every capture and closes the files: (file stem, frames or error).

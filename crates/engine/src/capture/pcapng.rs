@@ -149,8 +149,8 @@ mod tests {
     /// An IPv4/UDP packet (checksums zero: valid for UDP over IPv4, RFC 768).
     fn udp_packet() -> Vec<u8> {
         let mut p = vec![
-            0x45, 0, 0, 33, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x40,
-            0x1f, 0x41, 0, 13, 0, 0,
+            0x45, 0, 0, 33, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x1f, 0x40, 0x1f,
+            0x41, 0, 13, 0, 0,
         ];
         p.extend_from_slice(b"hello");
         // IPv4 header checksum (RFC 791 §3.1).
@@ -187,7 +187,10 @@ mod tests {
         let kinds: Vec<u32> = bl.iter().map(|(k, _)| *k).collect();
         assert_eq!(kinds, vec![SHB, IDB, IDB, EPB, EPB]);
         assert_eq!(u32_at(&bl[0].1, 0), BYTE_ORDER_MAGIC);
-        assert_eq!(u16::from_le_bytes([bl[1].1[0], bl[1].1[1]]), LINKTYPE_ETHERNET);
+        assert_eq!(
+            u16::from_le_bytes([bl[1].1[0], bl[1].1[1]]),
+            LINKTYPE_ETHERNET
+        );
         assert_eq!(u16::from_le_bytes([bl[2].1[0], bl[2].1[1]]), LINKTYPE_RAW);
         // EPB: interface 1, timestamp split in two words, lengths, 33 octets padded to 36.
         let epb = &bl[4].1;
@@ -231,8 +234,14 @@ mod tests {
         let text = String::from_utf8_lossy(&out.stdout);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
-        assert!(lines[0].starts_with("wan\t1700000000.123456789\t8001"), "{text}");
-        assert!(lines[1].starts_with("vti1\t1700000000.223456789\t8001"), "{text}");
+        assert!(
+            lines[0].starts_with("wan\t1700000000.123456789\t8001"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("vti1\t1700000000.223456789\t8001"),
+            "{text}"
+        );
         assert!(!text.contains("_ws.malformed") && lines.iter().all(|l| l.ends_with('\t')));
     }
 }

@@ -52,7 +52,12 @@ pub fn open(ns: &Netns, ifname: &str) -> Result<PacketSocket, String> {
 
 /// The frame as it was on the wire: a tag the kernel moved to metadata goes back after the
 /// MAC addresses (IEEE 802.1Q §9.3).
-fn on_the_wire<'a>(medium: Medium, meta: &RecvMeta, data: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+fn on_the_wire<'a>(
+    medium: Medium,
+    meta: &RecvMeta,
+    data: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> &'a [u8] {
     match (medium, meta.vlan) {
         (Medium::Ethernet, Some(v)) if data.len() >= 12 => {
             scratch.clear();
@@ -147,14 +152,22 @@ impl Tap {
     ) -> Result<Tap, String> {
         let sock = open(ns, ifname)?;
         let ifindex = sock.ifindex();
-        let file = std::fs::File::create(path)
-            .map_err(|e| format!("creating {}: {e}", path.display()))?;
+        let file =
+            std::fs::File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (s, name) = (stop.clone(), ifname.to_string());
         let thread = std::thread::Builder::new()
             .name(format!("capture {ifname}"))
             .spawn(move || {
-                stream(&sock, &name, medium, io::BufWriter::new(file), &s, false, None)
+                stream(
+                    &sock,
+                    &name,
+                    medium,
+                    io::BufWriter::new(file),
+                    &s,
+                    false,
+                    None,
+                )
             })
             .map_err(|e| format!("starting a capture thread: {e}"))?;
         Ok(Tap {
@@ -217,6 +230,9 @@ mod tests {
         assert_eq!(&f[12..16], &[0x81, 0x00, 0x00, 0x64]);
         assert_eq!(&f[16..], &data[12..]);
         let mut scratch = Vec::new();
-        assert_eq!(on_the_wire(Medium::Ip, &meta, &data, &mut scratch), &data[..]);
+        assert_eq!(
+            on_the_wire(Medium::Ip, &meta, &data, &mut scratch),
+            &data[..]
+        );
     }
 }

@@ -69,7 +69,11 @@ impl Live {
         for (i, c) in [&w.who, &w.what, &w.which].into_iter().enumerate() {
             self.widths[i] = self.widths[i].max(c.chars().count()).min(24);
         }
-        let who = if w.who == self.last_who { "" } else { w.who.as_str() };
+        let who = if w.who == self.last_who {
+            ""
+        } else {
+            w.who.as_str()
+        };
         let [a, b, c] = self.widths;
         let line = format!(
             "{:>9}  {who:<a$}  {:<b$}  {:<c$}  {}",
@@ -124,17 +128,26 @@ mod tests {
         );
         let b = live.format(
             4.954,
-            &ev("vgw1", r#"{"from":"Idle","neighbor":"vpn1-t2","to":"Connect"}"#),
+            &ev(
+                "vgw1",
+                r#"{"from":"Idle","neighbor":"vpn1-t2","to":"Connect"}"#,
+            ),
         );
         let c = live.format(
             4.955,
-            &ev("cgw1", r#"{"from":"Idle","neighbor":"vpn1-t2","to":"Connect"}"#),
+            &ev(
+                "cgw1",
+                r#"{"from":"Idle","neighbor":"vpn1-t2","to":"Connect"}"#,
+            ),
         );
         assert_eq!(
             a,
             "  +4.953s  vgw1          BGP     vpn1-t1   Established -> Idle  hold timer expired"
         );
-        assert_eq!(b, "  +4.954s                BGP     vpn1-t2   Idle -> Connect");
+        assert_eq!(
+            b,
+            "  +4.954s                BGP     vpn1-t2   Idle -> Connect"
+        );
         assert!(c.starts_with("  +4.955s  cgw1          BGP"), "{c}");
         assert_eq!(a.find("BGP"), b.find("BGP"));
         assert!(!a.contains('{'));

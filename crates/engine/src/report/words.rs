@@ -161,7 +161,10 @@ fn daemon(kind: &str, v: &Value) -> (String, String, String) {
         "bgp.kernel" => w(
             "routes",
             "",
-            format!("kernel: {}", counts(v, &["installed", "removed", "replaced", "failed", "held"])),
+            format!(
+                "kernel: {}",
+                counts(v, &["installed", "removed", "replaced", "failed", "held"])
+            ),
         ),
         "bgp.max_prefix" => w("BGP", &neighbor, format!("prefix limit: {}", pairs(v))),
         "ipsec.state" => w(
@@ -216,7 +219,11 @@ fn daemon(kind: &str, v: &Value) -> (String, String, String) {
             &tunnel,
             format!("peer dead, action {}", s(v, "action")),
         ),
-        "ipsec.failed" => w("IKE", &tunnel, join(&["failed".into(), reason(v), pairs(v)])),
+        "ipsec.failed" => w(
+            "IKE",
+            &tunnel,
+            join(&["failed".into(), reason(v), pairs(v)]),
+        ),
         "vgw.routes" | "vpc.routes" | "tgw.routes" => {
             let list = route_list(v);
             w(
@@ -224,7 +231,11 @@ fn daemon(kind: &str, v: &Value) -> (String, String, String) {
                 "",
                 join(&[
                     counts(v, &["installed", "removed", "replaced", "failed", "held"]),
-                    if list.is_empty() { String::new() } else { format!("best: {list}") },
+                    if list.is_empty() {
+                        String::new()
+                    } else {
+                        format!("best: {list}")
+                    },
                 ]),
             )
         }
@@ -242,7 +253,10 @@ fn daemon(kind: &str, v: &Value) -> (String, String, String) {
         "dx.failover_test" => w(
             "failover test",
             s(v, "vif"),
-            join(&[s(v, "state").to_string(), pairs(&without(v, &["vif", "state"]))]),
+            join(&[
+                s(v, "state").to_string(),
+                pairs(&without(v, &["vif", "state"])),
+            ]),
         ),
         _ => {
             let (what, rest) = kind.split_once('.').unwrap_or((kind, ""));
@@ -322,8 +336,18 @@ mod tests {
             r#"{"from":"Established","neighbor":"vpn1-t1","reason":"hold timer expired","to":"Idle"}"#,
         ));
         assert_eq!(
-            (w.who.as_str(), w.what.as_str(), w.which.as_str(), w.text.as_str()),
-            ("vgw1", "BGP", "vpn1-t1", "Established -> Idle  hold timer expired")
+            (
+                w.who.as_str(),
+                w.what.as_str(),
+                w.which.as_str(),
+                w.text.as_str()
+            ),
+            (
+                "vgw1",
+                "BGP",
+                "vpn1-t1",
+                "Established -> Idle  hold timer expired"
+            )
         );
         let w = words(&ev(
             "bgp.down",
@@ -336,13 +360,20 @@ mod tests {
         ));
         assert_eq!(
             (w.what.as_str(), w.which.as_str(), w.text.as_str()),
-            ("ESP", "vpn1-t1", "child SA up, in 2c1ef765 out 570ed1a0 (aes128-sha1-modp1024)")
+            (
+                "ESP",
+                "vpn1-t1",
+                "child SA up, in 2c1ef765 out 570ed1a0 (aes128-sha1-modp1024)"
+            )
         );
         let w = words(&ev(
             "vgw.routes",
             r#"{"failed":0,"held":0,"installed":2,"removed":0,"replaced":1,"routes":[{"decided_by":null,"kind":"vpn_bgp","prefix":"10.1.0.0/16","via":"vpn1-t2"}]}"#,
         ));
-        assert_eq!(w.text, "2 installed, 1 replaced  best: 10.1.0.0/16 via vpn1-t2");
+        assert_eq!(
+            w.text,
+            "2 installed, 1 replaced  best: 10.1.0.0/16 via vpn1-t2"
+        );
         assert!(!w.text.contains('{'));
     }
 

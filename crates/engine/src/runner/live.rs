@@ -143,8 +143,7 @@ pub(crate) async fn serve<B: Backend>(ctx: &Ctx<'_, B>, hooks: Hooks) -> Result<
         if left.is_empty() || tokio::time::Instant::now() >= deadline {
             break left;
         }
-        ctx.rec
-            .status(&format!("waiting for: {}", left.join(", ")));
+        ctx.rec.status(&format!("waiting for: {}", left.join(", ")));
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     ctx.rec.record(
@@ -185,7 +184,8 @@ async fn run_one<B: Backend>(ctx: &Ctx<'_, B>, req: Request) {
             .events()
             .into_iter()
             .filter(|e| {
-                e.source == EventSource::Action && (e.subject == name || e.subject.starts_with(&prefix))
+                e.source == EventSource::Action
+                    && (e.subject == name || e.subject.starts_with(&prefix))
             })
             .map(|e| format!("{}: {}", e.subject, e.detail))
             .collect();

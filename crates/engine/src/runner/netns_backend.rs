@@ -90,7 +90,9 @@ impl NetnsBackend {
             let mut failed = std::collections::BTreeSet::new();
             loop {
                 for (node, ns, nl) in &nodes {
-                    let Ok(links) = nl.links().await else { continue };
+                    let Ok(links) = nl.links().await else {
+                        continue;
+                    };
                     for l in links.iter().filter(|l| l.kind.as_deref() == Some("tun")) {
                         // A TAP has a MAC address and carries Ethernet; a TUN, bare IP.
                         let medium = if l.mac.as_ref().is_some_and(|m| !m.is_empty()) {
