@@ -194,17 +194,27 @@ fn describe(
         .max()
         .unwrap_or(4)
         .max(4);
+    let addresses = |node: &str| -> String {
+        s.topology
+            .addresses(node)
+            .iter()
+            .map(|a| format!("{}:{}", a.ifname, a.addr))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let aw = s
+        .topology
+        .nodes
+        .iter()
+        .map(|n| addresses(n.name()).len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
     text += &format!(
-        "  {:w$}  {:10} {:32} reach it with\n",
+        "  {:w$}  {:10} {:aw$}  reach it with\n",
         "NODE", "KIND", "ADDRESSES"
     );
     for n in &s.topology.nodes {
-        let addrs: Vec<String> = s
-            .topology
-            .addresses(n.name())
-            .iter()
-            .map(|a| format!("{}:{}", a.ifname, a.addr))
-            .collect();
         let mut how = format!("hybridlab exec {lab} {} -- sh", n.name());
         if control::socket_path(&lab_dir, n.name()).exists() {
             how += &format!(" | hybridlab show {lab} {}", n.name());
@@ -216,16 +226,23 @@ fn describe(
             how += &format!(" | ip netns exec {} ...", ns.name);
         }
         text += &format!(
-            "  {:w$}  {:10} {:32} {how}\n",
+            "  {:w$}  {:10} {:aw$}  {how}\n",
             n.name(),
             n.kind(),
-            addrs.join(" ")
+            addresses(n.name())
         );
     }
     text += "\nlinks (hybridlab capture LAB LINK | wireshark -k -i -):\n";
+    let lw = s
+        .topology
+        .links
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(4);
     for l in &s.topology.links {
         text += &format!(
-            "  {}  {}:{} <-> {}:{}\n",
+            "  {:lw$}  {}:{} <-> {}:{}\n",
             l.name,
             l.endpoints[0].node,
             l.ifname(0),
