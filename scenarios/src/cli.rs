@@ -35,19 +35,19 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(text.as_bytes());
     let _ = o.flush();
 }
 
-fn err(text: &str) {
+pub(crate) fn err(text: &str) {
     let mut e = std::io::stderr().lock();
     let _ = writeln!(e, "{text}");
 }
 
 /// Reads a scenario: a file path, or a shipped scenario's name.
-fn load_source(arg: &str) -> Result<Source, String> {
+pub(crate) fn load_source(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
     // A directory is never a scenario: `hybridlab run tgw-connect` in the repository's root
     // names the shipped scenario, not the package directory of the same name.
@@ -67,7 +67,7 @@ fn load_source(arg: &str) -> Result<Source, String> {
 }
 
 /// `--profile fast|aws`, when given.
-fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
+pub(crate) fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
     match arg {
         None => Ok(None),
         Some("fast") => Ok(Some(Profile::Fast)),
@@ -148,6 +148,8 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     /// SVG path.
     pub svg: Option<PathBuf>,
+    /// Capture every link and TUN device into this directory (pcapng).
+    pub capture: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
     /// Serve the AWS-shaped API (`aws-api`) on this address while the lab runs.
@@ -291,9 +293,12 @@ fn run_lab(
     let record = rt.block_on(async {
         let config = netns::lab::LabConfig::default();
         let backend = match NetnsBackend::create(lab, &config) {
-            Ok(b) => Arc::new(b),
+            Ok(b) => b,
             Err(e) => return Err(e.to_string()),
         };
+        if let Some(c) = capture_config(scenario, lab, args) {
+            backend.capture_to(c)?;
+        }
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, scenario.timing.profile)?;
         let _api = match api_listener {
@@ -319,6 +324,7 @@ fn run_lab(
             }
             let _ = stop_tx.send(true);
         });
+        let backend = Arc::new(backend);
         let rec = Recorder::new(Live::new(args.quiet));
         let opts = RunOptions {
             lab: lab.to_string(),
@@ -381,6 +387,30 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// What `run` captures: everything with `--capture DIR`; else the links marked
+/// `capture = true`, into `./capture-<lab>` (a choice: the scenario names no directory).
+fn capture_config(
+    scenario: &Scenario,
+    lab: &str,
+    args: &RunArgs,
+) -> Option<engine::capture::CaptureConfig> {
+    match &args.capture {
+        Some(dir) => Some(engine::capture::CaptureConfig {
+            dir: dir.clone(),
+            every_link: true,
+            tunnels: true,
+        }),
+        None if scenario.topology.links.iter().any(|l| l.capture) => {
+            Some(engine::capture::CaptureConfig {
+                dir: PathBuf::from(format!("capture-{lab}")),
+                every_link: false,
+                tunnels: false,
+            })
+        }
+        None => None,
     }
 }
 
@@ -520,13 +550,17 @@ pub fn show_ids(lab: &str) -> u8 {
 
 /// `hybridlab down [LAB]`.
 pub fn down(lab: Option<&str>) -> u8 {
+    // A live owner is asked to stop before this process enters a user namespace of its own:
+    // from there, a rootless owner's /proc/PID/ns links could not be read to find it.
+    let stopped = lab.map(|l| crate::lab_owner::stop(l, &netns::lab::LabConfig::default()));
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot enter the namespaces: {e}"));
         return BAD;
     }
     let config = netns::lab::LabConfig::default();
     match lab {
-        Some(lab) => match crate::lab_owner::stop(lab, &config)
+        Some(lab) => match stopped
+            .unwrap_or(Ok(false))
             .map_err(|e| e.to_string())
             .and_then(|stopped| {
                 if stopped {

@@ -13,6 +13,7 @@ mod cli;
 mod lab_keys;
 mod lab_owner;
 mod lab_record;
+mod live_lab;
 
 /// Emulated AWS hybrid connectivity on one Linux machine.
 #[derive(Debug, Parser)]
@@ -43,6 +44,9 @@ enum Cmd {
         /// Write the timeline picture (SVG).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Write a pcapng per link and per TUN device into DIR (read them with Wireshark).
+        #[arg(long, value_name = "DIR")]
+        capture: Option<PathBuf>,
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
@@ -90,6 +94,67 @@ enum Cmd {
         /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`), or a Direct Connect VIF's.
         connection: String,
     },
+    /// Bring a scenario's topology up and keep it running (a live lab); returns when it is
+    /// ready and prints how to reach each node.
+    Up {
+        /// A scenario file, or the name of a shipped scenario.
+        scenario: String,
+        /// Lab name (default: the scenario's name).
+        #[arg(long)]
+        lab: Option<String>,
+        /// Timing profile, replacing the file's.
+        #[arg(long, value_parser = ["fast", "aws"])]
+        profile: Option<String>,
+        /// Capture every link and TUN device into DIR while the lab runs.
+        #[arg(long, value_name = "DIR")]
+        capture: Option<PathBuf>,
+    },
+    /// Run a command in a node of a running lab (its network namespace).
+    Exec {
+        /// Lab name.
+        lab: String,
+        /// Node name.
+        node: String,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Apply a timeline action to a live lab now: `cut node=cgw1 proto=udp`, `restore
+    /// cut=cut-1`, `link_down link=wan`, `kill node=cgw1`, `restart node=cgw1`, or a node
+    /// kind's action (`rekey node=cgw1 tunnel=vpn1-t1`, ...), keys as in a scenario's
+    /// [[timeline]] (values in TOML, or plain strings).
+    Act {
+        /// Lab name.
+        lab: String,
+        /// The action.
+        action: String,
+        /// Its keys, KEY=VALUE (`name=` names it; default ACTION-N).
+        args: Vec<String>,
+    },
+    /// Stream a link (or NODE:IFNAME, a TUN device too) of a running lab as pcapng on stdout:
+    /// `hybridlab capture LAB LINK | wireshark -k -i -`.
+    Capture {
+        /// Lab name.
+        lab: String,
+        /// A link's name, or NODE:IFNAME.
+        link: String,
+        /// Stop after N packets.
+        #[arg(long, short)]
+        count: Option<u64>,
+    },
+    /// List the labs: name, scenario, live or run, age, nodes, owner.
+    Ps,
+    /// The owner process of a live lab (started by `up`).
+    #[command(hide = true)]
+    Hold {
+        scenario: String,
+        #[arg(long)]
+        lab: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        capture: Option<PathBuf>,
+    },
     /// Tear a lab down; without a name, remove every lab whose owner has died.
     Down {
         /// Lab name.
@@ -119,6 +184,7 @@ fn main() -> ExitCode {
             json,
             junit,
             svg,
+            capture,
             quiet,
             api,
         } => cli::run(cli::RunArgs {
@@ -128,9 +194,36 @@ fn main() -> ExitCode {
             json,
             junit,
             svg,
+            capture,
             quiet,
             api,
         }),
+        Cmd::Up {
+            scenario,
+            lab,
+            profile,
+            capture,
+        } => live_lab::up(live_lab::UpArgs {
+            scenario,
+            lab,
+            profile,
+            capture,
+        }),
+        Cmd::Hold {
+            scenario,
+            lab,
+            profile,
+            capture,
+        } => live_lab::hold(live_lab::UpArgs {
+            scenario,
+            lab,
+            profile,
+            capture,
+        }),
+        Cmd::Exec { lab, node, cmd } => live_lab::exec(&lab, &node, &cmd),
+        Cmd::Act { lab, action, args } => live_lab::act(&lab, &action, &args),
+        Cmd::Capture { lab, link, count } => live_lab::capture(&lab, &link, count),
+        Cmd::Ps => live_lab::ps(),
         Cmd::Show {
             lab,
             node,

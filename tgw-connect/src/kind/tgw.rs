@@ -312,6 +312,7 @@ impl NodeSpec for TgwDecl {
                     },
                 ],
                 mtu: None,
+                capture: false,
                 path: self.path.key("internet"),
             });
         }
@@ -335,6 +336,7 @@ impl NodeSpec for TgwDecl {
                     },
                 ],
                 mtu: Some(TGW_MTU),
+                capture: false,
                 path: self.path.key("vpc_attachment").index(i),
             }
         }));
