@@ -336,6 +336,8 @@ fn hold_lab(scenario: &Scenario, source: &Source, lab: &str, capture: Option<&Pa
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, profile)?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
+        let stop_on_signal = stop_tx.clone();
         tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -351,7 +353,7 @@ fn hold_lab(scenario: &Scenario, source: &Source, lab: &str, capture: Option<&Pa
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term => {}
             }
-            let _ = stop_tx.send(true);
+            let _ = stop_on_signal.send(true);
         });
         let (req_tx, req_rx) = tokio::sync::mpsc::channel(16);
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
@@ -369,20 +371,28 @@ fn hold_lab(scenario: &Scenario, source: &Source, lab: &str, capture: Option<&Pa
         let rec = Recorder::new(Live::new(false));
         let engine = engine::runner::hold(scenario, backend, opts, rec, stop_rx, hooks);
         tokio::pin!(engine);
+        // Once ready: tell `up`, then write to the log. When `up` is gone already (Ctrl-C
+        // during the bring-up), nobody will ever learn of this lab: tear it down.
         let announce = async {
             if let Ok(r) = ready_rx.await {
                 let line = format!(
                     "{READY}{}\n",
                     serde_json::to_string(&r.waiting).unwrap_or_default()
                 );
-                out(&line);
+                let mut o = std::io::stdout().lock();
+                if o.write_all(line.as_bytes())
+                    .and_then(|()| o.flush())
+                    .is_err()
+                {
+                    let _ = stop_tx.send(true);
+                }
+                drop(o);
                 redirect_output(&lab_dir);
             }
-            std::future::pending::<()>().await
         };
         let record = tokio::select! {
             r = &mut engine => r,
-            _ = announce => unreachable!(),
+            () = announce => (&mut engine).await,
         };
         drop(server);
         Ok(record)
