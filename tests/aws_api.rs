@@ -81,18 +81,7 @@ impl ApiRun {
 
     /// Runs a flow of drive.py; its JSON line.
     fn drive(&self, flow: &str) -> Value {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/aws_api/drive.py");
-        let out = Command::new(python())
-            .args([script, flow, self.api_json.to_str().unwrap()])
-            .output()
-            .expect("python");
-        assert!(
-            out.status.success(),
-            "drive.py {flow}:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(out.stdout.trim_ascii()).expect("drive.py prints JSON")
+        drive(&self.api_json, &[flow])
     }
 
     /// Waits for the run to end; its exit code and stdout.
@@ -109,6 +98,25 @@ impl Drop for ApiRun {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs drive.py with `args` (the flow first) against the lab of `api_json`; its JSON line.
+fn drive(api_json: &std::path::Path, args: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/aws_api/drive.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(args[0])
+        .arg(api_json)
+        .args(&args[1..])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "drive.py {args:?}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(out.stdout.trim_ascii()).expect("drive.py prints JSON")
 }
 
 /// `shipped`'s text with `edits` applied (each must match once).
@@ -292,5 +300,52 @@ fn transit_gateway_calls_describe_the_live_tgw() {
         .status();
     let (code, out) = run.finish(&ws, lab);
     assert_ne!(code, Some(0), "an interrupted run does not pass: {out}");
+    assert!(!ws.state().join(lab).exists(), "the lab directory is left");
+}
+
+/// `hybridlab up --api`: the live lab serves the API; a cut applied with `hybridlab act`
+/// shows in DescribeVpnConnections; `down` removes the lab (and the API with its owner).
+#[test]
+fn up_serves_the_api_and_act_shows_in_it() {
+    let ws = Workspace::new();
+    let lab = "ap-up";
+    let _down = common::DownOnDrop {
+        ws: &ws,
+        lab: lab.to_string(),
+    };
+    let out = ws.run(&[
+        "up",
+        "dual-tunnel-failover",
+        "--lab",
+        lab,
+        "--api",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("export AWS_ACCESS_KEY_ID="),
+        "up prints the credentials: {}",
+        common::describe(&out)
+    );
+    let api_json = ws.state().join(lab).join("api.json");
+    let before = drive(&api_json, &["live", "up"]);
+    let out = ws.run(&[
+        "act",
+        lab,
+        "cut",
+        "node=cgw1",
+        "proto=udp",
+        "ports=[500, 4500]",
+        "peer=203.0.113.1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::describe(&out));
+    let after = drive(&api_json, &["live", "t1-down"]);
+    assert_eq!(before["vpn_connection_id"], after["vpn_connection_id"]);
+    assert_ne!(
+        before["tunnel1"]["LastStatusChange"], after["tunnel1"]["LastStatusChange"],
+        "LastStatusChange moves with the cut"
+    );
+    let out = ws.run(&["down", lab]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::describe(&out));
     assert!(!ws.state().join(lab).exists(), "the lab directory is left");
 }

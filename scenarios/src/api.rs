@@ -18,6 +18,7 @@ use engine::model::timing::Profile;
 use engine::parse::parse_scenario_with;
 use engine::source::Source;
 use rand::Rng;
+use std::sync::Arc;
 
 /// The region the API answers as.
 pub const REGION: &str = "us-east-1";
@@ -166,4 +167,55 @@ pub fn sample_config(
         customer_config(&scenario, &which, format, keys.as_deref())
             .map(|text| secret::Secret::new(text.as_str().to_string()))
     })
+}
+
+/// Serves the AWS-shaped API of the lab on `listener` (`crate::api`); aborted when dropped.
+pub fn start_api(
+    listener: std::net::TcpListener,
+    scenario: &Scenario,
+    source: &Source,
+    lab: &str,
+    lab_dir: &Path,
+) -> Result<AbortOnDrop, String> {
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let credentials = crate::api::credentials();
+    let endpoint = format!("http://{addr}");
+    crate::api::write_record(lab_dir, &endpoint, &credentials)?;
+    eprintln_api(&format!(
+        "AWS API on {endpoint} (region {}; EC2 Query and Direct Connect):\n  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+        crate::api::REGION,
+        credentials.access_key_id,
+        credentials.secret_access_key.expose()
+    ));
+    let config = aws_api::ApiConfig {
+        inventory: crate::api::inventory(scenario, lab),
+        lab_dir: lab_dir.to_path_buf(),
+        credentials,
+        sample: crate::api::sample_config(
+            lab.to_string(),
+            lab_dir.to_path_buf(),
+            source,
+            scenario.timing.profile,
+        ),
+    };
+    Ok(AbortOnDrop(tokio::spawn(aws_api::serve(
+        listener,
+        Arc::new(config),
+    ))))
+}
+
+/// A task aborted when this is dropped.
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The API's lines for a person (stderr, like `run`'s progress; never a log).
+fn eprintln_api(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

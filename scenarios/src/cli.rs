@@ -302,7 +302,7 @@ fn run_lab(
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, scenario.timing.profile)?;
         let _api = match api_listener {
-            Some(l) => Some(start_api(l, scenario, source, lab, &lab_dir)?),
+            Some(l) => Some(crate::api::start_api(l, scenario, source, lab, &lab_dir)?),
             None => None,
         };
         let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
@@ -343,51 +343,6 @@ fn run_lab(
     };
     drop(rt);
     report_run(&record, args)
-}
-
-/// Serves the AWS-shaped API of the lab on `listener` (`crate::api`); aborted when dropped.
-fn start_api(
-    listener: std::net::TcpListener,
-    scenario: &Scenario,
-    source: &Source,
-    lab: &str,
-    lab_dir: &Path,
-) -> Result<AbortOnDrop, String> {
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-    let credentials = crate::api::credentials();
-    let endpoint = format!("http://{addr}");
-    crate::api::write_record(lab_dir, &endpoint, &credentials)?;
-    err(&format!(
-        "AWS API on {endpoint} (region {}; EC2 Query and Direct Connect):\n  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
-        crate::api::REGION,
-        credentials.access_key_id,
-        credentials.secret_access_key.expose()
-    ));
-    let config = aws_api::ApiConfig {
-        inventory: crate::api::inventory(scenario, lab),
-        lab_dir: lab_dir.to_path_buf(),
-        credentials,
-        sample: crate::api::sample_config(
-            lab.to_string(),
-            lab_dir.to_path_buf(),
-            source,
-            scenario.timing.profile,
-        ),
-    };
-    Ok(AbortOnDrop(tokio::spawn(aws_api::serve(
-        listener,
-        Arc::new(config),
-    ))))
-}
-
-/// A task aborted when this is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// What `run` captures: everything with `--capture DIR`; else the links marked

@@ -63,6 +63,8 @@ pub struct UpArgs {
     pub profile: Option<String>,
     /// Capture every link and TUN device into this directory while the lab runs.
     pub capture: Option<PathBuf>,
+    /// Serve the AWS-shaped API (`crate::api`) on this address while the lab runs.
+    pub api: Option<std::net::SocketAddr>,
 }
 
 fn parse(arg: &str, profile: Option<&str>) -> Result<(Source, Scenario), String> {
@@ -110,6 +112,9 @@ pub fn up(args: UpArgs) -> u8 {
     if let Some(c) = &args.capture {
         let abs = std::path::absolute(c).unwrap_or_else(|_| c.clone());
         cmd.arg("--capture").arg(abs);
+    }
+    if let Some(a) = &args.api {
+        cmd.arg("--api").arg(a.to_string());
     }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -275,13 +280,33 @@ pub fn hold(args: UpArgs) -> u8 {
         err("hold needs --lab");
         return BAD;
     };
+    // The API's socket is bound in the caller's network namespace, before a rootless owner
+    // enters its own, so it is reachable where `up` was run.
+    let api_listener = match args.api {
+        Some(addr) => match std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        {
+            Ok(l) => Some(l),
+            Err(e) => {
+                err(&format!("--api {addr}: cannot listen: {e}"));
+                return BAD;
+            }
+        },
+        None => None,
+    };
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));
         return BAD;
     }
     let _ = netns::lab::sweep(&config());
     match netns::pid_namespace::run_in_pid_namespace(|| {
-        i32::from(hold_lab(&scenario, &source, &lab, args.capture.as_deref()))
+        i32::from(hold_lab(
+            &scenario,
+            &source,
+            &lab,
+            args.capture.as_deref(),
+            api_listener,
+        ))
     }) {
         Ok(code) => u8::try_from(code).unwrap_or(BAD),
         Err(e) => {
@@ -302,7 +327,13 @@ fn redirect_output(lab_dir: &Path) {
     }
 }
 
-fn hold_lab(scenario: &Scenario, source: &Source, lab: &str, capture: Option<&Path>) -> u8 {
+fn hold_lab(
+    scenario: &Scenario,
+    source: &Source,
+    lab: &str,
+    capture: Option<&Path>,
+    api_listener: Option<std::net::TcpListener>,
+) -> u8 {
     let lab_secret = match engine::lab_secret::LabSecret::random() {
         Ok(s) => s,
         Err(e) => {
@@ -335,6 +366,10 @@ fn hold_lab(scenario: &Scenario, source: &Source, lab: &str, capture: Option<&Pa
         let backend = Arc::new(backend);
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, profile)?;
+        let _api = match api_listener {
+            Some(l) => Some(crate::api::start_api(l, scenario, source, lab, &lab_dir)?),
+            None => None,
+        };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stop_tx = Arc::new(stop_tx);
         let stop_on_signal = stop_tx.clone();

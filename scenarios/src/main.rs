@@ -108,6 +108,9 @@ enum Cmd {
         /// Capture every link and TUN device into DIR while the lab runs.
         #[arg(long, value_name = "DIR")]
         capture: Option<PathBuf>,
+        /// Serve the AWS-shaped API over the lab on ADDR (e.g. 127.0.0.1:4566) while it runs.
+        #[arg(long, value_name = "ADDR")]
+        api: Option<std::net::SocketAddr>,
     },
     /// Run a command in a node of a running lab (its network namespace).
     Exec {
@@ -154,6 +157,8 @@ enum Cmd {
         profile: Option<String>,
         #[arg(long)]
         capture: Option<PathBuf>,
+        #[arg(long)]
+        api: Option<std::net::SocketAddr>,
     },
     /// Tear a lab down; without a name, remove every lab whose owner has died.
     Down {
@@ -203,22 +208,26 @@ fn main() -> ExitCode {
             lab,
             profile,
             capture,
+            api,
         } => live_lab::up(live_lab::UpArgs {
             scenario,
             lab,
             profile,
             capture,
+            api,
         }),
         Cmd::Hold {
             scenario,
             lab,
             profile,
             capture,
+            api,
         } => live_lab::hold(live_lab::UpArgs {
             scenario,
             lab,
             profile,
             capture,
+            api,
         }),
         Cmd::Exec { lab, node, cmd } => live_lab::exec(&lab, &node, &cmd),
         Cmd::Act { lab, action, args } => live_lab::act(&lab, &action, &args),

@@ -2,7 +2,8 @@
 (from PyPI), the way a user's automation would (`--endpoint-url`), and checks every answer
 against botocore's own service models.
 
-    python drive.py vpn|static|dx API_JSON
+    python drive.py vpn|static|dx|tgw API_JSON
+    python drive.py live API_JSON up|t1-down
 
 API_JSON is the lab's api.json (endpoint, region, credentials). Each flow prints one JSON
 line of facts for the Rust test (tests/aws_api.rs) and exits non-zero with a message on the
@@ -360,7 +361,23 @@ def tgw_flow():
     print(json.dumps({"tgw": tgws[0]["TransitGatewayId"], "peers": len(peers), "route": routes[0]}))
 
 
+def live_flow():
+    """`hybridlab up --api`: both tunnels UP; then (after the test's `act cut`) tunnel 1 DOWN."""
+    ec2 = client("ec2")
+    vpn = validated("ec2", "DescribeVpnConnections")["VpnConnections"][0]
+    t1, t2 = [t["OutsideIpAddress"] for t in vpn["Options"]["TunnelOptions"]]
+    want = sys.argv[3]
+
+    def state():
+        c = ec2.describe_vpn_connections()["VpnConnections"][0]
+        t = telemetry(c)
+        ok = (t[t1]["Status"], t[t2]["Status"]) == (("UP", "UP") if want == "up" else ("DOWN", "UP"))
+        return ok, t
+    t = poll(f"tunnels {want}", 40, state)
+    print(json.dumps({"vpn_connection_id": vpn["VpnConnectionId"], "tunnel1": t[t1]}, default=str))
+
+
 TGW_ASN = 64512
 SITE = "10.1.0.0/16"
 
-{"vpn": vpn_flow, "static": static_flow, "dx": dx_flow, "tgw": tgw_flow}[sys.argv[1]]()
+{"vpn": vpn_flow, "static": static_flow, "dx": dx_flow, "tgw": tgw_flow, "live": live_flow}[sys.argv[1]]()
