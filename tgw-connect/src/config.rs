@@ -616,8 +616,9 @@ pub struct VpcRuntime {
     pub vpc_routes: Vec<Ipv4Net>,
 }
 
-/// The TGW daemon's file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The TGW daemon's file. Its `vpn` part holds the VPN tunnels' pre-shared keys: `{:?}` prints
+/// `***` in their place (the file itself is written only by the engine, owner-only).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TgwConfig {
     /// Timing profile.
@@ -647,6 +648,18 @@ pub struct DxRuntime {
     pub local_address: Ipv4Addr,
     /// Our interface on the backbone link.
     pub ifname: String,
+}
+
+impl std::fmt::Debug for TgwConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TgwConfig")
+            .field("profile", &self.profile)
+            .field("tgw", &self.tgw)
+            .field("vpcs", &self.vpcs)
+            .field("vpn", &self.vpn.as_ref().map(|_| "***"))
+            .field("dx", &self.dx)
+            .finish()
+    }
 }
 
 impl TgwConfig {

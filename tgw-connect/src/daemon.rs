@@ -26,10 +26,21 @@
 //! - What the TGW sends to a Connect peer: the routes of the Connect attachment's associated
 //!   route table that did not come from a Connect peer (inferred: AWS does not say whether a
 //!   Connect attachment hears other Connect attachments' routes; we do not re-advertise them).
-//!   With several Connect attachments in different tables each hears the union (simplification).
+//!   With several Connect attachments in different tables each hears the union (simplification;
+//!   the same for VPN and DX gateway attachments).
 //!
-//! What it does not do: VPN or Direct Connect attachments, IPv6, the VPC's own router (the
-//! `vpc` kind is the VPC; this daemon only adds the VPC route table's routes to the TGW).
+//! - VPN attachments: the VGW's tunnel bundle (`gateway::bundle::Tunnels`, IKEv2 + ESP over
+//!   TUN, an underlay table for the outside addresses), one BGP session per tunnel of a
+//!   dynamic connection (its own speaker), static VPN routes while a tunnel is up; the route
+//!   table decides ECMP with the TGW's VPN ECMP option.
+//! - Direct Connect gateway attachments: iBGP in the TGW's ASN with each DX location router
+//!   over its backbone link (the `dxgw` daemon treats the TGW like an associated VGW).
+//! - What a peer hears: the routes of its attachment's route table that did not come from an
+//!   attachment of its own type, with their AS_PATH (so a customer's loop detection drops its
+//!   own prefixes, as on AWS).
+//!
+//! What it does not do: IPv6, peering, the VPC's own router (the `vpc` kind is the VPC; this
+//! daemon only adds the VPC route table's routes towards the TGW).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

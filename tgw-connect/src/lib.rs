@@ -9,7 +9,8 @@
 //!  tables       a route table's candidates from statics, VPC CIDRs and Connect BGP paths,
 //!               evaluated by routing::tgw, turned into kernel routes
 //!  daemon       the TGW: one namespace, a kernel table per route table selected by input
-//!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3
+//!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3,
+//!               VPN tunnels, DX gateway backbone sessions
 //!  appliance    the SD-WAN appliance: GRE devices to the TGW, BGP to .2 and .3 of each peer
 //!  export       the appliance side of a Connect peer as FRR configuration (cgw-config)
 //!  kind         the `tgw` and `appliance` scenario kinds, their checks and queries
@@ -17,8 +18,12 @@
 //!
 //! Binaries: `hybridlab daemon tgw --config FILE`, `hybridlab daemon appliance --config FILE`.
 //!
-//! What it does not do (yet): VPN attachments, Direct Connect gateway attachments, peering,
-//! prefix lists, MP-BGP IPv6 over Connect, the appliance over a DX transport attachment.
+//! VPN attachments reuse the `vgw` package's planning (AWS's VPN rules, keys, the customer
+//! gateways' view) and the tunnel bundle of `gateway`; Direct Connect gateway attachments are
+//! the `dxgw` package's associations.
+//!
+//! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, a Connect
+//! attachment over a DX transport attachment, route table changes at run time.
 
 pub mod appliance;
 pub mod config;

@@ -200,3 +200,17 @@ fn four_peers_are_fine() {
     }
     assert_eq!(problems(&t), Vec::new());
 }
+
+#[test]
+fn debug_never_prints_the_vpn_keys() {
+    let c = TgwConfig {
+        profile: Profile::Fast,
+        tgw: base(),
+        vpcs: Vec::new(),
+        vpn: Some("pre_shared_key = \"hunter2.hunter2\"".into()),
+        dx: Vec::new(),
+    };
+    let text = format!("{c:?}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("***"));
+}
