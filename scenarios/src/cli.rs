@@ -35,19 +35,19 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(text.as_bytes());
     let _ = o.flush();
 }
 
-fn err(text: &str) {
+pub(crate) fn err(text: &str) {
     let mut e = std::io::stderr().lock();
     let _ = writeln!(e, "{text}");
 }
 
 /// Reads a scenario: a file path, or a shipped scenario's name.
-fn load_source(arg: &str) -> Result<Source, String> {
+pub(crate) fn load_source(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
     if path.exists() {
         return std::fs::read_to_string(path)
@@ -65,7 +65,7 @@ fn load_source(arg: &str) -> Result<Source, String> {
 }
 
 /// `--profile fast|aws`, when given.
-fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
+pub(crate) fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
     match arg {
         None => Ok(None),
         Some("fast") => Ok(Some(Profile::Fast)),

@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod backend;
+pub mod chaos;
 pub mod checks;
 pub mod daemons;
 pub mod netns_backend;
@@ -296,7 +297,62 @@ pub async fn run<B: Backend>(
     backend: Arc<B>,
     opts: RunOptions,
     recorder: Recorder,
+    stop: watch::Receiver<bool>,
+) -> RunRecord {
+    run_mode(scenario, backend, opts, recorder, stop, None).await
+}
+
+/// A chaos campaign on `scenario`'s topology (its timeline and expectations are not played):
+/// see [`crate::chaos`]. Progress lines go to `say`; the report holds every fault, the
+/// violations and (after teardown) anything the lab left behind.
+pub async fn run_chaos<B: Backend>(
+    scenario: &Scenario,
+    backend: Arc<B>,
+    opts: RunOptions,
+    recorder: Recorder,
+    stop: watch::Receiver<bool>,
+    campaign: &crate::chaos::Campaign,
+    say: &(dyn Fn(&str) + Send + Sync),
+) -> (RunRecord, crate::chaos::CampaignReport) {
+    let report = Mutex::new(crate::chaos::CampaignReport {
+        scenario: scenario.meta.name.clone(),
+        lab: opts.lab.clone(),
+        seed: campaign.seed,
+        profile: format!("{:?}", scenario.timing.profile).to_lowercase(),
+        from_fault: campaign.from_fault,
+        overlap: campaign.overlap.max(1),
+        ..Default::default()
+    });
+    let record = run_mode(
+        scenario,
+        backend,
+        opts,
+        recorder,
+        stop,
+        Some((campaign, &report, say)),
+    )
+    .await;
+    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = &record.error {
+        report.stopped.get_or_insert_with(|| e.clone());
+    }
+    (record, report)
+}
+
+/// A campaign to drive instead of the timeline: its options, its report, its progress lines.
+type ChaosMode<'a> = (
+    &'a crate::chaos::Campaign,
+    &'a Mutex<crate::chaos::CampaignReport>,
+    &'a (dyn Fn(&str) + Send + Sync),
+);
+
+async fn run_mode<B: Backend>(
+    scenario: &Scenario,
+    backend: Arc<B>,
+    opts: RunOptions,
+    recorder: Recorder,
     mut stop: watch::Receiver<bool>,
+    chaos: Option<ChaosMode<'_>>,
 ) -> RunRecord {
     let started_ns = netns::clock::monotonic_ns();
     let mut ctx = Ctx {
@@ -333,7 +389,7 @@ pub async fn run<B: Backend>(
     };
     let mut interrupted = false;
     let error = tokio::select! {
-        r = main_phase(&mut ctx) => r.err(),
+        r = main_phase(&mut ctx, chaos) => r.err(),
         _ = stopped => {
             interrupted = true;
             Some("interrupted: tearing down".to_string())
@@ -397,6 +453,18 @@ pub async fn run<B: Backend>(
         t.abort();
     }
     let teardown = backend.teardown().await;
+    if let Some((campaign, report, _)) = chaos {
+        let left = leftovers(&ctx);
+        let mut r = report.lock().unwrap_or_else(|p| p.into_inner());
+        for l in left {
+            r.violations.push(crate::chaos::Violation {
+                fault: None,
+                invariant: "leftover".into(),
+                detail: l,
+                replay: campaign.replay(campaign.from_fault),
+            });
+        }
+    }
     let error = match (error, teardown) {
         (e, Ok(())) => e,
         (None, Err(t)) => Some(format!("teardown: {t}")),
@@ -424,7 +492,29 @@ pub async fn run<B: Backend>(
     }
 }
 
-async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>) -> Result<(), String> {
+/// What teardown left: a namespace pin still there, a process still running (TUN devices and
+/// nftables tables live in the namespaces, so they go with them).
+fn leftovers<B: Backend>(ctx: &Ctx<'_, B>) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in &ctx.scenario.topology.nodes {
+        if let Some(p) = ctx.backend.netns_path(n.name())
+            && p.exists()
+        {
+            out.push(format!("namespace of {} left at {}", n.name(), p.display()));
+        }
+    }
+    for ((node, name), p) in ctx.procs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        if ctx.backend.is_running(p.id) {
+            out.push(format!("process {node}/{name} still runs"));
+        }
+    }
+    out
+}
+
+async fn main_phase<B: Backend>(
+    ctx: &mut Ctx<'_, B>,
+    chaos: Option<ChaosMode<'_>>,
+) -> Result<(), String> {
     let s = ctx.scenario;
     let plan = plan::plan(&s.topology).map_err(|e| e.to_string())?;
     let rec = ctx.rec.clone();
@@ -532,6 +622,13 @@ async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>) -> Result<(), String> {
         ),
     );
     let ctx: &Ctx<'_, B> = ctx;
+    if let Some((campaign, report, say)) = chaos {
+        let r = chaos::campaign(ctx, campaign, report, say).await;
+        for p in ctx.probes.values() {
+            p.stop_sending();
+        }
+        return r;
+    }
     // Everything that is not an `End` expectation must finish before `End` ones fire.
     let not_end: Vec<String> = s
         .timeline

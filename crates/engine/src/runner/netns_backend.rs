@@ -263,6 +263,7 @@ impl Backend for NetnsBackend {
             proto,
             ports: matching.ports.clone(),
             peer: matching.peer,
+            loss_percent: matching.loss_percent,
         };
         let cut = netns::firewall::cut(&ns, &spec)
             .map_err(err(format!("cutting {} in {node}", matching.describe())))?;
