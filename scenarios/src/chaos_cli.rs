@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use engine::chaos::{Campaign, CampaignReport, FaultKind};
 use engine::parse::parse_scenario_with;
@@ -43,6 +42,8 @@ pub struct ChaosArgs {
     pub json: Option<PathBuf>,
     /// Histogram SVG.
     pub svg: Option<PathBuf>,
+    /// HTML page.
+    pub html: Option<PathBuf>,
     /// Every daemon event on stderr, not only one line per fault.
     pub verbose: bool,
     /// No progress.
@@ -130,7 +131,7 @@ pub fn chaos(args: ChaosArgs) -> u8 {
         ));
         return BAD;
     }
-    for p in [&args.json, &args.svg].into_iter().flatten() {
+    for p in [&args.json, &args.svg, &args.html].into_iter().flatten() {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
@@ -302,6 +303,22 @@ fn finish(record: &engine::report::RunRecord, report: &CampaignReport, args: &Ch
         err(&format!("cannot write {}: {e}", p.display()));
         code = BAD;
     }
-    let _ = Duration::ZERO;
+    if let Some(p) = &args.html {
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let sections = [
+            engine::report::html::Section {
+                title: "Chaos campaign".into(),
+                html: format!("<pre>{}</pre>", esc(&report.table())),
+            },
+            engine::report::html::Section {
+                title: "Recovery time per fault kind".into(),
+                html: report.histogram_svg(),
+            },
+        ];
+        if let Err(e) = std::fs::write(p, engine::report::html::render(record, &sections)) {
+            err(&format!("cannot write {}: {e}", p.display()));
+            code = BAD;
+        }
+    }
     code
 }

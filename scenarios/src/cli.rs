@@ -146,6 +146,8 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     /// SVG path.
     pub svg: Option<PathBuf>,
+    /// Self-contained HTML page path.
+    pub html: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
 }
@@ -189,7 +191,10 @@ pub fn run(args: RunArgs) -> u8 {
         ));
         return BAD;
     }
-    for p in [&args.json, &args.junit, &args.svg].into_iter().flatten() {
+    for p in [&args.json, &args.junit, &args.svg, &args.html]
+        .into_iter()
+        .flatten()
+    {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
@@ -324,6 +329,7 @@ fn report_run(record: &RunRecord, args: &RunArgs) -> u8 {
         (&args.json, report::json(record)),
         (&args.junit, report::junit::render(record)),
         (&args.svg, report::svg::render(record)),
+        (&args.html, report::html::render(record, &[])),
     ];
     for (path, text) in writes {
         if let Some(p) = path

@@ -42,6 +42,9 @@ enum Cmd {
         /// Write the timeline picture (SVG).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Write one self-contained HTML page: results and the timeline picture.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
@@ -82,6 +85,9 @@ enum Cmd {
         /// Write the recovery-time histogram (SVG).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Write one self-contained HTML page: recovery table, histogram, timeline.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// Every daemon event on stderr, not only one line per fault.
         #[arg(long, short)]
         verbose: bool,
@@ -161,6 +167,7 @@ fn main() -> ExitCode {
             lab,
             json,
             svg,
+            html,
             verbose,
             quiet,
         } => chaos_cli::chaos(chaos_cli::ChaosArgs {
@@ -175,6 +182,7 @@ fn main() -> ExitCode {
             overlap,
             json,
             svg,
+            html,
             verbose,
             quiet,
         }),
@@ -185,6 +193,7 @@ fn main() -> ExitCode {
             json,
             junit,
             svg,
+            html,
             quiet,
         } => cli::run(cli::RunArgs {
             scenario,
@@ -193,6 +202,7 @@ fn main() -> ExitCode {
             json,
             junit,
             svg,
+            html,
             quiet,
         }),
         Cmd::Show {
