@@ -297,3 +297,132 @@ fn a_bad_chaos_table_is_reported_at_its_file_line_and_field() {
         assert!(!ws.state().join("ch-bad").exists(), "nothing created");
     }
 }
+
+/// A strict little XML well-formedness check (tags nest and close, attributes quoted, no
+/// stray `<` or `&`): the page is written to be XHTML-clean. Returns the start tags with
+/// their attributes.
+fn parse_xml(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let body = text
+        .strip_prefix("<!DOCTYPE html>")
+        .expect("starts with <!DOCTYPE html>");
+    let mut stack: Vec<String> = Vec::new();
+    let mut tags = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find(['<', '&']) {
+        let (before, at) = rest.split_at(i);
+        assert!(!before.contains('>'), "stray > before {at:.40}");
+        if at.starts_with('&') {
+            let end = at.find(';').expect("entity ends with ;");
+            let name = &at[1..end];
+            assert!(
+                ["amp", "lt", "gt", "quot"].contains(&name),
+                "unknown entity &{name};"
+            );
+            rest = &at[end + 1..];
+            continue;
+        }
+        let end = at.find('>').expect("tag closes");
+        let tag = &at[1..end];
+        rest = &at[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            assert_eq!(open, name.trim(), "</{name}> closes <{open}>");
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let (name, mut attrs_text) = tag.split_once(' ').unwrap_or((tag, ""));
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "tag name {name:?}"
+        );
+        let mut attrs = Vec::new();
+        loop {
+            attrs_text = attrs_text.trim_start();
+            if attrs_text.is_empty() {
+                break;
+            }
+            let (key, after) = attrs_text.split_once("=\"").expect("attribute key=\"value\"");
+            let close = after.find('"').expect("attribute value closes");
+            assert!(!after[..close].contains('<'), "< in an attribute");
+            attrs.push((key.trim().to_string(), after[..close].to_string()));
+            attrs_text = &after[close + 1..];
+        }
+        tags.push((name.to_string(), attrs));
+        if !self_closing {
+            stack.push(name.to_string());
+        }
+    }
+    assert!(rest.trim().is_empty() || !rest.contains('<'));
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    tags
+}
+
+#[test]
+fn the_html_page_is_self_contained_with_a_timeline_row_per_session_and_probe() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "ch-html";
+    let _down = DownOnDrop {
+        ws: &ws,
+        lab: lab.into(),
+    };
+    let html = ws.path().join("run.html");
+    let json = ws.path().join("run.json");
+    let out = ws.run(&[
+        "run",
+        "dual-tunnel-failover",
+        "--lab",
+        lab,
+        "-q",
+        "--html",
+        html.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = std::fs::read_to_string(&html).expect("page");
+    let tags = parse_xml(&text);
+    // Nothing loaded from elsewhere: no script, link, img or iframe, no src/href.
+    for (name, attrs) in &tags {
+        assert!(
+            !["script", "link", "img", "iframe", "object"].contains(&name.as_str()),
+            "<{name}> in a self-contained page"
+        );
+        assert!(
+            attrs.iter().all(|(k, _)| k != "src" && k != "href"),
+            "<{name}> loads {attrs:?}"
+        );
+    }
+    let rows = |kind: &str| -> Vec<String> {
+        tags.iter()
+            .filter(|(_, a)| a.iter().any(|(k, v)| k == "data-row" && v == kind))
+            .filter_map(|(_, a)| a.iter().find(|(k, _)| k == "data-name").map(|(_, v)| v.clone()))
+            .collect()
+    };
+    let record = report(&json);
+    let mut sessions: Vec<String> = record["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "daemon" && e["kind"].as_str().unwrap().starts_with("bgp."))
+        .filter_map(|e| {
+            let d: Value = serde_json::from_str(e["detail"].as_str()?).ok()?;
+            Some(format!("BGP {} {}", e["subject"].as_str()?, d["neighbor"].as_str()?))
+        })
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    assert_eq!(sessions.len(), 4, "two tunnels, both ends: {sessions:?}");
+    assert_eq!(rows("session"), sessions, "one row per BGP session");
+    let probes: Vec<String> = record["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("probe {}", p["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows("probe"), probes, "one row per probe");
+    // The result table and the cut (the fault) are on the page.
+    assert!(text.contains("the VGW moves to tunnel 2"), "result table");
+    assert!(text.contains("cut-tunnel1 cut"), "the cut is marked");
+}

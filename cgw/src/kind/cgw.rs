@@ -217,6 +217,10 @@ impl NodeSpec for Cgw {
         question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
             (!self.external).then(|| {
                 let (_, recovery) = vgw::kind::chaos::bounds(q.profile, Duration::from_secs(40));
+                let uplink = engine::chaos::targets::Target::Link(format!(
+                    "{}-{}",
+                    self.name, self.internet.node
+                ));
                 self.advertised()
                     .into_iter()
                     .map(|p| {
@@ -241,6 +245,7 @@ impl NodeSpec for Cgw {
                             },
                         )
                     })
+                    .chain(std::iter::once(uplink))
                     .collect()
             })
         });

@@ -224,11 +224,11 @@ pub struct Menu {
 }
 
 impl Menu {
-    /// A menu over `targets` (the kinds' answers), the gateways' own underlay `links`, the
-    /// `daemons` (node, process) the lab runs, restricted to `allowed` kinds (empty: all).
+    /// A menu over `targets` (the kinds' answers: tunnels, prefixes, BFD sessions, underlay
+    /// links), the `daemons` (node, process) the lab runs, restricted to `allowed` kinds
+    /// (empty: all).
     pub fn new(
         targets: Vec<Target>,
-        links: Vec<String>,
         daemons: Vec<(String, String)>,
         allowed: &[FaultKind],
         margin: Duration,
@@ -237,7 +237,7 @@ impl Menu {
             tunnels: Vec::new(),
             prefixes: Vec::new(),
             bfd: Vec::new(),
-            links,
+            links: Vec::new(),
             daemons,
             kinds: Vec::new(),
             margin,
@@ -249,6 +249,7 @@ impl Menu {
                 Target::Tunnel(t) => m.tunnels.push(t),
                 Target::Prefix(p) => m.prefixes.push(p),
                 Target::Bfd(b) => m.bfd.push(b),
+                Target::Link(l) => m.links.push(l),
             }
         }
         m.detection = m
@@ -521,8 +522,11 @@ mod tests {
 
     fn menu(allowed: &[FaultKind]) -> Menu {
         Menu::new(
-            vec![tunnel("vgw1/vpn1-t1"), tunnel("vgw1/vpn1-t2")],
-            vec!["cgw1-inet".into()],
+            vec![
+                tunnel("vgw1/vpn1-t1"),
+                tunnel("vgw1/vpn1-t2"),
+                Target::Link("cgw1-inet".into()),
+            ],
             vec![("cgw1".into(), "cgw".into())],
             allowed,
             Duration::from_millis(1500),

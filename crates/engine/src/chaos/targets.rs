@@ -39,6 +39,9 @@ pub enum Target {
     Prefix(PrefixTarget),
     /// A BFD session (Direct Connect VIFs).
     Bfd(BfdTarget),
+    /// A link its owner can lose, by name (a gateway's underlay: the internet uplink). Links
+    /// inside AWS (a VGW's VPC attachment) are not offered: they do not fail on their own.
+    Link(String),
 }
 
 /// A tunnel: where and how to cut it, how to tell it is healthy, how fast it must recover.
@@ -103,6 +106,7 @@ impl Target {
             Target::Tunnel(t) => &t.name,
             Target::Prefix(p) => &p.name,
             Target::Bfd(b) => &b.name,
+            Target::Link(l) => l,
         }
     }
 }

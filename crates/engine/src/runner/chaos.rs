@@ -73,20 +73,6 @@ pub(crate) async fn campaign<B: Backend>(
         .into_iter()
         .flat_map(|(_, t)| t)
         .collect();
-    // Links a gateway brings itself are its underlay (the ones the parser names a-b).
-    let links: Vec<String> = s
-        .topology
-        .nodes
-        .iter()
-        .flat_map(|n| n.links())
-        .map(|l| {
-            if l.name.is_empty() {
-                format!("{}-{}", l.endpoints[0].node, l.endpoints[1].node)
-            } else {
-                l.name
-            }
-        })
-        .collect();
     let daemons: Vec<(String, String)> = lock(&ctx.procs)
         .iter()
         .filter(|(_, p)| p.spec.control_socket)
@@ -94,7 +80,6 @@ pub(crate) async fn campaign<B: Backend>(
         .collect();
     let menu = Menu::new(
         targets,
-        links,
         daemons,
         &c.kinds,
         crate::chaos::margin(profile),
