@@ -174,7 +174,10 @@ fn planted_binary() -> PathBuf {
         .env_remove("CARGO_TARGET_DIR")
         .status()
         .expect("start cargo");
-    assert!(status.success(), "building the planted-bug hybridlab failed");
+    assert!(
+        status.success(),
+        "building the planted-bug hybridlab failed"
+    );
     let bin = dir.join("debug").join("hybridlab");
     assert!(bin.exists(), "{} was not built", bin.display());
     bin
@@ -252,7 +255,10 @@ fn the_planted_vgw_bug_is_caught_and_its_printed_seed_replays_it() {
     let again = run_with(&ws, &bin, &args);
     assert_eq!(again.status.code(), Some(1), "{}", describe(&again));
     let r2 = report(&json2);
-    assert_eq!(faults(&r2), vec![(index, faults(&r)[index as usize].1.clone())]);
+    assert_eq!(
+        faults(&r2),
+        vec![(index, faults(&r)[index as usize].1.clone())]
+    );
     assert!(
         violations(&r2)
             .iter()
@@ -275,7 +281,10 @@ fn a_bad_chaos_table_is_reported_at_its_file_line_and_field() {
     let base = shipped("dual-tunnel-failover");
     let lines = base.lines().count();
     for (table, field) in [
-        ("[chaos]\nseed = 1\nkinds = [\"tunnel_cut\", \"tunel_cut\"]\n", "chaos.kinds[1]"),
+        (
+            "[chaos]\nseed = 1\nkinds = [\"tunnel_cut\", \"tunel_cut\"]\n",
+            "chaos.kinds[1]",
+        ),
         ("[chaos]\nfaults = 5\nduration = \"1m\"\n", "chaos.duration"),
         ("[chaos]\noverlap = 0\n", "chaos.overlap"),
         ("[chaos]\nfualts = 5\n", "fualts"),
@@ -293,7 +302,10 @@ fn a_bad_chaos_table_is_reported_at_its_file_line_and_field() {
             .and_then(|s| s.split(':').next())
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or_else(|| panic!("no line number: {stderr}"));
-        assert!(line > lines, "line {line} is in the appended table: {stderr}");
+        assert!(
+            line > lines,
+            "line {line} is in the appended table: {stderr}"
+        );
         assert!(!ws.state().join("ch-bad").exists(), "nothing created");
     }
 }
@@ -325,7 +337,9 @@ fn parse_xml(text: &str) -> Vec<(String, Vec<(String, String)>)> {
         let tag = &at[1..end];
         rest = &at[end + 1..];
         if let Some(name) = tag.strip_prefix('/') {
-            let open = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
             assert_eq!(open, name.trim(), "</{name}> closes <{open}>");
             continue;
         }
@@ -342,7 +356,9 @@ fn parse_xml(text: &str) -> Vec<(String, Vec<(String, String)>)> {
             if attrs_text.is_empty() {
                 break;
             }
-            let (key, after) = attrs_text.split_once("=\"").expect("attribute key=\"value\"");
+            let (key, after) = attrs_text
+                .split_once("=\"")
+                .expect("attribute key=\"value\"");
             let close = after.find('"').expect("attribute value closes");
             assert!(!after[..close].contains('<'), "< in an attribute");
             attrs.push((key.trim().to_string(), after[..close].to_string()));
@@ -397,7 +413,11 @@ fn the_html_page_is_self_contained_with_a_timeline_row_per_session_and_probe() {
     let rows = |kind: &str| -> Vec<String> {
         tags.iter()
             .filter(|(_, a)| a.iter().any(|(k, v)| k == "data-row" && v == kind))
-            .filter_map(|(_, a)| a.iter().find(|(k, _)| k == "data-name").map(|(_, v)| v.clone()))
+            .filter_map(|(_, a)| {
+                a.iter()
+                    .find(|(k, _)| k == "data-name")
+                    .map(|(_, v)| v.clone())
+            })
             .collect()
     };
     let record = report(&json);
@@ -408,7 +428,11 @@ fn the_html_page_is_self_contained_with_a_timeline_row_per_session_and_probe() {
         .filter(|e| e["source"] == "daemon" && e["kind"].as_str().unwrap().starts_with("bgp."))
         .filter_map(|e| {
             let d: Value = serde_json::from_str(e["detail"].as_str()?).ok()?;
-            Some(format!("BGP {} {}", e["subject"].as_str()?, d["neighbor"].as_str()?))
+            Some(format!(
+                "BGP {} {}",
+                e["subject"].as_str()?,
+                d["neighbor"].as_str()?
+            ))
         })
         .collect();
     sessions.sort();

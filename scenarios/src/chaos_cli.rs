@@ -115,7 +115,11 @@ pub fn chaos(args: ChaosArgs) -> u8 {
             }
             out
         }
-        None => spec.kinds.iter().filter_map(|k| FaultKind::parse(k)).collect(),
+        None => spec
+            .kinds
+            .iter()
+            .filter_map(|k| FaultKind::parse(k))
+            .collect(),
     };
     let seed = args.seed.or(spec.seed).unwrap_or_else(random_seed);
     let faults = args.faults.or(spec.faults).unwrap_or(100);
@@ -190,7 +194,9 @@ pub fn chaos(args: ChaosArgs) -> u8 {
             Ok(c @ (OK | FAILED | BAD)) => c,
             _ => {
                 let _ = netns::lab::sweep(&netns::lab::LabConfig::default());
-                err(&format!("the chaos engine ended abnormally (status {code})"));
+                err(&format!(
+                    "the chaos engine ended abnormally (status {code})"
+                ));
                 BAD
             }
         },
@@ -304,7 +310,11 @@ fn finish(record: &engine::report::RunRecord, report: &CampaignReport, args: &Ch
         code = BAD;
     }
     if let Some(p) = &args.html {
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
         let sections = [
             engine::report::html::Section {
                 title: "Chaos campaign".into(),

@@ -327,9 +327,8 @@ impl Menu {
             peer: Some(t.outside_peer),
             loss_percent: None,
         };
-        let path_bound = |redundant: bool, detection: Duration| {
-            redundant.then_some(detection + margin)
-        };
+        let path_bound =
+            |redundant: bool, detection: Duration| redundant.then_some(detection + margin);
         Some(match kind {
             FaultKind::TunnelCut | FaultKind::IkeCut | FaultKind::EspCut => {
                 let t = rng.pick(&self.tunnels)?;
@@ -554,7 +553,10 @@ mod tests {
         let only = menu(&[FaultKind::IkeCut, FaultKind::Kill]);
         for i in 0..100 {
             let f = only.draw(1, i).unwrap();
-            assert!(matches!(f.kind, FaultKind::IkeCut | FaultKind::Kill), "{f:?}");
+            assert!(
+                matches!(f.kind, FaultKind::IkeCut | FaultKind::Kill),
+                "{f:?}"
+            );
         }
         assert!(menu(&[FaultKind::Withdraw]).draw(1, 0).is_none());
     }

@@ -79,7 +79,10 @@ mod tests {
         let a: Vec<u64> = (0..5).map(|i| Rng::for_fault(7, i).next_u64()).collect();
         let b: Vec<u64> = (0..5).map(|i| Rng::for_fault(7, i).next_u64()).collect();
         assert_eq!(a, b);
-        assert_ne!(Rng::for_fault(7, 1).next_u64(), Rng::for_fault(8, 1).next_u64());
+        assert_ne!(
+            Rng::for_fault(7, 1).next_u64(),
+            Rng::for_fault(8, 1).next_u64()
+        );
         assert_ne!(a[0], a[1]);
     }
 

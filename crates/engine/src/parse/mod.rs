@@ -20,12 +20,12 @@ use toml::de::DeValue;
 
 pub use crate::parse_cx::{Node, ParseCx};
 
+use crate::chaos::menu::FaultKind;
 use crate::diagnostic::{Diagnostic, Diagnostics, Locator};
 use crate::duration::Dur;
 use crate::kind::Registry;
-use crate::model::timing::{ENGINE_TIMERS, Profile, TimerDef, Timing};
-use crate::chaos::menu::FaultKind;
 use crate::model::chaos::ChaosSpec;
+use crate::model::timing::{ENGINE_TIMERS, Profile, TimerDef, Timing};
 use crate::model::{Link, Meta, Probe, Scenario, Site, Topology};
 use crate::source::{FieldPath, Source};
 
@@ -248,12 +248,18 @@ fn chaos_section(
         if FaultKind::parse(k).is_none() {
             errors.push(cx.error(
                 &path.key("kinds").index(i),
-                format!("unknown fault kind {k:?}, expected one of: {}", FaultKind::names()),
+                format!(
+                    "unknown fault kind {k:?}, expected one of: {}",
+                    FaultKind::names()
+                ),
             ));
         }
     }
     if spec.faults.is_some() && spec.duration.is_some() {
-        errors.push(cx.error(&path.key("duration"), "give `faults` or `duration`, not both"));
+        errors.push(cx.error(
+            &path.key("duration"),
+            "give `faults` or `duration`, not both",
+        ));
     }
     if spec.faults == Some(0) {
         errors.push(cx.error(&path.key("faults"), "faults must be at least 1"));

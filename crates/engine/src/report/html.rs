@@ -162,7 +162,8 @@ pub fn render(r: &RunRecord, extra: &[Section]) -> String {
                 "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{word}</td><td>{}</td><td>{}</td></tr>\n",
                 esc(&e.name),
                 esc(&e.check),
-                e.decided_ns.map_or("-".into(), |t| format!("{:+.3}s", rel(t))),
+                e.decided_ns
+                    .map_or("-".into(), |t| format!("{:+.3}s", rel(t))),
                 esc(&e.detail)
             );
         }

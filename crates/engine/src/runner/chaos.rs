@@ -78,12 +78,7 @@ pub(crate) async fn campaign<B: Backend>(
         .filter(|(_, p)| p.spec.control_socket)
         .map(|((n, p), _)| (n.clone(), p.clone()))
         .collect();
-    let menu = Menu::new(
-        targets,
-        daemons,
-        &c.kinds,
-        crate::chaos::margin(profile),
-    );
+    let menu = Menu::new(targets, daemons, &c.kinds, crate::chaos::margin(profile));
     lock(out).kinds = menu.kinds().to_vec();
     if menu.kinds().is_empty() {
         return Err("nothing to break: no fault kind has a target in this topology".into());
@@ -243,7 +238,8 @@ async fn one_group<B: Backend>(
     }
     for f in faults.iter().rev() {
         if let Err(e) = repair(ctx, f).await {
-            went.error.get_or_insert(format!("fault #{}: repairing: {e}", f.index));
+            went.error
+                .get_or_insert(format!("fault #{}: repairing: {e}", f.index));
         }
     }
     let t_repair = now_ns();
