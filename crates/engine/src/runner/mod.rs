@@ -452,9 +452,10 @@ async fn run_mode<B: Backend>(
     {
         t.abort();
     }
+    let before = chaos.is_some().then(|| what_to_check(&ctx));
     let teardown = backend.teardown().await;
-    if let Some((campaign, report, _)) = chaos {
-        let left = leftovers(&ctx);
+    if let (Some((campaign, report, _)), Some(before)) = (chaos, before) {
+        let left = leftovers(&before);
         let mut r = report.lock().unwrap_or_else(|p| p.into_inner());
         for l in left {
             r.violations.push(crate::chaos::Violation {
@@ -492,20 +493,51 @@ async fn run_mode<B: Backend>(
     }
 }
 
-/// What teardown left: a namespace pin still there, a process still running (TUN devices and
-/// nftables tables live in the namespaces, so they go with them).
-fn leftovers<B: Backend>(ctx: &Ctx<'_, B>) -> Vec<String> {
+/// What a lab holds that teardown must remove: its namespaces' pins and its processes' ids.
+struct Held {
+    pins: Vec<(String, PathBuf)>,
+    pids: Vec<(String, u32)>,
+}
+
+fn what_to_check<B: Backend>(ctx: &Ctx<'_, B>) -> Held {
+    Held {
+        pins: ctx
+            .scenario
+            .topology
+            .nodes
+            .iter()
+            .filter_map(|n| Some((n.name().to_string(), ctx.backend.netns_path(n.name())?)))
+            .collect(),
+        pids: ctx
+            .procs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|((node, name), p)| {
+                Some((format!("{node}/{name}"), ctx.backend.pid(p.id)?))
+            })
+            .collect(),
+    }
+}
+
+/// What teardown left of `held`: a namespace pin still there (TUN devices and nftables tables
+/// live in the namespaces, so they go with them), a process still alive (not a zombie).
+fn leftovers(held: &Held) -> Vec<String> {
     let mut out = Vec::new();
-    for n in &ctx.scenario.topology.nodes {
-        if let Some(p) = ctx.backend.netns_path(n.name())
-            && p.exists()
-        {
-            out.push(format!("namespace of {} left at {}", n.name(), p.display()));
+    for (node, p) in &held.pins {
+        if p.exists() {
+            out.push(format!("namespace of {node} left at {}", p.display()));
         }
     }
-    for ((node, name), p) in ctx.procs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        if ctx.backend.is_running(p.id) {
-            out.push(format!("process {node}/{name} still runs"));
+    for (name, pid) in &held.pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Field 3, after the parenthesised command: the state; Z is a zombie, dead already.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        if matches!(state, Some(s) if s != "Z" && s != "X") {
+            out.push(format!("process {name} (pid {pid}) still runs"));
         }
     }
     out

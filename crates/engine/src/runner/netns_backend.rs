@@ -311,6 +311,10 @@ impl Backend for NetnsBackend {
         Ok(id)
     }
 
+    fn pid(&self, proc: ProcId) -> Option<u32> {
+        lock(&self.procs).get(&proc).map(|(_, pid)| *pid)
+    }
+
     fn is_running(&self, proc: ProcId) -> bool {
         let Some((_, pid)) = lock(&self.procs).get(&proc).cloned() else {
             return false;
