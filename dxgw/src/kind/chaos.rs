@@ -12,11 +12,18 @@
 //! backup): AWS's own rule for DX with a VPN backup (`aws-behaviour.md` §4). (inferred) With
 //! neither, a BFD cut leaves no path and gets no outage bound.
 //!
-//! What it does not do: health checks through the daemon (the baseline's routes and probes
-//! show the VIF's BGP back), or VIFs without BFD.
+//! Health (part of the campaign's baseline): the DX router's `show vifs` has the VIF's BGP
+//! Established and its BFD session up.
+//!
+//! What it does not do: VIFs without BFD.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use control::ShowParams;
+use engine::kind::KindCheck;
+use serde_json::{Map, Value};
 
 use engine::chaos::targets::{BfdTarget, Target};
 use engine::model::Topology;
@@ -36,6 +43,33 @@ pub fn bounds(profile: Profile) -> (Duration, Duration) {
         + t.bgp.idle_hold_max
         + detection;
     (detection, recovery)
+}
+
+/// VIF `vif` of DX router `node` has BGP Established and BFD up.
+fn vif_health(node: &str, vif: &str) -> KindCheck {
+    let name = vif.to_string();
+    KindCheck {
+        kind: "dxgw",
+        node: node.to_string(),
+        show: ShowParams {
+            what: "vifs".into(),
+            args: Map::new(),
+        },
+        describe: format!("{node} VIF {vif}: BGP Established, BFD up"),
+        verdict: Arc::new(move |v: &Value| {
+            let vif = v["vifs"]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["name"] == name.as_str()))
+                .ok_or_else(|| format!("no VIF {name}"))?;
+            let bgp = vif["bgp"]["state"].as_str().unwrap_or("none");
+            let bfd = vif["bfd"].as_str().unwrap_or("none");
+            if bgp == "Established" && bfd.eq_ignore_ascii_case("up") {
+                Ok(format!("BGP {bgp}, BFD {bfd}"))
+            } else {
+                Err(format!("BGP {bgp}, BFD {bfd}"))
+            }
+        }),
+    }
 }
 
 /// Every BFD-enabled VIF of `node` as a chaos target.
@@ -58,7 +92,7 @@ pub fn targets(node: &DxLocation, topo: &Topology, profile: Profile) -> Vec<Targ
                 peer: IpAddr::V4(v.amazon_address.addr()),
                 detection,
                 recovery,
-                health: None,
+                health: Some(vif_health(&node.name, &v.name)),
                 redundant: vifs > 1 || vpn,
             }));
         }
