@@ -325,7 +325,10 @@ fn finish(record: &engine::report::RunRecord, report: &CampaignReport, args: &Ch
                 html: report.histogram_svg(),
             },
         ];
-        if let Err(e) = std::fs::write(p, engine::report::html::render(record, &sections)) {
+        // The scenario's expectations were not played: leave them off the page.
+        let mut shown = record.clone();
+        shown.expectations.clear();
+        if let Err(e) = std::fs::write(p, engine::report::html::render(&shown, &sections)) {
             err(&format!("cannot write {}: {e}", p.display()));
             code = BAD;
         }

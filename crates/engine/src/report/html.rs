@@ -137,11 +137,18 @@ pub fn render(r: &RunRecord, extra: &[Section]) -> String {
     s += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n";
     s += &format!("<title>hybridlab: {}</title>\n", esc(&r.scenario));
     s += "<style>\nbody{font-family:sans-serif;margin:20px;color:#222}\ntable{border-collapse:collapse;margin-bottom:16px}\ntd,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left;vertical-align:top}\n.passed{color:#176317;font-weight:bold}.failed{color:#b00;font-weight:bold}.not_run{color:#888}\npre{background:#f6f6f6;padding:8px}\n</style>\n</head>\n<body>\n";
-    let passed = r.passed();
+    // A chaos campaign plays no expectations: its verdict is in its own section.
+    let verdict = if r.expectations.is_empty() && !extra.is_empty() {
+        "chaos campaign"
+    } else if r.passed() {
+        "PASSED"
+    } else {
+        "FAILED"
+    };
     s += &format!(
         "<h1>{}: {}</h1>\n<p>lab {}, file {}, {} events, run length {}</p>\n",
         esc(&r.scenario),
-        if passed { "PASSED" } else { "FAILED" },
+        verdict,
         esc(&r.lab),
         esc(&r.file),
         r.events.len(),
