@@ -173,6 +173,7 @@ fn strongswan_and_frr_from_exported_configs_bring_up_both_tunnels_and_carry_traf
             proto: None,
             ports: Vec::new(),
             peer: Some(aws_ip.into()),
+            loss_percent: None,
         },
     )
     .unwrap();

@@ -124,6 +124,7 @@ fn dual_tunnel_vpn_carries_traffic_and_fails_over_when_tunnel_1_goes_silent() {
             proto: None,
             ports: Vec::new(),
             peer: Some(t1_aws.parse().unwrap()),
+            loss_percent: None,
         },
     )
     .unwrap();

@@ -150,6 +150,8 @@ pub struct RunArgs {
     pub svg: Option<PathBuf>,
     /// Capture every link and TUN device into this directory (pcapng).
     pub capture: Option<PathBuf>,
+    /// Self-contained HTML page path.
+    pub html: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
     /// Serve the AWS-shaped API (`aws-api`) on this address while the lab runs.
@@ -195,7 +197,10 @@ pub fn run(args: RunArgs) -> u8 {
         ));
         return BAD;
     }
-    for p in [&args.json, &args.junit, &args.svg].into_iter().flatten() {
+    for p in [&args.json, &args.junit, &args.svg, &args.html]
+        .into_iter()
+        .flatten()
+    {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
@@ -382,6 +387,7 @@ fn report_run(record: &RunRecord, args: &RunArgs) -> u8 {
         (&args.json, report::json(record)),
         (&args.junit, report::junit::render(record)),
         (&args.svg, report::svg::render(record)),
+        (&args.html, report::html::render(record, &[])),
     ];
     for (path, text) in writes {
         if let Some(p) = path

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod api;
+mod chaos_cli;
 mod cli;
 mod lab_keys;
 mod lab_owner;
@@ -47,6 +48,9 @@ enum Cmd {
         /// Write a pcapng per link and per TUN device into DIR (read them with Wireshark).
         #[arg(long, value_name = "DIR")]
         capture: Option<PathBuf>,
+        /// Write one self-contained HTML page: results and the timeline picture.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
@@ -55,6 +59,52 @@ enum Cmd {
         /// api.json.
         #[arg(long, value_name = "ADDR")]
         api: Option<std::net::SocketAddr>,
+    },
+    /// A chaos campaign: bring the scenario's topology up, record its baseline, inject
+    /// random faults drawn from a seed, check that the lab returns to its baseline after each.
+    Chaos {
+        /// A scenario file or a shipped scenario's name.
+        scenario: String,
+        /// The seed (same seed, same faults); default: the file's `[chaos] seed`, else random.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How many faults (default: `[chaos] faults`, else 100).
+        #[arg(long, conflicts_with = "duration")]
+        faults: Option<u64>,
+        /// Or draw faults for this long (`10m`).
+        #[arg(long)]
+        duration: Option<String>,
+        /// Start at this fault index (a replay of one fault: `--from-fault I --faults I+1`).
+        #[arg(long, default_value_t = 0)]
+        from_fault: u64,
+        /// Only these fault kinds, comma-separated (tunnel_cut, ike_cut, esp_cut, bgp_cut,
+        /// bfd_cut, link_down, loss, kill, flap, rekey_storm, withdraw).
+        #[arg(long)]
+        kinds: Option<String>,
+        /// Faults in force at once (default 1).
+        #[arg(long)]
+        overlap: Option<u32>,
+        /// Timing profile.
+        #[arg(long, value_parser = ["fast", "aws"])]
+        profile: Option<String>,
+        /// Lab name (default `ch-<scenario>`).
+        #[arg(long)]
+        lab: Option<String>,
+        /// Write the campaign report as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the recovery-time histogram (SVG).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Write one self-contained HTML page: recovery table, histogram, timeline.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Every daemon event on stderr, not only one line per fault.
+        #[arg(long, short)]
+        verbose: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Check a scenario file without creating anything.
     Validate {
@@ -182,6 +232,37 @@ fn main() -> ExitCode {
     let code = match cli.cmd {
         Cmd::Validate { scenario } => cli::validate(&scenario),
         Cmd::List => cli::list(),
+        Cmd::Chaos {
+            scenario,
+            seed,
+            faults,
+            duration,
+            from_fault,
+            kinds,
+            overlap,
+            profile,
+            lab,
+            json,
+            svg,
+            html,
+            verbose,
+            quiet,
+        } => chaos_cli::chaos(chaos_cli::ChaosArgs {
+            scenario,
+            lab,
+            profile,
+            seed,
+            faults,
+            duration,
+            from_fault,
+            kinds,
+            overlap,
+            json,
+            svg,
+            html,
+            verbose,
+            quiet,
+        }),
         Cmd::Run {
             scenario,
             lab,
@@ -190,6 +271,7 @@ fn main() -> ExitCode {
             junit,
             svg,
             capture,
+            html,
             quiet,
             api,
         } => cli::run(cli::RunArgs {
@@ -200,6 +282,7 @@ fn main() -> ExitCode {
             junit,
             svg,
             capture,
+            html,
             quiet,
             api,
         }),

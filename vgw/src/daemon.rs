@@ -428,6 +428,8 @@ async fn reconcile(
             }
             Err(e) => warn!(error = %e, "reading BGP routes"),
         }
+        #[cfg(feature = "planted-bug-keep-routes")]
+        crate::planted_bug::keep_routes(sp, &mut candidates).await;
     }
     let mut statics_up = BTreeSet::new();
     let static_routes = shared.state.lock().await.static_routes.clone();

@@ -22,6 +22,8 @@ pub mod config;
 pub mod daemon;
 pub mod kind;
 pub mod plan;
+#[cfg(feature = "planted-bug-keep-routes")]
+pub mod planted_bug;
 pub mod psk;
 pub mod replacement;
 pub mod timers;

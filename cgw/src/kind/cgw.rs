@@ -24,6 +24,7 @@
 //! the VGW's plan; [`super::plan`] only adds this gateway's own policy).
 
 use std::path::Path;
+use std::time::Duration;
 
 use engine::diagnostic::Diagnostic;
 use engine::kind::common::validate_routes;
@@ -212,6 +213,43 @@ impl NodeSpec for Cgw {
     }
 
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
+        // Chaos: every prefix this gateway announces can be withdrawn and announced again
+        // (our own daemon only: an external customer gateway takes no actions).
+        question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
+            (!self.external).then(|| {
+                let (_, recovery) = vgw::kind::chaos::bounds(q.profile, Duration::from_secs(40));
+                let uplink = engine::chaos::targets::Target::Link(format!(
+                    "{}-{}",
+                    self.name, self.internet.node
+                ));
+                self.advertised()
+                    .into_iter()
+                    .map(|p| {
+                        let request = |action: &str| {
+                            let mut args = serde_json::Map::new();
+                            args.insert("prefixes".into(), serde_json::json!([p.to_string()]));
+                            engine::kind::KindRequest {
+                                kind: "cgw",
+                                node: self.name.clone(),
+                                params: control::ActionParams {
+                                    kind: action.to_string(),
+                                    args,
+                                },
+                            }
+                        };
+                        engine::chaos::targets::Target::Prefix(
+                            engine::chaos::targets::PrefixTarget {
+                                name: format!("{} {p}", self.name),
+                                withdraw: request("withdraw"),
+                                advertise: request("advertise"),
+                                recovery,
+                            },
+                        )
+                    })
+                    .chain(std::iter::once(uplink))
+                    .collect()
+            })
+        });
         question.answer::<plan::CgwConfigOf>(|q| {
             Some(plan::cgw_config(self, topo, q.profile, &q.keys))
         });

@@ -360,6 +360,7 @@ fn a_cut_is_detected_on_both_sides_within_the_detection_time() {
             proto: Some(17),
             ports: vec![3784],
             peer: Some(ip(FRR4)),
+            loss_percent: None,
         },
     )
     .unwrap();

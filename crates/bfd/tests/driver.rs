@@ -227,6 +227,7 @@ fn two_drivers_come_up_change_timers_go_admin_down_and_detect_a_cut() {
                 proto: Some(17),
                 ports: vec![3784],
                 peer: Some(ip("10.0.0.1")),
+                loss_percent: None,
             },
         )
         .unwrap();

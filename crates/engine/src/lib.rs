@@ -9,6 +9,7 @@
 //!   the typed questions nodes answer for each other ([`model::query`]);
 //! - [`kind`]: the node-kind plug-in trait, the registry, and the two generic kinds `host` and
 //!   `router` (it re-exports the node side of the model, so kinds import from one place);
+//! - [`chaos`]: the chaos campaign's fault menu, the targets kinds offer, its report;
 //! - [`validate`], [`parse`]: from text to a checked [`model::Scenario`];
 //! - [`runner`]: bring-up, timeline, probes, expectations, teardown;
 //! - [`loss`]: loss windows from probe arrivals (pure);
@@ -23,6 +24,7 @@
 //! system calls (all of them go through `netns`).
 
 pub mod capture;
+pub mod chaos;
 pub mod diagnostic;
 pub mod duration;
 pub mod kind;

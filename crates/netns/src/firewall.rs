@@ -20,6 +20,8 @@
 //!   with ports [500, 4500]: the rules above once per port.
 //!   with peer 203.0.113.9: each rule twice, once with `ip saddr 203.0.113.9` and once with
 //!   `ip daddr 203.0.113.9` (a `meta nfproto ipv4` check first, so IPv6 packets never match).
+//!   with loss 20: each rule ends in `numgen random mod 100 < 20` before its drop, so about one
+//!   matching packet in five is dropped, each independently (random loss, not a cut).
 //! ```
 //!
 //! Netlink shapes (include/uapi/linux/netfilter/nf_tables.h, nfnetlink.h): a batch
@@ -28,7 +30,8 @@
 //! `NLA_F_NESTED`. The kernel applies the whole batch or none of it.
 //!
 //! What it does not do: stateful matching, rate limiting, delay or corruption (the kernel here
-//! has no netem); or IPv4-only/IPv6-only cuts (the `inet` family covers both).
+//! has no netem: random loss is the only impairment, from `numgen`); or IPv4-only/IPv6-only
+//! cuts (the `inet` family covers both).
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +79,17 @@ const NFTA_PAYLOAD_OFFSET: u16 = 3;
 const NFTA_PAYLOAD_LEN: u16 = 4;
 const NFTA_IMMEDIATE_DREG: u16 = 1;
 const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_NG_DREG: u16 = 1;
+const NFTA_NG_MODULUS: u16 = 2;
+const NFTA_NG_TYPE: u16 = 3;
+const NFTA_BYTEORDER_SREG: u16 = 1;
+const NFTA_BYTEORDER_DREG: u16 = 2;
+const NFTA_BYTEORDER_OP: u16 = 3;
+const NFTA_BYTEORDER_LEN: u16 = 4;
+const NFTA_BYTEORDER_SIZE: u16 = 5;
+const NFT_NG_RANDOM: u32 = 1;
+const NFT_BYTEORDER_HTON: u32 = 1;
+const NFT_CMP_LT: u32 = 2;
 
 const NFT_META_IIFNAME: u32 = 6;
 pub(crate) const NFT_META_OIFNAME: u32 = 7;
@@ -123,6 +137,9 @@ pub struct CutSpec {
     pub ports: Vec<u16>,
     /// Only traffic from or to this address (e.g. one tunnel's peer); `None`: any address.
     pub peer: Option<IpAddr>,
+    /// Drop only this percentage of the matching packets, each chosen independently at random
+    /// (1 to 99); `None`: drop every matching packet.
+    pub loss_percent: Option<u8>,
 }
 
 /// An installed cut; [`restore`] removes it. Dropping it leaves the rules in place (they go
@@ -143,13 +160,21 @@ impl Cut {
 /// One match of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Match<'a> {
-    IifName { name: &'a str, equal: bool },
-    OifName { name: &'a str, equal: bool },
+    IifName {
+        name: &'a str,
+        equal: bool,
+    },
+    OifName {
+        name: &'a str,
+        equal: bool,
+    },
     L4Proto(u8),
     SrcPort(u16),
     DstPort(u16),
     SrcAddr(IpAddr),
     DstAddr(IpAddr),
+    /// `numgen random mod 100 < percent`.
+    Random(u8),
 }
 
 /// A drop rule: matches, all of which must hold, in one base chain.
@@ -206,6 +231,15 @@ fn rules(spec: &CutSpec) -> Result<Vec<Rule<'_>>> {
         Some(a) => vec![Some(Match::SrcAddr(a)), Some(Match::DstAddr(a))],
         None => vec![None],
     };
+    if let Some(pct) = spec.loss_percent
+        && !(1..=99).contains(&pct)
+    {
+        return Err(Error::invalid(
+            "loss",
+            format!("{pct}%"),
+            "must be 1 to 99 percent",
+        ));
+    }
     let (name, equal) = match &spec.ifname {
         Some(n) => (n.as_str(), true),
         None => ("lo", false),
@@ -228,6 +262,7 @@ fn rules(spec: &CutSpec) -> Result<Vec<Rule<'_>>> {
                         matches.extend(*peer);
                         matches.extend(proto.map(Match::L4Proto));
                         matches.extend(*port);
+                        matches.extend(spec.loss_percent.map(Match::Random));
                         out.push(Rule { chain, matches });
                     }
                 }
@@ -383,6 +418,23 @@ fn encode_match(m: &mut Msg, what: &Match<'_>) {
                     .be32(NFTA_PAYLOAD_LEN, bytes.len() as u32);
             });
             cmp(m, NFT_CMP_EQ, &bytes);
+        }
+        Match::Random(percent) => {
+            // numgen writes a host-order u32; cmp's `<` compares bytes in order, so the
+            // register goes through byteorder (hton) first, as nft itself does.
+            expr(m, "numgen", |m| {
+                m.be32(NFTA_NG_DREG, NFT_REG_1)
+                    .be32(NFTA_NG_MODULUS, 100)
+                    .be32(NFTA_NG_TYPE, NFT_NG_RANDOM);
+            });
+            expr(m, "byteorder", |m| {
+                m.be32(NFTA_BYTEORDER_SREG, NFT_REG_1)
+                    .be32(NFTA_BYTEORDER_DREG, NFT_REG_1)
+                    .be32(NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON)
+                    .be32(NFTA_BYTEORDER_LEN, 4)
+                    .be32(NFTA_BYTEORDER_SIZE, 4);
+            });
+            cmp(m, NFT_CMP_LT, &u32::from(percent).to_be_bytes());
         }
     }
 }
@@ -635,6 +687,7 @@ mod tests {
             proto: None,
             ports: vec![179],
             peer: None,
+            loss_percent: None,
         };
         let r = rules(&spec).expect("valid");
         let input: Vec<&Rule<'_>> = r.iter().filter(|r| r.chain == "input").collect();
@@ -659,6 +712,7 @@ mod tests {
             proto: Some(17),
             ports: vec![500, 4500],
             peer: Some(peer),
+            loss_percent: None,
         };
         let r = rules(&spec).expect("valid");
         let input: Vec<&Rule<'_>> = r.iter().filter(|r| r.chain == "input").collect();
@@ -690,6 +744,7 @@ mod tests {
             proto: Some(50),
             ports: vec![4500],
             peer: None,
+            loss_percent: None,
         };
         assert!(matches!(rules(&spec), Err(Error::Invalid { .. })));
         let long = CutSpec {
@@ -700,12 +755,40 @@ mod tests {
     }
 
     #[test]
+    fn random_loss_ends_every_rule_and_stays_within_percent() {
+        let spec = CutSpec {
+            proto: Some(17),
+            loss_percent: Some(20),
+            ..CutSpec::default()
+        };
+        let r = rules(&spec).expect("valid");
+        assert!(!r.is_empty());
+        for rule in &r {
+            assert_eq!(rule.matches.last(), Some(&Match::Random(20)));
+        }
+        for bad in [0, 100, 200] {
+            let spec = CutSpec {
+                loss_percent: Some(bad),
+                ..CutSpec::default()
+            };
+            assert!(matches!(rules(&spec), Err(Error::Invalid { .. })), "{bad}");
+        }
+        // The encoded rule carries numgen, byteorder and a `<` compare with 20 big-endian.
+        let (batch, _) = install_batch("t", &r, 1);
+        let has = |needle: &[u8]| batch.windows(needle.len()).any(|w| w == needle);
+        assert!(has(b"numgen\0"));
+        assert!(has(b"byteorder\0"));
+        assert!(has(&20u32.to_be_bytes()));
+    }
+
+    #[test]
     fn batch_messages_are_well_formed() {
         let spec = CutSpec {
             ifname: Some("wan0".into()),
             proto: Some(17),
             ports: vec![4500],
             peer: None,
+            loss_percent: None,
         };
         let r = rules(&spec).expect("valid");
         let (batch, acks) = install_batch("hl-cut-1-1", &r, 1);

@@ -100,6 +100,7 @@ async fn cut_drops_matching_traffic_and_restore_brings_it_back() {
             proto: Some(17),
             ports: vec![4500],
             peer: None,
+            loss_percent: None,
         },
     )
     .expect("port cut");
@@ -141,6 +142,7 @@ async fn cut_drops_matching_traffic_and_restore_brings_it_back() {
         proto: Some(17),
         ports: vec![500, 4500],
         peer: Some(peer.parse().expect("address")),
+        loss_percent: None,
     };
     let other = firewall::cut(&b, &peer_cut("10.77.0.9")).expect("other peer cut");
     assert!(
@@ -162,4 +164,38 @@ async fn cut_drops_matching_traffic_and_restore_brings_it_back() {
         delivered(&tx, &rx4500, "10.77.0.2:4500", 11),
         "udp/4500 still dropped after the peer cut's restore"
     );
+
+    // Random loss (`numgen random mod 100 < 50`): of 200 datagrams (fewer than a receive buffer holds) some arrive, some do not,
+    // and the share that arrives is near one half (binomial, 200 draws: 100 +- 40 is more than
+    // 5 standard deviations). Restored, all arrive again.
+    let lossy = firewall::cut(
+        &b,
+        &CutSpec {
+            proto: Some(17),
+            ports: vec![5000],
+            loss_percent: Some(50),
+            ..CutSpec::default()
+        },
+    )
+    .expect("loss rule");
+    let arrived = |tag: u8| -> usize {
+        for _ in 0..200 {
+            tx.send_to(&[tag], "10.77.0.2:5000").expect("send");
+        }
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        while let Ok(len) = rx5000.recv(&mut buf) {
+            if len == 1 && buf[0] == tag {
+                n += 1;
+            }
+        }
+        n
+    };
+    let got = arrived(20);
+    assert!(
+        (60..=140).contains(&got),
+        "{got} of 200 arrived through 50% loss"
+    );
+    firewall::restore(&b, lossy).expect("restore loss rule");
+    assert_eq!(arrived(21), 200, "loss continued after its restore");
 }

@@ -152,6 +152,9 @@ impl NodeSpec for DxLocation {
     }
 
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
+        question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
+            Some(super::chaos::targets(self, topo, q.profile))
+        });
         question.answer::<DirectConnectPeersOf>(|q| {
             let peers: Vec<DxPeer> = backbone(self)
                 .into_iter()

@@ -31,6 +31,7 @@
 //! [`engine::kind::NodeSpec::links`]).
 
 pub mod actions;
+pub mod chaos;
 pub mod download;
 pub mod download_bird;
 pub mod dx_router;

@@ -27,6 +27,7 @@
 //! (the engine does, from [`engine::kind::NodeSpec::links`]).
 
 pub mod addressing;
+pub mod chaos;
 pub mod checks;
 pub mod keys;
 pub mod node;

@@ -203,6 +203,14 @@ impl NodeSpec for Vgw {
 
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
         question.answer::<AttachedVgw>(|q| (q.vpc == self.vpc).then_some(()));
+        question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
+            let mut t = super::chaos::targets(self, topo, q.profile);
+            t.push(engine::chaos::targets::Target::Link(format!(
+                "{}-{}",
+                self.name, self.internet.node
+            )));
+            Some(t)
+        });
         question.answer::<CustomerViewOf>(|q| {
             match plan::customer_views(self, topo, &q.cgw, q.profile, &q.keys) {
                 Ok(views) if views.is_empty() => None,

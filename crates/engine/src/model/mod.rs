@@ -4,6 +4,7 @@
 //!
 //! What it does not do: parse (see `crate::parse`) or run (see `crate::runner`).
 
+pub mod chaos;
 pub mod expect;
 pub mod node;
 pub mod probe;
@@ -141,6 +142,8 @@ pub struct Scenario {
     pub timeline: Vec<TimelineEntry>,
     /// `[[expect]]`, in file order.
     pub expectations: Vec<Expectation>,
+    /// `[chaos]`: a campaign `hybridlab chaos` runs (ignored by `run`).
+    pub chaos: Option<chaos::ChaosSpec>,
 }
 
 impl Scenario {

@@ -9,6 +9,7 @@
 //! proto = "udp"             # optional: only this protocol (udp tcp icmp esp gre ...)
 //! port = 4500               # optional: only this port (udp/tcp); or ports = [500, 4500]
 //! peer = "203.0.113.9"      # optional: only traffic from or to this address (one tunnel)
+//! loss = 20                 # optional: drop only this percentage, at random (nftables numgen)
 //! duration = "2s"           # optional: restore by itself after this long
 //!
 //! [[timeline]]
@@ -42,6 +43,8 @@ pub struct TrafficMatch {
     /// Only traffic from or to this address (e.g. one tunnel's peer: `proto = "udp"`,
     /// `ports = [500, 4500]`, `peer = "203.0.113.9"` cuts exactly that tunnel's underlay).
     pub peer: Option<std::net::IpAddr>,
+    /// Drop only this percentage of the matching packets, at random (1 to 99); `None`: all.
+    pub loss_percent: Option<u8>,
 }
 
 impl TrafficMatch {
@@ -58,6 +61,9 @@ impl TrafficMatch {
         };
         if let Some(peer) = self.peer {
             s += &format!(" to/from {peer}");
+        }
+        if let Some(l) = self.loss_percent {
+            s += &format!(", {l}% random loss");
         }
         s
     }
@@ -200,6 +206,7 @@ pub(crate) struct CutRaw {
     #[serde(default)]
     pub ports: Vec<u16>,
     pub peer: Option<std::net::IpAddr>,
+    pub loss: Option<u8>,
     pub duration: Option<crate::duration::Dur>,
 }
 

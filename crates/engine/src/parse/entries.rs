@@ -149,12 +149,21 @@ fn timeline_entry(
             if r.port.is_some() && !r.ports.is_empty() {
                 return Err(cx.error(&p.key("ports"), "give `port` or `ports`, not both"));
             }
+            if let Some(l) = r.loss
+                && !(1..=99).contains(&l)
+            {
+                return Err(cx.error(
+                    &p.key("loss"),
+                    format!("loss {l}: expected a percentage from 1 to 99"),
+                ));
+            }
             Action::Cut {
                 target,
                 matching: TrafficMatch {
                     proto: r.proto,
                     ports: r.port.into_iter().chain(r.ports).collect(),
                     peer: r.peer,
+                    loss_percent: r.loss,
                 },
                 duration: r.duration.map(|d| d.0),
             }

@@ -20,16 +20,18 @@ use toml::de::DeValue;
 
 pub use crate::parse_cx::{Node, ParseCx};
 
+use crate::chaos::menu::FaultKind;
 use crate::diagnostic::{Diagnostic, Diagnostics, Locator};
 use crate::duration::Dur;
 use crate::kind::Registry;
+use crate::model::chaos::ChaosSpec;
 use crate::model::timing::{ENGINE_TIMERS, Profile, TimerDef, Timing};
 use crate::model::{Link, Meta, Probe, Scenario, Site, Topology};
 use crate::source::{FieldPath, Source};
 
 /// Top-level sections the engine owns; node kinds own one more each.
 const ENGINE_SECTIONS: &[&str] = &[
-    "scenario", "timing", "site", "link", "probe", "timeline", "expect",
+    "scenario", "timing", "site", "link", "probe", "timeline", "expect", "chaos",
 ];
 
 /// Parses and validates `source`.
@@ -219,6 +221,7 @@ fn rest_of_sections<'a>(
         Some(v) => entries::expectations(v, cx, registry, &timing, errors),
         None => Vec::new(),
     };
+    let chaos = get("chaos").and_then(|v| chaos_section(v, cx, errors));
     Some(Scenario {
         meta: meta?,
         file: cx.loc.source.name.clone(),
@@ -227,7 +230,44 @@ fn rest_of_sections<'a>(
         probes,
         timeline,
         expectations,
+        chaos,
     })
+}
+
+/// `[chaos]`: its keys, known fault kinds, `faults` or `duration`, `overlap` of at least 1.
+fn chaos_section(
+    v: &Node<'_>,
+    cx: &ParseCx<'_>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<ChaosSpec> {
+    let path = FieldPath::root().key("chaos");
+    let mut spec: ChaosSpec = cx.de(v, &path).map_err(|d| errors.push(d)).ok()?;
+    spec.path = path.clone();
+    let before = errors.len();
+    for (i, k) in spec.kinds.iter().enumerate() {
+        if FaultKind::parse(k).is_none() {
+            errors.push(cx.error(
+                &path.key("kinds").index(i),
+                format!(
+                    "unknown fault kind {k:?}, expected one of: {}",
+                    FaultKind::names()
+                ),
+            ));
+        }
+    }
+    if spec.faults.is_some() && spec.duration.is_some() {
+        errors.push(cx.error(
+            &path.key("duration"),
+            "give `faults` or `duration`, not both",
+        ));
+    }
+    if spec.faults == Some(0) {
+        errors.push(cx.error(&path.key("faults"), "faults must be at least 1"));
+    }
+    if spec.overlap == Some(0) {
+        errors.push(cx.error(&path.key("overlap"), "overlap must be at least 1"));
+    }
+    (errors.len() == before).then_some(spec)
 }
 
 /// Reads an array-of-tables section into `T`s, collecting errors.

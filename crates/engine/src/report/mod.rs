@@ -4,6 +4,7 @@
 //!
 //! What it does not do: measure anything (the engine fills the record).
 
+pub mod html;
 pub mod junit;
 pub mod live;
 pub mod record;

@@ -225,7 +225,7 @@ fn pick_process<B: Backend>(
         .ok_or_else(|| format!("{node} runs no such process"))
 }
 
-async fn run<B: Backend>(ctx: &Ctx<'_, B>, e: &TimelineEntry) -> Result<(), String> {
+pub(crate) async fn run<B: Backend>(ctx: &Ctx<'_, B>, e: &TimelineEntry) -> Result<(), String> {
     match &e.action {
         Action::Cut {
             target,

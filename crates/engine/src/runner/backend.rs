@@ -127,6 +127,13 @@ pub trait Backend: NsRunner + Send + Sync + 'static {
     /// Whether a spawned process still runs.
     fn is_running(&self, proc: ProcId) -> bool;
 
+    /// The OS process id of a spawned process (for leftover checks after teardown); `None` when
+    /// the backend has no such thing (fakes).
+    fn pid(&self, proc: ProcId) -> Option<u32> {
+        let _ = proc;
+        None
+    }
+
     /// SIGKILLs a process and reaps it.
     fn kill(&self, proc: ProcId) -> Result<(), BackendError>;
 

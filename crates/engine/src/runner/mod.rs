@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod backend;
+pub mod chaos;
 pub mod checks;
 pub mod daemons;
 pub mod live;
@@ -299,7 +300,7 @@ pub async fn run<B: Backend>(
     recorder: Recorder,
     stop: watch::Receiver<bool>,
 ) -> RunRecord {
-    run_with(scenario, backend, opts, recorder, stop, None).await
+    run_mode(scenario, backend, opts, recorder, stop, Mode::Timeline).await
 }
 
 /// Brings `scenario` up and holds it for people ([`live`]) instead of playing its timeline,
@@ -312,16 +313,70 @@ pub async fn hold<B: Backend>(
     stop: watch::Receiver<bool>,
     hooks: live::Hooks,
 ) -> RunRecord {
-    run_with(scenario, backend, opts, recorder, stop, Some(hooks)).await
+    run_mode(scenario, backend, opts, recorder, stop, Mode::Live(hooks)).await
 }
 
-async fn run_with<B: Backend>(
+/// A chaos campaign on `scenario`'s topology (its timeline and expectations are not played):
+/// see [`crate::chaos`]. Progress lines go to `say`; the report holds every fault, the
+/// violations and (after teardown) anything the lab left behind.
+pub async fn run_chaos<B: Backend>(
+    scenario: &Scenario,
+    backend: Arc<B>,
+    opts: RunOptions,
+    recorder: Recorder,
+    stop: watch::Receiver<bool>,
+    campaign: &crate::chaos::Campaign,
+    say: &(dyn Fn(&str) + Send + Sync),
+) -> (RunRecord, crate::chaos::CampaignReport) {
+    let report = Mutex::new(crate::chaos::CampaignReport {
+        scenario: scenario.meta.name.clone(),
+        lab: opts.lab.clone(),
+        seed: campaign.seed,
+        profile: format!("{:?}", scenario.timing.profile).to_lowercase(),
+        from_fault: campaign.from_fault,
+        overlap: campaign.overlap.max(1),
+        ..Default::default()
+    });
+    let record = run_mode(
+        scenario,
+        backend,
+        opts,
+        recorder,
+        stop,
+        Mode::Chaos((campaign, &report, say)),
+    )
+    .await;
+    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = &record.error {
+        report.stopped.get_or_insert_with(|| e.clone());
+    }
+    (record, report)
+}
+
+/// A campaign to drive instead of the timeline: its options, its report, its progress lines.
+type ChaosMode<'a> = (
+    &'a crate::chaos::Campaign,
+    &'a Mutex<crate::chaos::CampaignReport>,
+    &'a (dyn Fn(&str) + Send + Sync),
+);
+
+/// What the main phase does once the lab is up.
+enum Mode<'a> {
+    /// Play the timeline and judge the expectations.
+    Timeline,
+    /// Hold the lab for people ([`live`]).
+    Live(live::Hooks),
+    /// Drive a chaos campaign instead of the timeline.
+    Chaos(ChaosMode<'a>),
+}
+
+async fn run_mode<B: Backend>(
     scenario: &Scenario,
     backend: Arc<B>,
     opts: RunOptions,
     recorder: Recorder,
     mut stop: watch::Receiver<bool>,
-    live: Option<live::Hooks>,
+    mode: Mode<'_>,
 ) -> RunRecord {
     let started_ns = netns::clock::monotonic_ns();
     let mut ctx = Ctx {
@@ -353,12 +408,16 @@ async fn run_with<B: Backend>(
                 },
             );
     }
+    let chaos = match &mode {
+        Mode::Chaos(c) => Some(*c),
+        _ => None,
+    };
     let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
     let mut interrupted = false;
     let error = tokio::select! {
-        r = main_phase(&mut ctx, live) => r.err(),
+        r = main_phase(&mut ctx, mode) => r.err(),
         _ = stopped => {
             interrupted = true;
             Some("interrupted: tearing down".to_string())
@@ -421,7 +480,20 @@ async fn run_with<B: Backend>(
     {
         t.abort();
     }
+    let before = chaos.is_some().then(|| what_to_check(&ctx));
     let teardown = backend.teardown().await;
+    if let (Some((campaign, report, _)), Some(before)) = (chaos, before) {
+        let left = leftovers(&before);
+        let mut r = report.lock().unwrap_or_else(|p| p.into_inner());
+        for l in left {
+            r.violations.push(crate::chaos::Violation {
+                fault: None,
+                invariant: "leftover".into(),
+                detail: l,
+                replay: campaign.replay(campaign.from_fault),
+            });
+        }
+    }
     let error = match (error, teardown) {
         (e, Ok(())) => e,
         (None, Err(t)) => Some(format!("teardown: {t}")),
@@ -449,10 +521,57 @@ async fn run_with<B: Backend>(
     }
 }
 
-async fn main_phase<B: Backend>(
-    ctx: &mut Ctx<'_, B>,
-    live: Option<live::Hooks>,
-) -> Result<(), String> {
+/// What a lab holds that teardown must remove: its namespaces' pins and its processes' ids.
+struct Held {
+    pins: Vec<(String, PathBuf)>,
+    pids: Vec<(String, u32)>,
+}
+
+fn what_to_check<B: Backend>(ctx: &Ctx<'_, B>) -> Held {
+    Held {
+        pins: ctx
+            .scenario
+            .topology
+            .nodes
+            .iter()
+            .filter_map(|n| Some((n.name().to_string(), ctx.backend.netns_path(n.name())?)))
+            .collect(),
+        pids: ctx
+            .procs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|((node, name), p)| {
+                Some((format!("{node}/{name}"), ctx.backend.pid(p.id)?))
+            })
+            .collect(),
+    }
+}
+
+/// What teardown left of `held`: a namespace pin still there (TUN devices and nftables tables
+/// live in the namespaces, so they go with them), a process still alive (not a zombie).
+fn leftovers(held: &Held) -> Vec<String> {
+    let mut out = Vec::new();
+    for (node, p) in &held.pins {
+        if p.exists() {
+            out.push(format!("namespace of {node} left at {}", p.display()));
+        }
+    }
+    for (name, pid) in &held.pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Field 3, after the parenthesised command: the state; Z is a zombie, dead already.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        if matches!(state, Some(s) if s != "Z" && s != "X") {
+            out.push(format!("process {name} (pid {pid}) still runs"));
+        }
+    }
+    out
+}
+
+async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>, mode: Mode<'_>) -> Result<(), String> {
     let s = ctx.scenario;
     let plan = plan::plan(&s.topology).map_err(|e| e.to_string())?;
     let rec = ctx.rec.clone();
@@ -560,8 +679,16 @@ async fn main_phase<B: Backend>(
         ),
     );
     let ctx: &Ctx<'_, B> = ctx;
-    if let Some(hooks) = live {
-        return live::serve(ctx, hooks).await;
+    match mode {
+        Mode::Live(hooks) => return live::serve(ctx, hooks).await,
+        Mode::Chaos((campaign, report, say)) => {
+            let r = chaos::campaign(ctx, campaign, report, say).await;
+            for p in ctx.probes.values() {
+                p.stop_sending();
+            }
+            return r;
+        }
+        Mode::Timeline => {}
     }
     // Everything that is not an `End` expectation must finish before `End` ones fire.
     let not_end: Vec<String> = s

@@ -342,6 +342,7 @@ impl Backend for NetnsBackend {
             proto,
             ports: matching.ports.clone(),
             peer: matching.peer,
+            loss_percent: matching.loss_percent,
         };
         let cut = netns::firewall::cut(&ns, &spec)
             .map_err(err(format!("cutting {} in {node}", matching.describe())))?;
@@ -387,6 +388,10 @@ impl Backend for NetnsBackend {
         let id = self.id();
         lock(&self.procs).insert(id, (node.to_string(), pid));
         Ok(id)
+    }
+
+    fn pid(&self, proc: ProcId) -> Option<u32> {
+        lock(&self.procs).get(&proc).map(|(_, pid)| *pid)
     }
 
     fn is_running(&self, proc: ProcId) -> bool {
