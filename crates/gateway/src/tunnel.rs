@@ -322,6 +322,13 @@ impl Drop for Tunnel {
     }
 }
 
+/// Milliseconds since the Unix epoch (0 for a clock before it).
+pub fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,11 +360,4 @@ mod tests {
         let l = Layout::for_cipher(sha512.cipher);
         assert!(20 + 8 + 1406 + l.overhead(1406) <= 1500);
     }
-}
-
-/// Milliseconds since the Unix epoch (0 for a clock before it).
-pub fn unix_ms(t: std::time::SystemTime) -> u64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
