@@ -10,6 +10,7 @@ use engine::model::Scenario;
 use engine::model::timing::Profile;
 use engine::parse::parse_scenario_with;
 use engine::report::{self, RunRecord, live::Live};
+use engine::runner::container_runtime::{DockerRuntime, Runtime};
 use engine::runner::netns_backend::NetnsBackend;
 use engine::runner::recorder::Recorder;
 use engine::runner::{RunOptions, run as run_engine};
@@ -148,6 +149,8 @@ pub struct RunArgs {
     pub svg: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
+    /// `--runtime docker`: the nodes' image.
+    pub docker_image: Option<String>,
 }
 
 /// `hybridlab run [FILE]`: everything is checked before anything is created; then the
@@ -201,6 +204,12 @@ pub fn run(args: RunArgs) -> u8 {
             return BAD;
         }
     }
+    if let Some(image) = &args.docker_image
+        && let Err(e) = check_docker(image)
+    {
+        err(&e);
+        return BAD;
+    }
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));
         return BAD;
@@ -244,6 +253,20 @@ pub fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// `--runtime docker`: as root, with a Docker daemon that has `image`; also keeps a handle on
+/// the host's /proc, where the containers' pids are (the lab's PID namespace has its own).
+fn check_docker(image: &str) -> Result<(), String> {
+    if netns::rootless::mode() != netns::rootless::Mode::Root {
+        return Err("--runtime docker needs root (the engine moves links into the containers' namespaces)".into());
+    }
+    netns::container::run_docker(
+        &format!("looking for image {image}"),
+        netns::container::docker().args(["image", "inspect", "-f", "{{.Id}}", image]),
+    )
+    .map_err(|e| format!("{e} (build it with scripts/image, or name another with --image)"))?;
+    netns::container::remember_host_proc().map_err(|e| e.to_string())
+}
+
 /// The lab's life, as pid 1 of its PID namespace.
 fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u8 {
     let lab_secret = match engine::lab_secret::LabSecret::random() {
@@ -266,13 +289,20 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
     };
     let record = rt.block_on(async {
         let config = netns::lab::LabConfig::default();
-        let backend = match NetnsBackend::create(lab, &config) {
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
+        let runtime = match &args.docker_image {
+            None => Runtime::Namespaces,
+            Some(image) => Runtime::Docker(DockerRuntime {
+                image: image.clone(),
+                exe: exe.clone(),
+            }),
+        };
+        let backend = match NetnsBackend::create_with_runtime(lab, &config, runtime) {
             Ok(b) => Arc::new(b),
             Err(e) => return Err(e.to_string()),
         };
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, scenario.timing.profile)?;
-        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut term =

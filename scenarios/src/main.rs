@@ -44,6 +44,13 @@ enum Cmd {
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
+        /// Where nodes run: `namespaces` (bare network namespaces) or `docker` (one container
+        /// per node, named hl-LAB-NODE, from --image; needs root and a running Docker daemon).
+        #[arg(long, value_parser = ["namespaces", "docker"], default_value = "namespaces")]
+        runtime: String,
+        /// The image of the nodes' containers (`--runtime docker`), built by scripts/image.
+        #[arg(long, default_value = concat!("hybridlab:", env!("CARGO_PKG_VERSION")))]
+        image: String,
     },
     /// Check a scenario file without creating anything.
     Validate {
@@ -113,6 +120,8 @@ fn main() -> ExitCode {
             junit,
             svg,
             quiet,
+            runtime,
+            image,
         } => cli::run(cli::RunArgs {
             scenario,
             lab,
@@ -121,6 +130,7 @@ fn main() -> ExitCode {
             junit,
             svg,
             quiet,
+            docker_image: (runtime == "docker").then_some(image),
         }),
         Cmd::Show {
             lab,

@@ -17,6 +17,7 @@
 pub mod actions;
 pub mod backend;
 pub mod checks;
+pub mod container_runtime;
 pub mod daemons;
 pub mod netns_backend;
 pub mod plan;
