@@ -210,6 +210,12 @@ pub fn run(args: RunArgs) -> u8 {
         err(&e);
         return BAD;
     }
+    // Containers' pids (`--runtime docker`, `external = { container }`) are the host's: keep
+    // a handle on its /proc before the lab's PID namespace mounts its own.
+    if let Err(e) = netns::container::remember_host_proc() {
+        err(&format!("cannot open /proc: {e}"));
+        return BAD;
+    }
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));
         return BAD;
@@ -253,18 +259,20 @@ pub fn run(args: RunArgs) -> u8 {
     }
 }
 
-/// `--runtime docker`: as root, with a Docker daemon that has `image`; also keeps a handle on
-/// the host's /proc, where the containers' pids are (the lab's PID namespace has its own).
+/// `--runtime docker`: as root, with a Docker daemon that has `image`.
 fn check_docker(image: &str) -> Result<(), String> {
     if netns::rootless::mode() != netns::rootless::Mode::Root {
-        return Err("--runtime docker needs root (the engine moves links into the containers' namespaces)".into());
+        return Err(
+            "--runtime docker needs root (the engine moves links into the containers' namespaces)"
+                .into(),
+        );
     }
     netns::container::run_docker(
         &format!("looking for image {image}"),
         netns::container::docker().args(["image", "inspect", "-f", "{{.Id}}", image]),
     )
-    .map_err(|e| format!("{e} (build it with scripts/image, or name another with --image)"))?;
-    netns::container::remember_host_proc().map_err(|e| e.to_string())
+    .map_err(|e| format!("{e} (build it with scripts/image, or name another with --image)"))
+    .map(drop)
 }
 
 /// The lab's life, as pid 1 of its PID namespace.

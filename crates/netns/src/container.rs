@@ -285,14 +285,20 @@ mod tests {
             security_opt: vec![],
         };
         let a = spec.run_args().join(" ");
-        assert!(a.starts_with("run -d --name hl-t-vgw1 --hostname vgw1"), "{a}");
+        assert!(
+            a.starts_with("run -d --name hl-t-vgw1 --hostname vgw1"),
+            "{a}"
+        );
         assert!(a.contains("--label hybridlab.lab=t --label hybridlab.node=vgw1"));
         assert!(a.contains("--network none"));
         assert!(a.contains("--cap-add NET_ADMIN --device /dev/net/tun"));
         assert!(a.contains(
             "--mount type=bind,source=/run/netns,target=/run/netns,bind-propagation=rslave"
         ));
-        assert!(a.ends_with("--entrypoint sleep hybridlab:0.1.0 infinity"), "{a}");
+        assert!(
+            a.ends_with("--entrypoint sleep hybridlab:0.1.0 infinity"),
+            "{a}"
+        );
     }
 
     #[test]

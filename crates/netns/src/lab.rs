@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, info_span, warn};
 
-use crate::error::{Error, Result};
 use crate::container::{self, ContainerSpec};
+use crate::error::{Error, Result};
 use crate::names::{self, check_lab_name, check_node_name, ns_name};
 use crate::namespace::{CreateOptions, Netns, NetnsDir};
 use crate::process::{self, ProcessId, pids_in_netns};
@@ -125,6 +125,11 @@ pub struct LabRecord {
     /// removed (with everything running in them) at teardown and sweep.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<String>,
+    /// Nodes whose namespace is a container the user runs (`external = { container }`): its
+    /// pin is removed at teardown, its processes and the container are never touched (the
+    /// lab's links into it go when their other ends' namespaces go).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<String>,
 }
 
 impl LabRecord {
@@ -251,6 +256,7 @@ impl Lab {
             namespaces: Vec::new(),
             processes: Vec::new(),
             containers: Vec::new(),
+            adopted: Vec::new(),
         };
         record.store(&json)?;
         info!(lab = name, dir = %dir.display(), "lab created");
@@ -387,6 +393,32 @@ impl Lab {
             self.record.store(&self.json)?;
             self.nodes.insert(node.clone(), netns);
         }
+        Ok(())
+    }
+
+    /// Adds node `node` whose namespace is that of the running container `container`, which
+    /// the user owns: pinned as `hl-<lab>-<node>` (recorded first), never entered by teardown's
+    /// process sweep, the container never removed.
+    pub fn adopt_container_node(&mut self, node: &str, container: &str) -> Result<()> {
+        let ns = ns_name(&self.name, node)?;
+        if self.nodes.contains_key(node) {
+            return Err(Error::invalid("node name", node, "already in this lab"));
+        }
+        let pid = container::pid(container)?;
+        self.record.adopted.push(node.to_string());
+        self.record.namespaces.push(NsRecord {
+            name: ns.clone(),
+            node: node.to_string(),
+            inode: None,
+        });
+        self.record.store(&self.json)?;
+        let netns = Netns::adopt(&self.pins, &ns, &container::host_proc(pid, "ns/net"))?;
+        let inode = netns.inode().ok();
+        if let Some(r) = self.record.namespaces.iter_mut().find(|r| r.node == node) {
+            r.inode = inode;
+        }
+        self.record.store(&self.json)?;
+        self.nodes.insert(node.to_string(), netns);
         Ok(())
     }
 
@@ -541,8 +573,15 @@ fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
     }
     // 2. Anything else inside the lab's namespaces (daemons' children, processes whose record
     //    was not written because we crashed between fork and store).
-    let mut inodes: Vec<u64> = rec.namespaces.iter().filter_map(|n| n.inode).collect();
-    for n in &rec.namespaces {
+    // Not in the user's own containers (adopted nodes): their processes are theirs.
+    let own = |n: &&NsRecord| !rec.adopted.contains(&n.node);
+    let mut inodes: Vec<u64> = rec
+        .namespaces
+        .iter()
+        .filter(own)
+        .filter_map(|n| n.inode)
+        .collect();
+    for n in rec.namespaces.iter().filter(own) {
         if let Ok(ns) = Netns::open(&pins, &n.name)
             && let Ok(ino) = ns.inode()
             && !inodes.contains(&ino)
@@ -748,6 +787,7 @@ mod tests {
                 id: None,
             }],
             containers: vec!["hl-t-a".into()],
+            adopted: vec![],
         };
         rec.store(&path).unwrap();
         assert_eq!(LabRecord::load(&path).unwrap(), rec);
@@ -774,6 +814,7 @@ mod tests {
             namespaces: vec![],
             processes: vec![],
             containers: vec![],
+            adopted: vec![],
         };
         assert!(owner_alive(&rec));
         rec.owner.start_time += 1;

@@ -158,7 +158,9 @@ fn create_on_this_thread(pin: &Path, loopback_up: bool) -> io::Result<OwnedFd> {
     created?;
     let result = (|| {
         sys::unshare(libc::CLONE_NEWNET)?;
-        let me = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
+        // thread-self, not self/task/<gettid()>: where the engine could not mount a /proc of
+        // its own PID namespace (inside a container), /proc counts pids in the parent's.
+        let me = PathBuf::from("/proc/thread-self/ns/net");
         sys::mount(Some(&me), pin, Some("none"), libc::MS_BIND, None)?;
         let fd = sys::open(pin, libc::O_RDONLY)?;
         if loopback_up {
@@ -323,7 +325,7 @@ impl Netns {
 
     /// The namespace of the calling thread.
     pub fn current() -> Result<Netns> {
-        let path = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
+        let path = PathBuf::from("/proc/thread-self/ns/net");
         let mut ns = Netns::open_path(&path)?;
         ns.name = "(current)".into();
         Ok(ns)

@@ -103,7 +103,8 @@ impl DockerRuntime {
         if std::env::var_os("HYBRIDLAB_LOG").is_some() {
             names.push("HYBRIDLAB_LOG");
         }
-        let mut cmd = netns::container::exec_command(&container_name(lab, node), dir, &names, &argv);
+        let mut cmd =
+            netns::container::exec_command(&container_name(lab, node), dir, &names, &argv);
         cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -155,11 +156,23 @@ mod tests {
             "{text}"
         );
         assert!(args.contains(&"echo $$ > .vgw.pid && exec \"$@\"".to_string()));
-        assert!(text.ends_with(&format!("sh {EXE_IN_CONTAINER} daemon vgw")), "{text}");
+        assert!(
+            text.ends_with(&format!("sh {EXE_IN_CONTAINER} daemon vgw")),
+            "{text}"
+        );
         // The value travels in the client's environment, never on its command line.
         assert!(!text.contains("RUST_BACKTRACE=1"));
-        let spec = rt.spec("t", "vgw1", Path::new("/run/hybridlab/t"), Path::new("/run/netns"));
+        let spec = rt.spec(
+            "t",
+            "vgw1",
+            Path::new("/run/hybridlab/t"),
+            Path::new("/run/netns"),
+        );
         assert_eq!(spec.name, "hl-t-vgw1");
-        assert!(spec.mounts.iter().any(|m| m.target == Path::new(EXE_IN_CONTAINER) && m.read_only));
+        assert!(
+            spec.mounts
+                .iter()
+                .any(|m| m.target == Path::new(EXE_IN_CONTAINER) && m.read_only)
+        );
     }
 }

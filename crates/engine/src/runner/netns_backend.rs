@@ -154,7 +154,9 @@ impl Backend for NetnsBackend {
             Runtime::Docker(d) => {
                 let pin_dir = lab.pins().path().to_path_buf();
                 // The pin directory must exist (and be shared) before a container mounts it.
-                lab.pins().ensure().map_err(err("preparing the pin directory"))?;
+                lab.pins()
+                    .ensure()
+                    .map_err(err("preparing the pin directory"))?;
                 let specs: Vec<(String, netns::container::ContainerSpec)> = nodes
                     .iter()
                     .map(|n| (n.clone(), d.spec(lab.name(), n, lab.dir(), &pin_dir)))
@@ -181,6 +183,28 @@ impl Backend for NetnsBackend {
                 .map_err(err(format!("allowing ping sockets in {n}")))?;
             ns.insert(n.clone(), Arc::new(netns));
         }
+        Ok(())
+    }
+
+    async fn adopt_container(&self, node: &str, container: &str) -> Result<(), BackendError> {
+        if netns::rootless::mode() != netns::rootless::Mode::Root {
+            return Err(BackendError(format!(
+                "node {node}: external = {{ container = {container:?} }} needs root (the lab moves links into the container's namespace)"
+            )));
+        }
+        let mut guard = lock(&self.lab);
+        let lab = guard
+            .as_mut()
+            .ok_or_else(|| BackendError("lab already torn down".into()))?;
+        lab.adopt_container_node(node, container)
+            .map_err(err(format!(
+                "plugging node {node} into container {container}"
+            )))?;
+        let netns = lab
+            .node(node)
+            .and_then(Netns::try_clone)
+            .map_err(err(format!("opening namespace of {node}")))?;
+        lock(&self.ns).insert(node.to_string(), Arc::new(netns));
         Ok(())
     }
 
