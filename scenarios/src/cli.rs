@@ -482,6 +482,63 @@ pub fn down(lab: Option<&str>) -> u8 {
     }
 }
 
+/// `hybridlab export compose|containerlab SCENARIO`.
+pub fn export(
+    format: &str,
+    arg: &str,
+    out_dir: Option<PathBuf>,
+    lab: Option<String>,
+    image: &str,
+) -> u8 {
+    use crate::export::{Format, write};
+    let format = match format {
+        "compose" => Format::Compose,
+        "containerlab" => Format::Containerlab,
+        other => {
+            err(&format!("export {other}: expected compose or containerlab"));
+            return BAD;
+        }
+    };
+    let (source, scenario) = match load_source(arg).and_then(|s| {
+        parse_scenario_with(&s, &scenarios::registry(), None)
+            .map(|sc| (s, sc))
+            .map_err(|d| d.to_string())
+    }) {
+        Ok(x) => x,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    let lab = lab.unwrap_or_else(|| scenario.meta.name.clone());
+    if !engine::validate::valid_lab_name(&lab) {
+        err(&format!(
+            "lab name {lab:?} must match [a-z0-9][a-z0-9-]{{0,23}}"
+        ));
+        return BAD;
+    }
+    let dir = out_dir.unwrap_or_else(|| {
+        PathBuf::from(match format {
+            Format::Compose => format!("{lab}-compose"),
+            Format::Containerlab => format!("{lab}-clab"),
+        })
+    });
+    match write(format, &scenario, &source, &lab, image, &dir) {
+        Ok(file) => {
+            out(&format!(
+                "wrote {}
+",
+                file.display()
+            ));
+            OK
+        }
+        Err(e) => {
+            err(&e);
+            BAD
+        }
+    }
+}
+
 /// `hybridlab daemon KIND --config FILE`.
 pub fn daemon(kind: &str, config: &Path) -> u8 {
     let reg = scenarios::registry();

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
+mod export;
 mod lab_owner;
 mod lab_record;
 
@@ -90,6 +91,24 @@ enum Cmd {
         /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`), or a Direct Connect VIF's.
         connection: String,
     },
+    /// Write a project that runs a scenario with another tool: `compose` (docker-compose.yml)
+    /// or `containerlab` (LAB.clab.yml), beside a copy of the scenario, in --out.
+    Export {
+        /// `compose` or `containerlab`.
+        #[arg(value_parser = ["compose", "containerlab"])]
+        format: String,
+        /// A scenario file or a shipped scenario's name.
+        scenario: String,
+        /// The project directory (default: ./LAB-compose or ./LAB-clab).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Lab name (default: the scenario's name).
+        #[arg(long)]
+        lab: Option<String>,
+        /// The image (built by scripts/image).
+        #[arg(long, default_value = concat!("hybridlab:", env!("CARGO_PKG_VERSION")))]
+        image: String,
+    },
     /// Tear a lab down; without a name, remove every lab whose owner has died.
     Down {
         /// Lab name.
@@ -145,6 +164,13 @@ fn main() -> ExitCode {
             connection,
         } => cli::cgw_config(&format, profile.as_deref(), &scenario, &connection),
         Cmd::Down { lab } => cli::down(lab.as_deref()),
+        Cmd::Export {
+            format,
+            scenario,
+            out,
+            lab,
+            image,
+        } => cli::export(&format, &scenario, out, lab, &image),
         Cmd::Daemon { kind, config } => cli::daemon(&kind, Path::new(&config)),
     };
     ExitCode::from(code)
