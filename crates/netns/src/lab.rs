@@ -369,7 +369,7 @@ impl Lab {
             self.record.containers.push(spec.name.clone());
         }
         self.record.store(&self.json)?;
-        for ((node, spec), ns) in specs.iter().zip(names) {
+        for (_, spec) in specs {
             if container::exists(&spec.name) {
                 return Err(Error::invalid(
                     "container",
@@ -377,7 +377,28 @@ impl Lab {
                     "exists already (not this lab's: remove it, or choose another lab name)",
                 ));
             }
-            let pid = container::start(spec)?;
+        }
+        // All at once: the Docker daemon creates containers side by side, and one `docker run`
+        // costs a few hundred milliseconds.
+        let started: Vec<Result<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = specs
+                .iter()
+                .map(|(_, spec)| s.spawn(move || container::start(spec)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Unavailable {
+                            what: "starting containers".into(),
+                            detail: "helper thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        for (((node, _), ns), pid) in specs.iter().zip(names).zip(started) {
+            let pid = pid?;
             self.record.namespaces.push(NsRecord {
                 name: ns.clone(),
                 node: node.clone(),
