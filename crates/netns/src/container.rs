@@ -116,6 +116,8 @@ pub struct ContainerSpec {
     pub mounts: Vec<Mount>,
     /// Extra `--security-opt` values.
     pub security_opt: Vec<String>,
+    /// Namespaced sysctls set at creation (`--sysctl KEY=VALUE`).
+    pub sysctls: Vec<(String, String)>,
 }
 
 impl ContainerSpec {
@@ -147,6 +149,10 @@ impl ContainerSpec {
         for s in &self.security_opt {
             a.push("--security-opt".into());
             a.push(s.clone());
+        }
+        for (k, v) in &self.sysctls {
+            a.push("--sysctl".into());
+            a.push(format!("{k}={v}"));
         }
         for m in &self.mounts {
             let mut spec = format!(
@@ -283,6 +289,7 @@ mod tests {
                 slave: true,
             }],
             security_opt: vec![],
+            sysctls: vec![("net.ipv6.conf.all.disable_ipv6".into(), "0".into())],
         };
         let a = spec.run_args().join(" ");
         assert!(
@@ -292,6 +299,7 @@ mod tests {
         assert!(a.contains("--label hybridlab.lab=t --label hybridlab.node=vgw1"));
         assert!(a.contains("--network none"));
         assert!(a.contains("--cap-add NET_ADMIN --device /dev/net/tun"));
+        assert!(a.contains("--sysctl net.ipv6.conf.all.disable_ipv6=0"));
         assert!(a.contains(
             "--mount type=bind,source=/run/netns,target=/run/netns,bind-propagation=rslave"
         ));

@@ -8,6 +8,7 @@
 //!     --cap-add NET_ADMIN, SYS_ADMIN TUN devices, routes, nftables; a VGW programs its VPC's
 //!                                    namespace (setns needs CAP_SYS_ADMIN)
 //!     --device /dev/net/tun          IPsec tunnels
+//!     --sysctl ...disable_ipv6=0     IPv6 on, as in a bare namespace (Docker turns it off)
 //!     <lab dir> (rw)                 configs, logs, control sockets at the same paths as on the host
 //!     <pin dir> (rslave)             the other nodes' namespace pins, for the VGW
 //!     <the engine's executable> (ro) at /usr/local/lib/hybridlab/hybridlab: daemons and engine
@@ -79,6 +80,13 @@ impl DockerRuntime {
                 },
             ],
             security_opt: Vec::new(),
+            // Docker turns IPv6 off in a container's namespace; a bare one has it on (Direct
+            // Connect VIFs carry IPv6 sessions). /proc/sys stays read-only in the container:
+            // the engine sets the nodes' sysctls from outside.
+            sysctls: ["all", "default"]
+                .iter()
+                .map(|s| (format!("net.ipv6.conf.{s}.disable_ipv6"), "0".to_string()))
+                .collect(),
         }
     }
 
