@@ -25,6 +25,7 @@ use dxgw::auth_key::AuthKey;
 use dxgw::config::{Association, AssociationKind, Connection, DxConfig, DxGateway, Vif, VifType};
 use engine::model::timing::Profile;
 use serde_json::Value;
+use testkit::bird::Bird;
 use testkit::frr::{Daemon, Frr};
 use testkit::lab::Lab;
 use testkit::wait_for;
@@ -195,6 +196,107 @@ fn vgw_config() -> VgwConfig {
     }
 }
 
+/// The AWS side of the interop tests: a VGW and a DX router daemon, the backbone between them,
+/// the cross-connect to the customer namespace `cust`, and there the customer's VLAN interface
+/// `vif1` (a TAP of our trunk, with both customer addresses). Dropped: daemons killed, trunk
+/// stopped, namespaces removed.
+struct AwsSide {
+    children: Vec<Child>,
+    trunk: Option<vlan::device::VlanTrunk>,
+    dir: tempfile::TempDir,
+    lab: Lab,
+}
+
+impl AwsSide {
+    fn start(name: &str) -> AwsSide {
+        let mut lab = Lab::new(name).unwrap();
+        for n in ["vgw", "dx", "cust"] {
+            lab.node(n).unwrap();
+        }
+        lab.link("dx", "100.65.0.1/30", "vgw", "100.65.0.2/30")
+            .unwrap();
+        lab.link("dx", "", "cust", "").unwrap(); // the cross-connect: no addresses, VLANs ride it
+        let dir = tempfile::tempdir().unwrap();
+        let children = vec![
+            spawn_daemon(
+                &lab,
+                dir.path(),
+                "vgw",
+                "vgw",
+                &vgw_config().to_toml_with_keys(),
+            ),
+            spawn_daemon(
+                &lab,
+                dir.path(),
+                "dx",
+                "dxgw",
+                dx_config().to_toml_with_keys().expose(),
+            ),
+        ];
+
+        // The customer's VLAN interface: a TAP of our trunk on its end of the cross-connect.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ns = netns::Netns::open(&netns::NetnsDir::system(), &lab.ns("cust")).unwrap();
+        let mut vif = vlan::device::VifConfig::new("vif1", 100, 1500);
+        vif.addresses = vec![
+            format!("{CUSTOMER}/30").parse().unwrap(),
+            format!("{CUSTOMER6}/125").parse().unwrap(),
+        ];
+        let trunk = vlan::device::VlanTrunk::start(
+            &ns,
+            vlan::device::TrunkConfig::new("to-dx").with_vif(vif),
+        )
+        .unwrap();
+        rt.block_on(async { trunk.configure(&netns::Netlink::open(&ns).unwrap()).await })
+            .unwrap();
+        AwsSide {
+            children,
+            trunk: Some(trunk),
+            dir,
+            lab,
+        }
+    }
+
+    /// Silently cuts the cross-connect (the customer's end goes down; the TAP stays up) and
+    /// waits for the DX router to take the VIF's BGP session down through BFD; how long it took.
+    fn cut_and_time_bfd(&self) -> Duration {
+        self.lab
+            .exec("cust", &["ip", "link", "set", "to-dx", "down"])
+            .unwrap();
+        let cut = std::time::Instant::now();
+        wait_for(
+            "the DX router's VIF session down by BFD",
+            Duration::from_secs(5),
+            Duration::from_millis(20),
+            || {
+                let v = show(self.dir.path(), "dx", "vifs")?;
+                let down = &v["vifs"][0]["bgp"]["last_down"];
+                if v["vifs"][0]["bgp"]["state"] != "Established"
+                    && down.to_string().contains("BFD session down")
+                {
+                    Ok(())
+                } else {
+                    Err(v["vifs"][0].to_string())
+                }
+            },
+        )
+        .unwrap();
+        cut.elapsed()
+    }
+}
+
+impl Drop for AwsSide {
+    fn drop(&mut self) {
+        drop(self.trunk.take());
+        for c in &mut self.children {
+            testkit::lab::kill(c);
+        }
+    }
+}
+
 #[test]
 fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
     let ws = common::Workspace::new();
@@ -208,47 +310,8 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
     assert!(bgpd.contains(&format!("neighbor {AMAZON} bfd")), "{bgpd}");
     assert!(bfdd.contains("receive-interval 100"), "{bfdd}");
 
-    let mut lab = Lab::new("dxfrr").unwrap();
-    for n in ["vgw", "dx", "cust"] {
-        lab.node(n).unwrap();
-    }
-    lab.link("dx", "100.65.0.1/30", "vgw", "100.65.0.2/30")
-        .unwrap();
-    lab.link("dx", "", "cust", "").unwrap(); // the cross-connect: no addresses, VLANs ride it
-    let dir = tempfile::tempdir().unwrap();
-    let mut children = vec![
-        spawn_daemon(
-            &lab,
-            dir.path(),
-            "vgw",
-            "vgw",
-            &vgw_config().to_toml_with_keys(),
-        ),
-        spawn_daemon(
-            &lab,
-            dir.path(),
-            "dx",
-            "dxgw",
-            dx_config().to_toml_with_keys().expose(),
-        ),
-    ];
-
-    // The customer's VLAN interface: a TAP of our trunk on its end of the cross-connect.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let ns = netns::Netns::open(&netns::NetnsDir::system(), &lab.ns("cust")).unwrap();
-    let mut vif = vlan::device::VifConfig::new("vif1", 100, 1500);
-    vif.addresses = vec![
-        format!("{CUSTOMER}/30").parse().unwrap(),
-        format!("{CUSTOMER6}/125").parse().unwrap(),
-    ];
-    let trunk =
-        vlan::device::VlanTrunk::start(&ns, vlan::device::TrunkConfig::new("to-dx").with_vif(vif))
-            .unwrap();
-    rt.block_on(async { trunk.configure(&netns::Netlink::open(&ns).unwrap()).await })
-        .unwrap();
+    let aws = AwsSide::start("dxfrr");
+    let (lab, dir) = (&aws.lab, &aws.dir);
 
     // A capture of the cross-connect while FRR comes up: tshark stops by itself after 6 s.
     let pcap = dir.path().join("xc.pcapng");
@@ -270,7 +333,7 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
         .expect("tshark (Debian package tshark)");
     wait_for(
         "tshark capturing",
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         Duration::from_millis(100),
         || {
             let log = std::fs::read_to_string(dir.path().join("tshark.log")).unwrap_or_default();
@@ -284,7 +347,7 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
     .unwrap();
 
     let frr = Frr::start_daemons(
-        &lab,
+        lab,
         "cust",
         &[Daemon::new("bfdd", &bfdd), Daemon::new("bgpd", &bgpd)],
     )
@@ -395,34 +458,110 @@ fn frr_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
 
     // A silent cut (the customer's end of the cross-connect goes down; the TAP stays up): BFD
     // takes the VIF's BGP session down within 1 s, far before the 3 s hold time.
-    lab.exec("cust", &["ip", "link", "set", "to-dx", "down"])
-        .unwrap();
-    let cut = std::time::Instant::now();
+    let took = aws.cut_and_time_bfd();
+    assert!(took < Duration::from_secs(1), "BFD took {took:?}");
+
+    drop(frr);
+}
+
+/// BIRD 2, configured only from `hybridlab cgw-config --format bird` (BGP and BFD in one file),
+/// is the customer router on the same private VIF: both sessions (IPv4 and IPv6) Established
+/// with MD5, BIRD's BFD sessions Up on both families, prefixes both ways, and a silent cut
+/// found by BFD within 1 s.
+#[test]
+fn bird_from_cgw_config_terminates_a_private_vif_with_md5_and_bfd() {
+    let ws = common::Workspace::new();
+    let file = ws.file("dx-interop.toml", &scenario());
+    let conf = cgw_config(&ws, &file, "bird");
+    assert!(conf.contains(&format!("password \"{KEY}\";")), "{conf}");
+    assert!(conf.contains("bfd on;"), "{conf}");
+
+    let aws = AwsSide::start("dxbird");
+    let dir = aws.dir.path();
+    let bird =
+        Bird::start(&aws.lab, "cust", &conf).expect("BIRD starts with cgw-config's bird.conf");
+
     wait_for(
-        "the DX router's VIF session down by BFD",
-        Duration::from_secs(5),
-        Duration::from_millis(20),
+        "BIRD's VIF sessions (IPv4 and IPv6) Established",
+        Duration::from_secs(30),
+        Duration::from_millis(200),
         || {
-            let v = show(dir.path(), "dx", "vifs")?;
-            let down = &v["vifs"][0]["bgp"]["last_down"];
-            if v["vifs"][0]["bgp"]["state"] != "Established"
-                && down.to_string().contains("BFD session down")
-            {
+            if bird.established("vif1_v4") && bird.established("vif1_v6") {
                 Ok(())
             } else {
-                Err(v["vifs"][0].to_string())
+                Err(bird.birdc(&["show", "protocols"]).unwrap_or_default())
+            }
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\nBIRD log:\n{}", bird.log()));
+    wait_for(
+        "BFD Up on both families at both ends",
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || {
+            let v = show(dir, "dx", "vifs")?;
+            let vif = &v["vifs"][0];
+            let theirs = bird
+                .birdc(&["show", "bfd", "sessions"])
+                .map_err(|e| e.to_string())?;
+            let up = |addr: &str| {
+                theirs
+                    .lines()
+                    .any(|l| l.starts_with(addr) && l.contains(" Up "))
+            };
+            if vif["bfd"] == "Up" && vif["bfd_v6"] == "Up" && up(AMAZON) && up(AMAZON6) {
+                Ok(())
+            } else {
+                Err(format!("ours {vif}, BIRD's:\n{theirs}"))
             }
         },
     )
     .unwrap();
-    let took = cut.elapsed();
-    assert!(took < Duration::from_secs(1), "BFD took {took:?}");
 
-    drop(frr);
-    drop(trunk);
-    for c in &mut children {
-        testkit::lab::kill(c);
-    }
+    // Prefixes both ways: BIRD learns (and installs) the VPC CIDR; the VGW takes BIRD's
+    // prefix as Direct Connect; the DX router has BIRD's IPv6 prefix on the IPv6 session.
+    wait_for(
+        "BIRD has the VPC CIDR from the DX router",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let r = bird
+                .birdc(&["show", "route", "for", "10.0.0.1", "protocol", "vif1_v4"])
+                .map_err(|e| e.to_string())?;
+            if r.contains("10.0.0.0/16") {
+                Ok(())
+            } else {
+                Err(r)
+            }
+        },
+    )
+    .unwrap();
+    wait_for(
+        "the VGW routes 192.168.10.0/24 over Direct Connect; the IPv6 prefix arrives",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let r = show(dir, "vgw", "routes")?;
+            let v4 = r["selected"].as_array().is_some_and(|s| {
+                s.iter().any(|x| {
+                    x["prefix"] == "192.168.10.0/24"
+                        && x["kind"] == "direct_connect"
+                        && x["via"] == "dxgw1"
+                })
+            });
+            let v = show(dir, "dx", "vifs")?;
+            if v4 && v["vifs"][0]["bgp_v6"]["received"] == 1 {
+                Ok(())
+            } else {
+                Err(format!("{} / {}", r["selected"], v["vifs"][0]))
+            }
+        },
+    )
+    .unwrap();
+
+    let took = aws.cut_and_time_bfd();
+    assert!(took < Duration::from_secs(1), "BFD took {took:?}");
+    drop(bird);
 }
 
 fn check_capture(pcap: &std::path::Path) {

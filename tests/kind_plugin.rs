@@ -211,6 +211,7 @@ impl NodeSpec for Edge {
                 end(&self.uplink.node, self.uplink.peer_address),
             ],
             mtu: None,
+            capture: false,
             path: self.path.key("uplink"),
         }]
     }

@@ -261,11 +261,15 @@ impl Dx {
             publisher.clone(),
             config
                 .vifs()
-                .map(|(_, _, _, v)| (v.name.clone(), IpAddr::V4(v.customer_address.addr())))
+                .map(|(_, _, _, v)| {
+                    // Every session of the VIF: the IPv4 one and, when the VIF has a pair, the
+                    // IPv6 one (AWS's test "brings down the BGP sessions" of the VIF [D4]).
+                    let mut peers = vec![IpAddr::V4(v.customer_address.addr())];
+                    peers.extend(v.customer_address_v6.map(|a| IpAddr::V6(a.addr())));
+                    (v.name.clone(), peers)
+                })
                 .collect(),
         );
-        // (The failover test takes the IPv4 session down; AWS's takes every session of the
-        // VIF. The IPv6 one is left up here: not built yet.)
         let config = Arc::new(config);
         let control = match control {
             Some(path) => Some(
@@ -419,7 +423,28 @@ fn register(
                     "last_unknown_vid": counters.as_ref().and_then(|c| c.last_unknown_vid),
                 }));
             }
-            Ok(json!({ "vifs": out }))
+            // The Direct Connect gateways and their associations, for `show` and the Direct
+            // Connect API (DescribeDirectConnectGateways / ...Associations).
+            let gateways: Vec<Value> = config
+                .gateways
+                .iter()
+                .map(|g| {
+                    json!({
+                        "name": g.name,
+                        "sitelink": g.sitelink,
+                        "associations": g.associations.iter().map(|a| json!({
+                            "name": a.name,
+                            "kind": a.kind,
+                            "allowed_prefixes": a.allowed_prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "amazon_side_asn": config.amazon_side_asn,
+                "gateways": gateways,
+                "vifs": out,
+            }))
         }
     })
 }

@@ -1,5 +1,5 @@
 //! AWS's StartBgpFailoverTest / StopBgpFailoverTest on the DX router's control socket: the
-//! named VIFs' BGP sessions are brought down (Cease, administrative shutdown, RFC 4486 §4 /
+//! named VIFs' BGP sessions (IPv4 and, where the VIF has one, IPv6) are brought down (Cease, administrative shutdown, RFC 4486 §4 /
 //! RFC 9003 message "BGP failover test") for the test's duration, then started again; a stop
 //! ends the test early \[D4\]. Events: `dx.failover_test` with `state` `started` / `ended`.
 //!
@@ -33,8 +33,8 @@ pub const MAX_MINUTES: u64 = 4320;
 pub struct FailoverTests {
     speaker: Arc<Speaker>,
     publisher: EventPublisher,
-    /// VIF name -> customer peer address.
-    vifs: Arc<HashMap<String, IpAddr>>,
+    /// VIF name -> its sessions' customer peer addresses (IPv4, then IPv6 if any).
+    vifs: Arc<HashMap<String, Vec<IpAddr>>>,
     running: Arc<Mutex<HashMap<String, JoinHandle<()>>>>,
 }
 
@@ -43,11 +43,11 @@ fn bad(m: impl Into<String>) -> ErrorBody {
 }
 
 impl FailoverTests {
-    /// Tests over `vifs` (name, peer) of `speaker`.
+    /// Tests over `vifs` (name, its sessions' peers) of `speaker`.
     pub fn new(
         speaker: Arc<Speaker>,
         publisher: EventPublisher,
-        vifs: HashMap<String, IpAddr>,
+        vifs: HashMap<String, Vec<IpAddr>>,
     ) -> FailoverTests {
         FailoverTests {
             speaker,
@@ -96,11 +96,12 @@ impl FailoverTests {
             _ => return Err(bad("give \"minutes\" or \"seconds\", not both")),
         };
         for name in &names {
-            let peer = self.vifs[name];
-            self.speaker
-                .neighbor_stop(peer, Some("BGP failover test".into()))
-                .await
-                .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
+            for &peer in &self.vifs[name] {
+                self.speaker
+                    .neighbor_stop(peer, Some("BGP failover test".into()))
+                    .await
+                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
+            }
             self.publisher.publish(
                 "dx.failover_test",
                 json!({"vif": name, "state": "started", "seconds": duration.as_secs()}),
@@ -139,8 +140,10 @@ impl FailoverTests {
 
     async fn end(&self, vif: &str, why: &str) {
         self.lock().remove(vif);
-        if let Err(e) = self.speaker.neighbor_start(self.vifs[vif]).await {
-            tracing::warn!(vif, error = %e, "restarting BGP after the failover test");
+        for &peer in &self.vifs[vif] {
+            if let Err(e) = self.speaker.neighbor_start(peer).await {
+                tracing::warn!(vif, %peer, error = %e, "restarting BGP after the failover test");
+            }
         }
         self.publisher.publish(
             "dx.failover_test",

@@ -36,21 +36,23 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(text.as_bytes());
     let _ = o.flush();
 }
 
-fn err(text: &str) {
+pub(crate) fn err(text: &str) {
     let mut e = std::io::stderr().lock();
     let _ = writeln!(e, "{text}");
 }
 
 /// Reads a scenario: a file path, or a shipped scenario's name.
-fn load_source(arg: &str) -> Result<Source, String> {
+pub(crate) fn load_source(arg: &str) -> Result<Source, String> {
     let path = Path::new(arg);
-    if path.exists() {
+    // A directory is never a scenario: `hybridlab run tgw-connect` in the repository's root
+    // names the shipped scenario, not the package directory of the same name.
+    if path.exists() && !(path.is_dir() && shipped::find(arg).is_some()) {
         return std::fs::read_to_string(path)
             .map(|text| Source::new(arg, text))
             .map_err(|e| format!("cannot read {arg}: {e}"));
@@ -66,7 +68,7 @@ fn load_source(arg: &str) -> Result<Source, String> {
 }
 
 /// `--profile fast|aws`, when given.
-fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
+pub(crate) fn parse_profile(arg: Option<&str>) -> Result<Option<Profile>, String> {
     match arg {
         None => Ok(None),
         Some("fast") => Ok(Some(Profile::Fast)),
@@ -147,10 +149,14 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
     /// SVG path.
     pub svg: Option<PathBuf>,
+    /// Capture every link and TUN device into this directory (pcapng).
+    pub capture: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
     /// `--runtime docker`: the nodes' image.
     pub docker_image: Option<String>,
+    /// Serve the AWS-shaped API (`aws-api`) on this address while the lab runs.
+    pub api: Option<std::net::SocketAddr>,
 }
 
 /// `hybridlab run [FILE]`: everything is checked before anything is created; then the
@@ -216,6 +222,20 @@ pub fn run(args: RunArgs) -> u8 {
         err(&format!("cannot open /proc: {e}"));
         return BAD;
     }
+    // The API's socket is bound here, in the caller's network namespace, before a rootless
+    // run enters its own: it stays reachable on the caller's loopback.
+    let api_listener = match args.api {
+        Some(addr) => match std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        {
+            Ok(l) => Some(l),
+            Err(e) => {
+                err(&format!("--api {addr}: cannot listen: {e}"));
+                return BAD;
+            }
+        },
+        None => None,
+    };
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));
         return BAD;
@@ -232,7 +252,7 @@ pub fn run(args: RunArgs) -> u8 {
         Err(e) => err(&format!("warning: sweeping dead labs: {e}")),
     }
     match netns::pid_namespace::run_in_pid_namespace(|| {
-        i32::from(run_lab(&scenario, &source, &lab, &args))
+        i32::from(run_lab(&scenario, &source, &lab, &args, api_listener))
     }) {
         Ok(code) => match u8::try_from(code) {
             Ok(c @ (OK | FAILED | BAD)) => c,
@@ -276,7 +296,13 @@ fn check_docker(image: &str) -> Result<(), String> {
 }
 
 /// The lab's life, as pid 1 of its PID namespace.
-fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u8 {
+fn run_lab(
+    scenario: &Scenario,
+    source: &Source,
+    lab: &str,
+    args: &RunArgs,
+    api_listener: Option<std::net::TcpListener>,
+) -> u8 {
     let lab_secret = match engine::lab_secret::LabSecret::random() {
         Ok(s) => s,
         Err(e) => {
@@ -306,11 +332,18 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
             }),
         };
         let backend = match NetnsBackend::create_with_runtime(lab, &config, runtime) {
-            Ok(b) => Arc::new(b),
+            Ok(b) => b,
             Err(e) => return Err(e.to_string()),
         };
+        if let Some(c) = capture_config(scenario, lab, args) {
+            backend.capture_to(c)?;
+        }
         let lab_dir = backend.lab_dir().unwrap_or_else(|| config.lab_dir(lab));
         lab_record::save(&lab_dir, source, scenario.timing.profile)?;
+        let _api = match api_listener {
+            Some(l) => Some(crate::api::start_api(l, scenario, source, lab, &lab_dir)?),
+            None => None,
+        };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut term =
@@ -329,6 +362,7 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
             }
             let _ = stop_tx.send(true);
         });
+        let backend = Arc::new(backend);
         let rec = Recorder::new(Live::new(args.quiet));
         let opts = RunOptions {
             lab: lab.to_string(),
@@ -347,6 +381,30 @@ fn run_lab(scenario: &Scenario, source: &Source, lab: &str, args: &RunArgs) -> u
     };
     drop(rt);
     report_run(&record, args)
+}
+
+/// What `run` captures: everything with `--capture DIR`; else the links marked
+/// `capture = true`, into `./capture-<lab>` (a choice: the scenario names no directory).
+fn capture_config(
+    scenario: &Scenario,
+    lab: &str,
+    args: &RunArgs,
+) -> Option<engine::capture::CaptureConfig> {
+    match &args.capture {
+        Some(dir) => Some(engine::capture::CaptureConfig {
+            dir: dir.clone(),
+            every_link: true,
+            tunnels: true,
+        }),
+        None if scenario.topology.links.iter().any(|l| l.capture) => {
+            Some(engine::capture::CaptureConfig {
+                dir: PathBuf::from(format!("capture-{lab}")),
+                every_link: false,
+                tunnels: false,
+            })
+        }
+        None => None,
+    }
 }
 
 fn report_run(record: &RunRecord, args: &RunArgs) -> u8 {
@@ -427,15 +485,75 @@ pub fn show(lab: &str, node: &str, what: Option<&str>, args: &[String]) -> u8 {
     }
 }
 
+/// `hybridlab show LAB`: the lab's AWS resource ids (stable per lab name and scenario), the
+/// ones `run --api` answers with.
+pub fn show_ids(lab: &str) -> u8 {
+    let lab_dir = netns::lab::LabConfig::default().lab_dir(lab);
+    let (source, profile) = match lab_record::load(&lab_dir) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            err(&format!(
+                "no lab {lab} is running (nothing at {})",
+                lab_dir.display()
+            ));
+            return BAD;
+        }
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    let scenario = match parse_scenario_with(&source, &scenarios::registry(), Some(profile)) {
+        Ok(s) => s,
+        Err(d) => {
+            err(&d.to_string());
+            return BAD;
+        }
+    };
+    let inventory = crate::api::inventory(&scenario, lab);
+    let mut ids = inventory.ids();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            err(&format!("cannot start the runtime: {e}"));
+            return BAD;
+        }
+    };
+    let lab_api = aws_api::lab::Lab::new(lab_dir);
+    match rt.block_on(aws_api::directconnect::resource_ids(&inventory, &lab_api)) {
+        Ok(dx) => ids.extend(dx),
+        Err(e) => err(&format!("Direct Connect ids: {}", e.message)),
+    }
+    match rt.block_on(aws_api::transitgateway::resource_ids(&inventory, &lab_api)) {
+        Ok(t) => ids.extend(t),
+        Err(e) => err(&format!("Transit Gateway ids: {}", e.message)),
+    }
+    let width = ids.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let name_width = ids.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
+    let mut text = format!("lab {lab} ({})\n", source.name);
+    for (kind, name, id) in ids {
+        text.push_str(&format!("  {kind:<width$}  {name:<name_width$}  {id}\n"));
+    }
+    out(&text);
+    OK
+}
+
 /// `hybridlab down [LAB]`.
 pub fn down(lab: Option<&str>) -> u8 {
+    // A live owner is asked to stop before this process enters a user namespace of its own:
+    // from there, a rootless owner's /proc/PID/ns links could not be read to find it.
+    let stopped = lab.map(|l| crate::lab_owner::stop(l, &netns::lab::LabConfig::default()));
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot enter the namespaces: {e}"));
         return BAD;
     }
     let config = netns::lab::LabConfig::default();
     match lab {
-        Some(lab) => match crate::lab_owner::stop(lab, &config)
+        Some(lab) => match stopped
+            .unwrap_or(Ok(false))
             .map_err(|e| e.to_string())
             .and_then(|stopped| {
                 if stopped {
@@ -556,7 +674,9 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 }
 
 /// `hybridlab cgw-config --format frr|bird|strongswan|strongswan-conf SCENARIO|LAB CONNECTION`,
-/// or `--format frr|frr-bfdd SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`).
+/// or `--format frr|frr-bfdd|bird SCENARIO VIF` for a Direct Connect VIF (`dxgw::kind::download`),
+/// or `--format frr SCENARIO CONNECT_ATTACHMENT` for a Transit Gateway Connect attachment's
+/// appliance (`tgw_connect::export`).
 ///
 /// When `arg` names a running lab (its state directory holds the lab's record), the
 /// configuration is that lab's: planned from the scenario it was started from, in its profile,
@@ -564,6 +684,29 @@ pub fn daemon(kind: &str, config: &Path) -> u8 {
 /// does not give are random per lab). Otherwise `arg` is a scenario file or a shipped name.
 pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &str) -> u8 {
     use cgw::kind::download::{Format, customer_config, find_connection};
+    if let Ok(p) = parse_profile(profile)
+        && let Ok(scenario) = load_with(arg, p)
+        && tgw_connect::export::is_connect(&scenario, connection)
+    {
+        if format != "frr" {
+            err(&format!(
+                "format {format:?} has no Connect attachment form: expected frr"
+            ));
+            return BAD;
+        }
+        return match tgw_connect::export::frr(&scenario, connection) {
+            Ok(text) => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(text.as_bytes());
+                let _ = o.flush();
+                0
+            }
+            Err(e) => {
+                err(&e);
+                BAD
+            }
+        };
+    }
     if let Ok(p) = parse_profile(profile)
         && let Ok(scenario) = load_with(arg, p)
         && dxgw::kind::download::is_vif(&scenario, connection)
@@ -599,7 +742,9 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
         }
     };
     let lab_dir = netns::lab::LabConfig::default().lab_dir(arg);
-    let running = if engine::validate::valid_lab_name(arg) && !Path::new(arg).exists() {
+    let running = if engine::validate::valid_lab_name(arg)
+        && (!Path::new(arg).exists() || Path::new(arg).is_dir())
+    {
         match lab_record::load(&lab_dir) {
             Ok(r) => r,
             Err(e) => {
@@ -626,7 +771,12 @@ pub fn cgw_config(format: &str, profile: Option<&str>, arg: &str, connection: &s
                 .and_then(|scenario| {
                     let found = find_connection(&scenario, connection)?;
                     let keys = if format.carries_keys() {
-                        Some(lab_tunnel_keys(arg, &lab_dir, &found.vgw, &found.name)?)
+                        Some(crate::lab_keys::lab_tunnel_keys(
+                            arg,
+                            &lab_dir,
+                            &found.vgw,
+                            &found.name,
+                        )?)
                     } else {
                         None
                     };
@@ -653,39 +803,4 @@ fn profile_name(p: Profile) -> &'static str {
         Profile::Aws => "aws",
         Profile::Fast => "fast",
     }
-}
-
-/// The keys of connection `connection`'s tunnels, as VGW node `vgw` of running lab `lab`
-/// holds them (its `customer_keys` control action).
-fn lab_tunnel_keys(
-    lab: &str,
-    lab_dir: &Path,
-    vgw: &str,
-    connection: &str,
-) -> Result<Vec<vgw::psk::Psk>, String> {
-    let socket = control::socket_path(lab_dir, vgw);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let mut args = serde_json::Map::new();
-    args.insert("connection".into(), connection.into());
-    let reply = rt
-        .block_on(async {
-            let mut c = control::Client::connect(&socket).await?;
-            c.action("customer_keys", args).await
-        })
-        .map_err(|e| format!("{lab}/{vgw}: reading the keys of {connection}: {e}"))?;
-    // The reply holds keys: never echo it, and never put a key in an error.
-    let tunnels = reply["tunnels"]
-        .as_array()
-        .ok_or_else(|| format!("{lab}/{vgw}: customer_keys: no \"tunnels\" in the reply"))?;
-    tunnels
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            vgw::psk::Psk::new(t["pre_shared_key"].as_str().unwrap_or_default())
-                .map_err(|e| format!("{lab}/{vgw}: tunnel {} of {connection}: {e}", i + 1))
-        })
-        .collect()
 }

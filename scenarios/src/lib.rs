@@ -10,7 +10,8 @@ use engine::kind::Registry;
 
 /// Every node kind of this build: the engine's generic `host` and `router`, the VPN kinds
 /// `vpc` and `vgw` (package `vgw`), `cgw` (package `cgw`), and the Direct Connect kinds `dxgw`
-/// and `dx-router` (package `dxgw`). Adding a kind: one line here.
+/// and `dx-router` (package `dxgw`), the Transit Gateway kinds `tgw` and `appliance`
+/// (package `tgw-connect`). Adding a kind: one line here.
 pub fn registry() -> Registry {
     Registry::generic()
         .with(Box::new(vgw::kind::vpc::VpcKind))
@@ -18,4 +19,6 @@ pub fn registry() -> Registry {
         .with(Box::new(cgw::kind::cgw::CgwKind))
         .with(Box::new(dxgw::kind::DxgwKind))
         .with(Box::new(dxgw::kind::DxRouterKind))
+        .with(Box::new(tgw_connect::kind::TgwKind))
+        .with(Box::new(tgw_connect::kind::ApplianceKind))
 }

@@ -8,10 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod api;
 mod cli;
 mod export;
+mod lab_keys;
 mod lab_owner;
 mod lab_record;
+mod live_lab;
 
 /// Emulated AWS hybrid connectivity on one Linux machine.
 #[derive(Debug, Parser)]
@@ -42,6 +45,9 @@ enum Cmd {
         /// Write the timeline picture (SVG).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Write a pcapng per link and per TUN device into DIR (read them with Wireshark).
+        #[arg(long, value_name = "DIR")]
+        capture: Option<PathBuf>,
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
@@ -52,6 +58,11 @@ enum Cmd {
         /// The image of the nodes' containers (`--runtime docker`), built by scripts/image.
         #[arg(long, default_value = concat!("hybridlab:", env!("CARGO_PKG_VERSION")))]
         image: String,
+        /// Serve an AWS-shaped API (EC2 Query VPN calls, Direct Connect) over the running lab
+        /// on ADDR, e.g. 127.0.0.1:4566; credentials are printed and written to the lab's
+        /// api.json.
+        #[arg(long, value_name = "ADDR")]
+        api: Option<std::net::SocketAddr>,
     },
     /// Check a scenario file without creating anything.
     Validate {
@@ -64,8 +75,8 @@ enum Cmd {
     Show {
         /// Lab name.
         lab: String,
-        /// Node name.
-        node: String,
+        /// Node name (without one: the lab's AWS resource ids, as its `--api` serves them).
+        node: Option<String>,
         /// What to show (default: the list of views and actions).
         what: Option<String>,
         /// View arguments, `key=value` (value parsed as JSON when it is JSON).
@@ -80,7 +91,7 @@ enum Cmd {
     CgwConfig {
         /// `frr` (bgpd.conf), `bird` (BIRD 2 bird.conf), `gobgp` (gobgpd.toml), `strongswan` (swanctl.conf) or
         /// `strongswan-conf` (strongswan.conf fragment). For a Direct Connect VIF: `frr`
-        /// (bgpd.conf) or `frr-bfdd` (bfdd.conf).
+        /// (bgpd.conf), `frr-bfdd` (bfdd.conf) or `bird` (BIRD 2 bird.conf, BGP and BFD).
         #[arg(long, value_parser = ["frr", "frr-bfdd", "bird", "gobgp", "strongswan", "strongswan-conf"])]
         format: String,
         /// Timing profile (as for `run`).
@@ -108,6 +119,72 @@ enum Cmd {
         /// The image (built by scripts/image).
         #[arg(long, default_value = concat!("hybridlab:", env!("CARGO_PKG_VERSION")))]
         image: String,
+    },
+    /// Bring a scenario's topology up and keep it running (a live lab); returns when it is
+    /// ready and prints how to reach each node.
+    Up {
+        /// A scenario file, or the name of a shipped scenario.
+        scenario: String,
+        /// Lab name (default: the scenario's name).
+        #[arg(long)]
+        lab: Option<String>,
+        /// Timing profile, replacing the file's.
+        #[arg(long, value_parser = ["fast", "aws"])]
+        profile: Option<String>,
+        /// Capture every link and TUN device into DIR while the lab runs.
+        #[arg(long, value_name = "DIR")]
+        capture: Option<PathBuf>,
+        /// Serve the AWS-shaped API over the lab on ADDR (e.g. 127.0.0.1:4566) while it runs.
+        #[arg(long, value_name = "ADDR")]
+        api: Option<std::net::SocketAddr>,
+    },
+    /// Run a command in a node of a running lab (its network namespace).
+    Exec {
+        /// Lab name.
+        lab: String,
+        /// Node name.
+        node: String,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Apply a timeline action to a live lab now: `cut node=cgw1 proto=udp`, `restore
+    /// cut=cut-1`, `link_down link=wan`, `kill node=cgw1`, `restart node=cgw1`, or a node
+    /// kind's action (`rekey node=cgw1 tunnel=vpn1-t1`, ...), keys as in a scenario's
+    /// [[timeline]] (values in TOML, or plain strings).
+    Act {
+        /// Lab name.
+        lab: String,
+        /// The action.
+        action: String,
+        /// Its keys, KEY=VALUE (`name=` names it; default ACTION-N).
+        args: Vec<String>,
+    },
+    /// Stream a link (or NODE:IFNAME, a TUN device too) of a running lab as pcapng on stdout:
+    /// `hybridlab capture LAB LINK | wireshark -k -i -`.
+    Capture {
+        /// Lab name.
+        lab: String,
+        /// A link's name, or NODE:IFNAME.
+        link: String,
+        /// Stop after N packets.
+        #[arg(long, short)]
+        count: Option<u64>,
+    },
+    /// List the labs: name, scenario, live or run, age, nodes, owner.
+    Ps,
+    /// The owner process of a live lab (started by `up`).
+    #[command(hide = true)]
+    Hold {
+        scenario: String,
+        #[arg(long)]
+        lab: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        capture: Option<PathBuf>,
+        #[arg(long)]
+        api: Option<std::net::SocketAddr>,
     },
     /// Tear a lab down; without a name, remove every lab whose owner has died.
     Down {
@@ -138,9 +215,11 @@ fn main() -> ExitCode {
             json,
             junit,
             svg,
+            capture,
             quiet,
             runtime,
             image,
+            api,
         } => cli::run(cli::RunArgs {
             scenario,
             lab,
@@ -148,15 +227,50 @@ fn main() -> ExitCode {
             json,
             junit,
             svg,
+            capture,
             quiet,
             docker_image: (runtime == "docker").then_some(image),
+            api,
         }),
+        Cmd::Up {
+            scenario,
+            lab,
+            profile,
+            capture,
+            api,
+        } => live_lab::up(live_lab::UpArgs {
+            scenario,
+            lab,
+            profile,
+            capture,
+            api,
+        }),
+        Cmd::Hold {
+            scenario,
+            lab,
+            profile,
+            capture,
+            api,
+        } => live_lab::hold(live_lab::UpArgs {
+            scenario,
+            lab,
+            profile,
+            capture,
+            api,
+        }),
+        Cmd::Exec { lab, node, cmd } => live_lab::exec(&lab, &node, &cmd),
+        Cmd::Act { lab, action, args } => live_lab::act(&lab, &action, &args),
+        Cmd::Capture { lab, link, count } => live_lab::capture(&lab, &link, count),
+        Cmd::Ps => live_lab::ps(),
         Cmd::Show {
             lab,
             node,
             what,
             args,
-        } => cli::show(&lab, &node, what.as_deref(), &args),
+        } => match node {
+            Some(node) => cli::show(&lab, &node, what.as_deref(), &args),
+            None => cli::show_ids(&lab),
+        },
         Cmd::CgwConfig {
             format,
             profile,

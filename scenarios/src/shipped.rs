@@ -69,6 +69,22 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../dx-bgp-failover-test.toml"),
     },
     Shipped {
+        name: "tgw-connect",
+        text: include_str!("../tgw-connect.toml"),
+    },
+    Shipped {
+        name: "tgw-vpn-ecmp",
+        text: include_str!("../tgw-vpn-ecmp.toml"),
+    },
+    Shipped {
+        name: "tgw-dx-vs-vpn",
+        text: include_str!("../tgw-dx-vs-vpn.toml"),
+    },
+    Shipped {
+        name: "tgw-segmentation",
+        text: include_str!("../tgw-segmentation.toml"),
+    },
+    Shipped {
         name: "two-sites",
         text: include_str!("../two-sites.toml"),
     },

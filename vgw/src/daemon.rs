@@ -640,6 +640,11 @@ fn register(
             }))
         }
     });
+    let s9 = shared.clone();
+    let builder = builder.show("connections", move |_p: ShowParams| {
+        let shared = s9.clone();
+        async move { Ok(connections_view(&shared).await) }
+    });
     let t2 = tunnels.clone();
     let sp2 = speaker.clone();
     let builder = builder.show("tunnels", move |_p: ShowParams| {
@@ -700,6 +705,33 @@ fn register(
     builder.action("customer_keys", move |p: ActionParams| {
         let shared = s6.clone();
         async move { customer_keys_action(&shared, &p) }
+    })
+}
+
+/// The `connections` view: each VPN connection as AWS describes it (routing, the customer's
+/// ASN, the static routes it has now, each tunnel's outside and inside addresses), for
+/// `hybridlab show` and the EC2 API's DescribeVpnConnections. No key appears.
+async fn connections_view(shared: &Shared) -> Value {
+    let st = shared.state.lock().await;
+    let c = &shared.config;
+    json!({
+        "amazon_side_asn": c.amazon_side_asn,
+        "connections": c.connections.iter().map(|conn| json!({
+            "name": conn.name,
+            "routing": conn.routing,
+            "customer_asn": conn.customer_asn,
+            "static_routes": st
+                .static_routes
+                .get(&conn.name)
+                .map(|ps| ps.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            "tunnels": conn.tunnels.iter().enumerate().map(|(i, t)| json!({
+                "name": tunnel_name(&conn.name, i),
+                "outside_ip": t.outside_ip,
+                "customer_ip": t.customer_ip,
+                "inside_cidr": t.inside_cidr.to_string(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -201,6 +201,7 @@ impl NodeSpec for Cgw {
                 },
             ],
             mtu: None,
+            capture: false,
             path: self.path.key("internet"),
         }]
     }

@@ -12,7 +12,8 @@
 //! - [`validate`], [`parse`]: from text to a checked [`model::Scenario`];
 //! - [`runner`]: bring-up, timeline, probes, expectations, teardown;
 //! - [`loss`]: loss windows from probe arrivals (pure);
-//! - [`report`]: the run record as a table, JSON, JUnit XML and a timeline picture.
+//! - [`report`]: the run record as a table, JSON, JUnit XML and a timeline picture;
+//! - [`capture`]: pcapng captures of a lab's links and TUN devices (AF_PACKET, no tcpdump).
 //!
 //! Each line above uses only the lines before it (no import circle between modules; `scripts/test`
 //! checks it with `import-circles`); the runner, probes and reports are on top.
@@ -21,6 +22,7 @@
 //! their kinds; the `hybridlab` binary in `scenarios/` registers every one), or make privileged
 //! system calls (all of them go through `netns`).
 
+pub mod capture;
 pub mod diagnostic;
 pub mod duration;
 pub mod kind;

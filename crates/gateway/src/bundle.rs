@@ -232,9 +232,20 @@ impl Tunnels {
                     "last_down": n.last_down,
                 })
             });
+            // AWS's LastStatusChange: "updated when changes in IKE (Phase 1), IPSec (Phase
+            // 2), or BGP status are detected" (VgwTelemetry): the later of the tunnel's own
+            // up/down change and its BGP session's.
+            let now_ms = crate::tunnel::unix_ms(std::time::SystemTime::now());
+            let bgp_changed = neighbors
+                .iter()
+                .find(|n| &n.name == name)
+                .and_then(|n| n.established_for_s.or(n.down_for_s))
+                .map(|s| now_ms.saturating_sub((s * 1000.0) as u64));
+            let changed = t.status_changed_unix_ms().max(bgp_changed);
             out.push(json!({
                 "name": name,
                 "status": if t.is_up() { "UP" } else { "DOWN" },
+                "status_changed_unix_ms": changed,
                 "interface": spec.ifname,
                 "outside": { "local": spec.local_outside(), "remote": spec.remote_outside() },
                 "inside": { "cidr": spec.inside_cidr.to_string(), "local": spec.local_inside, "remote": spec.remote_inside },

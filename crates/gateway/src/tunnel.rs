@@ -21,7 +21,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ipnet::{IpNet, Ipv4Net};
 use ipsec::dataplane::{Dataplane, DataplaneConfig, tun_options};
@@ -126,6 +126,8 @@ pub struct Tunnel {
     spec: TunnelSpec,
     handle: Option<Arc<TunnelHandle>>,
     up: Arc<AtomicBool>,
+    /// When `up` last changed, milliseconds since the Unix epoch (0: never).
+    changed_unix_ms: Arc<AtomicU64>,
     watcher: tokio::task::JoinHandle<()>,
 }
 
@@ -220,8 +222,10 @@ impl Tunnel {
 
         let handle = Arc::new(handle);
         let up = Arc::new(AtomicBool::new(false));
+        let changed_unix_ms = Arc::new(AtomicU64::new(0));
         let mut events = handle.subscribe();
         let (flag, tunnel_name, probe) = (up.clone(), spec.name().to_string(), handle.clone());
+        let changed_at = changed_unix_ms.clone();
         let watcher = tokio::spawn(async move {
             loop {
                 let event = match events.recv().await {
@@ -238,6 +242,7 @@ impl Tunnel {
                 let Ok(show) = probe.show().await else { break };
                 let now_up = show.ike_sa.is_some() && !show.child_sas.is_empty();
                 if flag.swap(now_up, Ordering::SeqCst) != now_up {
+                    changed_at.store(unix_ms(std::time::SystemTime::now()), Ordering::SeqCst);
                     info!(tunnel = %tunnel_name, up = now_up, "tunnel state changed");
                     changed.notify_one();
                 }
@@ -247,6 +252,7 @@ impl Tunnel {
             spec,
             handle: Some(handle),
             up,
+            changed_unix_ms,
             watcher,
         })
     }
@@ -259,6 +265,11 @@ impl Tunnel {
     /// An IKE SA and a CHILD_SA are established.
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::SeqCst)
+    }
+
+    /// When the tunnel last went up or down (milliseconds since the Unix epoch), if it has.
+    pub fn status_changed_unix_ms(&self) -> Option<u64> {
+        Some(self.changed_unix_ms.load(Ordering::SeqCst)).filter(|&t| t != 0)
     }
 
     /// IPsec state for `show`.
@@ -342,4 +353,11 @@ mod tests {
         let l = Layout::for_cipher(sha512.cipher);
         assert!(20 + 8 + 1406 + l.overhead(1406) <= 1500);
     }
+}
+
+/// Milliseconds since the Unix epoch (0 for a clock before it).
+pub fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

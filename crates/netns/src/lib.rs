@@ -25,6 +25,7 @@ pub mod error;
 pub mod ethtool;
 // Added by the scenario engine work (issue #2 item 8, for the netns owner to fold in): nftables cuts.
 pub mod firewall;
+pub mod join;
 pub mod lab;
 pub mod link;
 pub mod mmsg;

@@ -12,5 +12,6 @@
 //! gateways feed it candidates (only from sessions and tunnels that are up) and program the kernel with
 //! what it selects. It has no I/O and no clock, so every rule is a table-driven unit test.
 
+pub mod tgw;
 pub mod vgw;
 pub mod vpc;

@@ -10,8 +10,12 @@
 //!                   TAP per VIF (VLAN), BGP speaker, BFD per VIF
 //! ```
 //!
-//! What it does not do: AWS's rules or policy (the AWS side enforces them), IPsec (a VPN
-//! backup is a `cgw` node beside it), or IPv6 sessions.
+//! Actions `advertise` / `withdraw` (`{"prefixes": ["10.9.0.0/16", "2001:db8:9::/48"]}`)
+//! originate or withdraw prefixes at run time, on every VIF of their family (the timeline's
+//! `advertise`/`withdraw` on a `dx-router` node, as on a customer gateway).
+//!
+//! What it does not do: AWS's rules or policy (the AWS side enforces them), or IPsec (a VPN
+//! backup is a `cgw` node beside it).
 
 pub mod config;
 
@@ -19,8 +23,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
-use bgp::rib::{DefaultPolicy, FilterAction, PrefixList, PrefixRule};
-use bgp::wire::{Family, Prefix};
+use bgp::rib::DefaultPolicy;
+use bgp::wire::{Family, PathAttrs, Prefix};
 use control::protocol::ErrorCode;
 use control::{ErrorBody, ServerBuilder, ShowParams};
 use serde_json::{Value, json};
@@ -102,7 +106,6 @@ impl DxRouter {
                 communities: Vec::new(),
             })
             .collect();
-        let networks: Vec<Prefix> = sc.networks.iter().map(|n| n.prefix).collect();
         for (v, v6) in vifs.iter().flat_map(|v| [(v, false), (v, true)]) {
             let (peer, local, family, name) = match (v6, v.peer_address_v6, v.local_address_v6) {
                 (false, _, _) => (
@@ -125,7 +128,11 @@ impl DxRouter {
             n.families = vec![family];
             n.password = Some(v.auth_key.secret().clone());
             n.graceful_restart_time = 0;
-            n.export_filter = own_prefixes(&networks);
+            // Only the router's own prefixes go to AWS (configured or advertised at run time):
+            // what it learned on one VIF (the VPC CIDRs) is not sent back on another. (AWS
+            // would drop it by AS_PATH loop detection but count it against the VIF's
+            // 100-prefix limit, as for a real customer router without an outbound filter.)
+            n.export_local_only = true;
             n.add_communities = v.communities.clone();
             n.as_path_prepend = v.as_path_prepend;
             n.local_pref = v.local_pref;
@@ -206,29 +213,22 @@ impl DxRouter {
     }
 }
 
-/// Only the router's own prefixes go to AWS: what it learned on one VIF (the VPC CIDRs) is not
-/// sent back on another. (AWS would drop it by AS_PATH loop detection, but count it against the
-/// VIF's 100-prefix limit, `crates/bgp`'s inference, as for a real customer router without an
-/// outbound filter.)
-fn own_prefixes(networks: &[Prefix]) -> PrefixList {
-    let mut rules: Vec<PrefixRule> = networks
-        .iter()
-        .map(|p| PrefixRule {
-            prefix: *p,
-            ge: None,
-            le: None,
-            action: FilterAction::Permit,
+/// `"prefixes"` of an action: IPv4 or IPv6 prefixes.
+fn prefixes_arg(p: &control::ActionParams) -> Result<Vec<Prefix>, ErrorBody> {
+    let list = p
+        .args
+        .get("prefixes")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "needs \"prefixes\": [..]"))?;
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<Prefix>().ok())
+                .ok_or_else(|| {
+                    ErrorBody::new(ErrorCode::BadRequest, format!("{v} is not a prefix"))
+                })
         })
-        .collect();
-    for (any, max) in [("0.0.0.0/0", 32), ("::/0", 128)] {
-        rules.push(PrefixRule {
-            prefix: any.parse().expect("a prefix"),
-            ge: Some(0),
-            le: Some(max),
-            action: FilterAction::Deny,
-        });
-    }
-    PrefixList(rules)
+        .collect()
 }
 
 fn register(
@@ -258,9 +258,35 @@ fn register(
         }
     });
     let b = bfd.clone();
-    builder.show("bfd", move |_p: ShowParams| {
+    let builder = builder.show("bfd", move |_p: ShowParams| {
         let b = b.clone();
         async move { Ok(serde_json::to_value(b.show().await).unwrap_or(Value::Null)) }
+    });
+    let sp = speaker.clone();
+    let builder = builder.action("advertise", move |p: control::ActionParams| {
+        let sp = sp.clone();
+        async move {
+            let prefixes = prefixes_arg(&p)?;
+            for x in &prefixes {
+                sp.originate(*x, PathAttrs::default())
+                    .await
+                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
+            }
+            Ok(json!({ "advertised": prefixes.len() }))
+        }
+    });
+    let sp = speaker.clone();
+    builder.action("withdraw", move |p: control::ActionParams| {
+        let sp = sp.clone();
+        async move {
+            let prefixes = prefixes_arg(&p)?;
+            for x in &prefixes {
+                sp.withdraw(*x)
+                    .await
+                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
+            }
+            Ok(json!({ "withdrawn": prefixes.len() }))
+        }
     })
 }
 

@@ -1,5 +1,6 @@
-//! `hybridlab cgw-config --format frr|frr-bfdd SCENARIO VIF`: AWS's "download router
-//! configuration" for one Direct Connect VIF, as FRR `bgpd` and `bfdd` configurations, so a
+//! `hybridlab cgw-config --format frr|frr-bfdd|bird SCENARIO VIF`: AWS's "download router
+//! configuration" for one Direct Connect VIF, as FRR `bgpd` and `bfdd` configurations (BIRD 2:
+//! [`super::download_bird`]), so a
 //! user's FRR terminates the VIF on the emulated DX router: eBGP with the VIF's MD5 key, TTL 1
 //! (FRR's eBGP default), the profile's hold/keepalive, BFD 300 ms x 3 (100 ms x 3 in `fast`),
 //! and the customer router's prefixes; a VIF with an IPv6 pair gets its second, IPv6, session
@@ -29,6 +30,8 @@ pub enum VifFormat {
     Frr,
     /// FRR `bfdd.conf`.
     FrrBfdd,
+    /// BIRD 2 `bird.conf` (BGP and BFD in one file, [`super::download_bird`]).
+    Bird,
 }
 
 impl std::str::FromStr for VifFormat {
@@ -37,8 +40,9 @@ impl std::str::FromStr for VifFormat {
         match s {
             "frr" => Ok(VifFormat::Frr),
             "frr-bfdd" => Ok(VifFormat::FrrBfdd),
+            "bird" => Ok(VifFormat::Bird),
             other => Err(format!(
-                "format {other:?} has no VIF form: expected frr or frr-bfdd"
+                "format {other:?} has no VIF form: expected frr, frr-bfdd or bird"
             )),
         }
     }
@@ -78,6 +82,9 @@ pub fn vif_config(
     let mut s = String::new();
     let aws = v.peer_address;
     match format {
+        VifFormat::Bird => {
+            s = super::download_bird::bird_vif_config(&interface, &config, &v, t)?;
+        }
         VifFormat::Frr => {
             let _ = writeln!(
                 s,

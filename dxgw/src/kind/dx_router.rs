@@ -111,6 +111,12 @@ impl NodeSpec for DxRouter {
         self.site.as_deref()
     }
 
+    /// The customer gateway's `advertise` / `withdraw` (parsed by the `cgw` kind) work on a
+    /// customer DX router too: it originates or withdraws prefixes on every VIF at run time.
+    fn serves_action(&self, action: &str) -> bool {
+        matches!(action, "advertise" | "withdraw")
+    }
+
     fn validate(&self, topo: &Topology, cx: &ParseCx<'_>) -> Vec<Diagnostic> {
         let mut out = validate_routes(&self.name, &self.routes, &self.path.key("routes"), topo, cx);
         match self.config(topo, Profile::Fast) {

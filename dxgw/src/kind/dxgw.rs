@@ -127,6 +127,7 @@ impl NodeSpec for DxLocation {
                     end(&c.router, Some(ifname), Vec::new()),
                 ],
                 mtu: c.vifs.iter().map(|v| v.mtu).max(),
+                capture: false,
                 path: self.path.key("connection").index(i),
             });
         }
@@ -143,6 +144,7 @@ impl NodeSpec for DxLocation {
                     end(&vgw, None, vec![host(link, 2)]),
                 ],
                 mtu: None,
+                capture: false,
                 path: self.path.key("gateway").index(gi).key("association"),
             });
         }

@@ -32,6 +32,7 @@
 
 pub mod actions;
 pub mod download;
+pub mod download_bird;
 pub mod dx_router;
 pub mod dxgw;
 pub mod node;

@@ -185,6 +185,7 @@ impl NodeSpec for Vgw {
                     endpoint(&self.vpc, vec![vpc_end(2)]),
                 ],
                 mtu: None,
+                capture: false,
                 path: self.path.key("vpc"),
             },
             Link {
@@ -194,6 +195,7 @@ impl NodeSpec for Vgw {
                     endpoint(&self.internet.node, vec![IpNet::V4(peer)]),
                 ],
                 mtu: None,
+                capture: false,
                 path: self.path.key("internet"),
             },
         ]

@@ -200,6 +200,9 @@ pub struct NeighborConfig {
     /// Prefixes advertised to the neighbor.
     #[serde(default)]
     pub export_filter: PrefixList,
+    /// Advertise only what this speaker originates (see `PeerPolicy::export_local_only`).
+    #[serde(default)]
+    pub export_local_only: bool,
     /// Extra prepends of our AS on export.
     #[serde(default)]
     pub as_path_prepend: u8,
@@ -261,6 +264,7 @@ impl NeighborConfig {
             max_advertise: None,
             import_filter: PrefixList::default(),
             export_filter: PrefixList::default(),
+            export_local_only: false,
             as_path_prepend: 0,
             med: None,
             add_communities: Vec::new(),
@@ -307,6 +311,7 @@ impl NeighborConfig {
         PeerPolicy {
             import_filter: self.import_filter.clone(),
             export_filter: self.export_filter.clone(),
+            export_local_only: self.export_local_only,
             as_path_prepend: self.as_path_prepend,
             med: self.med,
             add_communities: self.add_communities.clone(),

@@ -110,6 +110,8 @@ pub struct NeighborStatus {
     pub state: State,
     /// Seconds since Established (when it is).
     pub established_for_s: Option<f64>,
+    /// Seconds since it last left Established (when it ever did).
+    pub down_for_s: Option<f64>,
     /// Negotiated hold time.
     pub hold_time: Option<u16>,
     /// Negotiated keepalive interval.

@@ -13,6 +13,7 @@ pub(super) struct NeighborState {
     state: State,
     negotiated: Option<Negotiated>,
     up_since: Option<Instant>,
+    down_since: Option<Instant>,
     last_down: Option<DownReason>,
     last_connect_error: Option<String>,
     established_count: u32,
@@ -77,6 +78,7 @@ impl Core {
                 state: State::Idle,
                 negotiated: None,
                 up_since: None,
+                down_since: None,
                 last_down: None,
                 last_connect_error: None,
                 established_count: 0,
@@ -297,6 +299,7 @@ impl Core {
                 n.data = None;
                 n.negotiated = None;
                 n.up_since = None;
+                n.down_since = Some(Instant::now());
                 n.last_down = Some(reason.clone());
                 let neighbor = n.name.clone();
                 self.rib.peer_down(
@@ -421,6 +424,7 @@ impl Core {
             remote_as: n.cfg.remote_as,
             state: n.state,
             established_for_s: n.up_since.map(|t| t.elapsed().as_secs_f64()),
+            down_for_s: n.down_since.map(|t| t.elapsed().as_secs_f64()),
             hold_time: n.negotiated.as_ref().map(|x| x.hold_time),
             keepalive: n.negotiated.as_ref().map(|x| x.keepalive),
             families: n

@@ -35,6 +35,9 @@ fn export_decision<K: Key>(
     }
     let src = peers.get(usize::from(best.peer))?.as_ref()?;
     let dst = peers.get(usize::from(to))?.as_ref()?;
+    if dst.policy.export_local_only && !src.info.is_local() {
+        return None;
+    }
     if !src.info.ebgp && !src.info.is_local() && !dst.info.ebgp {
         return None; // RFC 4271 §9.2.1: no iBGP-learned route to iBGP neighbors
     }

@@ -179,6 +179,10 @@ pub struct PeerPolicy {
     pub import_filter: PrefixList,
     /// Prefixes advertised to the neighbor.
     pub export_filter: PrefixList,
+    /// Advertise only routes this speaker originates (configured networks and what is
+    /// originated at run time), never what it learned: a customer router's "only my own
+    /// prefixes" outbound policy that follows runtime announcements.
+    pub export_local_only: bool,
     /// Extra copies of our AS prepended on export (eBGP), AWS-style path steering.
     pub as_path_prepend: u8,
     /// MED set on routes advertised to the neighbor.

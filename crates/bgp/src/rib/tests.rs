@@ -347,6 +347,35 @@ fn an_advertising_limit_sends_at_most_that_many_and_keeps_updating_them() {
 }
 
 #[test]
+fn export_local_only_sends_originated_routes_and_nothing_learned() {
+    let mut r = rib(1);
+    let a = add(&mut r, 1, 65001, PeerPolicy::default());
+    let b = add(
+        &mut r,
+        2,
+        65002,
+        PeerPolicy {
+            export_local_only: true,
+            ..Default::default()
+        },
+    );
+    let _ = r.take_outgoing(b, 1 << 20);
+    apply(
+        &mut r,
+        a,
+        &announce_bytes(&attrs(&[65001], 1), &[p("10.1.0.0/16")]),
+    )
+    .unwrap();
+    r.originate(p("172.31.0.0/16"), PathAttrs::default());
+    let (ann, ..) = decode_out(&r.take_outgoing(b, 1 << 20));
+    assert_eq!(
+        ann.iter().map(|(x, _)| *x).collect::<Vec<_>>(),
+        vec![p("172.31.0.0/16")],
+        "only the originated route"
+    );
+}
+
+#[test]
 fn received_med_is_not_passed_to_another_as() {
     let mut r = rib(1);
     let a = add(&mut r, 1, 65001, PeerPolicy::default());

@@ -79,6 +79,10 @@ pub struct Link {
     /// MTU of both ends; default the kernel's (1500).
     #[serde(default)]
     pub mtu: Option<u32>,
+    /// Write a pcapng of this link during a run (`crate::capture`); `--capture DIR` captures
+    /// every link whatever this says.
+    #[serde(default)]
+    pub capture: bool,
     /// Where it was declared.
     #[serde(skip)]
     pub path: FieldPath,

@@ -9,6 +9,7 @@ pub mod live;
 pub mod record;
 pub mod summary;
 pub mod svg;
+pub mod words;
 
 pub use record::{EventSource, ExpectationRecord, Outcome, ProbeRecord, RunRecord, TimelineEvent};
 

@@ -19,6 +19,7 @@ pub mod backend;
 pub mod checks;
 pub mod container_runtime;
 pub mod daemons;
+pub mod live;
 pub mod netns_backend;
 pub mod plan;
 pub mod recorder;
@@ -297,7 +298,31 @@ pub async fn run<B: Backend>(
     backend: Arc<B>,
     opts: RunOptions,
     recorder: Recorder,
+    stop: watch::Receiver<bool>,
+) -> RunRecord {
+    run_with(scenario, backend, opts, recorder, stop, None).await
+}
+
+/// Brings `scenario` up and holds it for people ([`live`]) instead of playing its timeline,
+/// until `stop` turns true; always tears down.
+pub async fn hold<B: Backend>(
+    scenario: &Scenario,
+    backend: Arc<B>,
+    opts: RunOptions,
+    recorder: Recorder,
+    stop: watch::Receiver<bool>,
+    hooks: live::Hooks,
+) -> RunRecord {
+    run_with(scenario, backend, opts, recorder, stop, Some(hooks)).await
+}
+
+async fn run_with<B: Backend>(
+    scenario: &Scenario,
+    backend: Arc<B>,
+    opts: RunOptions,
+    recorder: Recorder,
     mut stop: watch::Receiver<bool>,
+    live: Option<live::Hooks>,
 ) -> RunRecord {
     let started_ns = netns::clock::monotonic_ns();
     let mut ctx = Ctx {
@@ -334,7 +359,7 @@ pub async fn run<B: Backend>(
     };
     let mut interrupted = false;
     let error = tokio::select! {
-        r = main_phase(&mut ctx) => r.err(),
+        r = main_phase(&mut ctx, live) => r.err(),
         _ = stopped => {
             interrupted = true;
             Some("interrupted: tearing down".to_string())
@@ -425,7 +450,10 @@ pub async fn run<B: Backend>(
     }
 }
 
-async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>) -> Result<(), String> {
+async fn main_phase<B: Backend>(
+    ctx: &mut Ctx<'_, B>,
+    live: Option<live::Hooks>,
+) -> Result<(), String> {
     let s = ctx.scenario;
     let plan = plan::plan(&s.topology).map_err(|e| e.to_string())?;
     let rec = ctx.rec.clone();
@@ -546,6 +574,9 @@ async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>) -> Result<(), String> {
         ),
     );
     let ctx: &Ctx<'_, B> = ctx;
+    if let Some(hooks) = live {
+        return live::serve(ctx, hooks).await;
+    }
     // Everything that is not an `End` expectation must finish before `End` ones fire.
     let not_end: Vec<String> = s
         .timeline

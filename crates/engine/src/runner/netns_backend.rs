@@ -17,6 +17,8 @@ use netns::lab::{Lab, LabConfig};
 use netns::link::{LinkId, VethEnd, VethOptions};
 use netns::{Netlink, Netns, Route};
 
+use crate::capture::tap::Medium;
+use crate::capture::{CaptureConfig, CaptureSet};
 use crate::kind::{ProcessSpec, StaticRoute};
 use crate::model::TrafficMatch;
 use crate::model::timeline::PROTOCOLS;
@@ -40,7 +42,13 @@ pub struct NetnsBackend {
     proc_names: Mutex<BTreeMap<ProcId, (String, std::path::PathBuf)>>,
     next_id: AtomicU64,
     runtime: Runtime,
+    capture: Mutex<Option<Arc<CaptureSet>>>,
+    tun_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
+
+/// How often the TUN devices of the nodes are looked for while capturing them (a daemon
+/// creates its devices after it starts, and again after a restart).
+const TUN_SCAN: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn err(what: impl std::fmt::Display) -> impl FnOnce(netns::Error) -> BackendError {
     move |e| BackendError::ctx(what, e)
@@ -80,7 +88,68 @@ impl NetnsBackend {
             proc_names: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
             runtime,
+            capture: Mutex::new(None),
+            tun_watch: Mutex::new(None),
         })
+    }
+
+    /// Captures packets ([`crate::capture`]) from now on: links as they are created (every
+    /// link, or those marked `capture = true`), and TUN devices as they appear when
+    /// `config.tunnels`. Call before the lab's nodes are created.
+    pub fn capture_to(&self, config: CaptureConfig) -> Result<(), String> {
+        *lock(&self.capture) = Some(Arc::new(CaptureSet::new(config)?));
+        Ok(())
+    }
+
+    /// Starts following the nodes' TUN devices (called once the namespaces exist).
+    fn watch_tuns(&self, set: Arc<CaptureSet>) {
+        let names: Vec<String> = lock(&self.ns).keys().cloned().collect();
+        let nodes: Vec<(String, Arc<Netns>, Arc<Netlink>)> = names
+            .into_iter()
+            .filter_map(|n| Some((n.clone(), self.netns(&n).ok()?, self.netlink(&n).ok()?)))
+            .collect();
+        let task = tokio::spawn(async move {
+            let mut failed = std::collections::BTreeSet::new();
+            loop {
+                for (node, ns, nl) in &nodes {
+                    let Ok(links) = nl.links().await else {
+                        continue;
+                    };
+                    for l in links.iter().filter(|l| l.kind.as_deref() == Some("tun")) {
+                        // A TAP has a MAC address and carries Ethernet; a TUN, bare IP.
+                        let medium = if l.mac.as_ref().is_some_and(|m| !m.is_empty()) {
+                            Medium::Ethernet
+                        } else {
+                            Medium::Ip
+                        };
+                        if let Err(e) = set.tun(node, ns, &l.name, l.index, medium)
+                            && failed.insert((node.clone(), l.name.clone()))
+                        {
+                            tracing::warn!("{e}");
+                        }
+                    }
+                }
+                tokio::time::sleep(TUN_SCAN).await;
+            }
+        });
+        *lock(&self.tun_watch) = Some(task);
+    }
+
+    /// Stops the captures and closes their files: one line per file (frames, or the error).
+    pub fn stop_captures(&self) -> Vec<String> {
+        if let Some(t) = lock(&self.tun_watch).take() {
+            t.abort();
+        }
+        let Some(set) = lock(&self.capture).take() else {
+            return Vec::new();
+        };
+        set.stop_all()
+            .into_iter()
+            .map(|(stem, r)| match r {
+                Ok(n) => format!("{stem}: {n} packets"),
+                Err(e) => format!("{stem}: {e}"),
+            })
+            .collect()
     }
 
     /// The lab's state directory.
@@ -183,6 +252,12 @@ impl Backend for NetnsBackend {
                 .map_err(err(format!("allowing ping sockets in {n}")))?;
             ns.insert(n.clone(), Arc::new(netns));
         }
+        drop(ns);
+        drop(guard);
+        let set = lock(&self.capture).clone();
+        if let Some(set) = set.filter(|s| s.config().tunnels) {
+            self.watch_tuns(set);
+        }
         Ok(())
     }
 
@@ -243,6 +318,10 @@ impl Backend for NetnsBackend {
             nl.set_link_up(LinkId::Name(&end.ifname), true)
                 .await
                 .map_err(err(format!("setting {}:{} up", end.node, end.ifname)))?;
+        }
+        let set = lock(&self.capture).clone();
+        if let Some(set) = set.filter(|s| s.wants_link(link.capture)) {
+            set.link(&link.name, &na, &a.ifname).map_err(BackendError)?;
         }
         Ok(())
     }
@@ -445,6 +524,9 @@ impl Backend for NetnsBackend {
     }
 
     async fn teardown(&self) -> Result<(), BackendError> {
+        for line in self.stop_captures() {
+            tracing::debug!("capture {line}");
+        }
         lock(&self.cuts).clear();
         lock(&self.nl).clear();
         lock(&self.ns).clear();

@@ -38,6 +38,8 @@ pub struct LinkPlan {
     pub ends: [EndPlan; 2],
     /// MTU.
     pub mtu: Option<u32>,
+    /// The scenario asks for a capture of it (`capture = true`).
+    pub capture: bool,
 }
 
 /// A node to set up.
@@ -96,6 +98,7 @@ pub fn plan(t: &Topology) -> Result<Plan, DependencyLoop> {
                 addresses: l.endpoints[i].all_addresses(),
             }),
             mtu: l.mtu,
+            capture: l.capture,
         })
         .collect();
     let deps: BTreeMap<&str, BTreeSet<&str>> = nodes

@@ -1,0 +1,590 @@
+//! The Transit Gateway scenarios on real namespaces (root): the `tgw` and `appliance` daemons
+//! with userspace GRE devices, two BGP sessions per Connect peer, kernel route tables chosen by
+//! input interface.
+//!
+//! - `tgw-connect` (§7 item 9) in both profiles: `.1`/`.2`/`.3`, both sessions of p1-p3
+//!   Established, eBGP with TTL 1 (p4) never Established, Connect ECMP over three peers, p1's
+//!   GRE cut: the table moves to p2 and p3 and traffic keeps flowing, p1 back after restore;
+//! - `tgw-segmentation` in both profiles: prod and dev isolated (a blackhole, a missing route;
+//!   no probe packet ever crosses), both reach shared services;
+//! - chaos: each of p1, p2, p3 has its GRE cut in turn, twice (six cuts): after every cut the
+//!   TGW's ECMP set holds the other two peers, traffic is delivered both ways, and no gap
+//!   exceeds the BGP hold time (3 s) plus a second: so the flow of whichever peer was lost
+//!   moved to the others as soon as BGP declared the peer down;
+//! - `hybridlab show LAB tgw1 routes|attachments|connect` on a running lab;
+//! - bad TGW configuration is refused by `hybridlab validate` naming the item; the appliance's
+//!   FRR configuration from `hybridlab cgw-config`.
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{DownOnDrop, Workspace, describe, leftovers};
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs scenario `name` (shipped, or a file) in workspace `ws`; returns its JSON record.
+fn run_in(ws: &Workspace, name: &str, profile: &str, lab: &str) -> Value {
+    let _guard = DownOnDrop {
+        ws,
+        lab: lab.to_string(),
+    };
+    let json = ws.path().join(format!("{lab}.json"));
+    let out = ws.run(&[
+        "run",
+        name,
+        "--profile",
+        profile,
+        "--lab",
+        lab,
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{name} ({profile}): {}",
+        describe(&out)
+    );
+    let left = leftovers(ws, lab, &[], &[], &[&format!("--lab {lab}")]);
+    assert!(left.none(), "{lab}: {left:#?}");
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
+fn passed(record: &Value) -> Vec<String> {
+    record["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "passed")
+        .map(|e| e["name"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn tgw_connect_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwcfast"), ("aws", "tgwcaws")] {
+        let record = run_in(&Workspace::new(), "tgw-connect", profile, lab);
+        let names = passed(&record);
+        for want in [
+            "p1: both sessions (.2 and .3) Established",
+            "10.1.0.0/16: Connect ECMP over p1, p2, p3 (two sessions each, combined)",
+            "p4 (eBGP with TTL 1): no session",
+            "p1 lost: 10.1.0.0/16 over p2 and p3",
+            "traffic stays on the others",
+            "p1 back in the ECMP set",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{profile}: {want} not in {names:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tgw_segmentation_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwsfast"), ("aws", "tgwsaws")] {
+        let record = run_in(&Workspace::new(), "tgw-segmentation", profile, lab);
+        assert_eq!(passed(&record).len(), 10, "{profile}: {record:#}");
+        for p in record["probes"].as_array().unwrap() {
+            let name = p["name"].as_str().unwrap();
+            let received = p["loss"]["received"].as_u64().unwrap_or(0);
+            if name == "prod-to-dev" || name == "dev-to-prod" {
+                assert_eq!(
+                    received, 0,
+                    "{profile}: {name} crossed the segmentation: {p:#}"
+                );
+            } else {
+                assert!(received > 1000, "{profile}: {name}: {p:#}");
+            }
+        }
+    }
+}
+
+/// `tgw-connect`'s topology with a timeline cutting each of p1, p2, p3 in turn, `rounds` times.
+fn repeated_peer_cuts(rounds: usize) -> String {
+    let text = scenarios::shipped::find("tgw-connect").unwrap().text;
+    let topology = &text[..text.find("[[expect]]").expect("expectations")];
+    let mut s = topology.replace("name = \"tgw-connect\"", "name = \"tgwchaos\"");
+    s.push_str(
+        r#"
+[[expect]]
+name = "ecmp-0"
+within = "20s"
+check = "tgw_route"
+node = "tgw1"
+prefix = "10.1.0.0/16"
+via = ["p1", "p2", "p3"]
+"#,
+    );
+    let peers = [
+        ("p1", "192.0.2.1"),
+        ("p2", "192.0.2.2"),
+        ("p3", "192.0.2.3"),
+    ];
+    let mut k = 0;
+    for _ in 0..rounds {
+        for (i, (peer, tgw_address)) in peers.iter().enumerate() {
+            k += 1;
+            let others: Vec<String> = peers
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, (p, _))| format!("\"{p}\""))
+                .collect();
+            s.push_str(&format!(
+                r#"
+[[timeline]]
+name = "cut-{k}"
+after = "ecmp-{prev}"
+delay = "500ms"
+action = "cut"
+node = "sdwan1"
+proto = "gre"
+peer = "{tgw_address}"
+
+[[expect]]
+name = "without-{peer}-{k}"
+after = "cut-{k}"
+within = "8s"
+check = "tgw_route"
+node = "tgw1"
+prefix = "10.1.0.0/16"
+via = [{others}]
+
+[[expect]]
+name = "flowing-{k}"
+after = "without-{peer}-{k}"
+check = "delivers"
+probe = "to-onprem"
+
+[[expect]]
+name = "flowing-back-{k}"
+after = "without-{peer}-{k}"
+check = "delivers"
+probe = "to-vpc"
+
+[[timeline]]
+name = "restore-{k}"
+after = "flowing-back-{k}"
+delay = "300ms"
+action = "restore"
+cut = "cut-{k}"
+
+[[expect]]
+name = "ecmp-{k}"
+after = "restore-{k}"
+within = "15s"
+check = "tgw_route"
+node = "tgw1"
+prefix = "10.1.0.0/16"
+via = ["p1", "p2", "p3"]
+"#,
+                prev = k - 1,
+                others = others.join(", ")
+            ));
+        }
+    }
+    s
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // reports the gaps
+fn connect_peers_cut_repeatedly_traffic_stays_on_the_others() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let file = ws.file("tgwchaos.toml", &repeated_peer_cuts(2));
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwchaos");
+    assert_eq!(
+        passed(&record).len(),
+        1 + 6 * 4,
+        "every cut: route moved, both probes flowing, ECMP back"
+    );
+    let t0 = record["t0_ns"].as_u64().unwrap();
+    for p in record["probes"].as_array().unwrap() {
+        // Windows of the timeline only (bring-up loss ends before it starts).
+        let gap = p["loss"]["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["end_ns"].as_u64().unwrap() > t0)
+            .map(|w| w["end_ns"].as_u64().unwrap() - w["start_ns"].as_u64().unwrap())
+            .max()
+            .unwrap_or(0) as f64
+            / 1e9;
+        eprintln!("{}: longest gap {gap:.3} s", p["name"]);
+        assert!(
+            gap < 4.0,
+            "{}: a gap of {gap:.3} s is more than the hold time (3 s) and a second",
+            p["name"]
+        );
+    }
+}
+
+#[test]
+fn show_tgw_views_on_a_running_lab() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "tgwshow";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: lab.to_string(),
+    };
+    let mut child = ws
+        .command(&["run", "tgw-connect", "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start hybridlab run");
+    let show = |what: &str| -> Result<Value, String> {
+        let out = ws.run(&["show", lab, "tgw1", what]);
+        if out.status.code() != Some(0) {
+            return Err(describe(&out));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {}", describe(&out)))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let connect = loop {
+        match show("connect") {
+            Ok(v) if v["connect1"]["p3"]["established"] == 2 => break v,
+            other => {
+                assert!(Instant::now() < deadline, "no Connect peer up: {other:?}");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    };
+    let p1 = &connect["connect1"]["p1"];
+    assert_eq!(p1["inside_cidr"], "169.254.6.0/29");
+    assert_eq!(p1["sessions"][0]["tgw_address"], "169.254.6.2");
+    assert_eq!(p1["sessions"][1]["tgw_address"], "169.254.6.3");
+    assert_eq!(p1["sessions"][0]["appliance_address"], "169.254.6.1");
+    assert_eq!(p1["tgw_gre_address"], "192.0.2.1");
+    assert_eq!(p1["bgp"], "ebgp");
+    assert!(
+        p1["gre"]["rx_packets"].as_u64().unwrap_or(0) > 0 || p1["gre"].is_object(),
+        "{p1:#}"
+    );
+    let attachments = show("attachments").unwrap();
+    let list = attachments["attachments"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{attachments:#}");
+    assert_eq!(list[1]["type"], "connect");
+    assert_eq!(list[1]["transport"], "att-vpc1");
+    assert_eq!(list[0]["association"], "default");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let routes = show("routes").unwrap();
+        let r = routes["tables"]["default"]["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["prefix"] == "10.1.0.0/16")
+            .cloned();
+        if let Some(r) = r
+            && r["next_hops"] == 3
+        {
+            assert_eq!(r["kind"], "connect");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ECMP route: {routes:#}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+/// `tgw-connect` with `from` replaced by `to`, validated: the error text (exit 2 required).
+fn refused(from: &str, to: &str) -> String {
+    let ws = Workspace::new();
+    let text = scenarios::shipped::find("tgw-connect").unwrap().text;
+    assert!(text.contains(from), "{from:?} not in the scenario");
+    let file = ws.file("bad.toml", &text.replacen(from, to, 1));
+    let out = ws.run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn bad_tgw_configuration_is_refused_naming_the_item() {
+    let p2 = "\"169.254.6.8/29\"";
+    // A reserved /29.
+    let e = refused(p2, "\"169.254.169.248/29\"");
+    assert!(
+        e.contains("tgw[0].connect[0].peer[1].inside_cidr") && e.contains("reserved by AWS"),
+        "{e}"
+    );
+    assert!(e.contains("bad.toml:"), "names the file and line: {e}");
+    // A duplicate /29 across the TGW.
+    let e = refused(p2, "\"169.254.6.0/29\"");
+    assert!(
+        e.contains("tgw[0].connect[0].peer[1].inside_cidr") && e.contains("unique across a TGW"),
+        "{e}"
+    );
+    // A fifth peer on one Connect attachment.
+    let last = "  { name = \"p4\", inside_cidr = \"169.254.6.24/29\", peer_address = \"10.0.2.10\", peer_asn = 65010 },\n";
+    let e = refused(
+        last,
+        &format!(
+            "{last}  {{ name = \"p5\", inside_cidr = \"169.254.6.32/29\", peer_address = \"10.0.2.10\", peer_asn = 65010 }},\n"
+        ),
+    );
+    assert!(
+        e.contains("tgw[0].connect[0].peer[4]") && e.contains("up to 4"),
+        "{e}"
+    );
+    // A static route to a Connect attachment.
+    let tables = "\n[[tgw.route_table]]\nname = \"rt1\"\nroutes = [{ cidr = \"10.9.0.0/16\", attachment = \"connect1\" }]\n";
+    let anchor = "[[appliance]]";
+    let e = refused(anchor, &format!("{tables}\n{anchor}"));
+    assert!(
+        e.contains("tgw[0].route_table[0].routes[0]")
+            && e.contains("static routes are not supported on Connect"),
+        "{e}"
+    );
+    // An attachment associated with two route tables.
+    let tables = "\n[[tgw.route_table]]\nname = \"rt1\"\nassociations = [\"att-vpc1\"]\n\n[[tgw.route_table]]\nname = \"rt2\"\nassociations = [\"att-vpc1\"]\n";
+    let e = refused(anchor, &format!("{tables}\n{anchor}"));
+    assert!(
+        e.contains("tgw[0].route_table[1].associations[0]")
+            && e.contains("associated with route tables rt1 and rt2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn cgw_config_gives_the_appliance_frr_configuration() {
+    let ws = Workspace::new();
+    let out = ws.run(&["cgw-config", "--format", "frr", "tgw-connect", "connect1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "router bgp 65010",
+        "neighbor 169.254.6.2 remote-as 64512",
+        "neighbor 169.254.6.3 remote-as 64512",
+        "neighbor 169.254.6.2 update-source 169.254.6.1",
+        "neighbor 169.254.6.2 ebgp-multihop 2",
+        "neighbor 169.254.6.2 timers 1 3",
+        "network 10.1.0.0/16",
+        "interface gre-p1 169.254.6.1/29, GRE local 10.0.2.10 remote 192.0.2.1, MTU 8476",
+    ] {
+        assert!(text.contains(want), "{want:?} not in\n{text}");
+    }
+    // p4's appliance sends TTL 1 (the scenario's misconfiguration), and the export says so.
+    assert!(
+        text.contains("neighbor 169.254.6.26 ebgp-multihop 1"),
+        "{text}"
+    );
+    let aws = ws.run(&[
+        "cgw-config",
+        "--format",
+        "frr",
+        "--profile",
+        "aws",
+        "tgw-connect",
+        "connect1",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&aws.stdout).contains("timers 10 30"),
+        "{}",
+        describe(&aws)
+    );
+}
+
+/// Shipped scenario `name` with `from` replaced by `to` (each must occur), as a file in `ws`.
+fn variant(ws: &Workspace, name: &str, edits: &[(&str, &str)]) -> std::path::PathBuf {
+    let mut text = scenarios::shipped::find(name).unwrap().text.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from:?} not in {name}");
+        text = text.replacen(from, to, 1);
+    }
+    ws.file(&format!("{name}-variant.toml"), &text)
+}
+
+const FOUR_PATHS: &str = r#"via = ["vpn1-t1", "vpn1-t2", "vpn2-t1", "vpn2-t2"]
+next_hops = 4"#;
+
+/// §7 item 7: four next hops; prepend on one connection: only the other's tunnels; ECMP off:
+/// one path.
+#[test]
+fn tgw_vpn_ecmp_in_both_profiles_with_prepend_and_ecmp_off() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwvfast"), ("aws", "tgwvaws")] {
+        let record = run_in(&Workspace::new(), "tgw-vpn-ecmp", profile, lab);
+        assert!(
+            passed(&record)
+                .iter()
+                .any(|n| n == "10.1.0.0/16 over the four tunnels"),
+            "{profile}"
+        );
+    }
+    let ws = Workspace::new();
+    let prepend = variant(
+        &ws,
+        "tgw-vpn-ecmp",
+        &[
+            (
+                "routes = [{ to = \"10.1.0.0/16\", via = \"10.1.255.6\" }]",
+                "routes = [{ to = \"10.1.0.0/16\", via = \"10.1.255.6\" }]\ntunnels = { \"vpn2-t1\" = { as_path_prepend = 2 }, \"vpn2-t2\" = { as_path_prepend = 2 } }",
+            ),
+            (
+                FOUR_PATHS,
+                "via = [\"vpn1-t1\", \"vpn1-t2\"]\nnext_hops = 2",
+            ),
+        ],
+    );
+    run_in(&ws, prepend.to_str().unwrap(), "fast", "tgwvprep");
+    let ws = Workspace::new();
+    let off = variant(
+        &ws,
+        "tgw-vpn-ecmp",
+        &[
+            ("vpn_ecmp = true", "vpn_ecmp = false"),
+            (FOUR_PATHS, "next_hops = 1"),
+        ],
+    );
+    run_in(&ws, off.to_str().unwrap(), "fast", "tgwvoff");
+}
+
+/// §7 item 6 in both profiles, and a static route to the VPN attachment beating DX.
+#[test]
+fn tgw_dx_vs_vpn_in_both_profiles_and_a_static_route_to_the_vpn() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwdfast"), ("aws", "tgwdaws")] {
+        let record = run_in(&Workspace::new(), "tgw-dx-vs-vpn", profile, lab);
+        let names = passed(&record);
+        for want in [
+            "only the DX gateway route shows",
+            "DX withdrawn: the VPN route appears",
+            "DX back: only the DX route again",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{profile}: {want} not in {names:?}"
+            );
+        }
+    }
+    let ws = Workspace::new();
+    let text = scenarios::shipped::find("tgw-dx-vs-vpn").unwrap().text;
+    let topology = &text[..text.find("[[probe]]").expect("probes")];
+    let mut s = topology.replace(
+        "[[tgw.dx_attachment]]",
+        "[[tgw.route_table]]\nname = \"default\"\nroutes = [{ cidr = \"10.1.0.0/16\", attachment = \"vpn1\" }]\n\n[[tgw.dx_attachment]]",
+    );
+    s.push_str(
+        r#"
+[[expect]]
+name = "DX is up"
+within = "20s"
+check = "state"
+node = "dx1"
+show = "vifs"
+pointer = "/vifs/0/bgp/state"
+equals = "Established"
+
+[[expect]]
+name = "the static route to the VPN attachment beats the DX route"
+after = "DX is up"
+within = "10s"
+check = "tgw_route"
+node = "tgw1"
+prefix = "10.1.0.0/16"
+route_kind = "static"
+next_hops = 1
+"#,
+    );
+    let file = ws.file("static-beats-dx.toml", &s);
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwdstat");
+    assert_eq!(passed(&record).len(), 2);
+}
+
+/// tshark decodes the ESP of a running TGW VPN attachment (ESP in UDP 4500, RFC 3948) with
+/// nothing malformed (`tgw_interop` does the same for GRE and BGP over GRE).
+#[test]
+fn tshark_decodes_the_esp_of_vpn_attachments() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "tgwesp";
+    let _guard = DownOnDrop {
+        ws: &ws,
+        lab: lab.to_string(),
+    };
+    let mut child = ws
+        .command(&["run", "tgw-vpn-ecmp", "--lab", lab, "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start hybridlab run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = ws.run(&["show", lab, "tgw1", "routes"]);
+        let routes: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let up = routes["tables"]["default"]["routes"]
+            .as_array()
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|r| r["prefix"] == "10.1.0.0/16" && r["next_hops"] == 4)
+            });
+        if up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ECMP route: {}",
+            describe(&out)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let pcap = ws.path().join("esp.pcapng");
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &format!("hl-{lab}-inet"),
+            "tshark",
+            "-n",
+            "-i",
+            "tgw1",
+        ])
+        .args(["-a", "duration:2", "-w"])
+        .arg(&pcap)
+        .output()
+        .expect("tshark");
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "esp.spi",
+            "-e",
+            "_ws.malformed",
+        ])
+        .output()
+        .expect("tshark");
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut esp = 0;
+    for line in text.lines() {
+        let (spi, malformed) = line.split_once('|').unwrap_or((line, ""));
+        assert!(malformed.is_empty(), "malformed: {line}");
+        if !spi.is_empty() {
+            esp += 1;
+        }
+    }
+    assert!(
+        esp > 100,
+        "{esp} ESP packets decoded in 2 s of probes\n{text}"
+    );
+    let _ = child.wait();
+}

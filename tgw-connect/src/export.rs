@@ -1,0 +1,105 @@
+//! `hybridlab cgw-config --format frr SCENARIO|LAB CONNECT_ATTACHMENT`: the appliance side of a
+//! Connect attachment's peers as FRR `bgpd` configuration, in the shape of AWS's sample
+//! appliance configuration \[T5\]: per peer a GRE interface (`.1` of the inside /29, MTU 8476)
+//! and two neighbours, `.2` and `.3`, in the TGW's ASN; `ebgp-multihop 2` when the session is
+//! eBGP (the TGW requires it); the profile's keepalive/hold; the appliance's prefixes;
+//! multipath across the peers.
+//!
+//! The GRE interfaces: on a kernel with `ip_gre` the header shows the `ip tunnel` commands; here
+//! the appliance node with `external_bgp = true` runs our userspace GRE device, whose TUN
+//! interface has the same name and address, so FRR needs no interface configuration.
+//!
+//! What it does not do: write files (the CLI prints), IPv6 (MP-BGP over Connect is not built).
+
+use std::fmt::Write as _;
+
+use engine::model::Scenario;
+
+use crate::config::{ApplianceConfig, gre_ifname};
+use crate::inside_cidr;
+use crate::kind::query::ApplianceConfigOf;
+
+/// The appliance whose peers belong to Connect attachment `attachment`, if any.
+fn find(scenario: &Scenario, attachment: &str) -> Option<ApplianceConfig> {
+    let q = ApplianceConfigOf {
+        profile: scenario.timing.profile,
+    };
+    scenario
+        .topology
+        .ask(&q)
+        .into_iter()
+        .map(|(_, c)| c)
+        .find(|c| c.peers.iter().any(|p| p.attachment == attachment))
+}
+
+/// Whether `name` is a Connect attachment ending on an appliance of the scenario.
+pub fn is_connect(scenario: &Scenario, name: &str) -> bool {
+    find(scenario, name).is_some()
+}
+
+/// FRR `bgpd` configuration of Connect attachment `attachment`'s appliance.
+pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
+    let c = find(scenario, attachment).ok_or_else(|| {
+        format!(
+            "{}: no appliance ends Connect attachment {attachment:?}",
+            scenario.file
+        )
+    })?;
+    let t = crate::timers::bgp(c.profile);
+    let peers: Vec<_> = c
+        .peers
+        .iter()
+        .filter(|p| p.attachment == attachment)
+        .collect();
+    let first = peers.first().ok_or("no peers")?;
+    let (router_id, _) = inside_cidr::addresses(first.inside_cidr);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "! hybridlab: appliance {} of Connect attachment {attachment} (FRR bgpd), as AWS's sample appliance",
+        c.name
+    );
+    for p in &peers {
+        let (me, _) = inside_cidr::addresses(p.inside_cidr);
+        let ifname = gre_ifname(&p.name);
+        let _ = writeln!(
+            s,
+            "! Connect peer {}: interface {ifname} {me}/29, GRE local {} remote {}, MTU 8476\n\
+             !   with ip_gre: ip tunnel add {ifname} mode gre local {} remote {} ttl 255\n\
+             !                ip link set {ifname} mtu 8476 up; ip addr add {me}/29 dev {ifname}\n\
+             !   here: [[appliance]] external_bgp = true runs our GRE device as {ifname}",
+            p.name, p.local, p.remote, p.local, p.remote
+        );
+    }
+    let _ = writeln!(s, "frr defaults traditional\n!");
+    let _ = writeln!(s, "router bgp {}", first.asn);
+    let _ = writeln!(s, " bgp router-id {router_id}");
+    let _ = writeln!(s, " no bgp ebgp-requires-policy");
+    let _ = writeln!(s, " no bgp network import-check");
+    for p in &peers {
+        let (me, tgw) = inside_cidr::addresses(p.inside_cidr);
+        for a in tgw {
+            let _ = writeln!(s, " neighbor {a} remote-as {}", p.tgw_asn);
+            if p.asn != first.asn {
+                let _ = writeln!(s, " neighbor {a} local-as {} no-prepend replace-as", p.asn);
+            }
+            let _ = writeln!(s, " neighbor {a} update-source {me}");
+            if p.asn != p.tgw_asn {
+                let _ = writeln!(s, " neighbor {a} ebgp-multihop {}", p.ebgp_multihop);
+            }
+            let _ = writeln!(
+                s,
+                " neighbor {a} timers {} {}",
+                t.keepalive,
+                t.hold_time.secs()
+            );
+        }
+    }
+    let _ = writeln!(s, " !\n address-family ipv4 unicast");
+    for n in &c.advertise {
+        let _ = writeln!(s, "  network {n}");
+    }
+    let _ = writeln!(s, "  maximum-paths 8\n  maximum-paths ibgp 8");
+    let _ = writeln!(s, " exit-address-family\n!");
+    Ok(s)
+}

@@ -1,0 +1,32 @@
+//! Emulated AWS Transit Gateway and Transit Gateway Connect (`aws-behaviour.md` §5, §6, §7
+//! items 6, 7, 9): everything about the TGW in one package.
+//!
+//! ```text
+//!  inside_cidr  AWS's rules for a Connect peer's inside /29 (reserved blocks, uniqueness)
+//!  timers       the TGW's and the appliance's BGP timers per timing profile
+//!  config       the daemons' files: the TGW (route tables, attachments, Connect peers) and
+//!               the appliance; validated before anything starts, errors name the item
+//!  tables       a route table's candidates from statics, VPC CIDRs and Connect BGP paths,
+//!               evaluated by routing::tgw, turned into kernel routes
+//!  daemon       the TGW: one namespace, a kernel table per route table selected by input
+//!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3
+//!  appliance    the SD-WAN appliance: GRE devices to the TGW, BGP to .2 and .3 of each peer
+//!  export       the appliance side of a Connect peer as FRR configuration (cgw-config)
+//!  kind         the `tgw` and `appliance` scenario kinds, their checks and queries
+//! ```
+//!
+//! Binaries: `hybridlab daemon tgw --config FILE`, `hybridlab daemon appliance --config FILE`.
+//!
+//! What it does not do (yet): VPN attachments, Direct Connect gateway attachments, peering,
+//! prefix lists, MP-BGP IPv6 over Connect, the appliance over a DX transport attachment.
+
+pub mod appliance;
+pub mod config;
+pub mod daemon;
+pub mod export;
+pub mod inside_cidr;
+pub mod kind;
+pub mod tables;
+pub mod timers;
+
+pub use config::{ApplianceConfig, TgwConfig};
