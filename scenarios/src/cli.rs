@@ -10,6 +10,7 @@ use engine::model::Scenario;
 use engine::model::timing::Profile;
 use engine::parse::parse_scenario_with;
 use engine::report::{self, RunRecord, live::Live};
+use engine::runner::container_runtime::{DockerRuntime, Runtime};
 use engine::runner::netns_backend::NetnsBackend;
 use engine::runner::recorder::Recorder;
 use engine::runner::{RunOptions, run as run_engine};
@@ -154,6 +155,8 @@ pub struct RunArgs {
     pub html: Option<PathBuf>,
     /// No progress.
     pub quiet: bool,
+    /// `--runtime docker`: the nodes' image.
+    pub docker_image: Option<String>,
     /// Serve the AWS-shaped API (`aws-api`) on this address while the lab runs.
     pub api: Option<std::net::SocketAddr>,
 }
@@ -212,6 +215,18 @@ pub fn run(args: RunArgs) -> u8 {
             return BAD;
         }
     }
+    if let Some(image) = &args.docker_image
+        && let Err(e) = check_docker(image)
+    {
+        err(&e);
+        return BAD;
+    }
+    // Containers' pids (`--runtime docker`, `external = { container }`) are the host's: keep
+    // a handle on its /proc before the lab's PID namespace mounts its own.
+    if let Err(e) = netns::container::remember_host_proc() {
+        err(&format!("cannot open /proc: {e}"));
+        return BAD;
+    }
     // The API's socket is bound here, in the caller's network namespace, before a rootless
     // run enters its own: it stays reachable on the caller's loopback.
     let api_listener = match args.api {
@@ -269,6 +284,22 @@ pub fn run(args: RunArgs) -> u8 {
     }
 }
 
+/// `--runtime docker`: as root, with a Docker daemon that has `image`.
+fn check_docker(image: &str) -> Result<(), String> {
+    if netns::rootless::mode() != netns::rootless::Mode::Root {
+        return Err(
+            "--runtime docker needs root (the engine moves links into the containers' namespaces)"
+                .into(),
+        );
+    }
+    netns::container::run_docker(
+        &format!("looking for image {image}"),
+        netns::container::docker().args(["image", "inspect", "-f", "{{.Id}}", image]),
+    )
+    .map_err(|e| format!("{e} (build it with scripts/image, or name another with --image)"))
+    .map(drop)
+}
+
 /// The lab's life, as pid 1 of its PID namespace.
 fn run_lab(
     scenario: &Scenario,
@@ -297,7 +328,15 @@ fn run_lab(
     };
     let record = rt.block_on(async {
         let config = netns::lab::LabConfig::default();
-        let backend = match NetnsBackend::create(lab, &config) {
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
+        let runtime = match &args.docker_image {
+            None => Runtime::Namespaces,
+            Some(image) => Runtime::Docker(DockerRuntime {
+                image: image.clone(),
+                exe: exe.clone(),
+            }),
+        };
+        let backend = match NetnsBackend::create_with_runtime(lab, &config, runtime) {
             Ok(b) => b,
             Err(e) => return Err(e.to_string()),
         };
@@ -310,7 +349,6 @@ fn run_lab(
             Some(l) => Some(crate::api::start_api(l, scenario, source, lab, &lab_dir)?),
             None => None,
         };
-        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("hybridlab"));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let mut term =
@@ -565,6 +603,63 @@ pub fn down(lab: Option<&str>) -> u8 {
                 BAD
             }
         },
+    }
+}
+
+/// `hybridlab export compose|containerlab SCENARIO`.
+pub fn export(
+    format: &str,
+    arg: &str,
+    out_dir: Option<PathBuf>,
+    lab: Option<String>,
+    image: &str,
+) -> u8 {
+    use crate::export::{Format, write};
+    let format = match format {
+        "compose" => Format::Compose,
+        "containerlab" => Format::Containerlab,
+        other => {
+            err(&format!("export {other}: expected compose or containerlab"));
+            return BAD;
+        }
+    };
+    let (source, scenario) = match load_source(arg).and_then(|s| {
+        parse_scenario_with(&s, &scenarios::registry(), None)
+            .map(|sc| (s, sc))
+            .map_err(|d| d.to_string())
+    }) {
+        Ok(x) => x,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
+    };
+    let lab = lab.unwrap_or_else(|| scenario.meta.name.clone());
+    if !engine::validate::valid_lab_name(&lab) {
+        err(&format!(
+            "lab name {lab:?} must match [a-z0-9][a-z0-9-]{{0,23}}"
+        ));
+        return BAD;
+    }
+    let dir = out_dir.unwrap_or_else(|| {
+        PathBuf::from(match format {
+            Format::Compose => format!("{lab}-compose"),
+            Format::Containerlab => format!("{lab}-clab"),
+        })
+    });
+    match write(format, &scenario, &source, &lab, image, &dir) {
+        Ok(file) => {
+            out(&format!(
+                "wrote {}
+",
+                file.display()
+            ));
+            OK
+        }
+        Err(e) => {
+            err(&e);
+            BAD
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod api;
 mod chaos_cli;
 mod cli;
+mod export;
 mod lab_keys;
 mod lab_owner;
 mod lab_record;
@@ -54,6 +55,13 @@ enum Cmd {
         /// No progress on stderr (the summary still goes to stdout).
         #[arg(long, short)]
         quiet: bool,
+        /// Where nodes run: `namespaces` (bare network namespaces) or `docker` (one container
+        /// per node, named hl-LAB-NODE, from --image; needs root and a running Docker daemon).
+        #[arg(long, value_parser = ["namespaces", "docker"], default_value = "namespaces")]
+        runtime: String,
+        /// The image of the nodes' containers (`--runtime docker`), built by scripts/image.
+        #[arg(long, default_value = concat!("hybridlab:", env!("CARGO_PKG_VERSION")))]
+        image: String,
         /// Serve an AWS-shaped API (EC2 Query VPN calls, Direct Connect) over the running lab
         /// on ADDR, e.g. 127.0.0.1:4566; credentials are printed and written to the lab's
         /// api.json.
@@ -143,6 +151,24 @@ enum Cmd {
         scenario: String,
         /// The VPN connection's name (`vpn1`, or `vgw1/vpn1`), or a Direct Connect VIF's.
         connection: String,
+    },
+    /// Write a project that runs a scenario with another tool: `compose` (docker-compose.yml)
+    /// or `containerlab` (LAB.clab.yml), beside a copy of the scenario, in --out.
+    Export {
+        /// `compose` or `containerlab`.
+        #[arg(value_parser = ["compose", "containerlab"])]
+        format: String,
+        /// A scenario file or a shipped scenario's name.
+        scenario: String,
+        /// The project directory (default: ./LAB-compose or ./LAB-clab).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Lab name (default: the scenario's name).
+        #[arg(long)]
+        lab: Option<String>,
+        /// The image (built by scripts/image).
+        #[arg(long, default_value = concat!("hybridlab:", env!("CARGO_PKG_VERSION")))]
+        image: String,
     },
     /// Bring a scenario's topology up and keep it running (a live lab); returns when it is
     /// ready and prints how to reach each node.
@@ -273,6 +299,8 @@ fn main() -> ExitCode {
             capture,
             html,
             quiet,
+            runtime,
+            image,
             api,
         } => cli::run(cli::RunArgs {
             scenario,
@@ -284,6 +312,7 @@ fn main() -> ExitCode {
             capture,
             html,
             quiet,
+            docker_image: (runtime == "docker").then_some(image),
             api,
         }),
         Cmd::Up {
@@ -332,6 +361,13 @@ fn main() -> ExitCode {
             connection,
         } => cli::cgw_config(&format, profile.as_deref(), &scenario, &connection),
         Cmd::Down { lab } => cli::down(lab.as_deref()),
+        Cmd::Export {
+            format,
+            scenario,
+            out,
+            lab,
+            image,
+        } => cli::export(&format, &scenario, out, lab, &image),
         Cmd::Daemon { kind, config } => cli::daemon(&kind, Path::new(&config)),
     };
     ExitCode::from(code)

@@ -15,6 +15,7 @@
 //! tunnels = { "vpn1-t2" = { as_path_prepend = 2, med = 200 } }
 //! routes = [{ to = "10.1.0.0/16", via = "10.1.255.2" }]   # towards its LAN router
 //! external = false               # true: no daemon; run your own strongSwan + FRR in its namespace
+//!                                # { container = "my-cgw" }: the node is that container's namespace
 //! ```
 //!
 //! It answers `vgw::kind::query::CustomerGatewayOf` (its outside address and ASN) for the
@@ -121,7 +122,7 @@ impl NodeSpec for Cgw {
     }
 
     fn validate(&self, topo: &Topology, cx: &ParseCx<'_>) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
+        let mut out = self.external.validate(&self.path.key("external"), cx);
         if self.internet.address.addr() == self.internet.address.network()
             || self.internet.address.addr() == self.internet.peer()
         {
@@ -209,7 +210,11 @@ impl NodeSpec for Cgw {
     fn serves_action(&self, action: &str) -> bool {
         // The VPN kinds' `rekey` (parsed by the vgw kind) works on either end of a tunnel;
         // an external customer gateway runs no daemon to take it.
-        action == "rekey" && !self.external
+        action == "rekey" && !self.external.is_external()
+    }
+
+    fn external_container(&self) -> Option<&str> {
+        self.external.container()
     }
 
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
@@ -262,7 +267,7 @@ impl NodeSpec for Cgw {
     }
 
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
-        if self.external {
+        if self.external.is_external() {
             return Vec::new();
         }
         let keys = KeySource::Lab(env.lab_secret.clone());

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use engine::kind::StaticRoute;
+use engine::kind::external::External;
 use engine::source::FieldPath;
 use ipnet::Ipv4Net;
 use serde::Deserialize;
@@ -85,8 +86,9 @@ pub struct Cgw {
     /// Bring your own customer gateway: the node (namespace, links, routes) exists but runs no
     /// daemon; start your own (strongSwan + FRR configured from `hybridlab cgw-config`) in its
     /// namespace, `hl-<lab>-<node>`, while the lab converges (raise `converge` in `[timing]`).
+    /// `{ container = "NAME" }`: the node is the network namespace of that running container.
     #[serde(default)]
-    pub external: bool,
+    pub external: External,
     #[serde(skip)]
     pub(crate) path: FieldPath,
 }

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, info_span, warn};
 
+use crate::container::{self, ContainerSpec};
 use crate::error::{Error, Result};
 use crate::names::{self, check_lab_name, check_node_name, ns_name};
 use crate::namespace::{CreateOptions, Netns, NetnsDir};
@@ -120,6 +121,15 @@ pub struct LabRecord {
     pub namespaces: Vec<NsRecord>,
     /// Processes, recorded before spawning.
     pub processes: Vec<ProcRecord>,
+    /// Containers of the lab's nodes (`--runtime docker`), recorded before creation and
+    /// removed (with everything running in them) at teardown and sweep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
+    /// Nodes whose namespace is a container the user runs (`external = { container }`): its
+    /// pin is removed at teardown, its processes and the container are never touched (the
+    /// lab's links into it go when their other ends' namespaces go).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<String>,
 }
 
 impl LabRecord {
@@ -245,6 +255,8 @@ impl Lab {
             pin_dir: pins.path().to_path_buf(),
             namespaces: Vec::new(),
             processes: Vec::new(),
+            containers: Vec::new(),
+            adopted: Vec::new(),
         };
         record.store(&json)?;
         info!(lab = name, dir = %dir.display(), "lab created");
@@ -342,6 +354,95 @@ impl Lab {
         }
     }
 
+    /// Adds nodes as containers, one per spec (`crate::container`): each container's name is
+    /// recorded before it is created, its network namespace is pinned as `hl-<lab>-<node>` and
+    /// recorded like a namespace of [`Lab::add_nodes`]. On an error, what was created stays
+    /// recorded, for teardown.
+    pub fn add_container_nodes(&mut self, specs: &[(String, ContainerSpec)]) -> Result<()> {
+        let mut names = Vec::with_capacity(specs.len());
+        for (node, spec) in specs {
+            let ns = ns_name(&self.name, node)?;
+            if self.nodes.contains_key(node.as_str()) {
+                return Err(Error::invalid("node name", node, "already in this lab"));
+            }
+            names.push(ns);
+            self.record.containers.push(spec.name.clone());
+        }
+        self.record.store(&self.json)?;
+        for (_, spec) in specs {
+            if container::exists(&spec.name) {
+                return Err(Error::invalid(
+                    "container",
+                    &spec.name,
+                    "exists already (not this lab's: remove it, or choose another lab name)",
+                ));
+            }
+        }
+        // All at once: the Docker daemon creates containers side by side, and one `docker run`
+        // costs a few hundred milliseconds.
+        let started: Vec<Result<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = specs
+                .iter()
+                .map(|(_, spec)| s.spawn(move || container::start(spec)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Unavailable {
+                            what: "starting containers".into(),
+                            detail: "helper thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        for (((node, _), ns), pid) in specs.iter().zip(names).zip(started) {
+            let pid = pid?;
+            self.record.namespaces.push(NsRecord {
+                name: ns.clone(),
+                node: node.clone(),
+                inode: None,
+            });
+            self.record.store(&self.json)?;
+            let netns = Netns::adopt(&self.pins, &ns, &container::host_proc(pid, "ns/net"))?;
+            netns.set_loopback_up()?;
+            let inode = netns.inode().ok();
+            if let Some(r) = self.record.namespaces.iter_mut().find(|r| r.node == *node) {
+                r.inode = inode;
+            }
+            self.record.store(&self.json)?;
+            self.nodes.insert(node.clone(), netns);
+        }
+        Ok(())
+    }
+
+    /// Adds node `node` whose namespace is that of the running container `container`, which
+    /// the user owns: pinned as `hl-<lab>-<node>` (recorded first), never entered by teardown's
+    /// process sweep, the container never removed.
+    pub fn adopt_container_node(&mut self, node: &str, container: &str) -> Result<()> {
+        let ns = ns_name(&self.name, node)?;
+        if self.nodes.contains_key(node) {
+            return Err(Error::invalid("node name", node, "already in this lab"));
+        }
+        let pid = container::pid(container)?;
+        self.record.adopted.push(node.to_string());
+        self.record.namespaces.push(NsRecord {
+            name: ns.clone(),
+            node: node.to_string(),
+            inode: None,
+        });
+        self.record.store(&self.json)?;
+        let netns = Netns::adopt(&self.pins, &ns, &container::host_proc(pid, "ns/net"))?;
+        let inode = netns.inode().ok();
+        if let Some(r) = self.record.namespaces.iter_mut().find(|r| r.node == node) {
+            r.inode = inode;
+        }
+        self.record.store(&self.json)?;
+        self.nodes.insert(node.to_string(), netns);
+        Ok(())
+    }
+
     /// The namespace of `node`.
     pub fn node(&self, node: &str) -> Result<&Netns> {
         self.nodes.get(node).ok_or_else(|| Error::NotFound {
@@ -434,6 +535,11 @@ impl Lab {
         let span = info_span!("lab_teardown", lab = %self.name);
         let _g = span.enter();
         let started = Instant::now();
+        // Containers first: removing one kills everything in it, so the `docker exec` clients
+        // among our children end at once instead of waiting for the grace period.
+        if let Err(e) = container::remove(&self.record.containers) {
+            warn!(error = %e, "removing the lab's containers");
+        }
         // Our own children: SIGTERM all, one shared grace period, SIGKILL the rest, reap.
         for (_, p) in self.processes.iter_mut() {
             let _ = p.signal(libc::SIGTERM);
@@ -474,6 +580,8 @@ impl Drop for Lab {
 fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
     let pins = NetnsDir::new(rec.pin_dir.clone());
     let me = std::process::id();
+    // 0. Containers (`--runtime docker`), with everything running in them.
+    let mut first_err = container::remove(&rec.containers).err();
     // 1. Recorded processes, if their pids mean something here.
     let mut victims: Vec<ProcessId> = Vec::new();
     if rec.owner_pid_ns == own_pid_ns() {
@@ -486,8 +594,15 @@ fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
     }
     // 2. Anything else inside the lab's namespaces (daemons' children, processes whose record
     //    was not written because we crashed between fork and store).
-    let mut inodes: Vec<u64> = rec.namespaces.iter().filter_map(|n| n.inode).collect();
-    for n in &rec.namespaces {
+    // Not in the user's own containers (adopted nodes): their processes are theirs.
+    let own = |n: &&NsRecord| !rec.adopted.contains(&n.node);
+    let mut inodes: Vec<u64> = rec
+        .namespaces
+        .iter()
+        .filter(own)
+        .filter_map(|n| n.inode)
+        .collect();
+    for n in rec.namespaces.iter().filter(own) {
         if let Ok(ns) = Netns::open(&pins, &n.name)
             && let Ok(ino) = ns.inode()
             && !inodes.contains(&ino)
@@ -505,7 +620,6 @@ fn clean(dir: &Path, rec: &LabRecord, grace: Duration) -> Result<()> {
     }
     terminate_all(&victims, grace);
     // 3. Namespaces.
-    let mut first_err = None;
     for n in &rec.namespaces {
         if let Err(e) = pins.unpin(&n.name) {
             first_err.get_or_insert(e);
@@ -693,6 +807,8 @@ mod tests {
                 program: "sleep".into(),
                 id: None,
             }],
+            containers: vec!["hl-t-a".into()],
+            adopted: vec![],
         };
         rec.store(&path).unwrap();
         assert_eq!(LabRecord::load(&path).unwrap(), rec);
@@ -718,6 +834,8 @@ mod tests {
             pin_dir: "/nonexistent".into(),
             namespaces: vec![],
             processes: vec![],
+            containers: vec![],
+            adopted: vec![],
         };
         assert!(owner_alive(&rec));
         rec.owner.start_time += 1;

@@ -19,6 +19,7 @@
 
 pub mod address;
 pub mod clock;
+pub mod container;
 pub mod error;
 // Added by the 802.1Q VLAN work (issue 11): VLAN offload flags (SIOCETHTOOL).
 pub mod ethtool;

@@ -16,7 +16,7 @@
 
 use std::fs;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use tracing::debug;
@@ -158,7 +158,9 @@ fn create_on_this_thread(pin: &Path, loopback_up: bool) -> io::Result<OwnedFd> {
     created?;
     let result = (|| {
         sys::unshare(libc::CLONE_NEWNET)?;
-        let me = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
+        // thread-self, not self/task/<gettid()>: where the engine could not mount a /proc of
+        // its own PID namespace (inside a container), /proc counts pids in the parent's.
+        let me = PathBuf::from("/proc/thread-self/ns/net");
         sys::mount(Some(&me), pin, Some("none"), libc::MS_BIND, None)?;
         let fd = sys::open(pin, libc::O_RDONLY)?;
         if loopback_up {
@@ -264,6 +266,33 @@ impl Netns {
         Ok(results)
     }
 
+    /// Pins the existing namespace at `source` (a `/proc/<pid>/ns/net` path: a container's)
+    /// as `name` in `dir`, so it is opened, listed and unpinned like the lab's own. Fails with
+    /// `EEXIST` if the name is taken.
+    pub fn adopt(dir: &NetnsDir, name: &str, source: &Path) -> Result<Netns> {
+        let what = || format!("pinning namespace {} as {name}", source.display());
+        dir.ensure()?;
+        let opened = Netns::open_path(source)?;
+        let pin = dir.pin(name);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&pin)
+            .map(drop)
+            .map_err(|e| Error::os(what(), e))?;
+        // Through our own descriptor: `source` may be a path only this process can resolve.
+        let me = PathBuf::from(format!("/proc/self/fd/{}", opened.fd.as_raw_fd()));
+        if let Err(e) = sys::mount(Some(&me), &pin, Some("none"), libc::MS_BIND, None) {
+            let _ = fs::remove_file(&pin);
+            return Err(Error::os(what(), e));
+        }
+        Ok(Netns {
+            name: name.to_string(),
+            path: pin,
+            fd: opened.fd,
+        })
+    }
+
     /// Opens the namespace pinned as `name` in `dir`.
     pub fn open(dir: &NetnsDir, name: &str) -> Result<Netns> {
         let path = dir.pin(name);
@@ -296,7 +325,7 @@ impl Netns {
 
     /// The namespace of the calling thread.
     pub fn current() -> Result<Netns> {
-        let path = PathBuf::from(format!("/proc/self/task/{}/ns/net", sys::gettid()));
+        let path = PathBuf::from("/proc/thread-self/ns/net");
         let mut ns = Netns::open_path(&path)?;
         ns.name = "(current)".into();
         Ok(ns)

@@ -94,12 +94,6 @@ pub(crate) fn fstat_ino(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
     Ok((st.st_dev, st.st_ino))
 }
 
-/// The kernel thread id of the caller.
-pub(crate) fn gettid() -> libc::pid_t {
-    // SAFETY: gettid has no arguments and cannot fail.
-    unsafe { libc::gettid() }
-}
-
 /// Sets a non-blocking flag on a descriptor.
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     // SAFETY: F_GETFL only reads the descriptor's flags.

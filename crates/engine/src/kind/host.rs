@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
 use crate::kind::common::{validate_depends, validate_routes};
+use crate::kind::external::External;
 use crate::kind::{NodeEnv, NodeKind, NodeSetup, NodeSpec, ProcessSpec, StaticRoute};
 use crate::model::Topology;
 use crate::parse_cx::{Node, ParseCx};
@@ -60,6 +61,10 @@ pub struct Host {
     /// Nodes to start first.
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// `{ container = "NAME" }`: the host is the network namespace of that running container
+    /// (its `commands` are then refused: the container runs what it runs).
+    #[serde(default)]
+    pub external: External,
     #[serde(skip)]
     path: FieldPath,
 }
@@ -147,6 +152,13 @@ impl NodeSpec for Host {
             topo,
             cx,
         ));
+        out.extend(self.external.validate(&self.path.key("external"), cx));
+        if self.external.container().is_some() && !self.commands.is_empty() {
+            out.push(cx.error(
+                &self.path.key("commands"),
+                "a host in a container of yours runs no commands of the lab's",
+            ));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, c) in self.commands.iter().enumerate() {
             let p = self.path.key("commands").index(i);
@@ -169,6 +181,10 @@ impl NodeSpec for Host {
             routes: self.all_routes(),
             depends_on: self.depends_on.clone(),
         }
+    }
+
+    fn external_container(&self) -> Option<&str> {
+        self.external.container()
     }
 
     fn processes(&self, _env: &NodeEnv<'_>) -> Vec<ProcessSpec> {

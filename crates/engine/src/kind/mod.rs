@@ -67,6 +67,7 @@
 //! What it does not do: create anything (the engine does, through `netns`).
 
 pub mod common;
+pub mod external;
 pub mod host;
 pub mod router;
 

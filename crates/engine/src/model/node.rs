@@ -73,6 +73,13 @@ pub trait NodeSpec: std::fmt::Debug + Send + Sync {
         Vec::new()
     }
 
+    /// A container the user already runs (`external = { container = "NAME" }`) whose network
+    /// namespace is this node's: the lab adds the node's links, addresses and routes to it and
+    /// never creates, enters with processes, or removes the container. The default: none.
+    fn external_container(&self) -> Option<&str> {
+        None
+    }
+
     /// The processes to start in its namespace once its links, addresses and routes exist.
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {
         let _ = env;

@@ -65,6 +65,17 @@ pub trait Backend: NsRunner + Send + Sync + 'static {
         nodes: &[String],
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
+    /// Makes the network namespace of container `container`, which the user runs, node `node`'s
+    /// (the container must be running); teardown releases it and never touches the container.
+    fn adopt_container(
+        &self,
+        node: &str,
+        container: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        let what = format!("adopting container {container} as {node}");
+        async move { Err(BackendError::ctx(what, "this backend has no containers")) }
+    }
+
     /// Creates a link: the veth pair directly in both namespaces, MTU, addresses, up.
     fn create_link(&self, link: &LinkPlan)
     -> impl Future<Output = Result<(), BackendError>> + Send;

@@ -18,6 +18,7 @@ pub mod actions;
 pub mod backend;
 pub mod chaos;
 pub mod checks;
+pub mod container_runtime;
 pub mod daemons;
 pub mod live;
 pub mod netns_backend;
@@ -584,7 +585,20 @@ async fn main_phase<B: Backend>(ctx: &mut Ctx<'_, B>, mode: Mode<'_>) -> Result<
         names.len(),
         plan.links.len()
     ));
-    b.create_nodes(&names).await.map_err(|e| e.to_string())?;
+    let own: Vec<String> = plan
+        .nodes
+        .iter()
+        .filter(|n| n.container.is_none())
+        .map(|n| n.name.clone())
+        .collect();
+    b.create_nodes(&own).await.map_err(|e| e.to_string())?;
+    for n in &plan.nodes {
+        if let Some(c) = &n.container {
+            b.adopt_container(&n.name, c)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
     // Wave 2: links.
     for r in join_all(plan.links.iter().map(|l| b.create_link(l))).await {
         r.map_err(|e| e.to_string())?;

@@ -24,6 +24,7 @@ use crate::model::TrafficMatch;
 use crate::model::timeline::PROTOCOLS;
 use crate::probe::NsRunner;
 use crate::runner::backend::{Backend, BackendError, CutId, ProcId, RouteView};
+use crate::runner::container_runtime::{self, Runtime};
 use crate::runner::plan::LinkPlan;
 
 /// The main routing table (RT_TABLE_MAIN).
@@ -37,7 +38,10 @@ pub struct NetnsBackend {
     nl: Mutex<BTreeMap<String, Arc<Netlink>>>,
     cuts: Mutex<BTreeMap<CutId, (String, netns::firewall::Cut)>>,
     procs: Mutex<BTreeMap<ProcId, (String, u32)>>,
+    /// Process name and node directory of each process, for a container's `kill`.
+    proc_names: Mutex<BTreeMap<ProcId, (String, std::path::PathBuf)>>,
     next_id: AtomicU64,
+    runtime: Runtime,
     capture: Mutex<Option<Arc<CaptureSet>>>,
     tun_watch: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -58,6 +62,22 @@ impl NetnsBackend {
     /// Creates lab `name` (its state directory and lab.json); a dead lab of the same name is
     /// swept first, a live one refused.
     pub fn create(name: &str, config: &LabConfig) -> Result<NetnsBackend, BackendError> {
+        NetnsBackend::create_with_runtime(name, config, Runtime::Namespaces)
+    }
+
+    /// [`NetnsBackend::create`] with nodes run by `runtime` (containers: only as root).
+    pub fn create_with_runtime(
+        name: &str,
+        config: &LabConfig,
+        runtime: Runtime,
+    ) -> Result<NetnsBackend, BackendError> {
+        if matches!(runtime, Runtime::Docker(_))
+            && netns::rootless::mode() != netns::rootless::Mode::Root
+        {
+            return Err(BackendError(
+                "--runtime docker needs root (the engine moves links into containers' namespaces and talks to the Docker daemon)".into(),
+            ));
+        }
         let lab = Lab::create_with(name, config).map_err(err(format!("creating lab {name}")))?;
         Ok(NetnsBackend {
             lab: Mutex::new(Some(lab)),
@@ -65,7 +85,9 @@ impl NetnsBackend {
             nl: Mutex::new(BTreeMap::new()),
             cuts: Mutex::new(BTreeMap::new()),
             procs: Mutex::new(BTreeMap::new()),
+            proc_names: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
+            runtime,
             capture: Mutex::new(None),
             tun_watch: Mutex::new(None),
         })
@@ -152,6 +174,31 @@ impl NetnsBackend {
         Ok(nl)
     }
 
+    /// SIGKILLs process `name` of container node `node` by the pid it wrote in `dir`.
+    fn kill_in_container(&self, node: &str, name: &str, dir: &Path) -> Result<(), BackendError> {
+        let lab = lock(&self.lab)
+            .as_ref()
+            .map(|l| l.name().to_string())
+            .unwrap_or_default();
+        let file = container_runtime::pid_file(dir, name);
+        let pid = std::fs::read_to_string(&file)
+            .map_err(|e| BackendError::ctx(format!("reading {}", file.display()), e))?;
+        let pid = pid.trim();
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(BackendError(format!(
+                "{}: not a pid: {pid:?}",
+                file.display()
+            )));
+        }
+        let container = container_runtime::container_name(&lab, node);
+        netns::container::run_docker(
+            &format!("killing {name} in container {container}"),
+            netns::container::docker().args(["exec", &container, "kill", "-KILL", pid]),
+        )
+        .map(drop)
+        .map_err(err(format!("killing {name} in {node}")))
+    }
+
     fn id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -171,7 +218,22 @@ impl Backend for NetnsBackend {
         let lab = guard
             .as_mut()
             .ok_or_else(|| BackendError("lab already torn down".into()))?;
-        lab.add_nodes(&refs).map_err(err("creating namespaces"))?;
+        match &self.runtime {
+            Runtime::Namespaces => lab.add_nodes(&refs).map_err(err("creating namespaces"))?,
+            Runtime::Docker(d) => {
+                let pin_dir = lab.pins().path().to_path_buf();
+                // The pin directory must exist (and be shared) before a container mounts it.
+                lab.pins()
+                    .ensure()
+                    .map_err(err("preparing the pin directory"))?;
+                let specs: Vec<(String, netns::container::ContainerSpec)> = nodes
+                    .iter()
+                    .map(|n| (n.clone(), d.spec(lab.name(), n, lab.dir(), &pin_dir)))
+                    .collect();
+                lab.add_container_nodes(&specs)
+                    .map_err(err("creating the nodes' containers"))?;
+            }
+        }
         let mut ns = lock(&self.ns);
         for n in nodes {
             let netns = lab
@@ -196,6 +258,28 @@ impl Backend for NetnsBackend {
         if let Some(set) = set.filter(|s| s.config().tunnels) {
             self.watch_tuns(set);
         }
+        Ok(())
+    }
+
+    async fn adopt_container(&self, node: &str, container: &str) -> Result<(), BackendError> {
+        if netns::rootless::mode() != netns::rootless::Mode::Root {
+            return Err(BackendError(format!(
+                "node {node}: external = {{ container = {container:?} }} needs root (the lab moves links into the container's namespace)"
+            )));
+        }
+        let mut guard = lock(&self.lab);
+        let lab = guard
+            .as_mut()
+            .ok_or_else(|| BackendError("lab already torn down".into()))?;
+        lab.adopt_container_node(node, container)
+            .map_err(err(format!(
+                "plugging node {node} into container {container}"
+            )))?;
+        let netns = lab
+            .node(node)
+            .and_then(Netns::try_clone)
+            .map_err(err(format!("opening namespace of {node}")))?;
+        lock(&self.ns).insert(node.to_string(), Arc::new(netns));
         Ok(())
     }
 
@@ -370,10 +454,23 @@ impl Backend for NetnsBackend {
         let log2 = log
             .try_clone()
             .map_err(|e| BackendError::ctx("duplicating the log descriptor", e))?;
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .current_dir(dir)
+        let mut cmd = match &self.runtime {
+            Runtime::Namespaces => {
+                let mut c = Command::new(program);
+                c.args(args).envs(spec.env.iter().map(|(k, v)| (k, v)));
+                c
+            }
+            Runtime::Docker(d) => {
+                let lab = lock(&self.lab)
+                    .as_ref()
+                    .map(|l| l.name().to_string())
+                    .unwrap_or_default();
+                // A pid file of an earlier run of this process would be signalled by `kill`.
+                let _ = std::fs::remove_file(container_runtime::pid_file(dir, &spec.name));
+                d.exec(&lab, node, spec, dir)
+            }
+        };
+        cmd.current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
@@ -387,6 +484,7 @@ impl Backend for NetnsBackend {
             .pid;
         let id = self.id();
         lock(&self.procs).insert(id, (node.to_string(), pid));
+        lock(&self.proc_names).insert(id, (spec.name.clone(), dir.to_path_buf()));
         Ok(id)
     }
 
@@ -408,12 +506,20 @@ impl Backend for NetnsBackend {
         let (node, pid) = lock(&self.procs)
             .remove(&proc)
             .ok_or_else(|| BackendError(format!("no process {proc}")))?;
+        let names = lock(&self.proc_names).remove(&proc);
+        let mut grace = std::time::Duration::ZERO;
+        if let (Runtime::Docker(_), Some((name, dir))) = (&self.runtime, names) {
+            // Our child is the `docker exec` client; the process itself runs in the container's
+            // PID namespace: SIGKILL it there, then let the client see it end.
+            self.kill_in_container(node.as_str(), &name, &dir)?;
+            grace = std::time::Duration::from_secs(2);
+        }
         let mut guard = lock(&self.lab);
         let lab = guard
             .as_mut()
             .ok_or_else(|| BackendError("lab already torn down".into()))?;
         // A zero grace period: SIGKILL at once, like a crash.
-        lab.stop_process(pid, std::time::Duration::ZERO)
+        lab.stop_process(pid, grace)
             .map_err(err(format!("killing {pid} in {node}")))?;
         Ok(())
     }

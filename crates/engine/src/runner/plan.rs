@@ -53,6 +53,8 @@ pub struct NodePlan {
     pub setup: NodeSetup,
     /// Interfaces whose outgoing IPv4 is masqueraded.
     pub masquerade: Vec<String>,
+    /// The user's container that is this node (its namespace is adopted, not created).
+    pub container: Option<String>,
 }
 
 /// The whole plan.
@@ -82,6 +84,7 @@ pub fn plan(t: &Topology) -> Result<Plan, DependencyLoop> {
             kind: n.kind().to_string(),
             setup: n.setup(t),
             masquerade: n.masquerade(),
+            container: n.external_container().map(str::to_string),
         })
         .collect();
     let links = t
