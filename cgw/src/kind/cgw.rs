@@ -221,7 +221,7 @@ impl NodeSpec for Cgw {
         // Chaos: every prefix this gateway announces can be withdrawn and announced again
         // (our own daemon only: an external customer gateway takes no actions).
         question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
-            (!self.external).then(|| {
+            (!self.external.is_external()).then(|| {
                 let (_, recovery) = vgw::kind::chaos::bounds(q.profile, Duration::from_secs(40));
                 let uplink = engine::chaos::targets::Target::Link(format!(
                     "{}-{}",
