@@ -293,6 +293,14 @@ impl NeighborConfig {
         let t = &speaker.timers;
         c.hold_time = self.hold_time.unwrap_or(t.hold_time);
         c.keepalive = self.keepalive.unwrap_or(t.keepalive);
+        // OpenSent's "large value" (RFC 4271 §8.2.2 suggests 4 minutes; a local choice, as
+        // BIRD's `startup hold time`): four of our hold times, at most 4 minutes, so a lost
+        // OPEN under short test timers costs seconds, not minutes. A hold time of 0 (no
+        // keepalives) keeps the 4 minutes.
+        if c.hold_time.secs() > 0 {
+            c.open_hold = (Duration::from_secs(u64::from(c.hold_time.secs())) * 4)
+                .min(Duration::from_secs(240));
+        }
         c.connect_retry = self
             .connect_retry
             .map(Duration::from_secs_f64)

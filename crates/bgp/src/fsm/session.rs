@@ -623,6 +623,31 @@ impl Session {
             Err(e) => return self.on_decode_error(now, e),
         };
         match (self.state, msg) {
+            (_, Message::Notification(n)) if n.code == 6 && n.subcode == 7 => {
+                // Cease 6/7: the peer resolved a connection collision against this connection
+                // (RFC 4271 §6.8, RFC 4486 §4). Not a failure: a collision partner that got
+                // our OPEN carries on; without one, restart after the base idle hold, not a
+                // doubled one (two speakers reconnecting at once would otherwise back each
+                // other off for a minute).
+                info!(notification = %n, "received NOTIFICATION");
+                if matches!(self.state, State::OpenSent | State::OpenConfirm)
+                    && let Some(o) = self.other.take()
+                {
+                    if let Some(c) = self.conn.take() {
+                        self.out.push(Action::Close(c));
+                    }
+                    self.conn = Some(o.id);
+                    self.conn_outgoing = o.outgoing;
+                    self.peer_open = None;
+                    self.negotiated = None;
+                    self.stop_timer(Timer::Keepalive);
+                    self.start_timer(now, Timer::Hold, self.cfg.open_hold);
+                    self.goto(State::OpenSent);
+                    return;
+                }
+                let restart = self.auto_restart.then_some(Some(self.cfg.idle_hold));
+                self.go_idle(now, DownReason::received(&n), false, restart);
+            }
             (_, Message::Notification(n)) => {
                 // Events 24/25: no reply, release, Idle.
                 let counted = !(n.code == 2 && n.subcode == 1);

@@ -586,6 +586,45 @@ fn idle_hold_backs_off_and_manual_stop_stays_down() {
 }
 
 #[test]
+fn a_collision_cease_is_not_a_failure() {
+    // Backed off after failures, then the peer resolves a collision against our connection:
+    // Cease 6/7 restarts after the base idle hold, and the backoff does not grow.
+    let mut h = in_state(Connect, cfg());
+    for _ in 0..3 {
+        h.ev(Event::TcpConnectionFails(MAIN));
+        h.fire(Timer::IdleHold);
+    }
+    h.ev(Event::TcpConnectionConfirmed(MAIN));
+    assert_eq!(h.state(), OpenSent);
+    h.ev(Event::Message(
+        MAIN,
+        Ok(Message::Notification(Notification::new(6, 7, vec![]))),
+    ));
+    assert_eq!(h.state(), Idle);
+    assert_eq!(
+        h.s.deadline(Timer::IdleHold),
+        Some(h.now + Duration::from_secs(1)),
+        "the base idle hold, not 8 s"
+    );
+
+    // With a collision partner that got our OPEN, the session carries on over it.
+    let mut h = in_state(OpenSent, cfg());
+    h.ev(Event::TcpConnectionConfirmed(SECOND));
+    let a = h.ev(Event::Message(
+        MAIN,
+        Ok(Message::Notification(Notification::new(6, 7, vec![]))),
+    ));
+    assert!(a.contains(&Action::Close(MAIN)));
+    assert_eq!(h.s.connection(), Some(SECOND));
+    assert_eq!(h.state(), OpenSent);
+    h.ev(Event::Message(
+        SECOND,
+        Ok(msg(peer_open([10, 0, 0, 2], 90, false))),
+    ));
+    assert_eq!(h.state(), OpenConfirm);
+}
+
+#[test]
 fn passive_never_connects() {
     let mut c = cfg();
     c.passive = true;
