@@ -94,7 +94,24 @@ impl ApiRun {
 }
 
 impl Drop for ApiRun {
+    /// A failed test still tears the lab down the way Ctrl-C does (SIGTERM, then up to 30 s
+    /// for the teardown); SIGKILL only after that. A SIGKILLed owner leaves its namespaces to
+    /// the next sweep, which never comes once the workspace (and its lab records) is gone.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = testkit::wait_for(
+                "the run to end after SIGTERM",
+                Duration::from_secs(30),
+                Duration::from_millis(100),
+                || match self.child.try_wait() {
+                    Ok(Some(_)) => Ok(()),
+                    _ => Err(()),
+                },
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -250,6 +267,30 @@ probe = "to-onprem"
     .replace("name = \"dx-bgp-failover-test\"", "name = \"ap-dx\"");
     let file = ws.file("ap-dx.toml", &text);
     let run = ApiRun::start(&ws, &file, lab);
+    // The failover test starts only from the state the scenario's expectations describe (the
+    // VPN backup up, the VGW on Direct Connect), as a runbook would check first: otherwise the
+    // API's 60 s test can begin before the VGW ever learnt the DX route and the run's
+    // expectation "routes over Direct Connect" waits in vain (seen in CI under load).
+    let shown = |what: &str| -> Value {
+        serde_json::from_slice(&ws.run(&["show", lab, "vgw1", what]).stdout).unwrap_or(Value::Null)
+    };
+    common::wait_until(
+        "the VGW routes 10.1.0.0/16 over Direct Connect and a VPN tunnel's BGP is Established",
+        Duration::from_secs(60),
+        || {
+            let on_dx = shown("routes")["selected"]
+                .as_array()
+                .is_some_and(|routes| {
+                    routes
+                        .iter()
+                        .any(|r| r["prefix"] == "10.1.0.0/16" && r["via"] == "dxgw1")
+                });
+            let vpn_up = shown("tunnels")
+                .as_array()
+                .is_some_and(|tunnels| tunnels.iter().any(|t| t["bgp"]["state"] == "Established"));
+            on_dx && vpn_up
+        },
+    );
     let facts = run.drive("dx");
     assert_eq!(
         facts["peers_during_test"].as_array().map(Vec::len),
