@@ -10,7 +10,8 @@
 //! Secrets in `show` replies are the `secret` crate's `Secret`, which serializes as `***`.
 //!
 //! What it does not do: decide what a daemon shows or does (its handlers do), authenticate
-//! callers (file permissions do), or keep events for late subscribers.
+//! callers (file permissions do), or keep events for late subscribers (only the first
+//! subscriber gets what was published before it, see [`server`]).
 
 pub mod client;
 pub mod protocol;

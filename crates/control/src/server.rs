@@ -12,7 +12,10 @@
 //!
 //! A daemon registers one handler per view and per action kind; the built-in view `help` (also
 //! an empty `what`) lists them. A slow event subscriber that falls behind gets an `events.lost`
-//! event saying how many it missed instead of blocking the daemon.
+//! event saying how many it missed instead of blocking the daemon. Events published before
+//! anyone subscribed (a daemon's BGP can reach Established before the engine's subscription
+//! lands) are kept, up to [`EARLY_EVENTS`], and streamed first to the first subscriber, so a
+//! run's record starts at the daemon's start; later subscribers see only what follows.
 //!
 //! What it does not do: authentication (the socket file's permissions are the access control),
 //! or knowing anything about BGP or IPsec.
@@ -53,11 +56,24 @@ struct Handlers {
     actions: BTreeMap<String, ActionFn>,
 }
 
+/// Events kept for the first subscriber; beyond this the oldest are dropped and the
+/// subscriber is told how many with an `events.lost` event.
+pub const EARLY_EVENTS: usize = 4096;
+
 /// Publishes timestamped events to every subscribed connection. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct EventPublisher {
     node: Arc<str>,
     tx: broadcast::Sender<Event>,
+    /// Until the first subscription: what was published (and how many were dropped). Taken,
+    /// with the subscription made, under this lock, so no event is lost or seen twice.
+    early: Arc<std::sync::Mutex<Option<EarlyEvents>>>,
+}
+
+#[derive(Debug, Default)]
+struct EarlyEvents {
+    kept: std::collections::VecDeque<Event>,
+    dropped: u64,
 }
 
 impl EventPublisher {
@@ -74,9 +90,33 @@ impl EventPublisher {
             kind: kind.to_string(),
             data: serde_json::to_value(data).unwrap_or(Value::Null),
         };
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(early) = early.as_mut() {
+            if early.kept.len() == EARLY_EVENTS {
+                early.kept.pop_front();
+                early.dropped += 1;
+            }
+            early.kept.push_back(event.clone());
+        }
         // No subscriber is not an error: nobody is watching.
         let _ = self.tx.send(event.clone());
         event
+    }
+
+    /// A subscription, and for the first one ever, the events published before it.
+    fn subscribe(&self) -> (broadcast::Receiver<Event>, Option<EarlyEvents>) {
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        (self.tx.subscribe(), early.take())
+    }
+
+    /// The `events.lost` event telling a subscriber it missed `missed` events.
+    fn lost_event(&self, missed: u64) -> Event {
+        Event {
+            t_ns: netns::clock::monotonic_ns(),
+            node: self.node.to_string(),
+            kind: "events.lost".to_string(),
+            data: json!({ "missed": missed }),
+        }
     }
 
     /// How many connections currently stream events.
@@ -115,6 +155,7 @@ impl ServerBuilder {
             publisher: EventPublisher {
                 node: node.into(),
                 tx,
+                early: Arc::new(std::sync::Mutex::new(Some(EarlyEvents::default()))),
             },
         }
     }
@@ -297,12 +338,21 @@ async fn connection(
                 )),
             },
             Call::Events => {
-                let rx = publisher.tx.subscribe();
+                let (rx, early) = publisher.subscribe();
                 let reply = Reply {
                     id: Some(request.id),
                     outcome: Ok(json!("subscribed")),
                 };
                 write_line(&mut wr, &ServerLine::Reply(reply)).await?;
+                if let Some(early) = early {
+                    if early.dropped > 0 {
+                        let lost = publisher.lost_event(early.dropped);
+                        write_line(&mut wr, &ServerLine::Event(lost)).await?;
+                    }
+                    for ev in early.kept {
+                        write_line(&mut wr, &ServerLine::Event(ev)).await?;
+                    }
+                }
                 return stream_events(reader, wr, rx, publisher).await;
             }
         };
@@ -362,13 +412,7 @@ async fn stream_events(
                 Ok(ev) => write_line(&mut wr, &ServerLine::Event(ev)).await?,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     warn!(missed, "event subscriber too slow");
-                    let ev = Event {
-                        t_ns: netns::clock::monotonic_ns(),
-                        node: publisher.node.to_string(),
-                        kind: "events.lost".to_string(),
-                        data: json!({ "missed": missed }),
-                    };
-                    write_line(&mut wr, &ServerLine::Event(ev)).await?;
+                    write_line(&mut wr, &ServerLine::Event(publisher.lost_event(missed))).await?;
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },

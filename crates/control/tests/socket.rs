@@ -122,6 +122,74 @@ async fn events_stream_in_order_with_monotonic_stamps() {
     assert!(matches!(end, Ok(None)), "{end:?}");
 }
 
+/// A daemon's first events (a BGP session coming up) can precede the engine's subscription:
+/// the first subscriber gets them, in order, before anything published later; a second
+/// subscriber only what follows its subscription.
+#[tokio::test]
+async fn the_first_subscriber_gets_what_was_published_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, path) = started(&dir).await;
+    let publisher = server.publisher();
+    publisher.publish("bgp.state", json!({"to": "OpenSent"}));
+    publisher.publish("bgp.up", json!({}));
+    let mut first = Client::connect(&path)
+        .await
+        .unwrap()
+        .subscribe()
+        .await
+        .unwrap();
+    let mut second = Client::connect(&path)
+        .await
+        .unwrap()
+        .subscribe()
+        .await
+        .unwrap();
+    testkit::wait_for(
+        "both subscribers registered",
+        Duration::from_secs(5),
+        Duration::from_millis(5),
+        || {
+            if publisher.subscribers() == 2 {
+                Ok(())
+            } else {
+                Err(publisher.subscribers())
+            }
+        },
+    )
+    .unwrap();
+    publisher.publish("bgp.down", json!({}));
+    let mut kinds = Vec::new();
+    for _ in 0..3 {
+        kinds.push(first.next().await.unwrap().unwrap().kind);
+    }
+    assert_eq!(kinds, ["bgp.state", "bgp.up", "bgp.down"]);
+    assert_eq!(second.next().await.unwrap().unwrap().kind, "bgp.down");
+}
+
+/// Past [`control::server::EARLY_EVENTS`] unsubscribed events the oldest go, and the first
+/// subscriber is told how many with `events.lost` before the rest.
+#[tokio::test]
+async fn early_events_beyond_the_bound_are_reported_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, path) = started(&dir).await;
+    let publisher = server.publisher();
+    for i in 0..control::server::EARLY_EVENTS + 3 {
+        publisher.publish("n", json!(i));
+    }
+    let mut events = Client::connect(&path)
+        .await
+        .unwrap()
+        .subscribe()
+        .await
+        .unwrap();
+    let lost = events.next().await.unwrap().unwrap();
+    assert_eq!(
+        (lost.kind.as_str(), &lost.data),
+        ("events.lost", &json!({"missed": 3}))
+    );
+    assert_eq!(events.next().await.unwrap().unwrap().data, json!(3));
+}
+
 #[tokio::test]
 async fn malformed_lines_get_an_error_and_the_connection_survives() {
     let dir = tempfile::tempdir().unwrap();
