@@ -359,6 +359,39 @@ fn bad_tgw_configuration_is_refused_naming_the_item() {
     );
 }
 
+/// A DX gateway association says which kind of gateway it names (`vgw` or `tgw`), and a TGW
+/// association takes transit VIFs only (aws-behaviour.md §4): each mistake is refused at
+/// `validate`, naming the field.
+#[test]
+fn a_dx_gateway_association_with_a_tgw_is_checked() {
+    let refused = |from: &str, to: &str| -> String {
+        let ws = Workspace::new();
+        let text = scenarios::shipped::find("tgw-dx-vs-vpn").unwrap().text;
+        assert!(text.contains(from), "{from:?} not in the scenario");
+        let file = ws.file("bad.toml", &text.replacen(from, to, 1));
+        let out = ws.run(&["validate", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let assoc = "{ tgw = \"tgw1\", allowed_prefixes = [\"10.0.0.0/16\"] }";
+    let e = refused(assoc, "{ vgw = \"tgw1\" }");
+    assert!(
+        e.contains("dxgw[0].gateway[0].association[0].vgw")
+            && e.contains("is a Transit Gateway: write tgw = \"tgw1\""),
+        "{e}"
+    );
+    let e = refused(assoc, "{ allowed_prefixes = [\"10.0.0.0/16\"] }");
+    assert!(
+        e.contains("dxgw[0].gateway[0].association[0]") && e.contains("exactly one of vgw"),
+        "{e}"
+    );
+    let e = refused("type = \"transit\"\n", "");
+    assert!(
+        e.contains("dxgw[0].connection[0].vif[0].type") && e.contains("use a transit VIF"),
+        "{e}"
+    );
+}
+
 #[test]
 fn cgw_config_gives_the_appliance_frr_configuration() {
     let ws = Workspace::new();

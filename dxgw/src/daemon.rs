@@ -200,6 +200,7 @@ impl Dx {
                     Role::Association {
                         gateway: g.name.clone(),
                         allowed: a.allowed_prefixes.clone(),
+                        transit: a.kind == AssociationKind::Tgw,
                     },
                 );
                 if a.kind == AssociationKind::Tgw {

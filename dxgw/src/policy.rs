@@ -6,8 +6,10 @@
 //!   and the RIB's per-prefix tables) they decide, then AS_PATH. (AWS-silent: the value of an
 //!   untagged route; here medium, 200, so a tag can both raise and lower a VIF.) When several
 //!   are attached, the highest wins (AWS-silent).
-//! - **Export to a VIF**: what the associated gateways announce (the VPC CIDRs a VGW sends over
+//! - **Export to a VIF**: what the associated VGWs announce (the VPC CIDRs a VGW sends over
 //!   the backbone), only if an allowed prefix of that association equals or covers it \[D7\];
+//!   for a TGW association only its allowed prefixes as written (originated here), never the
+//!   TGW's own routes \[D7\];
 //!   another VIF's routes only with SiteLink on the VIF's gateway \[D12\] (no on-prem to on-prem
 //!   otherwise).
 //! - **Export to an association** (backbone iBGP): the routes of this gateway's VIFs only; never
@@ -57,6 +59,9 @@ pub enum Role {
         gateway: String,
         /// Allowed prefixes (empty: everything the associated gateway announces).
         allowed: Vec<Ipv4Net>,
+        /// A TGW association: its learned routes stay inside AWS (the allowed prefixes are
+        /// announced instead).
+        transit: bool,
     },
 }
 
@@ -123,8 +128,9 @@ impl Policy for DxPolicy {
                 Some(Role::Association {
                     gateway: g,
                     allowed,
+                    transit,
                 }),
-            ) => gateway == g && Self::covered(allowed, prefix),
+            ) => gateway == g && !transit && Self::covered(allowed, prefix),
             (Some(Role::Vif { gateway }), Some(Role::Vif { gateway: g })) => {
                 gateway == g && self.sitelink.get(gateway).copied().unwrap_or(false)
             }
@@ -177,6 +183,7 @@ mod tests {
                 Role::Association {
                     gateway: "dxgw1".into(),
                     allowed: vec!["10.0.0.0/8".parse().unwrap()],
+                    transit: false,
                 },
             )
             .with_role(
@@ -184,6 +191,15 @@ mod tests {
                 Role::Association {
                     gateway: "dxgw1".into(),
                     allowed: vec![],
+                    transit: false,
+                },
+            )
+            .with_role(
+                "tgw1",
+                Role::Association {
+                    gateway: "dxgw1".into(),
+                    allowed: vec!["10.0.0.0/8".parse().unwrap()],
+                    transit: true,
                 },
             )
             .with_sitelink("dxgw1", sitelink)
@@ -229,5 +245,9 @@ mod tests {
         assert!(exported(&policy(true), "vif-a", "vif-b", "192.168.0.0/16"));
         // No VGW-to-VGW.
         assert!(!exported(&p, "vgw1", "vgw2", "10.1.0.0/16"));
+        // A TGW's own routes stay inside AWS even when an allowed prefix covers them; the
+        // on-prem routes reach it.
+        assert!(!exported(&p, "tgw1", "vif-a", "10.1.0.0/16"));
+        assert!(exported(&p, "vif-a", "tgw1", "192.168.0.0/16"));
     }
 }

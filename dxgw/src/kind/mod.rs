@@ -11,6 +11,8 @@
 //! [[dxgw.gateway]]                          # a Direct Connect gateway
 //! name = "dxgw1"
 //! association = [{ vgw = "vgw1" }]          # allowed_prefixes default to the VPC CIDRs
+//!                                            # or { tgw = "tgw1", allowed_prefixes = [...] }
+//!                                            # (transit VIFs; announced as written)
 //!
 //! [[dxgw.connection]]                       # a dedicated connection (the cross-connect veth)
 //! name = "dxcon1"

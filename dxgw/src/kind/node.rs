@@ -65,12 +65,17 @@ pub struct GatewayDecl {
     pub associations: Vec<AssociationDecl>,
 }
 
-/// An association with a VGW node, over a backbone link this node brings.
+/// An association with a VGW node (`vgw = "vgw1"`) or a Transit Gateway node (`tgw =
+/// "tgw1"`, over transit VIFs), over a backbone link this node brings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssociationDecl {
     /// The `[[vgw]]` node.
-    pub vgw: String,
+    #[serde(default)]
+    pub vgw: Option<String>,
+    /// The `[[tgw]]` node.
+    #[serde(default)]
+    pub tgw: Option<String>,
     /// Allowed prefixes (default: the VGW's VPC CIDRs).
     #[serde(default)]
     pub allowed_prefixes: Option<Vec<Ipv4Net>>,
@@ -78,6 +83,13 @@ pub struct AssociationDecl {
     /// router takes the first address, the VGW the second.
     #[serde(default)]
     pub link: Option<Ipv4Net>,
+}
+
+impl AssociationDecl {
+    /// The associated gateway's node name (empty when neither key is given: planning refuses).
+    pub fn target(&self) -> &str {
+        self.vgw.as_deref().or(self.tgw.as_deref()).unwrap_or("")
+    }
 }
 
 /// A dedicated connection to a customer `[[dx-router]]`.

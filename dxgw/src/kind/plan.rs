@@ -35,8 +35,8 @@ fn host(net: Ipv4Net, n: u32) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(net.network()) + n)
 }
 
-/// Every association of the node: (DX gateway name, VGW node, backbone /30, allowed prefixes
-/// as given), in declaration order.
+/// Every association of the node: (DX gateway name, VGW or TGW node, backbone /30, allowed
+/// prefixes as given), in declaration order.
 pub fn backbone(node: &DxLocation) -> Vec<(String, String, Ipv4Net, Option<Vec<Ipv4Net>>)> {
     let mut out = Vec::new();
     for g in &node.gateways {
@@ -47,7 +47,7 @@ pub fn backbone(node: &DxLocation) -> Vec<(String, String, Ipv4Net, Option<Vec<I
                 .unwrap_or_else(|| Ipv4Net::new(Ipv4Addr::new(100, 65, n, 0), 30).expect("a /30"));
             out.push((
                 g.name.clone(),
-                a.vgw.clone(),
+                a.target().to_string(),
                 link,
                 a.allowed_prefixes.clone(),
             ));
@@ -171,19 +171,44 @@ pub fn dx_config(
     let mut gateways = Vec::new();
     for (gi, g) in node.gateways.iter().enumerate() {
         let mut associations = Vec::new();
-        for (ai, (_, vgw, link, allowed)) in links.iter().filter(|l| l.0 == g.name).enumerate() {
+        let declared = links.iter().filter(|l| l.0 == g.name).zip(&g.associations);
+        for (ai, ((_, target, link, allowed), decl)) in declared.enumerate() {
             let at = node
                 .path
                 .key("gateway")
                 .index(gi)
                 .key("association")
                 .index(ai);
-            let facts = topo.ask_node(vgw, &VgwFacts).ok_or_else(|| {
-                PlanError::new(at.key("vgw"), format!("{vgw:?} is not a [[vgw]] node"))
+            let (key, kind) = match (&decl.vgw, &decl.tgw) {
+                (Some(_), None) => ("vgw", AssociationKind::Vgw),
+                (None, Some(_)) => ("tgw", AssociationKind::Tgw),
+                _ => {
+                    return Err(PlanError::new(
+                        at,
+                        "give exactly one of vgw = \"NODE\" or tgw = \"NODE\"".to_string(),
+                    ));
+                }
+            };
+            let facts = topo.ask_node(target, &VgwFacts).ok_or_else(|| {
+                PlanError::new(
+                    at.key(key),
+                    format!("{target:?} is not a [[{key}]] node (a TGW needs a [[tgw.dx_attachment]] naming this DX gateway)"),
+                )
             })?;
+            if facts.transit_gateway != (kind == AssociationKind::Tgw) {
+                let (is, write) = if facts.transit_gateway {
+                    ("a Transit Gateway", "tgw")
+                } else {
+                    ("a virtual private gateway", "vgw")
+                };
+                return Err(PlanError::new(
+                    at.key(key),
+                    format!("{target:?} is {is}: write {write} = {target:?}"),
+                ));
+            }
             associations.push(Association {
-                name: vgw.clone(),
-                kind: AssociationKind::Vgw,
+                name: target.clone(),
+                kind,
                 asn: facts.asn,
                 local_address: host(*link, 1),
                 peer_address: host(*link, 2),

@@ -356,6 +356,7 @@ impl NodeSpec for TgwDecl {
                         .filter_map(|a| topo.ask_node(&a.vpc, &VpcOf))
                         .flat_map(|v| v.cidrs)
                         .collect(),
+                    transit_gateway: true,
                 })
             });
         }

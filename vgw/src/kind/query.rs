@@ -132,6 +132,9 @@ pub struct VgwFact {
     pub asn: u32,
     /// Its VPC's CIDR blocks (the default allowed prefixes).
     pub vpc_cidrs: Vec<Ipv4Net>,
+    /// A Transit Gateway answered (its DX gateway association needs a transit VIF and
+    /// announces its allowed prefixes as written), not a VGW.
+    pub transit_gateway: bool,
 }
 
 impl Query for VgwFacts {

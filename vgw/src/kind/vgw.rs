@@ -224,6 +224,7 @@ impl NodeSpec for Vgw {
                     .ask_node(&self.vpc, &super::query::VpcOf)
                     .map(|v| v.cidrs)
                     .unwrap_or_default(),
+                transit_gateway: false,
             })
         });
         question.answer::<VpnConnectionList>(|_| {
