@@ -541,7 +541,11 @@ mod tests {
         assert!(!serde_json::to_string(&c).unwrap().contains("s3cret"));
         let s = n.session_config(&c);
         assert_eq!((s.hold_time.secs(), s.keepalive), (3, 1));
-        assert_eq!(s.open_hold, Duration::from_secs(12), "OpenSent: four hold times");
+        assert_eq!(
+            s.open_hold,
+            Duration::from_secs(12),
+            "OpenSent: four hold times"
+        );
         assert_eq!(
             (s.connect_retry, s.idle_hold, s.idle_hold_max),
             (
@@ -563,7 +567,11 @@ mod tests {
         let s = NeighborConfig::new("10.0.0.2".parse().unwrap(), 2).session_config(&c);
         assert_eq!((s.hold_time.secs(), s.keepalive), (90, 30));
         assert_eq!(s.connect_retry, Duration::from_secs(120));
-        assert_eq!(s.open_hold, Duration::from_secs(240), "OpenSent: at most 4 minutes");
+        assert_eq!(
+            s.open_hold,
+            Duration::from_secs(240),
+            "OpenSent: at most 4 minutes"
+        );
         let e = SpeakerConfig::from_toml(
             "asn = 1\nrouter_id = \"1.1.1.1\"\ntimers = { hold_time = 9, keepalive = 5 }\n",
         )
