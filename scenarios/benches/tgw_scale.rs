@@ -389,8 +389,15 @@ struct Spread {
     flows: BTreeMap<String, usize>,
 }
 
+/// Parts 1 and 2, and the TGW daemon's (VmRSS, VmHWM) before and after them.
+struct FourPeers {
+    throughput: Throughput,
+    spread: Spread,
+    memory: [(u64, u64); 2],
+}
+
 /// Parts 1 and 2 on the four-peer lab; also its TGW daemon's memory.
-fn four_peers() -> Res<(Throughput, Spread, [(u64, u64); 2])> {
+fn four_peers() -> Res<FourPeers> {
     let secs = seconds();
     let live = Live::up(
         "tgwb4",
@@ -497,15 +504,15 @@ fn four_peers() -> Res<(Throughput, Spread, [(u64, u64); 2])> {
         *flows.entry(peer).or_default() += 1;
     }
     let busy = memory(pid)?;
-    Ok((
-        Throughput {
+    Ok(FourPeers {
+        throughput: Throughput {
             veth,
             tgw: tgw_gbps,
             peer,
         },
-        Spread { octets, flows },
-        [idle, busy],
-    ))
+        spread: Spread { octets, flows },
+        memory: [idle, busy],
+    })
 }
 
 /// The TGW's interface towards the VPC attachment (`tgwatt<n>`).
@@ -633,9 +640,9 @@ fn ten_thousand() -> Res<Scale> {
     if !out.status.success() {
         return Err(format!("ip -batch: {}", describe(&out)));
     }
-    let n = bench_routes(&bns, TGW_TABLE);
-    if n != ROUTES {
-        return Err(format!("ip -batch left {n} of {ROUTES} routes"));
+    let left = bench_routes(&bns, TGW_TABLE);
+    if left != ROUTES {
+        return Err(format!("ip -batch left {left} of {ROUTES} routes"));
     }
     Ok(Scale {
         appliances: n,
@@ -692,7 +699,11 @@ fn bench() -> Res<()> {
     let mib = |kib: u64| kib as f64 / 1024.0;
     let yes = |ok: bool| if ok { "yes" } else { "NO" };
 
-    let (tp, spread, mem4) = four_peers()?;
+    let FourPeers {
+        throughput: tp,
+        spread,
+        memory: mem4,
+    } = four_peers()?;
     println!();
     println!("1. TCP, one iperf3 stream, {secs} s, hosts' links and veth MTU {mtu}");
     println!("| path | Gbit/s | / veth | >= AWS's 5 Gbit/s per peer? |");
