@@ -480,6 +480,11 @@ impl Tgw {
                     warning_only: false,
                 });
                 n.max_advertise = Some(MAX_ROUTES_OUT);
+                // Only what `recompute` originates from the route tables (the README's choice:
+                // routes that did not come from a Connect peer); without this the speaker
+                // passed one appliance's routes straight on to every other appliance, past the
+                // route tables (found by the tgw_scale benchmark: 5000 routes per appliance).
+                n.export_local_only = true;
                 sc.neighbors.push(n);
             }
             if sc.neighbors.is_empty() {
