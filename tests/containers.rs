@@ -564,14 +564,34 @@ fn ct_your_own_cgw_container_from_cgw_config_is_the_customer_gateway_through_fai
         "ct-cgw",
         "sh",
         "-c",
-        "tail -n 30 /cgw/bgpd.log; tail -n 30 /cgw/charon.log",
+        "tail -n 30 /cgw/bgpd.log; tail -n 30 /cgw/charon.log; echo '--- ip rule'; ip rule; \
+         echo '--- routes to 203.0.113.1'; ip route get 203.0.113.1 from 198.51.100.1; \
+         ip route show table all | grep -v '^local\\|^broadcast\\|^multicast\\|^fe80\\|^ff00'; \
+         echo '--- SAs'; swanctl --list-sas --uri unix:///cgw/charon.vici",
     ]);
+    // On failure: also what the run recorded of tunnel 1 and of the timeline's actions (was
+    // the cut restored, did the VGW see the CGW's IKE_SA_INIT).
+    let tunnel1_events = || -> String {
+        let Ok(text) = std::fs::read_to_string(&json) else {
+            return "no run record".into();
+        };
+        let record: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        record["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["source"] == "action" || e.to_string().contains("vpn1-t1"))
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}\n--- the CGW container's bgpd and charon ---\n{}",
+        "{}\n--- the CGW container's bgpd, charon, routing, SAs ---\n{}\n--- tunnel 1 and actions in the record ---\n{}",
         describe(&out),
-        String::from_utf8_lossy(&logs.stdout)
+        String::from_utf8_lossy(&logs.stdout),
+        tunnel1_events()
     );
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
