@@ -209,6 +209,35 @@ fn ct_runtime_docker_runs_every_node_as_a_container_and_removes_them() {
     assert!(!ws.state().join(lab).exists());
 }
 
+/// A Transit Gateway lab in containers: the TGW and appliance daemons want L4 multipath
+/// hashing and no reverse-path filter, which a container cannot write into its read-only
+/// /proc/sys; the engine sets them from outside and the daemons only check them (the TGW
+/// daemon failed to start before).
+#[test]
+fn ct_runtime_docker_runs_a_transit_gateway_lab() {
+    let image = image();
+    let ws = Workspace::new();
+    let lab = "ct-tgw";
+    let _down = DownOnDrop {
+        ws: &ws,
+        lab: lab.into(),
+    };
+    let out = ws.run(&[
+        "run",
+        "tgw-connect",
+        "--runtime",
+        "docker",
+        "--image",
+        &image,
+        "--lab",
+        lab,
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(lab_containers(lab).is_empty(), "{:?}", lab_containers(lab));
+    assert!(pinned_inodes(lab).is_empty());
+}
+
 #[test]
 fn ct_a_killed_gateway_container_is_a_crashed_gateway() {
     let image = image();

@@ -60,7 +60,7 @@ impl Appliance {
         // ECMP by flow (addresses, protocol, ports), as AWS spreads flows over Connect peers and
         // VPN tunnels (inferred: AWS says "flows", not which fields); the kernel's default hashes
         // the addresses only, which would put every flow between two hosts on one peer.
-        ns.set_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
+        ns.ensure_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
             .map_err(GatewayError::netns("fib_multipath_hash_policy"))?;
         let mut devices = Vec::new();
         for p in &config.peers {

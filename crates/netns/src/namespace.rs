@@ -416,6 +416,18 @@ impl Netns {
             .map_err(|e| Error::os(what, e))
     }
 
+    /// Sets a `net.*` sysctl, or, where /proc/sys is read-only (a node in a container: the
+    /// engine sets its sysctls from outside), checks that it already has `value`.
+    pub fn ensure_sysctl(&self, key: &str, value: &str) -> Result<()> {
+        match self.set_sysctl(key, value) {
+            Ok(()) => Ok(()),
+            Err(e) => match self.sysctl(key) {
+                Ok(current) if current == value => Ok(()),
+                _ => Err(e),
+            },
+        }
+    }
+
     /// Reads a `net.*` sysctl of this namespace (trimmed).
     pub fn sysctl(&self, key: &str) -> Result<String> {
         let path = sysctl_path(key)?;
@@ -432,8 +444,9 @@ impl Netns {
         self.set_sysctl("net.ipv6.conf.all.forwarding", v)
     }
 
-    /// Sets reverse-path filtering (0 off, 1 strict, 2 loose) on `all` and `default`. Tunnels
-    /// with asymmetric routing need 0 or 2.
+    /// Sets reverse-path filtering (0 off, 1 strict, 2 loose) on `all` and `default` (or checks
+    /// it where /proc/sys is read-only, see [`Netns::ensure_sysctl`]). Tunnels with asymmetric
+    /// routing need 0 or 2.
     pub fn set_rp_filter(&self, mode: u8) -> Result<()> {
         if mode > 2 {
             return Err(Error::invalid(
@@ -443,8 +456,8 @@ impl Netns {
             ));
         }
         let v = mode.to_string();
-        self.set_sysctl("net.ipv4.conf.all.rp_filter", &v)?;
-        self.set_sysctl("net.ipv4.conf.default.rp_filter", &v)
+        self.ensure_sysctl("net.ipv4.conf.all.rp_filter", &v)?;
+        self.ensure_sysctl("net.ipv4.conf.default.rp_filter", &v)
     }
 }
 

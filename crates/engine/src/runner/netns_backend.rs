@@ -353,6 +353,13 @@ impl Backend for NetnsBackend {
             )
             .map_err(err(format!("ignoring link-down routes in {node}")))?;
         }
+        // ECMP by flow (addresses, protocol and ports) and no reverse-path filter (asymmetric
+        // paths over tunnels): what the TGW and appliance daemons want, set here too because a
+        // node in a container cannot write its own /proc/sys (the daemons then only check).
+        ns.set_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
+            .map_err(err(format!("hashing multipath routes by flow in {node}")))?;
+        ns.set_rp_filter(0)
+            .map_err(err(format!("turning reverse-path filtering off in {node}")))?;
         Ok(())
     }
 
