@@ -239,6 +239,17 @@ pub fn swanctl_config(
     for t in &connection.tunnels {
         let _ = writeln!(s, "#   ip route replace throw {} table 220", t.aws_ip);
     }
+    // charon deletes a peer's route in table 220 with that peer's CHILD_SA, our throw route
+    // included when it has the same key: after a cut of tunnel 1 its IKE_SA_INIT then went into
+    // ipsec0 (tunnel 2) and tunnel 1 never came back (seen in tests/containers.rs). A rule ahead
+    // of table 220, which charon does not manage, keeps the outside addresses on the underlay.
+    for t in &connection.tunnels {
+        let _ = writeln!(
+            s,
+            "#   ip rule add to {} lookup main priority 210",
+            t.aws_ip
+        );
+    }
     for p in lan {
         let _ = writeln!(s, "#   ip route replace throw {p} table 220");
     }
@@ -541,6 +552,10 @@ mod tests {
             Profile::Aws,
         );
         let throw = line_of(&s, "#   ip route replace throw 203.0.113.2 table 220");
+        let rule = line_of(
+            &s,
+            "#   ip rule add to 203.0.113.2 lookup main priority 210",
+        );
         let lan = line_of(&s, "#   ip route replace throw 192.168.1.0/24 table 220");
         let addr = line_of(&s, "#   ip addr replace 169.254.10.2/30 dev ipsec0");
         let load = line_of(&s, "# 3. swanctl --load-all");
@@ -551,6 +566,7 @@ mod tests {
         assert_eq!(reqids.len(), 2);
         assert_ne!(reqids[0], reqids[1]);
         assert!(throw < addr && lan < addr && addr < load, "{}", s.as_str());
+        assert!(rule < addr, "{}", s.as_str());
         assert!(s.contains(STRONGSWAN_CONF_PATH));
         // A script runs every `#   ` line: nothing else may look like one.
         for l in s.lines().filter(|l| l.starts_with("#   ")) {
