@@ -23,6 +23,17 @@ use std::sync::Arc;
 /// The region the API answers as.
 pub const REGION: &str = "us-east-1";
 
+/// `--api ADDR`'s socket, bound (non-blocking) where the caller runs: `run` and `up` bind it
+/// before a rootless lab enters its own network namespace, so it stays on the caller's
+/// loopback. `None` without `--api`; the error names the address.
+pub fn listen(addr: Option<std::net::SocketAddr>) -> Result<Option<std::net::TcpListener>, String> {
+    let Some(addr) = addr else { return Ok(None) };
+    std::net::TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map(Some)
+        .map_err(|e| format!("--api {addr}: cannot listen: {e}"))
+}
+
 /// The inventory of `scenario` run as lab `lab`.
 pub fn inventory(scenario: &Scenario, lab: &str) -> Inventory {
     use vgw::kind::query::{AttachedVgw, CustomerGatewayOf, VpcOf, VpnConnectionList};

@@ -229,17 +229,12 @@ pub fn run(args: RunArgs) -> u8 {
     }
     // The API's socket is bound here, in the caller's network namespace, before a rootless
     // run enters its own: it stays reachable on the caller's loopback.
-    let api_listener = match args.api {
-        Some(addr) => match std::net::TcpListener::bind(addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        {
-            Ok(l) => Some(l),
-            Err(e) => {
-                err(&format!("--api {addr}: cannot listen: {e}"));
-                return BAD;
-            }
-        },
-        None => None,
+    let api_listener = match crate::api::listen(args.api) {
+        Ok(l) => l,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
     };
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));

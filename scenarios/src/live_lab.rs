@@ -282,17 +282,12 @@ pub fn hold(args: UpArgs) -> u8 {
     };
     // The API's socket is bound in the caller's network namespace, before a rootless owner
     // enters its own, so it is reachable where `up` was run.
-    let api_listener = match args.api {
-        Some(addr) => match std::net::TcpListener::bind(addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        {
-            Ok(l) => Some(l),
-            Err(e) => {
-                err(&format!("--api {addr}: cannot listen: {e}"));
-                return BAD;
-            }
-        },
-        None => None,
+    let api_listener = match crate::api::listen(args.api) {
+        Ok(l) => l,
+        Err(e) => {
+            err(&e);
+            return BAD;
+        }
     };
     if let Err(e) = netns::rootless::enter() {
         err(&format!("cannot create namespaces: {e}"));
