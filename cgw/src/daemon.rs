@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
 use bgp::rib::{Candidate, PeerInfo, Policy, Verdict};
-use bgp::wire::{Family, PathAttrs, Prefix};
+use bgp::wire::{Family, Prefix};
 use control::{ActionParams, ErrorBody, ErrorCode, ServerBuilder, ShowParams};
 use ipnet::Ipv4Net;
 use serde_json::{Value, json};
@@ -292,23 +292,6 @@ fn static_routes(config: &CgwConfig, tunnels: &Tunnels) -> BTreeMap<Ipv4Net, Tar
     wanted
 }
 
-fn prefixes_arg(p: &ActionParams) -> Result<Vec<Ipv4Net>, ErrorBody> {
-    let list = p
-        .args
-        .get("prefixes")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "needs \"prefixes\": [..]"))?;
-    list.iter()
-        .map(|v| {
-            v.as_str()
-                .and_then(|s| s.parse::<Ipv4Net>().ok())
-                .ok_or_else(|| {
-                    ErrorBody::new(ErrorCode::BadRequest, format!("{v} is not an IPv4 prefix"))
-                })
-        })
-        .collect()
-}
-
 fn register(
     builder: ServerBuilder,
     speaker: &Option<Arc<Speaker>>,
@@ -367,36 +350,7 @@ fn register(
             }))
         }
     });
-    let sp4 = speaker.clone();
-    let builder = builder.action("advertise", move |p: ActionParams| {
-        let speaker = sp4.clone();
-        async move {
-            let sp = speaker
-                .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "no BGP on this gateway"))?;
-            let prefixes = prefixes_arg(&p)?;
-            for x in &prefixes {
-                sp.originate(Prefix::from(*x), PathAttrs::default())
-                    .await
-                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
-            }
-            Ok(json!({ "advertised": prefixes.len() }))
-        }
-    });
-    let sp5 = speaker.clone();
-    let builder = builder.action("withdraw", move |p: ActionParams| {
-        let speaker = sp5.clone();
-        async move {
-            let sp = speaker
-                .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "no BGP on this gateway"))?;
-            let prefixes = prefixes_arg(&p)?;
-            for x in &prefixes {
-                sp.withdraw(Prefix::from(*x))
-                    .await
-                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
-            }
-            Ok(json!({ "withdrawn": prefixes.len() }))
-        }
-    });
+    let builder = gateway::origination::register(builder, speaker.clone());
     let t2 = tunnels.clone();
     builder.action("rekey", move |p: ActionParams| {
         let tunnels = t2.clone();

@@ -7,6 +7,7 @@
 //!  tunnel::Tunnel        one tunnel: TUN (inside /30) + ipsec::tunnel (IKEv2) + ESP data plane
 //!  fib::KernelRoutes     the gateway's selected routes kept in sync with a kernel table,
 //!                        never replacing a route it did not install
+//!  origination          the `advertise` / `withdraw` actions of a gateway's BGP speaker
 //!  underlay::Underlay    the tunnels' own IKE/ESP resolve in a table of their own (policy
 //!                        rules on the outside addresses), apart from tunnel-learned routes
 //!  error::ConfigError    "item: message" refusals of a configuration
@@ -19,6 +20,7 @@ pub mod bundle;
 pub mod daemon;
 pub mod error;
 pub mod fib;
+pub mod origination;
 pub mod tunnel;
 pub mod underlay;
 

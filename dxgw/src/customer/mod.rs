@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use bgp::driver::{KernelConfig, NeighborConfig, NetworkConfig, Speaker, SpeakerConfig};
 use bgp::rib::DefaultPolicy;
-use bgp::wire::{Family, PathAttrs, Prefix};
+use bgp::wire::{Family, Prefix};
 use control::protocol::ErrorCode;
 use control::{ErrorBody, ServerBuilder, ShowParams};
 use serde_json::{Value, json};
@@ -213,24 +213,6 @@ impl DxRouter {
     }
 }
 
-/// `"prefixes"` of an action: IPv4 or IPv6 prefixes.
-fn prefixes_arg(p: &control::ActionParams) -> Result<Vec<Prefix>, ErrorBody> {
-    let list = p
-        .args
-        .get("prefixes")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ErrorBody::new(ErrorCode::BadRequest, "needs \"prefixes\": [..]"))?;
-    list.iter()
-        .map(|v| {
-            v.as_str()
-                .and_then(|s| s.parse::<Prefix>().ok())
-                .ok_or_else(|| {
-                    ErrorBody::new(ErrorCode::BadRequest, format!("{v} is not a prefix"))
-                })
-        })
-        .collect()
-}
-
 fn register(
     builder: ServerBuilder,
     speaker: &Arc<Speaker>,
@@ -262,32 +244,7 @@ fn register(
         let b = b.clone();
         async move { Ok(serde_json::to_value(b.show().await).unwrap_or(Value::Null)) }
     });
-    let sp = speaker.clone();
-    let builder = builder.action("advertise", move |p: control::ActionParams| {
-        let sp = sp.clone();
-        async move {
-            let prefixes = prefixes_arg(&p)?;
-            for x in &prefixes {
-                sp.originate(*x, PathAttrs::default())
-                    .await
-                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
-            }
-            Ok(json!({ "advertised": prefixes.len() }))
-        }
-    });
-    let sp = speaker.clone();
-    builder.action("withdraw", move |p: control::ActionParams| {
-        let sp = sp.clone();
-        async move {
-            let prefixes = prefixes_arg(&p)?;
-            for x in &prefixes {
-                sp.withdraw(*x)
-                    .await
-                    .map_err(|e| ErrorBody::new(ErrorCode::Internal, e.to_string()))?;
-            }
-            Ok(json!({ "withdrawn": prefixes.len() }))
-        }
-    })
+    gateway::origination::register(builder, Some(speaker.clone()))
 }
 
 impl gateway::daemon::Daemon for DxRouter {
