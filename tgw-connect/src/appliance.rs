@@ -143,6 +143,8 @@ impl Appliance {
         } else {
             None
         };
+        // `advertise` / `withdraw` of the site's prefixes at run time (timeline, chaos, `act`).
+        let builder = gateway::origination::register(builder, speaker.clone());
         let devs = devices.clone();
         let builder = builder.show("gre", move |_p: ShowParams| {
             let devs = devs.clone();

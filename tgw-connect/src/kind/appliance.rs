@@ -96,6 +96,14 @@ impl NodeKind for ApplianceKind {
 }
 
 impl ApplianceDecl {
+    /// The TTL of this appliance's eBGP packets on Connect peer `peer`.
+    pub fn ttl_of(&self, peer: &str) -> u8 {
+        self.peers
+            .get(peer)
+            .and_then(|p| p.ebgp_multihop)
+            .unwrap_or(self.ebgp_multihop)
+    }
+
     /// The daemon's file.
     pub fn config(&self, topo: &Topology, profile: Profile) -> ApplianceConfig {
         let mut peers = Vec::new();
@@ -103,11 +111,7 @@ impl ApplianceDecl {
             appliance: self.name.clone(),
         }) {
             for v in views {
-                let ttl = self
-                    .peers
-                    .get(&v.name)
-                    .and_then(|p| p.ebgp_multihop)
-                    .unwrap_or(self.ebgp_multihop);
+                let ttl = self.ttl_of(&v.name);
                 peers.push(AppliancePeer {
                     attachment: v.attachment,
                     name: v.name,
@@ -181,8 +185,17 @@ impl NodeSpec for ApplianceDecl {
         }
     }
 
+    /// `advertise` / `withdraw` (parsed by the `cgw` kind) originate or withdraw prefixes on
+    /// every Connect session at run time; with `external_bgp` the BGP daemon is yours.
+    fn serves_action(&self, action: &str) -> bool {
+        matches!(action, "advertise" | "withdraw") && !self.external_bgp
+    }
+
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
         question.answer::<ApplianceConfigOf>(|q| Some(self.config(topo, q.profile)));
+        question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
+            Some(super::chaos::appliance_targets(self, topo, q.profile))
+        });
     }
 
     fn processes(&self, env: &NodeEnv<'_>) -> Vec<ProcessSpec> {

@@ -1,6 +1,6 @@
 //! The Transit Gateway scenario kinds: `[[tgw]]` (the TGW: route tables, VPC and Connect
 //! attachments) and `[[appliance]]` (an SD-WAN appliance terminating Connect peers), the
-//! `tgw_route` check, and the typed question the appliance asks the TGW ([`query`]).
+//! `tgw_route` check, their chaos targets ([`chaos`]), and the typed question the appliance asks the TGW ([`query`]).
 //!
 //! ```toml
 //! [[tgw]]
@@ -36,6 +36,7 @@
 //! What it does not do: run anything (the daemons do) or create links (the engine does).
 
 pub mod appliance;
+pub mod chaos;
 pub mod checks;
 pub mod query;
 pub mod tgw;

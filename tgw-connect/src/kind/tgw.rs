@@ -361,6 +361,16 @@ impl NodeSpec for TgwDecl {
             });
         }
         if let Some(Ok(v)) = self.vpn_gateway() {
+            // Chaos: the VPN attachments' tunnels as a VGW offers them (same package, same
+            // timers), and the internet link they ride on.
+            question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
+                let mut t = vgw::kind::chaos::targets(&v, topo, q.profile);
+                t.push(engine::chaos::targets::Target::Link(format!(
+                    "{}-{}",
+                    v.name, v.internet.node
+                )));
+                Some(t)
+            });
             question.answer::<CustomerViewOf>(|q| {
                 match vgw::kind::plan::customer_views(&v, topo, &q.cgw, q.profile, &q.keys) {
                     Ok(views) if views.is_empty() => None,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use control::ShowParams;
-use engine::chaos::targets::{Target, TunnelTarget};
+use engine::chaos::targets::{Encapsulation, Target, TunnelTarget};
 use engine::kind::{KindCheck, KindRequest};
 use engine::model::Topology;
 use engine::model::timing::Profile;
@@ -90,6 +90,7 @@ pub fn targets(vgw: &Vgw, topo: &Topology, profile: Profile) -> Vec<Target> {
                 name: format!("{}/{tunnel}", vgw.name),
                 cut_node: spec.cgw.clone(),
                 outside_peer: IpAddr::V4(t.outside_ip),
+                encapsulation: Encapsulation::IpsecUdp,
                 inside_peer: dynamic.then(|| IpAddr::V4(host(t.inside_cidr, 1))),
                 health,
                 rekey: Some(KindRequest {

@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::chaos::rng::Rng;
-use crate::chaos::targets::{BfdTarget, PrefixTarget, Target, TunnelTarget};
+use crate::chaos::targets::{BfdTarget, Encapsulation, PrefixTarget, Target, TunnelTarget};
 use crate::model::timeline::{KindRequest, TrafficMatch};
 
 /// A kind of fault.
@@ -41,6 +41,8 @@ pub enum FaultKind {
     BgpCut,
     /// Only BFD (Direct Connect VIFs).
     BfdCut,
+    /// Only GRE (IP protocol 47) of a Transit Gateway Connect peer.
+    GreCut,
     /// A gateway's underlay link down, then up.
     LinkDown,
     /// Random loss of some percent on a tunnel's underlay.
@@ -57,12 +59,13 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every kind, in menu order.
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::TunnelCut,
         FaultKind::IkeCut,
         FaultKind::EspCut,
         FaultKind::BgpCut,
         FaultKind::BfdCut,
+        FaultKind::GreCut,
         FaultKind::LinkDown,
         FaultKind::Loss,
         FaultKind::Kill,
@@ -79,6 +82,7 @@ impl FaultKind {
             FaultKind::EspCut => "esp_cut",
             FaultKind::BgpCut => "bgp_cut",
             FaultKind::BfdCut => "bfd_cut",
+            FaultKind::GreCut => "gre_cut",
             FaultKind::LinkDown => "link_down",
             FaultKind::Loss => "loss",
             FaultKind::Kill => "kill",
@@ -267,11 +271,13 @@ impl Menu {
             .chain(m.prefixes.iter().map(|p| p.recovery))
             .max()
             .unwrap_or(Duration::from_secs(20));
+        let carried = |e: Encapsulation| m.tunnels.iter().any(|t| t.encapsulation == e);
         let has = |k: FaultKind| match k {
-            FaultKind::TunnelCut | FaultKind::IkeCut | FaultKind::EspCut | FaultKind::Loss => {
-                !m.tunnels.is_empty()
+            FaultKind::TunnelCut | FaultKind::IkeCut | FaultKind::EspCut => {
+                carried(Encapsulation::IpsecUdp)
             }
-            FaultKind::Flap => !m.tunnels.is_empty(),
+            FaultKind::GreCut => carried(Encapsulation::Gre),
+            FaultKind::Loss | FaultKind::Flap => !m.tunnels.is_empty(),
             FaultKind::BgpCut => m.tunnels.iter().any(|t| t.inside_peer.is_some()),
             FaultKind::RekeyStorm => m.tunnels.iter().any(|t| t.rekey.is_some()),
             FaultKind::BfdCut => !m.bfd.is_empty(),
@@ -321,17 +327,37 @@ impl Menu {
             outage_bound,
             recovery_bound,
         };
-        let tunnel_match = |t: &TunnelTarget, ports: Vec<u16>| TrafficMatch {
-            proto: Some("udp".into()),
-            ports,
-            peer: Some(t.outside_peer),
-            loss_percent: None,
+        // A tunnel's underlay packets: IKE and ESP-in-UDP on `ports`, or all of its GRE.
+        let tunnel_match = |t: &TunnelTarget, ports: Vec<u16>| match t.encapsulation {
+            Encapsulation::IpsecUdp => TrafficMatch {
+                proto: Some("udp".into()),
+                ports,
+                peer: Some(t.outside_peer),
+                loss_percent: None,
+            },
+            Encapsulation::Gre => TrafficMatch {
+                proto: Some("gre".into()),
+                ports: Vec::new(),
+                peer: Some(t.outside_peer),
+                loss_percent: None,
+            },
+        };
+        let carried_by = |e: Encapsulation| -> Vec<&TunnelTarget> {
+            self.tunnels
+                .iter()
+                .filter(|t| t.encapsulation == e)
+                .collect()
         };
         let path_bound =
             |redundant: bool, detection: Duration| redundant.then_some(detection + margin);
         Some(match kind {
-            FaultKind::TunnelCut | FaultKind::IkeCut | FaultKind::EspCut => {
-                let t = rng.pick(&self.tunnels)?;
+            FaultKind::TunnelCut | FaultKind::IkeCut | FaultKind::EspCut | FaultKind::GreCut => {
+                let encapsulation = if kind == FaultKind::GreCut {
+                    Encapsulation::Gre
+                } else {
+                    Encapsulation::IpsecUdp
+                };
+                let t = *rng.pick(&carried_by(encapsulation))?;
                 let ports = match kind {
                     FaultKind::IkeCut => vec![500],
                     FaultKind::EspCut => vec![4500],
@@ -497,10 +523,15 @@ mod tests {
     use std::sync::Arc;
 
     fn tunnel(name: &str) -> Target {
+        carried(name, Encapsulation::IpsecUdp)
+    }
+
+    fn carried(name: &str, encapsulation: Encapsulation) -> Target {
         Target::Tunnel(TunnelTarget {
             name: name.into(),
             cut_node: "cgw1".into(),
             outside_peer: "203.0.113.1".parse().unwrap(),
+            encapsulation,
             inside_peer: Some("169.254.10.1".parse().unwrap()),
             health: KindCheck {
                 kind: "test",
@@ -570,6 +601,46 @@ mod tests {
         assert!(f.hold >= Duration::from_millis(1500) && f.hold <= Duration::from_secs(7));
         let k = menu(&[FaultKind::Kill]).draw(3, 0).unwrap();
         assert_eq!(k.outage_bound, None);
+    }
+
+    #[test]
+    fn gre_tunnels_get_gre_cuts_and_never_ike_or_esp_ones() {
+        let m = Menu::new(
+            vec![
+                tunnel("vgw1/vpn1-t1"),
+                carried("tgw1/connect1/p1", Encapsulation::Gre),
+                carried("tgw1/connect1/p2", Encapsulation::Gre),
+            ],
+            Vec::new(),
+            &[],
+            Duration::from_millis(1500),
+        );
+        assert!(m.kinds().contains(&FaultKind::GreCut));
+        let mut gre_cuts = 0;
+        for i in 0..300 {
+            let f = m.draw(5, i).unwrap();
+            let on_gre = f.target.starts_with("tgw1/");
+            match (&f.kind, &f.what) {
+                (FaultKind::GreCut, Break::Cut { matching, .. }) => {
+                    gre_cuts += 1;
+                    assert!(on_gre, "{}", f.describe());
+                    assert_eq!(matching.proto.as_deref(), Some("gre"));
+                    assert!(matching.ports.is_empty());
+                }
+                (FaultKind::TunnelCut | FaultKind::IkeCut | FaultKind::EspCut, _) => {
+                    assert!(!on_gre, "{}", f.describe());
+                }
+                (FaultKind::Loss, Break::Cut { matching, .. })
+                | (FaultKind::Flap, Break::Flap { matching, .. }) => {
+                    let want = if on_gre { "gre" } else { "udp" };
+                    assert_eq!(matching.proto.as_deref(), Some(want), "{}", f.describe());
+                }
+                _ => {}
+            }
+        }
+        assert!(gre_cuts > 0);
+        // A VPN-only lab has no GRE cut on its menu (its seeds draw what they drew before).
+        assert!(!menu(&[]).kinds().contains(&FaultKind::GreCut));
     }
 
     #[test]

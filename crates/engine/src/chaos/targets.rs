@@ -51,8 +51,11 @@ pub struct TunnelTarget {
     pub name: String,
     /// The namespace the cuts go into (an end that sees only this tunnel's packets for `peer`).
     pub cut_node: String,
-    /// The far end's outside address as seen from `cut_node` (IKE on UDP 500, ESP-in-UDP on 4500).
+    /// The far end's outside address as seen from `cut_node` (IKE on UDP 500, ESP-in-UDP on
+    /// 4500; or GRE).
     pub outside_peer: IpAddr,
+    /// What carries the tunnel on the underlay.
+    pub encapsulation: Encapsulation,
     /// An inside address of the tunnel's BGP session; `None`: static routing.
     pub inside_peer: Option<IpAddr>,
     /// Holds when the tunnel is back: SA up, BGP Established.
@@ -65,6 +68,15 @@ pub struct TunnelTarget {
     pub recovery: Duration,
     /// Another tunnel carries the same traffic while this one is down.
     pub redundant: bool,
+}
+
+/// What carries a tunnel's packets on the underlay, so a cut can drop exactly that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encapsulation {
+    /// IPsec: IKE on UDP 500, ESP in UDP 4500 (a VPN tunnel).
+    IpsecUdp,
+    /// GRE, IP protocol 47 (a Transit Gateway Connect peer).
+    Gre,
 }
 
 /// A prefix that can be withdrawn and announced again.
