@@ -3,7 +3,8 @@
 //! `--from-fault` jumps to one; a VGW built with the planted bug (`planted-bug-keep-routes`:
 //! it keeps a lost session's routes) makes a campaign report a blackhole whose printed replay
 //! command reproduces it, while the same seed on the real VGW passes; a malformed `[chaos]`
-//! table is reported at its file, line and field. Lab names start with `ch-`; the tests are
+//! table is reported at its file, line and field; a campaign on a Transit Gateway cuts its
+//! Connect peers' GRE and keeps every invariant. Lab names start with `ch-`; the tests are
 //! serialised (each one's timing bounds assume the machine is not running another lab).
 //!
 //! The planted-bug binary: cargo features are per build, and the product's `hybridlab` must
@@ -144,6 +145,55 @@ fn a_seed_draws_the_same_faults_and_from_fault_jumps_to_one() {
     assert_eq!(faults(&a), faults(&b), "same seed, same faults");
     let c = run("ch-seed-c", &["--from-fault", "2", "--faults", "3"]);
     assert_eq!(faults(&c), vec![faults(&a)[2].clone()], "--from-fault 2");
+}
+
+#[test]
+fn a_transit_gateway_campaign_cuts_connect_peers_gre_and_keeps_every_invariant() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let lab = "ch-tgwc";
+    let _down = DownOnDrop {
+        ws: &ws,
+        lab: lab.into(),
+    };
+    let file = ws.file("tgwc.toml", &shipped("tgw-connect"));
+    let json = ws.path().join("tgwc.json");
+    let out = ws.run(&[
+        "chaos",
+        file.to_str().unwrap(),
+        "--lab",
+        lab,
+        "--seed",
+        "12",
+        "--faults",
+        "16",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let r = report(&json);
+    assert!(violations(&r).is_empty(), "{:#?}", violations(&r));
+    let drawn = faults(&r);
+    assert_eq!(drawn.len(), 16);
+    // GRE cuts hit Connect peers and drop GRE (protocol 47) to the peer's TGW address; p4
+    // (eBGP with TTL 1, never up) is no target; no IKE or ESP cut exists without a VPN.
+    let gre: Vec<&String> = drawn
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| d.contains(" gre_cut "))
+        .collect();
+    assert!(!gre.is_empty(), "seed 12 draws GRE cuts: {drawn:#?}");
+    for d in &gre {
+        assert!(
+            d.contains("tgw1/connect1/p") && d.contains("gre to/from 192.0.2."),
+            "{d}"
+        );
+    }
+    for (_, d) in &drawn {
+        assert!(!d.contains("connect1/p4"), "{d}");
+        assert!(!d.contains("ike_cut") && !d.contains("esp_cut"), "{d}");
+    }
+    assert!(common::pinned_inodes(lab).is_empty(), "namespaces left");
 }
 
 /// `hybridlab` with the planted VGW bug, built once into `<target>/planted-bug`.
