@@ -11,6 +11,9 @@
 //!   TGW's ECMP set holds the other two peers, traffic is delivered both ways, and no gap
 //!   exceeds the BGP hold time (3 s) plus a second: so the flow of whichever peer was lost
 //!   moved to the others as soon as BGP declared the peer down;
+//! - route tables changed at run time (`tgw_disable_propagation`, `tgw_enable_propagation`,
+//!   `tgw_add_route` with `replace`, `tgw_delete_route`): routes leave and come back, prod
+//!   and dev are opened to each other;
 //! - `hybridlab show LAB tgw1 routes|attachments|connect` on a running lab;
 //! - bad TGW configuration is refused by `hybridlab validate` naming the item; the appliance's
 //!   FRR configuration from `hybridlab cgw-config`.
@@ -109,6 +112,155 @@ fn tgw_segmentation_in_both_profiles() {
             }
         }
     }
+}
+
+/// `tgw-segmentation`'s topology with a timeline that changes its route tables at run time.
+fn segmentation_changed_at_run_time() -> String {
+    let text = scenarios::shipped::find("tgw-segmentation").unwrap().text;
+    let topology = &text[..text.find("[[expect]]").expect("expectations")];
+    let mut s = topology.replace("name = \"tgw-segmentation\"", "name = \"tgwrt\"");
+    s.push_str(
+        r#"
+[[expect]]
+name = "prod reaches shared"
+within = "15s"
+check = "delivers"
+probe = "prod-to-shared"
+
+[[timeline]]
+name = "shared no longer propagates to rt-prod"
+after = "prod reaches shared"
+action = "tgw_disable_propagation"
+node = "tgw1"
+table = "rt-prod"
+attachment = "att-shared"
+
+[[expect]]
+name = "rt-prod: no route to shared"
+after = "shared no longer propagates to rt-prod"
+within = "3s"
+check = "tgw_route"
+node = "tgw1"
+route_table = "rt-prod"
+prefix = "10.30.0.0/16"
+present = false
+
+[[timeline]]
+name = "shared propagates to rt-prod again"
+after = "rt-prod: no route to shared"
+delay = "2s"
+action = "tgw_enable_propagation"
+node = "tgw1"
+table = "rt-prod"
+attachment = "att-shared"
+
+[[expect]]
+name = "rt-prod: shared is back"
+after = "shared propagates to rt-prod again"
+within = "3s"
+check = "tgw_route"
+node = "tgw1"
+route_table = "rt-prod"
+prefix = "10.30.0.0/16"
+via = ["att-shared"]
+route_kind = "vpc"
+
+[[expect]]
+name = "prod reaches shared again"
+after = "rt-prod: shared is back"
+within = "5s"
+check = "delivers"
+probe = "prod-to-shared"
+
+[[timeline]]
+name = "rt-prod: dev's blackhole replaced by a route to att-dev"
+after = "prod reaches shared again"
+action = "tgw_add_route"
+node = "tgw1"
+table = "rt-prod"
+cidr = "10.20.0.0/16"
+attachment = "att-dev"
+replace = true
+
+[[timeline]]
+name = "prod propagates to rt-dev"
+after = "rt-prod: dev's blackhole replaced by a route to att-dev"
+action = "tgw_enable_propagation"
+node = "tgw1"
+table = "rt-dev"
+attachment = "att-prod"
+
+[[expect]]
+name = "rt-prod: a static route to dev"
+after = "prod propagates to rt-dev"
+within = "3s"
+check = "tgw_route"
+node = "tgw1"
+route_table = "rt-prod"
+prefix = "10.20.0.0/16"
+via = ["att-dev"]
+route_kind = "static"
+
+[[expect]]
+name = "prod reaches dev"
+after = "prod propagates to rt-dev"
+within = "5s"
+check = "delivers"
+probe = "prod-to-dev"
+
+[[expect]]
+name = "dev reaches prod"
+after = "prod propagates to rt-dev"
+within = "5s"
+check = "delivers"
+probe = "dev-to-prod"
+
+[[timeline]]
+name = "the route to dev deleted"
+after = "dev reaches prod"
+action = "tgw_delete_route"
+node = "tgw1"
+table = "rt-prod"
+cidr = "10.20.0.0/16"
+
+[[expect]]
+name = "rt-prod: no route to dev at all"
+after = "the route to dev deleted"
+within = "3s"
+check = "tgw_route"
+node = "tgw1"
+route_table = "rt-prod"
+prefix = "10.20.0.0/16"
+present = false
+"#,
+    );
+    s
+}
+
+#[test]
+fn route_tables_change_at_run_time() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let file = ws.file("tgwrt.toml", &segmentation_changed_at_run_time());
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwrt");
+    let names = passed(&record);
+    assert_eq!(names.len(), 8, "every expectation passed: {names:?}");
+    // prod reached dev only once the tables were opened: its first packets were dropped.
+    let probe = |name: &str| {
+        record["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let to_dev = probe("prod-to-dev");
+    let (sent, received) = (
+        to_dev["loss"]["sent"].as_u64().unwrap(),
+        to_dev["loss"]["received"].as_u64().unwrap(),
+    );
+    assert!(received > 0 && received < sent, "{to_dev:#}");
 }
 
 /// `tgw-connect`'s topology with a timeline cutting each of p1, p2, p3 in turn, `rounds` times.

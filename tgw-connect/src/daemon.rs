@@ -94,12 +94,24 @@ struct PeerRun {
 #[derive(Debug)]
 struct Shared {
     config: TgwConfig,
-    tables: Vec<ResolvedTable>,
+    /// The route tables: static routes and propagations change at run time
+    /// ([`crate::route_changes`]); associations and kernel table ids do not.
+    tables: std::sync::Mutex<Vec<ResolvedTable>>,
     peers: Vec<PeerRun>,
     vpn: Vec<TunnelRun>,
     /// VPN tunnel name -> its interface.
     tunnel_ifnames: BTreeMap<String, String>,
     state: Mutex<State>,
+}
+
+impl Shared {
+    /// The route tables as they are now.
+    fn tables(&self) -> Vec<ResolvedTable> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// One VPN attachment tunnel as the daemon runs it.
@@ -525,7 +537,7 @@ impl Tgw {
             .collect::<Result<Vec<_>, _>>()?;
         let shared = Arc::new(Shared {
             config: config.clone(),
-            tables,
+            tables: std::sync::Mutex::new(tables),
             peers,
             vpn: vpn_runs,
             tunnel_ifnames,
@@ -575,7 +587,7 @@ impl Tgw {
             ),
             None => None,
         };
-        info!(name = %config.tgw.name, peers = shared.peers.len(), tables = shared.tables.len(), "transit gateway running");
+        info!(name = %config.tgw.name, peers = shared.peers.len(), tables = shared.tables().len(), "transit gateway running");
         Ok(Tgw {
             shared,
             speakers,
@@ -791,7 +803,7 @@ async fn recompute(
             .map(|c| c.as_path.clone())
             .unwrap_or_default()
     };
-    for (i, table) in shared.tables.iter().enumerate() {
+    for (i, table) in shared.tables().iter().enumerate() {
         let cands = tables::candidates(
             tgw,
             &shared.config.vpcs,
@@ -899,7 +911,7 @@ fn tgw_view(sh: &Shared) -> Value {
         "vpn_ecmp": t.vpn_ecmp,
         "default_association": t.default_association,
         "default_propagation": t.default_propagation,
-        "route_tables": sh.tables.iter().map(|r| json!({
+        "route_tables": sh.tables().iter().map(|r| json!({
             "name": r.name,
             "id": r.id,
             "associations": r.associations,
@@ -940,13 +952,40 @@ fn register(
             }
         }
     });
+    // Route-table changes at run time: applied, then the tables re-evaluated before the
+    // answer, so a `show routes` right after it sees the change (AWS's route is "active").
+    let mut builder = builder;
+    for action in crate::route_changes::ACTIONS {
+        let (sh, sps, v, publisher) = (
+            shared.clone(),
+            speakers.to_vec(),
+            vpn.clone(),
+            builder.publisher(),
+        );
+        builder = builder.action(action, move |p: control::ActionParams| {
+            let (sh, sps, v, publisher) = (sh.clone(), sps.clone(), v.clone(), publisher.clone());
+            async move {
+                let change = crate::route_changes::RouteChange::from_action(&p.kind, &p.args)
+                    .map_err(bad)?;
+                let done = {
+                    let mut tables = sh.tables.lock().unwrap_or_else(|e| e.into_inner());
+                    crate::route_changes::apply(&sh.config.tgw, &mut tables, &change)
+                        .map_err(bad)?
+                };
+                info!(%done, "route table changed");
+                publisher.publish("tgw.route_table", json!({ "change": done }));
+                recompute(&sh, &sps, &v, &publisher).await;
+                Ok(json!({ "changed": done }))
+            }
+        });
+    }
     let sh = shared.clone();
     let builder = builder.show("routes", move |_p: ShowParams| {
         let sh = sh.clone();
         async move {
             let st = sh.state.lock().await;
             let mut tables = serde_json::Map::new();
-            for t in &sh.tables {
+            for t in &sh.tables() {
                 let sel = st.selections.get(&t.name).cloned().unwrap_or_default();
                 tables.insert(
                     t.name.clone(),
@@ -968,13 +1007,12 @@ fn register(
                 .attachments()
                 .into_iter()
                 .map(|(name, kind)| {
-                    let association = sh
-                        .tables
+                    let tables = sh.tables();
+                    let association = tables
                         .iter()
                         .find(|t| t.associations.contains(&name))
                         .map(|t| t.name.clone());
-                    let propagations: Vec<String> = sh
-                        .tables
+                    let propagations: Vec<String> = tables
                         .iter()
                         .filter(|t| t.propagations.contains(&name))
                         .map(|t| t.name.clone())

@@ -8,6 +8,7 @@
 //!               the appliance; validated before anything starts, errors name the item
 //!  tables       a route table's candidates from statics, VPC CIDRs and Connect BGP paths,
 //!               evaluated by routing::tgw, turned into kernel routes
+//!  route_changes static routes and propagations changed at run time (AWS's API calls)
 //!  daemon       the TGW: one namespace, a kernel table per route table selected by input
 //!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3,
 //!               VPN tunnels, DX gateway backbone sessions
@@ -23,7 +24,7 @@
 //! the `dxgw` package's associations.
 //!
 //! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, a Connect
-//! attachment over a DX transport attachment, route table changes at run time.
+//! attachment over a DX transport attachment, associations changed at run time.
 
 pub mod appliance;
 pub mod config;
@@ -31,6 +32,7 @@ pub mod daemon;
 pub mod export;
 pub mod inside_cidr;
 pub mod kind;
+pub mod route_changes;
 pub mod tables;
 pub mod timers;
 

@@ -35,6 +35,7 @@
 //!
 //! What it does not do: run anything (the daemons do) or create links (the engine does).
 
+pub mod actions;
 pub mod appliance;
 pub mod chaos;
 pub mod checks;

@@ -49,6 +49,20 @@ impl NodeKind for TgwKind {
         Ok(Box::new(n))
     }
 
+    fn actions(&self) -> &'static [&'static str] {
+        super::actions::ACTIONS
+    }
+
+    fn parse_action(
+        &self,
+        action: &str,
+        rest: &Node<'_>,
+        path: &FieldPath,
+        cx: &ParseCx<'_>,
+    ) -> Result<engine::kind::KindRequest, Diagnostic> {
+        super::actions::parse_action(action, rest, path, cx)
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         super::checks::CHECKS
     }
