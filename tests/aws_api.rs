@@ -9,6 +9,8 @@
 //! - Static: `aws ec2 create-vpn-connection-route` on a static VPN that has no route makes the
 //!   VGW route over it and traffic flow (the run's own expectations wait for it); the same
 //!   call with a wrong secret changed nothing.
+//! - Transit Gateway: the describe calls, and route tables changed through the API
+//!   (Create/Replace/DeleteTransitGatewayRoute, Enable/DisableTransitGatewayRouteTablePropagation).
 //! - Direct Connect: `aws directconnect start-bgp-failover-test` takes the VIF's BGP (both
 //!   sessions) down and traffic moves to the VPN backup (the run's expectations).
 //!
@@ -305,7 +307,10 @@ probe = "to-onprem"
 /// The Transit Gateway calls over `tgw-connect`: DescribeTransitGateways, the attachments
 /// (the Connect attachment's transport is the VPC attachment), the Connect peers (p1-p3 with
 /// both BGP sessions up, the TTL-1 eBGP peer p4 down), SearchTransitGatewayRoutes finding the
-/// site's prefix propagated from Connect. The scenario's GRE cut is held back so the lab
+/// site's prefix propagated from Connect; then the route-table changes (Create, Replace to a
+/// blackhole, Delete of a static route; a propagation disabled and enabled again), each seen
+/// in SearchTransitGatewayRoutes right after its call, and AWS's refusals (RouteAlreadyExists,
+/// InvalidRoute.NotFound, a static route to a Connect attachment). The scenario's GRE cut is held back so the lab
 /// stays steady while the API is read; the run is then interrupted and cleans up.
 #[test]
 fn transit_gateway_calls_describe_the_live_tgw() {
@@ -327,6 +332,11 @@ fn transit_gateway_calls_describe_the_live_tgw() {
     let shown = ws.run(&["show", lab]);
     let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
     assert_eq!(facts["peers"], 4, "{facts}");
+    assert_eq!(
+        facts["changes"],
+        serde_json::json!(["create", "replace", "delete", "disable", "enable"]),
+        "the route-table changes: {facts}"
+    );
     let tgw = facts["tgw"].as_str().unwrap();
     assert!(
         shown

@@ -11,11 +11,13 @@
 //!  server     protocol dispatch (X-Amz-Target or Action), auth first, errors in AWS's shapes
 //!  ec2        the EC2 Query VPN calls (XML)      directconnect  the DX calls (JSON 1.1)
 //!  transitgateway  the EC2 Query TGW calls (XML)
+//!  transitgateway_routes  TGW route-table changes (static routes, propagations)
 //!  inventory  the lab's resources, from the binary    lab  control sockets
 //!  ids        stable per-lab resource ids        xml, time, error  output helpers
 //! ```
 //!
-//! What it does not do: create or delete resources (the scenario defines them), TLS.
+//! What it does not do: create or delete gateways, connections or attachments (the scenario
+//! defines them; routes and propagations do change), TLS.
 
 pub mod directconnect;
 pub mod ec2;
@@ -29,6 +31,7 @@ pub mod server;
 pub mod sigv4;
 pub mod time;
 pub mod transitgateway;
+pub mod transitgateway_routes;
 pub mod xml;
 
 pub use server::{ApiConfig, serve};

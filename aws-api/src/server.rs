@@ -26,6 +26,7 @@ use crate::inventory::Inventory;
 use crate::lab::Lab;
 use crate::sigv4::{AuthError, Credentials, SignedRequest, verify};
 use crate::transitgateway as tgw;
+use crate::transitgateway_routes as tgw_routes;
 
 /// Everything the endpoint serves from.
 pub struct ApiConfig {
@@ -64,6 +65,11 @@ pub const EC2_ACTIONS: &[&str] = &[
     "DescribeTransitGatewayAttachments",
     "SearchTransitGatewayRoutes",
     "DescribeTransitGatewayConnectPeers",
+    "CreateTransitGatewayRoute",
+    "ReplaceTransitGatewayRoute",
+    "DeleteTransitGatewayRoute",
+    "EnableTransitGatewayRouteTablePropagation",
+    "DisableTransitGatewayRouteTablePropagation",
 ];
 
 /// The Direct Connect actions served.
@@ -190,6 +196,21 @@ async fn handle_ec2(config: &ApiConfig, req: &Request, rid: &str) -> Response {
         "SearchTransitGatewayRoutes" => tgw::search_routes(inv, &lab, &p, rid).await,
         "DescribeTransitGatewayConnectPeers" => {
             tgw::describe_connect_peers(inv, &lab, &p, rid).await
+        }
+        "CreateTransitGatewayRoute" => {
+            tgw_routes::change_route(inv, &lab, &p, rid, tgw_routes::RouteCall::Create).await
+        }
+        "ReplaceTransitGatewayRoute" => {
+            tgw_routes::change_route(inv, &lab, &p, rid, tgw_routes::RouteCall::Replace).await
+        }
+        "DeleteTransitGatewayRoute" => {
+            tgw_routes::change_route(inv, &lab, &p, rid, tgw_routes::RouteCall::Delete).await
+        }
+        "EnableTransitGatewayRouteTablePropagation" => {
+            tgw_routes::change_propagation(inv, &lab, &p, rid, true).await
+        }
+        "DisableTransitGatewayRouteTablePropagation" => {
+            tgw_routes::change_propagation(inv, &lab, &p, rid, false).await
         }
         other => Err(ApiError::new(
             400,

@@ -10,8 +10,8 @@
 //! `route-search.supernet-of-match` and `attachment.transit-gateway-attachment-id`; a route
 //! of the table with several next hops (ECMP) lists every attachment, as AWS does.
 //!
-//! What it does not do: create, modify or delete anything; the multicast, peering and
-//! policy-table calls.
+//! What it does not do: create, modify or delete anything (route changes are
+//! [`crate::transitgateway_routes`]); the multicast, peering and policy-table calls.
 
 use ipnet::Ipv4Net;
 use serde_json::Value;
@@ -23,15 +23,15 @@ use crate::inventory::Inventory;
 use crate::lab::Lab;
 use crate::xml::Xml;
 
-const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+pub(crate) const XMLNS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
 fn tgw_id(inv: &Inventory, node: &str) -> String {
     resource_id(&inv.lab, "tgw", node)
 }
-fn attachment_id(inv: &Inventory, node: &str, name: &str) -> String {
+pub(crate) fn attachment_id(inv: &Inventory, node: &str, name: &str) -> String {
     resource_id(&inv.lab, "tgw-attach", &format!("{node}/{name}"))
 }
-fn table_id(inv: &Inventory, node: &str, name: &str) -> String {
+pub(crate) fn table_id(inv: &Inventory, node: &str, name: &str) -> String {
     resource_id(&inv.lab, "tgw-rtb", &format!("{node}/{name}"))
 }
 fn peer_id(inv: &Inventory, node: &str, name: &str) -> String {
@@ -43,7 +43,7 @@ fn enable(b: bool) -> &'static str {
 }
 
 /// AWS's `resourceType` of an attachment kind.
-fn resource_type(kind: &str) -> &'static str {
+pub(crate) fn resource_type(kind: &str) -> &'static str {
     match kind {
         "vpc" => "vpc",
         "vpn" => "vpn",
@@ -52,7 +52,7 @@ fn resource_type(kind: &str) -> &'static str {
     }
 }
 
-fn request_id(x: &mut Xml, rid: &str) {
+pub(crate) fn request_id(x: &mut Xml, rid: &str) {
     x.leaf("requestId", rid);
 }
 
@@ -71,7 +71,7 @@ async fn gateways(inv: &Inventory, lab: &Lab) -> Result<Vec<(String, Value, Valu
 
 /// The resource id an attachment stands for (the VPC's, the VPN connection's, the DX
 /// gateway's, or for Connect its transport attachment).
-fn attachment_resource(inv: &Inventory, node: &str, a: &Value) -> String {
+pub(crate) fn attachment_resource(inv: &Inventory, node: &str, a: &Value) -> String {
     let name = a["name"].as_str().unwrap_or_default();
     match a["type"].as_str().unwrap_or_default() {
         "vpc" => inv.vpc_id(name),
@@ -247,6 +247,28 @@ fn route_passes(
     })
 }
 
+/// The TGW node and route table name of route table id `table`.
+pub(crate) async fn route_table_by_id(
+    inv: &Inventory,
+    lab: &Lab,
+    table: &str,
+) -> Result<(String, String), ApiError> {
+    for node in &inv.tgw_nodes {
+        let t = lab.show(node, "tgw").await?;
+        for r in t["route_tables"].as_array().into_iter().flatten() {
+            let rname = r["name"].as_str().unwrap_or_default();
+            if table_id(inv, node, rname) == table {
+                return Ok((node.clone(), rname.to_string()));
+            }
+        }
+    }
+    Err(ApiError::new(
+        400,
+        "InvalidRouteTableID.NotFound",
+        format!("The routeTable ID '{table}' does not exist"),
+    ))
+}
+
 /// SearchTransitGatewayRoutes: the routes of one route table, as the TGW selected them.
 pub async fn search_routes(
     inv: &Inventory,
@@ -275,23 +297,7 @@ pub async fn search_routes(
             .filter(|m| (5..=1000).contains(m))
             .ok_or_else(|| ApiError::invalid_parameter("MaxResults must be 5-1000"))?,
     };
-    let mut chosen: Option<(String, String)> = None;
-    for node in &inv.tgw_nodes {
-        let t = lab.show(node, "tgw").await?;
-        for r in t["route_tables"].as_array().into_iter().flatten() {
-            let rname = r["name"].as_str().unwrap_or_default();
-            if table_id(inv, node, rname) == table {
-                chosen = Some((node.clone(), rname.to_string()));
-            }
-        }
-    }
-    let (node, rname) = chosen.ok_or_else(|| {
-        ApiError::new(
-            400,
-            "InvalidRouteTableID.NotFound",
-            format!("The routeTable ID '{table}' does not exist"),
-        )
-    })?;
+    let (node, rname) = route_table_by_id(inv, lab, table).await?;
     let routes = lab.show(&node, "routes").await?;
     let atts = lab.show(&node, "attachments").await?;
     let kind_of = |att: &str| -> Option<Value> {

@@ -358,7 +358,68 @@ def tgw_flow():
         fail(f"aws ec2 search-transit-gateway-routes: {r.stderr} {r.stdout}")
     expect_error(lambda: ec2.search_transit_gateway_routes(TransitGatewayRouteTableId=table, Filters=[{"Name": "tag:x", "Values": ["y"]}]), "InvalidParameterValue")
     expect_error(lambda: ec2.search_transit_gateway_routes(TransitGatewayRouteTableId="tgw-rtb-00000000000000000", Filters=[{"Name": "type", "Values": ["static"]}]), "InvalidRouteTableID.NotFound")
-    print(json.dumps({"tgw": tgws[0]["TransitGatewayId"], "peers": len(peers), "route": routes[0]}))
+    changed = route_table_changes(ec2, table, vpc["TransitGatewayAttachmentId"],
+                                  connect["TransitGatewayAttachmentId"])
+    print(json.dumps({"tgw": tgws[0]["TransitGatewayId"], "peers": len(peers), "route": routes[0],
+                      "changes": changed}))
+
+
+def route_table_changes(ec2, table, vpc_att, connect_att):
+    """Create/Replace/DeleteTransitGatewayRoute and Disable/EnableTransitGatewayRouteTablePropagation
+    on the live TGW: each answer validated against the model, each change seen in
+    SearchTransitGatewayRoutes right after the call, AWS's refusals with AWS's codes."""
+    cidr = "10.99.0.0/16"
+
+    def search(prefix):
+        return ec2.search_transit_gateway_routes(
+            TransitGatewayRouteTableId=table,
+            Filters=[{"Name": "route-search.exact-match", "Values": [prefix]}],
+        )["Routes"]
+    r = validated("ec2", "CreateTransitGatewayRoute", {
+        "TransitGatewayRouteTableId": table, "DestinationCidrBlock": cidr,
+        "TransitGatewayAttachmentId": vpc_att,
+    })["Route"]
+    if (r["State"], r["Type"]) != ("active", "static"):
+        fail(f"CreateTransitGatewayRoute: {r}")
+    found = search(cidr)
+    if len(found) != 1 or found[0]["Type"] != "static" or \
+            found[0]["TransitGatewayAttachments"][0]["TransitGatewayAttachmentId"] != vpc_att:
+        fail(f"the created route in the table: {found}")
+    expect_error(lambda: ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock=cidr, Blackhole=True), "RouteAlreadyExists")
+    r = validated("ec2", "ReplaceTransitGatewayRoute", {
+        "TransitGatewayRouteTableId": table, "DestinationCidrBlock": cidr, "Blackhole": "true",
+    })["Route"]
+    if r["State"] != "blackhole" or search(cidr)[0]["State"] != "blackhole":
+        fail(f"ReplaceTransitGatewayRoute to a blackhole: {r} {search(cidr)}")
+    r = aws_cli("ec2", "delete-transit-gateway-route", "--transit-gateway-route-table-id", table,
+                "--destination-cidr-block", cidr)
+    if r.returncode != 0 or '"deleted"' not in r.stdout:
+        fail(f"aws ec2 delete-transit-gateway-route: {r.stderr} {r.stdout}")
+    if search(cidr):
+        fail(f"the deleted route is still in the table: {search(cidr)}")
+    expect_error(lambda: ec2.delete_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock=cidr), "InvalidRoute.NotFound")
+    expect_error(lambda: ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock=cidr,
+        TransitGatewayAttachmentId=connect_att), "InvalidParameterValue")
+    expect_error(lambda: ec2.create_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock=cidr,
+        TransitGatewayAttachmentId="tgw-attach-00000000000000000"), "InvalidTransitGatewayAttachmentID.NotFound")
+    p = validated("ec2", "DisableTransitGatewayRouteTablePropagation", {
+        "TransitGatewayRouteTableId": table, "TransitGatewayAttachmentId": connect_att,
+    })["Propagation"]
+    if p["State"] != "disabled" or p["ResourceType"] != "connect" or search(SITE):
+        fail(f"DisableTransitGatewayRouteTablePropagation: {p} {search(SITE)}")
+    expect_error(lambda: ec2.disable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=table, TransitGatewayAttachmentId=connect_att), "InvalidParameterValue")
+    p = validated("ec2", "EnableTransitGatewayRouteTablePropagation", {
+        "TransitGatewayRouteTableId": table, "TransitGatewayAttachmentId": connect_att,
+    })["Propagation"]
+    back = search(SITE)
+    if p["State"] != "enabled" or len(back) != 1 or back[0]["Type"] != "propagated":
+        fail(f"EnableTransitGatewayRouteTablePropagation: {p} {back}")
+    return ["create", "replace", "delete", "disable", "enable"]
 
 
 def live_flow():
