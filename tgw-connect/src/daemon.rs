@@ -23,11 +23,11 @@
 //!   peers send 255 and pass.
 //! - Route limits \[T3\]: 1000 prefixes in per session (over it: Cease 6/1, Idle for the
 //!   profile's restart time: inferred, AWS does not say what happens), 5000 out.
-//! - What the TGW sends to a Connect peer: the routes of the Connect attachment's associated
-//!   route table that did not come from a Connect peer (inferred: AWS does not say whether a
-//!   Connect attachment hears other Connect attachments' routes; we do not re-advertise them).
-//!   With several Connect attachments in different tables each hears the union (simplification;
-//!   the same for VPN and DX gateway attachments).
+//! - What the TGW sends to a Connect peer: the routes of its Connect attachment's associated
+//!   route table except those that came from that attachment (`crate::export_policy`: the
+//!   speakers originate the union, an export policy gives each appliance its attachment's
+//!   share). VPN and DX gateway attachments in different tables still hear the union of their
+//!   tables (simplification).
 //!
 //! - VPN attachments: the VGW's tunnel bundle (`gateway::bundle::Tunnels`, IKEv2 + ESP over
 //!   TUN, an underlay table for the outside addresses), one BGP session per tunnel of a
@@ -69,6 +69,7 @@ use tracing::{info, warn};
 use crate::config::{
     AttachmentKind, MAX_ROUTES_IN, MAX_ROUTES_OUT, ResolvedTable, TgwConfig, gre_ifname,
 };
+use crate::export_policy::SharePolicy;
 use crate::inside_cidr;
 use crate::tables::{self, ConnectPath, VpnPath};
 
@@ -98,6 +99,10 @@ struct Shared {
     /// ([`crate::route_changes`]); associations and kernel table ids do not.
     tables: std::sync::Mutex<Vec<ResolvedTable>>,
     peers: Vec<PeerRun>,
+    /// The Connect speakers' export policy: what each Connect attachment hears.
+    shares: SharePolicy,
+    /// Each appliance's neighbor policy (the same on both speakers), to re-advertise.
+    connect_policies: BTreeMap<IpAddr, bgp::rib::PeerPolicy>,
     vpn: Vec<TunnelRun>,
     /// VPN tunnel name -> its interface.
     tunnel_ifnames: BTreeMap<String, String>,
@@ -462,8 +467,16 @@ impl Tgw {
             }
         }
 
-        // Two speakers: A holds every peer's .2, B every peer's .3.
+        // Two speakers: A holds every peer's .2, B every peer's .3; one export policy for
+        // both tells each appliance only its attachment's share (crate::export_policy).
         let t = crate::timers::bgp(config.profile);
+        let shares = SharePolicy::new(
+            peers
+                .iter()
+                .map(|p| (IpAddr::V4(p.appliance), p.attachment.clone()))
+                .collect(),
+        );
+        let mut connect_policies = BTreeMap::new();
         let mut speakers = Vec::new();
         for which in 0..2 {
             let router_id = peers
@@ -492,17 +505,18 @@ impl Tgw {
                     warning_only: false,
                 });
                 n.max_advertise = Some(MAX_ROUTES_OUT);
-                // Only what `recompute` originates from the route tables (the README's choice:
-                // routes that did not come from a Connect peer); without this the speaker
-                // passed one appliance's routes straight on to every other appliance, past the
-                // route tables (found by the tgw_scale benchmark: 5000 routes per appliance).
+                // Only what `recompute` originates from the route tables, each appliance its
+                // attachment's share; without this the speaker passed one appliance's routes
+                // straight on to every other appliance, past the route tables (found by the
+                // tgw_scale benchmark: 5000 routes per appliance).
                 n.export_local_only = true;
+                connect_policies.insert(IpAddr::V4(p.appliance), n.peer_policy());
                 sc.neighbors.push(n);
             }
             if sc.neighbors.is_empty() {
                 continue;
             }
-            let sp = Speaker::start(sc, Box::new(DefaultPolicy))
+            let sp = Speaker::start(sc, Box::new(shares.clone()))
                 .await
                 .map_err(|e| GatewayError::Bgp(e.to_string()))?;
             speakers.push(Arc::new(sp));
@@ -538,6 +552,8 @@ impl Tgw {
         let shared = Arc::new(Shared {
             config: config.clone(),
             tables: std::sync::Mutex::new(tables),
+            shares,
+            connect_policies,
             peers,
             vpn: vpn_runs,
             tunnel_ifnames,
@@ -795,6 +811,7 @@ async fn recompute(
     };
     let mut st = shared.state.lock().await;
     let mut to_connect = Originated::new();
+    let mut shares: BTreeMap<String, BTreeSet<Prefix>> = BTreeMap::new();
     let mut to_vpn = Originated::new();
     let mut to_dx = Originated::new();
     let path_of = |s: &Selection| {
@@ -822,14 +839,17 @@ async fn recompute(
                 json!({ "table": table.name, "routes": wanted.len(), "changed": stats.replaced, "removed": stats.removed }),
             );
         }
-        if table
+        // Each Connect attachment hears its table's routes but its own (crate::export_policy).
+        for att in table
             .associations
             .iter()
-            .any(|a| tgw.attachment_kind(a) == Some(AttachmentKind::Connect))
+            .filter(|a| tgw.attachment_kind(a) == Some(AttachmentKind::Connect))
         {
+            let share = shares.entry(att.clone()).or_default();
             for s in &selections {
-                if !s.blackhole && s.kind != routing::tgw::TgwRouteKind::Connect {
-                    to_connect.insert(s.prefix, path_of(s));
+                if !s.blackhole && !s.paths.iter().any(|c| &c.attachment == att) {
+                    share.insert(Prefix::from(s.prefix));
+                    to_connect.entry(s.prefix).or_insert_with(|| path_of(s));
                 }
             }
         }
@@ -870,7 +890,28 @@ async fn recompute(
         sync_originated(&[sp], &mut st.originated_vpn, to_vpn).await;
     }
     let connect: Vec<&Arc<Speaker>> = speakers.iter().collect();
+    let before = st.originated.clone();
+    let moved = shared.shares.update(shares);
     sync_originated(&connect, &mut st.originated, to_connect).await;
+    // A prefix that entered or left an attachment's share while its origination stayed the
+    // same was not exported again: re-advertise to that attachment's appliances.
+    for (att, prefixes) in moved {
+        let unchanged = prefixes.iter().any(|p| {
+            p.to_ipv4_net()
+                .is_some_and(|n| before.contains_key(&n) && before.get(&n) == st.originated.get(&n))
+        });
+        if !unchanged {
+            continue;
+        }
+        for p in shared.peers.iter().filter(|p| p.attachment == att) {
+            let addr = IpAddr::V4(p.appliance);
+            if let Some(policy) = shared.connect_policies.get(&addr) {
+                for sp in speakers {
+                    let _ = sp.set_neighbor_policy(addr, policy.clone()).await;
+                }
+            }
+        }
+    }
 }
 
 fn bad(message: impl Into<String>) -> ErrorBody {

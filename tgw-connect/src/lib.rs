@@ -13,6 +13,7 @@
 //!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3,
 //!               VPN tunnels, DX gateway backbone sessions
 //!  appliance    the SD-WAN appliance: GRE devices to the TGW, BGP to .2 and .3 of each peer
+//!  export_policy which routes each Connect attachment hears (its table's, not its own)
 //!  export       the appliance side of a Connect peer as FRR configuration (cgw-config)
 //!  kind         the `tgw` and `appliance` scenario kinds, their checks and queries
 //! ```
@@ -30,6 +31,7 @@ pub mod appliance;
 pub mod config;
 pub mod daemon;
 pub mod export;
+pub mod export_policy;
 pub mod inside_cidr;
 pub mod kind;
 pub mod route_changes;
