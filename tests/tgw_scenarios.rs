@@ -575,6 +575,9 @@ fn cgw_config_gives_the_appliance_frr_configuration() {
         "neighbor 169.254.6.2 ebgp-multihop 2",
         "neighbor 169.254.6.2 timers 1 3",
         "network 10.1.0.0/16",
+        // Only the site's own prefixes go out (nothing the TGW sent comes back to it).
+        "ip prefix-list TO-TGW seq 5 permit 10.1.0.0/16",
+        "neighbor 169.254.6.3 prefix-list TO-TGW out",
         "interface gre-p1 169.254.6.1/29, GRE local 10.0.2.10 remote 192.0.2.1, MTU 8476",
     ] {
         assert!(text.contains(want), "{want:?} not in\n{text}");

@@ -48,10 +48,11 @@ const FLOWS: usize = 100;
 /// Routes in one TGW route table.
 const ROUTES: usize = 10_000;
 /// What one appliance announces at most: the TGW takes 1000 routes in per Connect BGP session
-/// (`tgw_connect::config::MAX_ROUTES_IN`, AWS's limit), and each appliance's second session of a
-/// peer also carries the VPC CIDR the appliance learned on the first (its speaker sends it back
-/// with the TGW's ASN in the AS_PATH, as FRR does without sender-side loop detection; the TGW
-/// counts it). With 1000 prefixes that session ends with Cease 6/1 (seen on 2026-12-04).
+/// (`tgw_connect::config::MAX_ROUTES_IN`, AWS's limit). When this was measured the appliance's
+/// second session of a peer also carried the VPC CIDR it learned on the first (sent back with
+/// the TGW's ASN in the AS_PATH, which the TGW counts), so 1000 ended that session with Cease
+/// 6/1 (2026-12-04). The appliance now announces its own prefixes only; 999 keeps the
+/// measured setup (eleven appliances).
 const PER_APPLIANCE_MAX: usize = 999;
 /// The TGW's first route table's kernel table (`tgw_connect::config::FIRST_TABLE_ID`).
 const TGW_TABLE: u32 = 100;

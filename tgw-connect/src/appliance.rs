@@ -5,8 +5,9 @@
 //!   per Connect peer:  gre-<peer> (TUN, <inside>.1/29, MTU 8476) ── GRE ──> TGW address
 //!   one BGP speaker:   two sessions per peer, to <inside>.2 and <inside>.3, local .1;
 //!                      eBGP with ebgp-multihop TTL 2 (AWS requires it), iBGP TTL 255;
-//!                      announces the site's prefixes; installs what the TGW sends into the
-//!                      main table (ECMP across peers and sessions, up to 8 paths)
+//!                      announces the site's prefixes and nothing it learned; installs
+//!                      what the TGW sends into the main table (ECMP across peers and
+//!                      sessions, up to 8 paths)
 //! ```
 //!
 //! What it does not do: AWS's rules (the TGW enforces them), IPv6.
@@ -93,6 +94,11 @@ impl Appliance {
                 n.local_address = Some(IpAddr::V4(me));
                 n.families = vec![Family::Ipv4Unicast];
                 n.graceful_restart_time = 0;
+                // The site's own prefixes only: what the TGW sent on one session (other sites,
+                // the VPC) never goes back on another, where it would carry the TGW's ASN and
+                // count towards the TGW's 1000 routes in (the exported FRR configuration has
+                // the same outbound prefix-list).
+                n.export_local_only = true;
                 if p.asn != p.tgw_asn {
                     n.ebgp_multihop = Some(p.ebgp_multihop);
                 }

@@ -2,8 +2,10 @@
 //! Connect attachment's peers as FRR `bgpd` configuration, in the shape of AWS's sample
 //! appliance configuration \[T5\]: per peer a GRE interface (`.1` of the inside /29, MTU 8476)
 //! and two neighbours, `.2` and `.3`, in the TGW's ASN; `ebgp-multihop 2` when the session is
-//! eBGP (the TGW requires it); the profile's keepalive/hold; the appliance's prefixes;
-//! multipath across the peers.
+//! eBGP (the TGW requires it); the profile's keepalive/hold; the appliance's prefixes, and an
+//! outbound prefix-list that lets only those out (an appliance that passed on what the TGW
+//! sent it would return other sites' routes with the TGW's ASN in the path, and those count
+//! towards the TGW's 1000 routes in); multipath across the peers.
 //!
 //! The GRE interfaces: on a kernel with `ip_gre` the header shows the `ip tunnel` commands; here
 //! the appliance node with `external_bgp = true` runs our userspace GRE device, whose TUN
@@ -18,6 +20,9 @@ use engine::model::Scenario;
 use crate::config::{ApplianceConfig, gre_ifname};
 use crate::inside_cidr;
 use crate::kind::query::ApplianceConfigOf;
+
+/// The outbound prefix-list: the appliance's own prefixes only.
+const TO_TGW: &str = "TO-TGW";
 
 /// The appliance whose peers belong to Connect attachment `attachment`, if any.
 fn find(scenario: &Scenario, attachment: &str) -> Option<ApplianceConfig> {
@@ -72,6 +77,13 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
         );
     }
     let _ = writeln!(s, "frr defaults traditional\n!");
+    if c.advertise.is_empty() {
+        let _ = writeln!(s, "ip prefix-list {TO_TGW} seq 5 deny any");
+    }
+    for (i, n) in c.advertise.iter().enumerate() {
+        let _ = writeln!(s, "ip prefix-list {TO_TGW} seq {} permit {n}", (i + 1) * 5);
+    }
+    let _ = writeln!(s, "!");
     let _ = writeln!(s, "router bgp {}", first.asn);
     let _ = writeln!(s, " bgp router-id {router_id}");
     let _ = writeln!(s, " no bgp ebgp-requires-policy");
@@ -98,6 +110,12 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
     let _ = writeln!(s, " !\n address-family ipv4 unicast");
     for n in &c.advertise {
         let _ = writeln!(s, "  network {n}");
+    }
+    for p in &peers {
+        let (_, tgw) = inside_cidr::addresses(p.inside_cidr);
+        for a in tgw {
+            let _ = writeln!(s, "  neighbor {a} prefix-list {TO_TGW} out");
+        }
     }
     let _ = writeln!(s, "  maximum-paths 8\n  maximum-paths ibgp 8");
     let _ = writeln!(s, " exit-address-family\n!");
