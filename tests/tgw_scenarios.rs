@@ -16,6 +16,8 @@
 //!   and dev are opened to each other;
 //! - two SD-WAN sites on two Connect attachments reach each other through the TGW, each
 //!   appliance hearing the other's prefix and never its own back;
+//! - VPN attachments hear their route table's routes: two VPN sites in one table learn each
+//!   other through the TGW, in tables kept apart neither learns of the other;
 //! - `hybridlab show LAB tgw1 routes|attachments|connect` on a running lab;
 //! - bad TGW configuration is refused by `hybridlab validate` naming the item; the appliance's
 //!   FRR configuration from `hybridlab cgw-config`.
@@ -129,6 +131,122 @@ fn two_sdwan_sites_reach_each_other_through_their_connect_attachments() {
     let record = run_in(&Workspace::new(), file, "fast", "tgw2sites");
     let names = passed(&record);
     assert_eq!(names.len(), 7, "every expectation passed: {names:?}");
+}
+
+/// `tgw-vpn-ecmp`'s topology with two different sites: cgw1 (AS 65001) announces 10.1.0.0/16,
+/// cgw2 (AS 65002) 10.2.0.0/16; `tables` is appended to the `[[tgw]]`.
+fn two_vpn_sites(name: &str, tables: &str) -> String {
+    let text = scenarios::shipped::find("tgw-vpn-ecmp").unwrap().text;
+    let topology = &text[..text.find("[[expect]]").expect("expectations")];
+    let mut s = topology
+        .replace("name = \"tgw-vpn-ecmp\"", &format!("name = \"{name}\""))
+        .replacen("vpn_ecmp = true", &format!("vpn_ecmp = true\n{tables}"), 1);
+    let cgw2 = s.find("name = \"cgw2\"").expect("cgw2");
+    let rest = s[cgw2..]
+        .replacen("asn = 65001", "asn = 65002", 1)
+        .replacen(
+            "advertise = [\"10.1.0.0/16\"]",
+            "advertise = [\"10.2.0.0/16\"]",
+            1,
+        )
+        .replacen(
+            "routes = [{ to = \"10.1.0.0/16\"",
+            "routes = [{ to = \"10.2.0.0/16\"",
+            1,
+        );
+    s.replace_range(cgw2.., &rest);
+    s.push_str(
+        r#"
+[[expect]]
+name = "cgw1 learns the VPC"
+within = "20s"
+check = "route"
+node = "cgw1"
+prefix = "10.0.0.0/16"
+
+[[expect]]
+name = "cgw2 learns the VPC"
+within = "20s"
+check = "route"
+node = "cgw2"
+prefix = "10.0.0.0/16"
+
+[[expect]]
+name = "the TGW has site 2"
+within = "20s"
+check = "tgw_route"
+node = "tgw1"
+route_table = "rt-vpc"
+prefix = "10.2.0.0/16"
+via = ["vpn2-t1", "vpn2-t2"]
+"#,
+    );
+    s
+}
+
+/// VPN attachments hear their route table's routes: in one table two VPN sites learn each
+/// other through the TGW (site to site over VPN, as on AWS); with a route table each that
+/// propagates only the VPC, neither learns of the other (no plain BGP re-advertisement from
+/// one VPN attachment to another past the route tables).
+#[test]
+fn vpn_attachments_hear_their_route_tables_only() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let one_table = two_vpn_sites(
+        "tgwvpn1",
+        "default_association = false\ndefault_propagation = false\n\
+         route_table = [{ name = \"rt-vpc\", associations = [\"att-vpc1\", \"vpn1\", \"vpn2\"], propagations = [\"att-vpc1\", \"vpn1\", \"vpn2\"] }]",
+    ) + r#"
+[[expect]]
+name = "in one table, site 1 learns site 2 through the TGW"
+after = "the TGW has site 2"
+within = "5s"
+check = "route"
+node = "cgw1"
+prefix = "10.2.0.0/16"
+
+[[expect]]
+name = "and site 2 learns site 1"
+after = "the TGW has site 2"
+within = "5s"
+check = "route"
+node = "cgw2"
+prefix = "10.1.0.0/16"
+"#;
+    let file = ws.file("tgwvpn1.toml", &one_table);
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwvpn1");
+    assert_eq!(passed(&record).len(), 5, "{:?}", passed(&record));
+
+    let apart = two_vpn_sites(
+        "tgwvpn2",
+        "default_association = false\ndefault_propagation = false\n\
+         route_table = [\n\
+           { name = \"rt-vpc\", associations = [\"att-vpc1\"], propagations = [\"vpn1\", \"vpn2\"] },\n\
+           { name = \"rt-site1\", associations = [\"vpn1\"], propagations = [\"att-vpc1\"] },\n\
+           { name = \"rt-site2\", associations = [\"vpn2\"], propagations = [\"att-vpc1\"] },\n\
+         ]",
+    ) + r#"
+[[expect]]
+name = "kept apart, site 1 never learns site 2"
+after = "the TGW has site 2"
+delay = "3s"
+check = "route"
+node = "cgw1"
+prefix = "10.2.0.0/16"
+present = false
+
+[[expect]]
+name = "nor site 2 site 1"
+after = "the TGW has site 2"
+delay = "3s"
+check = "route"
+node = "cgw2"
+prefix = "10.1.0.0/16"
+present = false
+"#;
+    let file = ws.file("tgwvpn2.toml", &apart);
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwvpn2");
+    assert_eq!(passed(&record).len(), 5, "{:?}", passed(&record));
 }
 
 /// `tgw-segmentation`'s topology with a timeline that changes its route tables at run time.

@@ -100,9 +100,9 @@ struct Shared {
     tables: std::sync::Mutex<Vec<ResolvedTable>>,
     peers: Vec<PeerRun>,
     /// The Connect speakers' export policy: what each Connect attachment hears.
-    shares: SharePolicy,
-    /// Each appliance's neighbor policy (the same on both speakers), to re-advertise.
-    connect_policies: BTreeMap<IpAddr, bgp::rib::PeerPolicy>,
+    connect_shares: SharePolicy,
+    /// The VPN speaker's: what each VPN attachment hears.
+    vpn_shares: SharePolicy,
     vpn: Vec<TunnelRun>,
     /// VPN tunnel name -> its interface.
     tunnel_ifnames: BTreeMap<String, String>,
@@ -163,6 +163,36 @@ async fn sync_originated(speakers: &[&Arc<Speaker>], current: &mut Originated, w
         }
     }
     *current = wanted;
+}
+
+/// [`sync_originated`] for speakers whose peers hear per-attachment shares: the shares are
+/// updated first (so new originations are exported by them), and a prefix that entered or
+/// left an attachment's share while its origination stayed the same is re-advertised to
+/// that attachment's peers (the speaker would not export it again by itself).
+async fn sync_shared(
+    speakers: &[&Arc<Speaker>],
+    policy: &SharePolicy,
+    shares: BTreeMap<String, BTreeSet<Prefix>>,
+    current: &mut Originated,
+    wanted: Originated,
+) {
+    let before = current.clone();
+    let moved = policy.update(shares);
+    sync_originated(speakers, current, wanted).await;
+    for (att, prefixes) in moved {
+        let unchanged = prefixes.iter().any(|p| {
+            p.to_ipv4_net()
+                .is_some_and(|n| before.contains_key(&n) && before.get(&n) == current.get(&n))
+        });
+        if !unchanged {
+            continue;
+        }
+        for (addr, peer_policy) in policy.peers_of(&att) {
+            for sp in speakers {
+                let _ = sp.set_neighbor_policy(addr, peer_policy.clone()).await;
+            }
+        }
+    }
 }
 
 /// A running transit gateway.
@@ -345,8 +375,10 @@ impl Tgw {
                 .await?,
             ))
         };
+        let vpn_shares = SharePolicy::default();
         let vpn_speaker = match &vpn {
             Some(v) if vpn_runs.iter().any(|r| r.customer_asn.is_some()) => {
+                let mut members = BTreeMap::new();
                 let vt = vgw::timers::of(config.profile);
                 let mut sc = SpeakerConfig::new(tgw.asn, specs[0].local_inside);
                 sc.timers = vt.bgp;
@@ -369,13 +401,22 @@ impl Tgw {
                         restart_after: Some(vt.max_prefix_restart),
                         warning_only: false,
                     });
+                    // What `recompute` originates from the attachment's route table only
+                    // (crate::export_policy): no plain re-advertisement from one VPN
+                    // attachment to another past the route tables.
+                    n.export_local_only = true;
+                    members.insert(
+                        IpAddr::V4(spec.remote_inside),
+                        (run.attachment.clone(), n.peer_policy()),
+                    );
                     sc.listen
                         .push(SocketAddr::new(IpAddr::V4(spec.local_inside), 179));
                     sc.neighbors.push(n);
                 }
                 let _ = v;
+                vpn_shares.set_members(members);
                 Some(Arc::new(
-                    Speaker::start(sc, Box::new(DefaultPolicy))
+                    Speaker::start(sc, Box::new(vpn_shares.clone()))
                         .await
                         .map_err(|e| GatewayError::Bgp(e.to_string()))?,
                 ))
@@ -470,13 +511,8 @@ impl Tgw {
         // Two speakers: A holds every peer's .2, B every peer's .3; one export policy for
         // both tells each appliance only its attachment's share (crate::export_policy).
         let t = crate::timers::bgp(config.profile);
-        let shares = SharePolicy::new(
-            peers
-                .iter()
-                .map(|p| (IpAddr::V4(p.appliance), p.attachment.clone()))
-                .collect(),
-        );
-        let mut connect_policies = BTreeMap::new();
+        let connect_shares = SharePolicy::default();
+        let mut connect_members = BTreeMap::new();
         let mut speakers = Vec::new();
         for which in 0..2 {
             let router_id = peers
@@ -510,17 +546,22 @@ impl Tgw {
                 // straight on to every other appliance, past the route tables (found by the
                 // tgw_scale benchmark: 5000 routes per appliance).
                 n.export_local_only = true;
-                connect_policies.insert(IpAddr::V4(p.appliance), n.peer_policy());
+                connect_members.insert(
+                    IpAddr::V4(p.appliance),
+                    (p.attachment.clone(), n.peer_policy()),
+                );
                 sc.neighbors.push(n);
             }
             if sc.neighbors.is_empty() {
                 continue;
             }
-            let sp = Speaker::start(sc, Box::new(shares.clone()))
+            let sp = Speaker::start(sc, Box::new(connect_shares.clone()))
                 .await
                 .map_err(|e| GatewayError::Bgp(e.to_string()))?;
             speakers.push(Arc::new(sp));
         }
+
+        connect_shares.set_members(connect_members);
 
         // The VPC route tables' routes towards the TGW.
         let mut vpc_fibs = Vec::new();
@@ -552,8 +593,8 @@ impl Tgw {
         let shared = Arc::new(Shared {
             config: config.clone(),
             tables: std::sync::Mutex::new(tables),
-            shares,
-            connect_policies,
+            connect_shares,
+            vpn_shares,
             peers,
             vpn: vpn_runs,
             tunnel_ifnames,
@@ -812,6 +853,7 @@ async fn recompute(
     let mut st = shared.state.lock().await;
     let mut to_connect = Originated::new();
     let mut shares: BTreeMap<String, BTreeSet<Prefix>> = BTreeMap::new();
+    let mut vpn_shares: BTreeMap<String, BTreeSet<Prefix>> = BTreeMap::new();
     let mut to_vpn = Originated::new();
     let mut to_dx = Originated::new();
     let path_of = |s: &Selection| {
@@ -853,19 +895,17 @@ async fn recompute(
                 }
             }
         }
-        if table
+        // Each VPN attachment hears its table's routes but its own (crate::export_policy).
+        for att in table
             .associations
             .iter()
-            .any(|a| tgw.attachment_kind(a) == Some(AttachmentKind::Vpn))
+            .filter(|a| tgw.attachment_kind(a) == Some(AttachmentKind::Vpn))
         {
+            let share = vpn_shares.entry(att.clone()).or_default();
             for s in &selections {
-                if !s.blackhole
-                    && !matches!(
-                        s.kind,
-                        routing::tgw::TgwRouteKind::Vpn | routing::tgw::TgwRouteKind::VpnOverDx
-                    )
-                {
-                    to_vpn.insert(s.prefix, path_of(s));
+                if !s.blackhole && !s.paths.iter().any(|c| &c.attachment == att) {
+                    share.insert(Prefix::from(s.prefix));
+                    to_vpn.entry(s.prefix).or_insert_with(|| path_of(s));
                 }
             }
         }
@@ -887,31 +927,24 @@ async fn recompute(
         sync_originated(&[sp], &mut st.originated_dx, to_dx).await;
     }
     if let Some(sp) = &vpn.speaker {
-        sync_originated(&[sp], &mut st.originated_vpn, to_vpn).await;
+        sync_shared(
+            &[sp],
+            &shared.vpn_shares,
+            vpn_shares,
+            &mut st.originated_vpn,
+            to_vpn,
+        )
+        .await;
     }
     let connect: Vec<&Arc<Speaker>> = speakers.iter().collect();
-    let before = st.originated.clone();
-    let moved = shared.shares.update(shares);
-    sync_originated(&connect, &mut st.originated, to_connect).await;
-    // A prefix that entered or left an attachment's share while its origination stayed the
-    // same was not exported again: re-advertise to that attachment's appliances.
-    for (att, prefixes) in moved {
-        let unchanged = prefixes.iter().any(|p| {
-            p.to_ipv4_net()
-                .is_some_and(|n| before.contains_key(&n) && before.get(&n) == st.originated.get(&n))
-        });
-        if !unchanged {
-            continue;
-        }
-        for p in shared.peers.iter().filter(|p| p.attachment == att) {
-            let addr = IpAddr::V4(p.appliance);
-            if let Some(policy) = shared.connect_policies.get(&addr) {
-                for sp in speakers {
-                    let _ = sp.set_neighbor_policy(addr, policy.clone()).await;
-                }
-            }
-        }
-    }
+    sync_shared(
+        &connect,
+        &shared.connect_shares,
+        shares,
+        &mut st.originated,
+        to_connect,
+    )
+    .await;
 }
 
 fn bad(message: impl Into<String>) -> ErrorBody {

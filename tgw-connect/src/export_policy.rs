@@ -1,23 +1,25 @@
-//! Which routes each Connect attachment hears: the routes of the route table it is associated
-//! with, less those that came from the attachment itself.
+//! Which routes each BGP attachment (Connect, VPN) hears: the routes of the route table it is
+//! associated with, less those that came from the attachment itself.
 //!
 //! ```text
-//!  recompute: per Connect attachment X, share(X) = table(X)'s selections not via X
-//!  speakers .2 / .3 originate  ∪ share(X)        (one origination per prefix)
+//!  recompute: per attachment X, share(X) = table(X)'s selections not via X
+//!  the speaker(s) originate    ∪ share(X)        (one origination per prefix)
 //!  export to a peer of X:      prefix ∈ share(X)  (this policy, on every export)
 //! ```
 //!
 //! AWS advertises a route table's routes to the BGP peers of the attachments associated with
-//! it (aws-behaviour.md §6), so two SD-WAN sites on two Connect attachments reach each other
-//! through the TGW. Not sending an attachment its own routes back is inferred (AWS does not
-//! say; an appliance would prefer its own route anyway, and eBGP loop detection drops it).
+//! it (aws-behaviour.md §6), so two SD-WAN sites on two Connect attachments, or two VPN sites,
+//! reach each other through the TGW, and sites in route tables kept apart do not even learn of
+//! each other. Not sending an attachment its own routes back is inferred (AWS does not say; a
+//! site would prefer its own route anyway, and eBGP loop detection drops it).
 //!
-//! The two speakers of the TGW carry every Connect peer, so what one attachment hears cannot
-//! be told apart by origination alone: the speakers originate the union of the shares, and
+//! One speaker carries the peers of several attachments (the Connect speakers `.2` and `.3`
+//! every Connect peer, the VPN speaker every tunnel), so what one attachment hears cannot be
+//! told apart by origination alone: the speakers originate the union of the shares, and
 //! [`SharePolicy`] (their export policy) passes a prefix to a peer only when it is in the share
 //! of that peer's attachment. When a prefix enters or leaves a share while its origination
 //! stays the same, the daemon asks the speaker to re-advertise to that attachment's peers
-//! ([`SharePolicy::update`] says which).
+//! ([`SharePolicy::update`] says which, [`SharePolicy::peers_of`] who).
 //!
 //! What it does not do: decide routes (`routing::tgw`) or talk to the speakers.
 
@@ -25,28 +27,45 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 
-use bgp::rib::{Candidate, PeerInfo, Policy, Verdict};
+use bgp::rib::{Candidate, PeerInfo, PeerPolicy, Policy, Verdict};
 use bgp::wire::Prefix;
 
-/// Each Connect attachment's share, and which attachment each appliance address is on.
+/// Each attachment's share, and which attachment each peer address is on (with the peer's
+/// neighbor policy, to re-advertise under).
 #[derive(Debug, Default)]
 struct Shares {
-    attachment_of: BTreeMap<IpAddr, String>,
+    members: BTreeMap<IpAddr, (String, PeerPolicy)>,
     share: BTreeMap<String, BTreeSet<Prefix>>,
 }
 
-/// The Connect speakers' export policy (cheap to clone: the shares are shared).
+/// A speaker's export policy (cheap to clone: the shares are shared).
 #[derive(Debug, Clone, Default)]
 pub struct SharePolicy(Arc<RwLock<Shares>>);
 
 impl SharePolicy {
-    /// A policy for the appliances at `attachment_of` (appliance inside address -> its
-    /// Connect attachment); every share starts empty.
-    pub fn new(attachment_of: BTreeMap<IpAddr, String>) -> SharePolicy {
+    /// A policy for the peers in `members` (peer address -> its attachment and its neighbor
+    /// policy); every share starts empty.
+    pub fn new(members: BTreeMap<IpAddr, (String, PeerPolicy)>) -> SharePolicy {
         SharePolicy(Arc::new(RwLock::new(Shares {
-            attachment_of,
+            members,
             share: BTreeMap::new(),
         })))
+    }
+
+    /// Sets the peers (known once their neighbors are configured, after the speaker that
+    /// holds this policy was made).
+    pub fn set_members(&self, members: BTreeMap<IpAddr, (String, PeerPolicy)>) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).members = members;
+    }
+
+    /// The peers of `attachment`, with their neighbor policies.
+    pub fn peers_of(&self, attachment: &str) -> Vec<(IpAddr, PeerPolicy)> {
+        let s = self.0.read().unwrap_or_else(|p| p.into_inner());
+        s.members
+            .iter()
+            .filter(|(_, (a, _))| a == attachment)
+            .map(|(addr, (_, policy))| (*addr, policy.clone()))
+            .collect()
     }
 
     /// Replaces every share; returns, per attachment, the prefixes that entered or left its
@@ -74,9 +93,9 @@ impl SharePolicy {
     /// Whether `prefix` may go to the appliance at `to`.
     pub fn permits(&self, to: IpAddr, prefix: Prefix) -> bool {
         let s = self.0.read().unwrap_or_else(|p| p.into_inner());
-        match s.attachment_of.get(&to) {
-            Some(a) => s.share.get(a).is_some_and(|p| p.contains(&prefix)),
-            // Not a Connect appliance: not ours to restrict.
+        match s.members.get(&to) {
+            Some((a, _)) => s.share.get(a).is_some_and(|p| p.contains(&prefix)),
+            // Not a peer of an attachment: not ours to restrict.
             None => true,
         }
     }
@@ -109,9 +128,11 @@ mod tests {
         let a: IpAddr = "169.254.6.1".parse().unwrap();
         let b: IpAddr = "169.254.7.1".parse().unwrap();
         let policy = SharePolicy::new(BTreeMap::from([
-            (a, "connect1".to_string()),
-            (b, "connect2".to_string()),
+            (a, ("connect1".to_string(), PeerPolicy::default())),
+            (b, ("connect2".to_string(), PeerPolicy::default())),
         ]));
+        assert_eq!(policy.peers_of("connect2").len(), 1);
+        assert_eq!(policy.peers_of("connect2")[0].0, b);
         // Site 1 (10.1/16 on connect1) and site 2 (10.2/16 on connect2) in one table.
         policy.update(BTreeMap::from([
             ("connect1".to_string(), set(&["10.0.0.0/16", "10.2.0.0/16"])),
