@@ -11,6 +11,8 @@
 //!  daemon       the TGW: one namespace, a kernel table per route table selected by input
 //!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3,
 //!               VPN tunnels, DX gateway backbone sessions
+//!  transport    a Connect over Direct Connect: the DX-learned routes that carry the TGW's own
+//!               GRE to appliances on premises (its main table)
 //!  appliance    the SD-WAN appliance: GRE devices to the TGW, BGP to .2 and .3 of each peer
 //!  export       the appliance side of a Connect peer as FRR configuration (cgw-config)
 //!  kind         the `tgw` and `appliance` scenario kinds, their checks and queries
@@ -22,8 +24,8 @@
 //! gateways' view) and the tunnel bundle of `gateway`; Direct Connect gateway attachments are
 //! the `dxgw` package's associations.
 //!
-//! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, a Connect
-//! attachment over a DX transport attachment, route table changes at run time.
+//! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, route table
+//! changes at run time.
 
 pub mod appliance;
 pub mod config;
@@ -33,5 +35,6 @@ pub mod inside_cidr;
 pub mod kind;
 pub mod tables;
 pub mod timers;
+pub mod transport;
 
 pub use config::{ApplianceConfig, TgwConfig};
