@@ -35,19 +35,19 @@
 //! - A TGW association's allowed prefixes are announced to the VIFs as written and "used to
 //!   route traffic from on-premises to AWS into the transit gateway" \[D8\]: each is a route in
 //!   the main table (protocol `gateway::fib::PROTO_GATEWAY`) towards the TGW's backbone
-//!   address, installed at start (the speaker's own origination of them is never a kernel
-//!   route, and the TGW does not announce, say, its CIDR block, which a Connect attachment over
-//!   this DX gateway needs: `tgw_connect::transport`). Several TGW associations allowing the
-//!   same prefix: ECMP over them (inferred). A VIF route for exactly an allowed prefix loses to
-//!   it in the kernel (inferred: the prefix is AWS's).
+//!   address. The speaker's own origination of them is never a kernel route, and the TGW does
+//!   not announce, say, its CIDR block, which a Connect attachment over this DX gateway needs
+//!   (`tgw_connect::transport`). Installed at start and again each time a TGW association's
+//!   session comes up (setting the backbone link down flushes them). Several TGW associations
+//!   allowing the same prefix: ECMP over them (inferred). A VIF route for exactly an allowed
+//!   prefix loses to it in the kernel (inferred: the prefix is AWS's).
 //! - A VLAN mismatch: frames with a VID no VIF of the connection has are dropped by the trunk
 //!   (so no ARP and no BGP, as on a real DX); the daemon reports `dx.vlan_mismatch` naming the
 //!   VLAN seen and the VLANs configured, on each change and every 3 s while it persists.
 //!
 //! What it does not do: create the cross-connect or backbone veths (the engine does), IPv6
-//! sessions, public VIFs, the TGW side of a transit VIF (the TGW comes with issue #9: the
-//! association is configured and its allowed prefixes announced, its session waits for a peer).
-//! StartBgpFailoverTest / StopBgpFailoverTest are actions ([`crate::failover_test`]).
+//! sessions, public VIFs. StartBgpFailoverTest / StopBgpFailoverTest are actions
+//! ([`crate::failover_test`]).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -82,7 +82,7 @@ pub struct Dx {
     bfd: bfd::driver::Bfd,
     trunks: Arc<Vec<(String, VlanTrunk)>>,
     /// The TGW associations' allowed prefixes, routed into the TGWs.
-    allowed: KernelRoutes,
+    allowed: Arc<tokio::sync::Mutex<KernelRoutes>>,
     tasks: Vec<JoinHandle<()>>,
     _control: Option<control::Server>,
 }
@@ -155,6 +155,32 @@ fn vif_neighbor(vif: &Vif, t: &DxTimers, v6: bool) -> Result<Option<NeighborConf
         warning_only: false,
     });
     Ok(Some(n))
+}
+
+/// Puts the allowed-prefix routes back each time a TGW association's session comes up: the
+/// link it runs over may have been set down in between, which flushed them.
+async fn reassert_allowed(
+    speaker: Arc<Speaker>,
+    allowed: Arc<tokio::sync::Mutex<KernelRoutes>>,
+    wanted: BTreeMap<Ipv4Net, Target>,
+    associations: Vec<String>,
+) {
+    let mut rx = speaker.subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(e) => {
+                let up = matches!(&e.data, bgp::driver::SpeakerEvent::Up { neighbor, .. } if associations.contains(neighbor));
+                if !up {
+                    continue;
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return,
+        }
+        let mut f = allowed.lock().await;
+        f.forget();
+        f.sync(&wanted).await;
+    }
 }
 
 impl Dx {
@@ -261,10 +287,12 @@ impl Dx {
         // The TGW associations' allowed prefixes go into the TGWs (see the module docs).
         let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
         let mut allowed = KernelRoutes::new(netlink, netns::route::TABLE_MAIN, PROTO_GATEWAY);
-        let stats = allowed.sync(&allowed_routes(&config)).await;
+        let wanted = allowed_routes(&config);
+        let stats = allowed.sync(&wanted).await;
         if stats.failed > 0 {
             tracing::warn!(name = %config.name, "some allowed-prefix routes into a TGW were refused");
         }
+        let allowed = Arc::new(tokio::sync::Mutex::new(allowed));
 
         let builder = ServerBuilder::new(&config.name);
         let publisher = builder.publisher();
@@ -274,6 +302,20 @@ impl Dx {
         // BFD per VIF; a failure tears the VIF's BGP session down (RFC 5882 §4.3).
         let bfd = bfd::driver::Bfd::new();
         let mut tasks = Vec::new();
+        if !wanted.is_empty() {
+            tasks.push(tokio::spawn(reassert_allowed(
+                speaker.clone(),
+                allowed.clone(),
+                wanted,
+                config
+                    .gateways
+                    .iter()
+                    .flat_map(|g| &g.associations)
+                    .filter(|a| a.kind == AssociationKind::Tgw)
+                    .map(|a| a.name.clone())
+                    .collect(),
+            )));
+        }
         for (_, _, _, vif) in config.vifs().filter(|(_, _, _, v)| v.bfd) {
             let v6 = vif
                 .amazon_address_v6
@@ -350,13 +392,13 @@ impl Dx {
 
     /// Stops: BGP Cease, BFD AdminDown, the allowed-prefix routes removed, trunks joined
     /// (their TAPs go with them).
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         for t in &self.tasks {
             t.abort();
         }
         self.speaker.shutdown().await;
         self.bfd.shutdown().await;
-        self.allowed.clear().await;
+        self.allowed.lock().await.clear().await;
         if let Ok(trunks) = Arc::try_unwrap(self.trunks) {
             for (_, t) in trunks {
                 t.shutdown();
