@@ -272,7 +272,9 @@ impl NodeSpec for TgwDecl {
     fn setup(&self, topo: &Topology) -> NodeSetup {
         // The main table serves only what the TGW itself sends (GRE to appliances, BGP):
         // forwarded packets look up their attachment's route table and never fall through
-        // (crate::daemon). A transport VPC's CIDRs are reached over its attachment.
+        // (crate::daemon). A transport VPC's CIDRs are reached over its attachment; a
+        // Direct Connect transport's routes come and go with its BGP session, so the daemon
+        // keeps them (crate::transport).
         let mut routes = Vec::new();
         for (i, a) in self.vpc_attachments.iter().enumerate() {
             if !self.connects.iter().any(|c| c.transport == a.name) {
