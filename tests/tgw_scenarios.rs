@@ -18,6 +18,10 @@
 //!   appliance hearing the other's prefix and never its own back;
 //! - VPN attachments hear their route table's routes: two VPN sites in one table learn each
 //!   other through the TGW, in tables kept apart neither learns of the other;
+//! - `tgw-connect-over-dx` in both profiles: a Connect attachment over a DX gateway attachment
+//!   (the appliance on premises, its GRE over a transit VIF), three peers Established, Connect
+//!   ECMP, traffic both ways, p1's GRE cut and restored; a DX transport whose association does
+//!   not allow the TGW CIDR block is refused at `validate`;
 //! - `hybridlab show LAB tgw1 routes|attachments|connect` on a running lab;
 //! - bad TGW configuration is refused by `hybridlab validate` naming the item; the appliance's
 //!   FRR configuration from `hybridlab cgw-config`.
@@ -396,6 +400,66 @@ fn route_tables_change_at_run_time() {
         to_dev["loss"]["received"].as_u64().unwrap(),
     );
     assert!(received > 0 && received < sent, "{to_dev:#}");
+}
+
+/// A Connect attachment over a Direct Connect gateway attachment (issue #12).
+#[test]
+fn tgw_connect_over_dx_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgwcdxfast"), ("aws", "tgwcdxaws")] {
+        let record = run_in(&Workspace::new(), "tgw-connect-over-dx", profile, lab);
+        let names = passed(&record);
+        assert_eq!(names.len(), 14, "{profile}: {names:?}");
+        for want in [
+            "the TGW's GRE to the appliance rides the DX-learned 172.16.0.0/24",
+            "p1: both sessions (.2 and .3) Established",
+            "10.1.0.0/16: Connect ECMP over p1, p2, p3",
+            "traffic flows both ways",
+            "and back",
+            "p1 lost: 10.1.0.0/16 over p2 and p3",
+            "traffic stays on the others",
+            "p1 back in the ECMP set",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{profile}: {want} not in {names:?}"
+            );
+        }
+    }
+}
+
+/// A Connect attachment over DX needs the TGW CIDR block among its DX gateway association's
+/// allowed prefixes (or covered by one): refused at `validate`, naming the transport.
+#[test]
+fn a_connect_over_dx_needs_the_cidr_block_allowed() {
+    let text = scenarios::shipped::find("tgw-connect-over-dx")
+        .unwrap()
+        .text;
+    let allowed = "allowed_prefixes = [\"192.0.2.0/24\"]";
+    assert!(text.contains(allowed));
+    let ws = Workspace::new();
+    for (i, (to, ok)) in [
+        ("allowed_prefixes = [\"10.0.0.0/16\"]", false),
+        ("allowed_prefixes = [\"192.0.2.0/25\"]", false),
+        ("allowed_prefixes = [\"192.0.0.0/16\"]", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let file = ws.file(&format!("dx{i}.toml"), &text.replacen(allowed, to, 1));
+        let out = ws.run(&["validate", file.to_str().unwrap()]);
+        let e = String::from_utf8_lossy(&out.stderr);
+        if ok {
+            assert_eq!(out.status.code(), Some(0), "{to}: {}", describe(&out));
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{to}: {}", describe(&out));
+            assert!(
+                e.contains("tgw[0].connect[0].transport")
+                    && e.contains("TGW CIDR block 192.0.2.0/24"),
+                "{to}: {e}"
+            );
+        }
+    }
 }
 
 /// `tgw-connect`'s topology with a timeline cutting each of p1, p2, p3 in turn, `rounds` times.

@@ -32,15 +32,24 @@
 //! - Routing policy: [`crate::policy`]. The speaker installs its best routes into the main
 //!   table (protocol `bgp`), so traffic from the VGW towards on-premises leaves through the
 //!   chosen VIF.
+//! - A TGW association's allowed prefixes are announced to the VIFs as written and "used to
+//!   route traffic from on-premises to AWS into the transit gateway" \[D8\]: each is a route in
+//!   the main table (protocol `gateway::fib::PROTO_GATEWAY`) towards the TGW's backbone
+//!   address. The speaker's own origination of them is never a kernel route, and the TGW does
+//!   not announce, say, its CIDR block, which a Connect attachment over this DX gateway needs
+//!   (`tgw_connect::transport`). Installed at start and again each time a TGW association's
+//!   session comes up (setting the backbone link down flushes them). Several TGW associations
+//!   allowing the same prefix: ECMP over them (inferred). A VIF route for exactly an allowed
+//!   prefix loses to it in the kernel (inferred: the prefix is AWS's).
 //! - A VLAN mismatch: frames with a VID no VIF of the connection has are dropped by the trunk
 //!   (so no ARP and no BGP, as on a real DX); the daemon reports `dx.vlan_mismatch` naming the
 //!   VLAN seen and the VLANs configured, on each change and every 3 s while it persists.
 //!
 //! What it does not do: create the cross-connect or backbone veths (the engine does), IPv6
-//! sessions, public VIFs, the TGW side of a transit VIF (the TGW comes with issue #9: the
-//! association is configured and its allowed prefixes announced, its session waits for a peer).
-//! StartBgpFailoverTest / StopBgpFailoverTest are actions ([`crate::failover_test`]).
+//! sessions, public VIFs. StartBgpFailoverTest / StopBgpFailoverTest are actions
+//! ([`crate::failover_test`]).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -50,6 +59,8 @@ use bgp::rib::MaxPrefix;
 use bgp::wire::{Family, Prefix};
 use control::protocol::ErrorCode;
 use control::{ActionParams, ErrorBody, ServerBuilder, ShowParams};
+use gateway::fib::{KernelRoutes, PROTO_GATEWAY, Target};
+use ipnet::Ipv4Net;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -70,8 +81,34 @@ pub struct Dx {
     speaker: Arc<Speaker>,
     bfd: bfd::driver::Bfd,
     trunks: Arc<Vec<(String, VlanTrunk)>>,
+    /// The TGW associations' allowed prefixes, routed into the TGWs.
+    allowed: Arc<tokio::sync::Mutex<KernelRoutes>>,
     tasks: Vec<JoinHandle<()>>,
     _control: Option<control::Server>,
+}
+
+/// The main-table routes of the TGW associations' allowed prefixes: each towards the TGW's
+/// backbone address (several associations: ECMP).
+fn allowed_routes(config: &DxConfig) -> BTreeMap<Ipv4Net, Target> {
+    let mut out: BTreeMap<Ipv4Net, Target> = BTreeMap::new();
+    for a in config
+        .gateways
+        .iter()
+        .flat_map(|g| &g.associations)
+        .filter(|a| a.kind == AssociationKind::Tgw)
+    {
+        for p in &a.allowed_prefixes {
+            let hop = (a.peer_address, None);
+            if let Target::Via(hops) = out
+                .entry(p.trunc())
+                .or_insert_with(|| Target::Via(Vec::new()))
+                && !hops.contains(&hop)
+            {
+                hops.push(hop);
+            }
+        }
+    }
+    out
 }
 
 pub use crate::vif_stack::v6_name;
@@ -118,6 +155,32 @@ fn vif_neighbor(vif: &Vif, t: &DxTimers, v6: bool) -> Result<Option<NeighborConf
         warning_only: false,
     });
     Ok(Some(n))
+}
+
+/// Puts the allowed-prefix routes back each time a TGW association's session comes up: the
+/// link it runs over may have been set down in between, which flushed them.
+async fn reassert_allowed(
+    speaker: Arc<Speaker>,
+    allowed: Arc<tokio::sync::Mutex<KernelRoutes>>,
+    wanted: BTreeMap<Ipv4Net, Target>,
+    associations: Vec<String>,
+) {
+    let mut rx = speaker.subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(e) => {
+                let up = matches!(&e.data, bgp::driver::SpeakerEvent::Up { neighbor, .. } if associations.contains(neighbor));
+                if !up {
+                    continue;
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return,
+        }
+        let mut f = allowed.lock().await;
+        f.forget();
+        f.sync(&wanted).await;
+    }
 }
 
 impl Dx {
@@ -221,6 +284,16 @@ impl Dx {
                 .map_err(|e| GatewayError::Bgp(e.to_string()))?,
         );
 
+        // The TGW associations' allowed prefixes go into the TGWs (see the module docs).
+        let netlink = netns::Netlink::open_current().map_err(GatewayError::netns("netlink"))?;
+        let mut allowed = KernelRoutes::new(netlink, netns::route::TABLE_MAIN, PROTO_GATEWAY);
+        let wanted = allowed_routes(&config);
+        let stats = allowed.sync(&wanted).await;
+        if stats.failed > 0 {
+            tracing::warn!(name = %config.name, "some allowed-prefix routes into a TGW were refused");
+        }
+        let allowed = Arc::new(tokio::sync::Mutex::new(allowed));
+
         let builder = ServerBuilder::new(&config.name);
         let publisher = builder.publisher();
         let changed = Arc::new(tokio::sync::Notify::new());
@@ -229,6 +302,20 @@ impl Dx {
         // BFD per VIF; a failure tears the VIF's BGP session down (RFC 5882 §4.3).
         let bfd = bfd::driver::Bfd::new();
         let mut tasks = Vec::new();
+        if !wanted.is_empty() {
+            tasks.push(tokio::spawn(reassert_allowed(
+                speaker.clone(),
+                allowed.clone(),
+                wanted,
+                config
+                    .gateways
+                    .iter()
+                    .flat_map(|g| &g.associations)
+                    .filter(|a| a.kind == AssociationKind::Tgw)
+                    .map(|a| a.name.clone())
+                    .collect(),
+            )));
+        }
         for (_, _, _, vif) in config.vifs().filter(|(_, _, _, v)| v.bfd) {
             let v6 = vif
                 .amazon_address_v6
@@ -287,6 +374,7 @@ impl Dx {
             speaker,
             bfd,
             trunks,
+            allowed,
             tasks,
             _control: control,
         })
@@ -302,13 +390,15 @@ impl Dx {
         &self.config
     }
 
-    /// Stops: BGP Cease, BFD AdminDown, trunks joined (their TAPs go with them).
+    /// Stops: BGP Cease, BFD AdminDown, the allowed-prefix routes removed, trunks joined
+    /// (their TAPs go with them).
     pub async fn shutdown(self) {
         for t in &self.tasks {
             t.abort();
         }
         self.speaker.shutdown().await;
         self.bfd.shutdown().await;
+        self.allowed.lock().await.clear().await;
         if let Ok(trunks) = Arc::try_unwrap(self.trunks) {
             for (_, t) in trunks {
                 t.shutdown();
@@ -466,5 +556,81 @@ impl gateway::daemon::Daemon for Dx {
 
     async fn shutdown(self) {
         Dx::shutdown(self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(associations: &str) -> DxConfig {
+        DxConfig::from_toml(&format!(
+            r#"
+name = "dx1"
+profile = "fast"
+[[connection]]
+name = "dxcon1"
+interface = "xc0"
+[[connection.vif]]
+name = "vif-a"
+type = "transit"
+vlan = 100
+gateway = "dxgw1"
+customer_asn = 65000
+amazon_address = "169.254.100.1/30"
+customer_address = "169.254.100.2/30"
+auth_key = "s3cretMD5key"
+[[gateway]]
+name = "dxgw1"
+{associations}
+"#
+        ))
+        .unwrap()
+    }
+
+    /// A TGW association over backbone /30 `100.65.<n>.0`.
+    fn tgw(name: &str, n: u8, allowed: &str) -> String {
+        format!(
+            r#"
+[[gateway.association]]
+name = "{name}"
+kind = "tgw"
+asn = 64512
+local_address = "100.65.{n}.1"
+peer_address = "100.65.{n}.2"
+allowed_prefixes = [{allowed}]
+"#
+        )
+    }
+
+    #[test]
+    fn tgw_allowed_prefixes_are_routed_into_the_tgw() {
+        let c = config(&tgw("tgw1", 0, r#""192.0.2.0/24", "10.0.0.0/16""#));
+        let r = allowed_routes(&c);
+        let via = Target::Via(vec![(Ipv4Addr::new(100, 65, 0, 2), None)]);
+        let want: BTreeMap<Ipv4Net, Target> = [
+            ("10.0.0.0/16".parse().unwrap(), via.clone()),
+            ("192.0.2.0/24".parse().unwrap(), via),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(r, want);
+    }
+
+    #[test]
+    fn two_tgws_allowing_one_prefix_share_it() {
+        let c = config(&format!(
+            "{}{}",
+            tgw("tgw1", 0, r#""10.0.0.0/8""#),
+            tgw("tgw2", 1, r#""10.0.0.0/8""#)
+        ));
+        let r = allowed_routes(&c);
+        assert_eq!(
+            r.get(&"10.0.0.0/8".parse().unwrap()),
+            Some(&Target::Via(vec![
+                (Ipv4Addr::new(100, 65, 0, 2), None),
+                (Ipv4Addr::new(100, 65, 1, 2), None),
+            ]))
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! - a Connect peer's inside CIDR: [`crate::inside_cidr`] (a /29 of 169.254.0.0/16, not
 //!   reserved, unique across the TGW) \[T4\];
 //! - at most 4 Connect peers per Connect attachment \[T3\];
-//! - a Connect attachment's transport is a VPC attachment of the same TGW \[T2\];
+//! - a Connect attachment's transport is a VPC or a Direct Connect gateway attachment of the
+//!   same TGW \[T2\] (that a DX transport's association allows the TGW CIDR block needs the
+//!   DX gateway's node: `kind::tgw` checks it at `validate`);
 //! - the TGW address of a peer lies in the TGW CIDR block; (peer address, TGW address) is
 //!   unique \[T7\];
 //! - no static route to a Connect attachment \[T2\];
@@ -92,7 +94,7 @@ pub struct TgwDecl {
     #[serde(default, rename = "vpn_attachment")]
     pub vpn_attachments: Vec<toml::Value>,
     /// Direct Connect gateway attachments, by the DX gateway's name (a `[[dxgw.gateway]]`
-    /// associated with this TGW: `association = [{ vgw = "tgw1" }]`).
+    /// associated with this TGW: `association = [{ tgw = "tgw1" }]`).
     #[serde(default, rename = "dx_attachment")]
     pub dx_attachments: Vec<DxAttachmentDecl>,
     /// Where it was declared.
@@ -124,13 +126,14 @@ pub struct VpcAttachmentDecl {
     pub vpc_routes: Vec<Ipv4Net>,
 }
 
-/// A Connect attachment over a VPC attachment.
+/// A Connect attachment over a VPC or Direct Connect gateway attachment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectDecl {
     /// Attachment name.
     pub name: String,
-    /// The transport attachment (a VPC attachment's name).
+    /// The transport attachment: a VPC attachment's name, or a Direct Connect gateway
+    /// attachment's (the appliance is then on premises, behind a transit VIF).
     pub transport: String,
     /// The `[[appliance]]` node at the far end of its peers (none: bring your own, e.g. FRR).
     #[serde(default)]
@@ -434,22 +437,21 @@ impl TgwDecl {
                 v
             };
             match self.attachment_kind(&c.transport) {
-                Some(AttachmentKind::Vpc) => {}
-                Some(k @ (AttachmentKind::Connect | AttachmentKind::Vpn | AttachmentKind::DxGateway)) => out.push(Problem::new(
+                Some(AttachmentKind::Vpc | AttachmentKind::DxGateway) => {}
+                Some(k @ (AttachmentKind::Connect | AttachmentKind::Vpn)) => out.push(Problem::new(
                     at(vec![Key("transport")]),
                     format!(
-                        "{:?} is a {} attachment: a Connect attachment's transport is a VPC attachment here (a Direct Connect transport is not built)",
+                        "{:?} is a {} attachment: a Connect attachment's transport is a VPC or a Direct Connect gateway attachment",
                         c.transport,
-                        match k {
-                            AttachmentKind::Vpn => "VPN",
-                            AttachmentKind::DxGateway => "Direct Connect gateway",
-                            _ => "Connect",
-                        }
+                        if k == AttachmentKind::Vpn { "VPN" } else { "Connect" }
                     ),
                 )),
                 None => out.push(Problem::new(
                     at(vec![Key("transport")]),
-                    format!("no VPC attachment {:?} on this transit gateway", c.transport),
+                    format!(
+                        "no VPC or Direct Connect gateway attachment {:?} on this transit gateway",
+                        c.transport
+                    ),
                 )),
             }
             if c.peers.len() > MAX_PEERS {
@@ -588,6 +590,51 @@ impl TgwDecl {
                         ),
                     ));
                 }
+            }
+        }
+        out
+    }
+}
+
+impl TgwDecl {
+    /// The Connect attachments whose transport is Direct Connect gateway attachment `dx`.
+    pub fn connects_over(&self, dx: &str) -> impl Iterator<Item = &ConnectDecl> {
+        self.connects.iter().filter(move |c| {
+            c.transport == dx && self.attachment_kind(dx) == Some(AttachmentKind::DxGateway)
+        })
+    }
+
+    /// A Connect attachment over Direct Connect needs the TGW CIDR block among the allowed
+    /// prefixes of its DX gateway's association with this TGW: they are what the DX gateway
+    /// announces to on premises \[D7, D8\], so without it the appliance learns no route to
+    /// the TGW's GRE addresses. AWS's Connect documentation \[T2\] asks for the CIDR block to be
+    /// advertised that way; that an allowed prefix may also cover it (a shorter prefix, as any
+    /// TGW allowed prefix is announced as written) is inferred, as is refusing the Connect
+    /// attachment (AWS accepts it and the peers simply stay down).
+    ///
+    /// `allowed` holds each association's DX gateway and its allowed prefixes (defaults
+    /// applied); a DX attachment without an association is reported elsewhere.
+    pub fn check_dx_transports(&self, allowed: &[(String, Vec<Ipv4Net>)]) -> Vec<Problem> {
+        let mut out = Vec::new();
+        for (ci, c) in self.connects.iter().enumerate() {
+            if self.attachment_kind(&c.transport) != Some(AttachmentKind::DxGateway) {
+                continue;
+            }
+            for (gateway, prefixes) in allowed.iter().filter(|(g, _)| *g == c.transport) {
+                if prefixes.iter().any(|p| p.contains(&self.cidr_block)) {
+                    continue;
+                }
+                let list: Vec<String> = prefixes.iter().map(ToString::to_string).collect();
+                out.push(Problem::new(
+                    vec![Seg::Key("connect"), Seg::Index(ci), Seg::Key("transport")],
+                    format!(
+                        "Connect attachment {} runs over Direct Connect gateway {gateway}, whose association with {} allows [{}]: add the TGW CIDR block {} (or a prefix covering it) to the association's allowed_prefixes, or on premises learns no route to the TGW's GRE addresses",
+                        c.name,
+                        self.name,
+                        list.join(", "),
+                        self.cidr_block
+                    ),
+                ));
             }
         }
         out

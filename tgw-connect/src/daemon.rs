@@ -35,6 +35,12 @@
 //!   table decides ECMP with the TGW's VPN ECMP option.
 //! - Direct Connect gateway attachments: iBGP in the TGW's ASN with each DX location router
 //!   over its backbone link (the `dxgw` daemon treats the TGW like an associated VGW).
+//! - A Connect attachment over a DX gateway attachment \[T2\]: the appliance is on premises;
+//!   its GRE arrives over the backbone link (to a TGW address on lo: delivered locally before
+//!   any policy rule), and the TGW's own GRE back follows the main-table routes
+//!   [`crate::transport::main_routes`] picks from what the DX backbone session learned (the
+//!   longest on-premises prefix covering each such peer's address), kept equal to it at every
+//!   recompute.
 //! - What a peer hears: the routes of its attachment's route table that did not come from an
 //!   attachment of its own type, with their AS_PATH (so a customer's loop detection drops its
 //!   own prefixes, as on AWS).
@@ -133,6 +139,8 @@ struct TunnelRun {
 struct State {
     fibs: Vec<KernelRoutes>,
     selections: BTreeMap<String, Vec<Selection>>,
+    /// The main-table routes of the Connect peers over Direct Connect (none without them).
+    transport: Option<KernelRoutes>,
     /// What each kind of peer was sent, with the AS_PATH it was sent with.
     originated: Originated,
     originated_vpn: Originated,
@@ -590,6 +598,20 @@ impl Tgw {
                     .map_err(gerr("netlink"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Connect peers over Direct Connect: their GRE's routes in the main table.
+        let transport = if config
+            .dx
+            .iter()
+            .any(|d| tgw.connects_over(&d.attachment).next().is_some())
+        {
+            Some(KernelRoutes::new(
+                netns::Netlink::open_current().map_err(gerr("netlink"))?,
+                netns::route::TABLE_MAIN,
+                PROTO_TGW,
+            ))
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             config: config.clone(),
             tables: std::sync::Mutex::new(tables),
@@ -600,6 +622,7 @@ impl Tgw {
             tunnel_ifnames,
             state: Mutex::new(State {
                 fibs,
+                transport,
                 selections: BTreeMap::new(),
                 originated: Originated::new(),
                 originated_vpn: Originated::new(),
@@ -675,6 +698,9 @@ impl Tgw {
         {
             let mut st = self.shared.state.lock().await;
             for f in &mut st.fibs {
+                f.clear().await;
+            }
+            if let Some(f) = &mut st.transport {
                 f.clear().await;
             }
         }
@@ -851,6 +877,16 @@ async fn recompute(
         preference: TunnelPreference::new(tgw.seed),
     };
     let mut st = shared.state.lock().await;
+    if let Some(fib) = &mut st.transport {
+        let wanted = crate::transport::main_routes(tgw, &shared.config.dx, &vpn_paths);
+        let stats = fib.sync(&wanted).await;
+        if stats.replaced + stats.removed > 0 {
+            publisher.publish(
+                "tgw.transport_routes",
+                json!({ "routes": wanted.keys().map(ToString::to_string).collect::<Vec<_>>(), "changed": stats.replaced, "removed": stats.removed }),
+            );
+        }
+    }
     let mut to_connect = Originated::new();
     let mut shares: BTreeMap<String, BTreeSet<Prefix>> = BTreeMap::new();
     let mut vpn_shares: BTreeMap<String, BTreeSet<Prefix>> = BTreeMap::new();
@@ -1124,8 +1160,26 @@ fn register(
             for sp in &sps {
                 neighbors.extend(sp.neighbors().await.map_err(|e| bad(e.to_string()))?);
             }
+            // The main-table routes of the peers over Direct Connect (crate::transport).
+            let over_dx = sh
+                .state
+                .lock()
+                .await
+                .transport
+                .as_ref()
+                .map(|f| f.installed().clone())
+                .unwrap_or_default();
             let mut out = serde_json::Map::new();
             for p in &sh.peers {
+                let transport = sh
+                    .config
+                    .tgw
+                    .connects
+                    .iter()
+                    .find(|c| c.name == p.attachment)
+                    .map(|c| c.transport.clone())
+                    .unwrap_or_default();
+                let dx = sh.config.tgw.attachment_kind(&transport) == Some(AttachmentKind::DxGateway);
                 let sessions: Vec<Value> = p
                     .speakers
                     .iter()
@@ -1163,6 +1217,14 @@ fn register(
                     "established": established,
                     "interface": gre_ifname(&p.name),
                     "gre": gre,
+                    "transport": transport,
+                    // Over Direct Connect: the DX-learned prefix that carries our GRE to the
+                    // appliance (null: none yet, so the peer cannot come up).
+                    "transport_route": if dx {
+                        json!(crate::transport::route_to(&over_dx, p.peer_address).map(|n| n.to_string()))
+                    } else {
+                        Value::Null
+                    },
                 });
             }
             Ok(Value::Object(out))

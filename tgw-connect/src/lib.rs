@@ -12,8 +12,10 @@
 //!  daemon       the TGW: one namespace, a kernel table per route table selected by input
 //!               interface (policy rules), GRE devices per Connect peer, BGP speakers .2/.3,
 //!               VPN tunnels, DX gateway backbone sessions
+//!  transport    a Connect over Direct Connect: the DX-learned routes that carry the TGW's own
+//!               GRE to appliances on premises (its main table)
 //!  appliance    the SD-WAN appliance: GRE devices to the TGW, BGP to .2 and .3 of each peer
-//!  export_policy which routes each Connect attachment hears (its table's, not its own)
+//!  export_policy which routes each Connect or VPN attachment hears (its table's, not its own)
 //!  export       the appliance side of a Connect peer as FRR configuration (cgw-config)
 //!  kind         the `tgw` and `appliance` scenario kinds, their checks and queries
 //! ```
@@ -24,8 +26,8 @@
 //! gateways' view) and the tunnel bundle of `gateway`; Direct Connect gateway attachments are
 //! the `dxgw` package's associations.
 //!
-//! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, a Connect
-//! attachment over a DX transport attachment, associations changed at run time.
+//! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, associations
+//! changed at run time.
 
 pub mod appliance;
 pub mod config;
@@ -37,5 +39,6 @@ pub mod kind;
 pub mod route_changes;
 pub mod tables;
 pub mod timers;
+pub mod transport;
 
 pub use config::{ApplianceConfig, TgwConfig};

@@ -205,6 +205,15 @@ impl KernelRoutes {
         }
     }
 
+    /// Forgets what it installed, so the next [`KernelRoutes::sync`] checks every wanted route
+    /// with the kernel again: one still there carries our protocol and is taken over in place
+    /// (as after a restart), one gone (a link set down flushes the routes through it) is added
+    /// back. For a caller that knows its routes may have been removed behind its back.
+    pub fn forget(&mut self) {
+        self.installed.clear();
+        self.held.clear();
+    }
+
     /// Removes every route this instance installed.
     pub async fn clear(&mut self) -> SyncStats {
         self.sync(&BTreeMap::new()).await

@@ -1,7 +1,8 @@
 //! `fib::KernelRoutes` never replaces a route it did not install: a foreign route holds its
 //! prefix (and survives the gateway's withdrawal) until it goes, then the gateway claims it; a
-//! route carrying the gateway's own protocol is an earlier run's and is taken over. In a
-//! namespace of its own (needs root).
+//! route carrying the gateway's own protocol is an earlier run's and is taken over; after
+//! `forget`, a sync puts back what was removed behind its back. In namespaces of their own
+//! (needs root).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -124,4 +125,58 @@ async fn foreign_routes_hold_their_prefix_and_an_earlier_runs_are_taken_over() {
     assert_eq!((stats.replaced, stats.held), (1, 0), "{stats:?}");
     let dflt = assert_only_via(&nl, "0.0.0.0/0", gw(2)).await;
     assert_eq!(dflt.protocol, PROTO_GATEWAY);
+}
+
+/// After `forget`, a sync puts back what was removed behind the instance's back (a link set
+/// down flushes the routes through it) and takes over in place what is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_then_sync_puts_back_what_went_behind_our_back() {
+    let names = ["hl-hxfibfgt-a", "hl-hxfibfgt-b"];
+    let _cleanup = Cleanup(names.to_vec());
+    let dir = NetnsDir::system();
+    let a = Netns::create(&dir, names[0]).unwrap();
+    let b = Netns::create(&dir, names[1]).unwrap();
+    let nl = Netlink::open(&a).unwrap();
+    nl.add_veth(
+        VethEnd { ns: &a, name: "ab" },
+        VethEnd { ns: &b, name: "ba" },
+        VethOptions {
+            mtu: None,
+            up: false,
+        },
+    )
+    .await
+    .unwrap();
+    nl.set_link_up(LinkId::Name("ab"), true).await.unwrap();
+    nl.add_address(LinkId::Name("ab"), "10.84.0.1/24".parse().unwrap())
+        .await
+        .unwrap();
+    let mut fib = KernelRoutes::new(nl.clone(), TABLE_MAIN, PROTO_GATEWAY);
+    let wanted: BTreeMap<Ipv4Net, Target> = [
+        (p("10.1.0.0/16"), via("10.84.0.2")),
+        (p("10.2.0.0/16"), via("10.84.0.3")),
+    ]
+    .into();
+    assert_eq!(fib.sync(&wanted).await.replaced, 2);
+    // One goes behind its back: a plain sync trusts its bookkeeping and does nothing.
+    nl.del_route(
+        &Route::new("10.1.0.0/16".parse().unwrap())
+            .via(gw(2))
+            .protocol(PROTO_GATEWAY),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fib.sync(&wanted).await.replaced, 0);
+    assert!(main_routes(&nl, "10.1.0.0/16").await.is_empty());
+    // After forget: the missing one is added, the present one taken over, nothing held.
+    fib.forget();
+    let stats = fib.sync(&wanted).await;
+    assert_eq!(
+        (stats.replaced, stats.held, stats.failed),
+        (2, 0, 0),
+        "{stats:?}"
+    );
+    assert_only_via(&nl, "10.1.0.0/16", gw(2)).await;
+    assert_only_via(&nl, "10.2.0.0/16", gw(3)).await;
+    assert_eq!(fib.clear().await.removed, 2);
 }

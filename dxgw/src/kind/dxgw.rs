@@ -4,8 +4,9 @@
 //! VLANs), and one backbone /30 per VGW association.
 //!
 //! The daemon is `hybridlab daemon dxgw --config daemon.json` ([`crate::daemon::Dx`]); it
-//! answers `vgw::kind::query::DirectConnectPeersOf` (the VGW's `direct_connect` sessions) and
-//! [`super::query::VifsFor`] (the customer's view).
+//! answers `vgw::kind::query::DirectConnectPeersOf` (the VGW's `direct_connect` sessions),
+//! `vgw::kind::query::AllowedPrefixesOf` (an association's allowed prefixes, for the TGW's
+//! Connect-over-DX check) and [`super::query::VifsFor`] (the customer's view).
 //!
 //! What it does not do: decide routes (the daemon does) or hold keys in anything that prints
 //! them.
@@ -21,7 +22,7 @@ use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
 use vgw::config::DxPeer;
-use vgw::kind::query::DirectConnectPeersOf;
+use vgw::kind::query::{AllowedPrefixes, AllowedPrefixesOf, DirectConnectPeersOf, VgwFacts};
 
 use super::node::DxLocation;
 use super::plan::{self, backbone, xc_ifname};
@@ -166,6 +167,22 @@ impl NodeSpec for DxLocation {
                 })
                 .collect();
             (!peers.is_empty()).then_some(peers)
+        });
+        question.answer::<AllowedPrefixesOf>(|q| {
+            let out: Vec<AllowedPrefixes> = backbone(self)
+                .into_iter()
+                .filter(|(_, target, _, _)| *target == q.target)
+                .map(|(gateway, target, _, allowed)| AllowedPrefixes {
+                    gateway,
+                    // Not given: the gateway's VPC CIDRs, as `plan::dx_config` defaults them.
+                    prefixes: allowed.unwrap_or_else(|| {
+                        topo.ask_node(&target, &VgwFacts)
+                            .map(|f| f.vpc_cidrs)
+                            .unwrap_or_default()
+                    }),
+                })
+                .collect();
+            (!out.is_empty()).then_some(out)
         });
         question.answer::<VifsFor>(|q| {
             if !self.connections.iter().any(|c| c.router == q.router) {

@@ -136,10 +136,20 @@ fn bad_configurations_table() {
             "Connect attachment",
         ),
         (
+            "transport is a VPN attachment",
+            |t| {
+                t.vpn_attachments
+                    .push(toml::from_str("name = \"vpn1\"\ncgw = \"cgw1\"").unwrap());
+                t.connects[0].transport = "vpn1".into();
+            },
+            "connect[0].transport",
+            "is a VPN attachment",
+        ),
+        (
             "unknown transport",
             |t| t.connects[0].transport = "nope".into(),
             "connect[0].transport",
-            "no VPC attachment",
+            "no VPC or Direct Connect gateway attachment",
         ),
         (
             "TGW address outside the CIDR block",
@@ -187,6 +197,69 @@ fn bad_configurations_table() {
             "{what}: want {item} ~ {words:?}, got {p:?}"
         );
     }
+}
+
+/// `base()` plus a Connect attachment over Direct Connect gateway attachment `dxgw1`.
+fn over_dx() -> TgwDecl {
+    let mut t = base();
+    t.dx_attachments.push(DxAttachmentDecl {
+        name: "dxgw1".into(),
+    });
+    t.connects.push(ConnectDecl {
+        name: "connect-dx".into(),
+        transport: "dxgw1".into(),
+        appliance: None,
+        peers: vec![PeerDecl {
+            name: "d1".into(),
+            inside_cidr: "169.254.7.0/29".parse().unwrap(),
+            peer_address: Ipv4Addr::new(172, 16, 0, 10),
+            tgw_address: None,
+            peer_asn: Some(65010),
+        }],
+    });
+    t
+}
+
+#[test]
+fn a_direct_connect_gateway_attachment_is_a_transport() {
+    let t = over_dx();
+    assert_eq!(problems(&t), Vec::new());
+    assert_eq!(t.connects_over("dxgw1").count(), 1);
+    assert_eq!(t.connects_over("att-vpc1").count(), 0, "a VPC attachment");
+    // The association announces the CIDR block itself, or a prefix covering it.
+    for allowed in [&["10.0.0.0/16", "192.0.2.0/24"][..], &["192.0.0.0/16"]] {
+        let allowed = vec![(
+            "dxgw1".to_string(),
+            allowed.iter().map(|p| p.parse().unwrap()).collect(),
+        )];
+        assert_eq!(t.check_dx_transports(&allowed), Vec::new(), "{allowed:?}");
+    }
+}
+
+#[test]
+fn a_direct_connect_transport_needs_the_cidr_block_allowed() {
+    let t = over_dx();
+    // Only the VPC CIDR, or only a part of the block: on premises learns no route to it.
+    for allowed in [&["10.0.0.0/16"][..], &["192.0.2.0/25"], &[]] {
+        let allowed = vec![(
+            "dxgw1".to_string(),
+            allowed.iter().map(|p| p.parse().unwrap()).collect(),
+        )];
+        let p: Vec<(String, String)> = t
+            .check_dx_transports(&allowed)
+            .into_iter()
+            .map(|p| (p.item_text(), p.message))
+            .collect();
+        assert_eq!(p.len(), 1, "{allowed:?}: {p:?}");
+        assert_eq!(p[0].0, "connect[1].transport");
+        assert!(
+            p[0].1.contains("connect-dx") && p[0].1.contains("192.0.2.0/24"),
+            "{p:?}"
+        );
+    }
+    // The VPC transport of connect[0] is never concerned, nor another DX gateway's list.
+    let other = vec![("dxgw9".to_string(), Vec::new())];
+    assert_eq!(t.check_dx_transports(&other), Vec::new());
 }
 
 #[test]

@@ -13,7 +13,7 @@
 //! vpc = "vpc1"
 //! vpc_routes = ["10.1.0.0/16"]         # the VPC route table's routes to the TGW
 //!
-//! [[tgw.connect]]                      # a Connect attachment over a VPC attachment
+//! [[tgw.connect]]                      # a Connect attachment over a VPC or DX gateway attachment
 //! name = "connect1"
 //! transport = "att-vpc1"
 //! appliance = "sdwan1"

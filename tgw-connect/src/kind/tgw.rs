@@ -18,8 +18,8 @@ use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
 use ipnet::{IpNet, Ipv4Net};
 use vgw::kind::query::{
-    ConnectionRef, CustomerViewOf, DirectConnectPeersOf, VgwFact, VgwFacts, VpcOf,
-    VpnConnectionList,
+    AllowedPrefixesOf, ConnectionRef, CustomerViewOf, DirectConnectPeersOf, VgwFact, VgwFacts,
+    VpcOf, VpnConnectionList,
 };
 
 use super::query::{ConnectPeersFor, PeerView};
@@ -250,12 +250,26 @@ impl NodeSpec for TgwDecl {
                 out.push(cx.error(
                     &self.path.key("dx_attachment").index(i).key("name"),
                     format!(
-                        "no [[dxgw.gateway]] {:?} is associated with {} (association = [{{ vgw = {:?} }}])",
+                        "no [[dxgw.gateway]] {:?} is associated with {} (association = [{{ tgw = {:?} }}])",
                         d.name, self.name, self.name
                     ),
                 ));
             }
         }
+        // A Connect over Direct Connect: the association must announce the TGW CIDR block.
+        let allowed: Vec<(String, Vec<Ipv4Net>)> = topo
+            .ask(&AllowedPrefixesOf {
+                target: self.name.clone(),
+            })
+            .into_iter()
+            .flat_map(|(_, list)| list)
+            .map(|a| (a.gateway, a.prefixes))
+            .collect();
+        out.extend(
+            self.check_dx_transports(&allowed)
+                .into_iter()
+                .map(|p| cx.error(&p.path(&self.path), p.message)),
+        );
         for (i, c) in self.connects.iter().enumerate() {
             if let Some(app) = &c.appliance
                 && topo.nodes.iter().all(|n| n.name() != app)
@@ -272,7 +286,9 @@ impl NodeSpec for TgwDecl {
     fn setup(&self, topo: &Topology) -> NodeSetup {
         // The main table serves only what the TGW itself sends (GRE to appliances, BGP):
         // forwarded packets look up their attachment's route table and never fall through
-        // (crate::daemon). A transport VPC's CIDRs are reached over its attachment.
+        // (crate::daemon). A transport VPC's CIDRs are reached over its attachment; a
+        // Direct Connect transport's routes come and go with its BGP session, so the daemon
+        // keeps them (crate::transport).
         let mut routes = Vec::new();
         for (i, a) in self.vpc_attachments.iter().enumerate() {
             if !self.connects.iter().any(|c| c.transport == a.name) {

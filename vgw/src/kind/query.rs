@@ -11,6 +11,9 @@
 //!  vgw  --DirectConnectPeersOf-> dxgw nodes  (backbone sessions of DX gateway associations)
 //!  dxgw --VgwFacts-->           vgw node     (ASN, VPC CIDRs: the association's session and
 //!                                             default allowed prefixes)
+//!  tgw  --AllowedPrefixesOf->   dxgw nodes   (the allowed prefixes of each DX gateway
+//!                                             association with it: a Connect over DX needs
+//!                                             the TGW CIDR block among them)
 //! ```
 //!
 //! What it does not do: plan anything itself ([`super::plan`] does, for the answers).
@@ -119,6 +122,27 @@ pub struct DirectConnectPeersOf {
 
 impl Query for DirectConnectPeersOf {
     type Answer = Vec<DxPeer>;
+}
+
+/// "Which prefixes do your DX gateway associations with gateway `target` allow?" (answered by
+/// each DX node with an association to it, defaults applied).
+#[derive(Debug, Clone)]
+pub struct AllowedPrefixesOf {
+    /// The VGW or TGW node.
+    pub target: String,
+}
+
+/// The allowed prefixes of one DX gateway association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedPrefixes {
+    /// The DX gateway's name (a TGW's `[[tgw.dx_attachment]]` name).
+    pub gateway: String,
+    /// The prefixes, as the association announces (TGW) or filters (VGW) with them.
+    pub prefixes: Vec<Ipv4Net>,
+}
+
+impl Query for AllowedPrefixesOf {
+    type Answer = Vec<AllowedPrefixes>;
 }
 
 /// "Are you a VGW, and what does a DX gateway association need to know of you?"
