@@ -194,7 +194,13 @@ impl NodeSpec for ApplianceDecl {
     fn answer(&self, topo: &Topology, question: &mut Question<'_>) {
         question.answer::<ApplianceConfigOf>(|q| Some(self.config(topo, q.profile)));
         question.answer::<engine::chaos::targets::ChaosTargets>(|q| {
-            Some(super::chaos::appliance_targets(self, topo, q.profile))
+            let parts = super::chaos::ApplianceParts {
+                name: &self.name,
+                advertise: &self.advertise,
+                external_bgp: self.external_bgp,
+                ttl_of: &|peer| self.ttl_of(peer),
+            };
+            Some(super::chaos::appliance_targets(&parts, topo, q.profile))
         });
     }
 

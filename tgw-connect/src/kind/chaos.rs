@@ -30,7 +30,6 @@ use engine::model::Topology;
 use engine::model::timing::Profile;
 use serde_json::{Map, Value, json};
 
-use super::appliance::ApplianceDecl;
 use super::query::{ConnectPeersFor, PeerView};
 use crate::inside_cidr;
 
@@ -76,16 +75,42 @@ fn peer_health(view: &PeerView) -> KindCheck {
     }
 }
 
-/// Every chaos target of `app` under `profile`.
-pub fn appliance_targets(app: &ApplianceDecl, topo: &Topology, profile: Profile) -> Vec<Target> {
+/// What the targets of one appliance are made of (the `[[appliance]]` node's declaration).
+pub struct ApplianceParts<'a> {
+    /// The node.
+    pub name: &'a str,
+    /// The prefixes it announces.
+    pub advertise: &'a [ipnet::Ipv4Net],
+    /// Its BGP is someone else's (no `advertise` / `withdraw` actions then).
+    pub external_bgp: bool,
+    /// The TTL of its eBGP packets on a peer.
+    pub ttl_of: &'a dyn Fn(&str) -> u8,
+}
+
+impl std::fmt::Debug for ApplianceParts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplianceParts")
+            .field("name", &self.name)
+            .field("advertise", &self.advertise)
+            .field("external_bgp", &self.external_bgp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every chaos target of appliance `app` under `profile`.
+pub fn appliance_targets(
+    app: &ApplianceParts<'_>,
+    topo: &Topology,
+    profile: Profile,
+) -> Vec<Target> {
     let (detection, recovery) = bounds(profile);
     let views: Vec<PeerView> = topo
         .ask(&ConnectPeersFor {
-            appliance: app.name.clone(),
+            appliance: app.name.to_string(),
         })
         .into_iter()
         .flat_map(|(_, v)| v)
-        .filter(|v| can_establish(v, app.ttl_of(&v.name)))
+        .filter(|v| can_establish(v, (app.ttl_of)(&v.name)))
         .collect();
     let mut out: Vec<Target> = views
         .iter()
@@ -93,7 +118,7 @@ pub fn appliance_targets(app: &ApplianceDecl, topo: &Topology, profile: Profile)
             let (_, tgw_speakers) = inside_cidr::addresses(v.inside_cidr);
             Target::Tunnel(TunnelTarget {
                 name: format!("{}/{}/{}", v.tgw, v.attachment, v.name),
-                cut_node: app.name.clone(),
+                cut_node: app.name.to_string(),
                 outside_peer: IpAddr::V4(v.tgw_address),
                 encapsulation: Encapsulation::Gre,
                 // A BGP cut takes the `.2` session: the `.3` one keeps the peer's routes
@@ -114,7 +139,7 @@ pub fn appliance_targets(app: &ApplianceDecl, topo: &Topology, profile: Profile)
                 args.insert("prefixes".into(), json!([p.to_string()]));
                 KindRequest {
                     kind: "appliance",
-                    node: app.name.clone(),
+                    node: app.name.to_string(),
                     params: control::ActionParams {
                         kind: action.to_string(),
                         args,
