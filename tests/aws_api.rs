@@ -152,13 +152,22 @@ fn edited(shipped: &str, edits: &[(&str, &str)]) -> String {
 fn describe_vpn_connections_follows_a_tunnel_cut_and_errors_are_aws_shaped() {
     let ws = Workspace::new();
     let lab = "ap-vpn";
-    // The shipped failover, its cut a little later (the API sees both tunnels UP first).
+    // The shipped failover, its cut a little later (the API sees both tunnels UP first) and
+    // its restore later too: tunnel 1 stays DOWN for 25 s, long enough for the aws CLI's
+    // polls on a loaded machine, and the run (the API with it) lasts until drive.py's error
+    // checks after the cut are done (with 2 s the run once ended under them).
     let text = edited(
         "dual-tunnel-failover",
-        &[(
-            "name = \"cut-tunnel1\"\nat = \"2s\"",
-            "name = \"cut-tunnel1\"\nat = \"8s\"",
-        )],
+        &[
+            (
+                "name = \"cut-tunnel1\"\nat = \"2s\"",
+                "name = \"cut-tunnel1\"\nat = \"8s\"",
+            ),
+            (
+                "after = \"the VGW moves to tunnel 2\"\ndelay = \"2s\"\naction = \"restore\"",
+                "after = \"the VGW moves to tunnel 2\"\ndelay = \"25s\"\naction = \"restore\"",
+            ),
+        ],
     );
     let file = ws.file("ap-vpn.toml", &text);
     let run = ApiRun::start(&ws, &file, lab);
