@@ -237,12 +237,13 @@ fn unknown_action_lists_the_known_ones() {
     let text = format!("{BASE}\n[[timeline]]\nat = \"1s\"\naction = \"explode\"\n");
     let (line, _, path, msg) = one_error(&text);
     assert_eq!((line, path.as_str()), (28, "timeline[0].action"));
-    // The engine's actions and the kinds' (vgw, cgw, dxgw), sorted.
+    // The engine's actions and the kinds' (vgw, cgw, dxgw, tgw), sorted.
     assert!(
         msg.contains(
             "add_static_route, advertise, cut, delete_static_route, flap, kill, link_down, \
              link_up, modify_tunnel_options, rekey, replace_tunnel, reset_nat, restart, restore, \
-             start_bgp_failover_test, stop_bgp_failover_test, withdraw"
+             start_bgp_failover_test, stop_bgp_failover_test, tgw_add_route, tgw_delete_route, \
+             tgw_disable_propagation, tgw_enable_propagation, withdraw"
         ),
         "{msg}"
     );
