@@ -190,7 +190,7 @@ async fn sync_shared(
     for (att, prefixes) in moved {
         let unchanged = prefixes.iter().any(|p| {
             p.to_ipv4_net()
-                .is_some_and(|n| before.contains_key(&n) && before.get(&n) == current.get(&n))
+                .is_some_and(|n| before.get(&n).is_some_and(|b| current.get(&n) == Some(b)))
         });
         if !unchanged {
             continue;

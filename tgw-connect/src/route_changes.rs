@@ -16,14 +16,11 @@
 //! policy rules, which only start-up writes), or re-evaluate the tables (the daemon does,
 //! right after a change).
 
-use ipnet::Ipv4Net;
-use serde::Deserialize;
-
 use crate::config::{AttachmentKind, ResolvedTable, StaticRouteDecl, TgwDecl};
+use ipnet::Ipv4Net;
 
 /// Where a static route sends traffic.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteTarget {
     /// An attachment.
     Attachment(String),
