@@ -271,7 +271,7 @@ fn static_routes(config: &CgwConfig, tunnels: &Tunnels) -> BTreeMap<Ipv4Net, Tar
             if states.get(&name) == Some(&true)
                 && let Some(spec) = tunnels.spec(&name)
             {
-                hops.push((spec.remote_inside, Some(spec.ifname.clone())));
+                hops.push((spec.remote_inside.into(), Some(spec.ifname.clone())));
             }
         }
         if config.mode == TunnelMode::ActiveStandby {

@@ -98,7 +98,7 @@ fn allowed_routes(config: &DxConfig) -> BTreeMap<Ipv4Net, Target> {
         .filter(|a| a.kind == AssociationKind::Tgw)
     {
         for p in &a.allowed_prefixes {
-            let hop = (a.peer_address, None);
+            let hop = (a.peer_address.into(), None);
             if let Target::Via(hops) = out
                 .entry(p.trunc())
                 .or_insert_with(|| Target::Via(Vec::new()))
@@ -607,7 +607,7 @@ allowed_prefixes = [{allowed}]
     fn tgw_allowed_prefixes_are_routed_into_the_tgw() {
         let c = config(&tgw("tgw1", 0, r#""192.0.2.0/24", "10.0.0.0/16""#));
         let r = allowed_routes(&c);
-        let via = Target::Via(vec![(Ipv4Addr::new(100, 65, 0, 2), None)]);
+        let via = Target::Via(vec![(Ipv4Addr::new(100, 65, 0, 2).into(), None)]);
         let want: BTreeMap<Ipv4Net, Target> = [
             ("10.0.0.0/16".parse().unwrap(), via.clone()),
             ("192.0.2.0/24".parse().unwrap(), via),
@@ -628,8 +628,8 @@ allowed_prefixes = [{allowed}]
         assert_eq!(
             r.get(&"10.0.0.0/8".parse().unwrap()),
             Some(&Target::Via(vec![
-                (Ipv4Addr::new(100, 65, 0, 2), None),
-                (Ipv4Addr::new(100, 65, 1, 2), None),
+                (Ipv4Addr::new(100, 65, 0, 2).into(), None),
+                (Ipv4Addr::new(100, 65, 1, 2).into(), None),
             ]))
         );
     }

@@ -475,15 +475,15 @@ async fn reconcile(
         if let Some(spec) = tunnels.spec(&s.best.via) {
             wanted.insert(
                 s.prefix,
-                Target::Via(vec![(spec.remote_inside, Some(spec.ifname.clone()))]),
+                Target::Via(vec![(spec.remote_inside.into(), Some(spec.ifname.clone()))]),
             );
         } else if let Some(d) = config.direct_connect.iter().find(|d| d.name == s.best.via) {
-            wanted.insert(s.prefix, Target::Via(vec![(d.address, None)]));
+            wanted.insert(s.prefix, Target::Via(vec![(d.address.into(), None)]));
         }
     }
     if let Some(vpc) = &config.vpc {
         for c in &config.vpc_cidrs {
-            wanted.insert(*c, Target::Via(vec![(vpc.router_address, None)]));
+            wanted.insert(*c, Target::Via(vec![(vpc.router_address.into(), None)]));
         }
     }
 
@@ -535,7 +535,9 @@ async fn reconcile(
             };
             let target = match &r.target {
                 VpcTarget::Local => continue,
-                VpcTarget::VirtualPrivateGateway(_) => Target::Via(vec![(vpc.vgw_address, None)]),
+                VpcTarget::VirtualPrivateGateway(_) => {
+                    Target::Via(vec![(vpc.vgw_address.into(), None)])
+                }
                 _ => {
                     let via = vpc
                         .static_routes
@@ -543,7 +545,7 @@ async fn reconcile(
                         .find(|s| s.destination == dst)
                         .and_then(|s| s.via);
                     match via {
-                        Some(v) => Target::Via(vec![(v, None)]),
+                        Some(v) => Target::Via(vec![(v.into(), None)]),
                         None => Target::Blackhole,
                     }
                 }

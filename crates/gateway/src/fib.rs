@@ -25,7 +25,8 @@
 //! its own bookkeeping; a route removed behind its back comes back at the next change).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::fmt::Display;
+use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net};
 use netns::{Netlink, NextHop, Route, RouteKind};
@@ -40,20 +41,22 @@ pub const PROTO_GATEWAY: u8 = 72;
 /// Where a destination goes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum Target {
-    /// Through these next hops (several: ECMP), each a gateway address and optionally a device.
-    Via(Vec<(Ipv4Addr, Option<String>)>),
+    /// Through these next hops (several: ECMP), each a gateway address (of the prefix's
+    /// family) and optionally a device.
+    Via(Vec<(IpAddr, Option<String>)>),
     /// Dropped (a target that exists only on paper).
     Blackhole,
 }
 
-/// The routes one gateway owns in one table of one namespace.
+/// The routes one gateway owns in one table of one namespace, keyed by `P`: [`Ipv4Net`] for
+/// the IPv4-only gateways, [`IpNet`] for one that installs both families (the TGW).
 #[derive(Debug)]
-pub struct KernelRoutes {
+pub struct KernelRoutes<P = Ipv4Net> {
     netlink: Netlink,
     table: u32,
     protocol: u8,
-    installed: BTreeMap<Ipv4Net, Target>,
-    held: BTreeSet<Ipv4Net>,
+    installed: BTreeMap<P, Target>,
+    held: BTreeSet<P>,
 }
 
 /// What one [`KernelRoutes::sync`] did.
@@ -69,9 +72,9 @@ pub struct SyncStats {
     pub held: usize,
 }
 
-impl KernelRoutes {
+impl<P: Copy + Ord + Display + Into<IpNet>> KernelRoutes<P> {
     /// Routes in `table` of the namespace `netlink` talks to, marked with `protocol`.
-    pub fn new(netlink: Netlink, table: u32, protocol: u8) -> KernelRoutes {
+    pub fn new(netlink: Netlink, table: u32, protocol: u8) -> KernelRoutes<P> {
         KernelRoutes {
             netlink,
             table,
@@ -82,26 +85,26 @@ impl KernelRoutes {
     }
 
     /// What is installed now.
-    pub fn installed(&self) -> &BTreeMap<Ipv4Net, Target> {
+    pub fn installed(&self) -> &BTreeMap<P, Target> {
         &self.installed
     }
 
     /// Wanted prefixes whose destination (with the same metric) is held by a route this
     /// instance did not install, so it was left alone.
-    pub fn held(&self) -> &BTreeSet<Ipv4Net> {
+    pub fn held(&self) -> &BTreeSet<P> {
         &self.held
     }
 
-    fn route(&self, prefix: Ipv4Net, target: &Target) -> Route {
-        let mut r = Route::new(IpNet::V4(prefix))
+    fn route(&self, prefix: P, target: &Target) -> Route {
+        let mut r = Route::new(prefix.into())
             .table(self.table)
             .protocol(self.protocol);
         match target {
             Target::Via(hops) => {
                 for (gw, dev) in hops {
                     r = r.next_hop(match dev {
-                        Some(d) => NextHop::via_dev(IpAddr::V4(*gw), d),
-                        None => NextHop::via(IpAddr::V4(*gw)),
+                        Some(d) => NextHop::via_dev(*gw, d),
+                        None => NextHop::via(*gw),
                     });
                 }
             }
@@ -111,7 +114,7 @@ impl KernelRoutes {
     }
 
     /// Makes the table hold exactly `wanted` (among the routes this instance owns).
-    pub async fn sync(&mut self, wanted: &BTreeMap<Ipv4Net, Target>) -> SyncStats {
+    pub async fn sync(&mut self, wanted: &BTreeMap<P, Target>) -> SyncStats {
         let mut stats = SyncStats::default();
         for (prefix, target) in wanted {
             if self.installed.get(prefix) == Some(target) {
@@ -168,7 +171,7 @@ impl KernelRoutes {
             }
         }
         self.held.retain(|p| wanted.contains_key(p));
-        let gone: Vec<Ipv4Net> = self
+        let gone: Vec<P> = self
             .installed
             .keys()
             .filter(|p| !wanted.contains_key(p))
@@ -189,10 +192,10 @@ impl KernelRoutes {
 
     /// Whether the route holding `prefix` carries this instance's protocol (and no metric, as
     /// ours): an earlier run of the same daemon installed it.
-    async fn left_by_an_earlier_run(&self, prefix: Ipv4Net) -> bool {
+    async fn left_by_an_earlier_run(&self, prefix: P) -> bool {
         match self
             .netlink
-            .routes_to(IpNet::V4(prefix), Some(self.table))
+            .routes_to(prefix.into(), Some(self.table))
             .await
         {
             Ok(routes) => routes
