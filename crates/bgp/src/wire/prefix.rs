@@ -240,7 +240,38 @@ impl From<ipnet::Ipv4Net> for Prefix {
     }
 }
 
+impl From<ipnet::Ipv6Net> for Prefix {
+    /// An `ipnet` prefix (its length is at most 128; host bits are cleared).
+    fn from(net: ipnet::Ipv6Net) -> Prefix {
+        Prefix::V6(Ipv6Prefix {
+            addr: u128::from(net.network()),
+            len: net.prefix_len(),
+        })
+    }
+}
+
+impl From<ipnet::IpNet> for Prefix {
+    fn from(net: ipnet::IpNet) -> Prefix {
+        match net {
+            ipnet::IpNet::V4(n) => Prefix::from(n),
+            ipnet::IpNet::V6(n) => Prefix::from(n),
+        }
+    }
+}
+
 impl Prefix {
+    /// The prefix as an `ipnet` one, either family.
+    pub fn to_ip_net(self) -> ipnet::IpNet {
+        match self {
+            Prefix::V4(p) => ipnet::IpNet::V4(
+                ipnet::Ipv4Net::new(p.addr(), p.len).expect("a length of at most 32"),
+            ),
+            Prefix::V6(p) => ipnet::IpNet::V6(
+                ipnet::Ipv6Net::new(p.addr(), p.len).expect("a length of at most 128"),
+            ),
+        }
+    }
+
     /// The IPv4 prefix as an `ipnet` one; `None` for IPv6.
     pub fn to_ipv4_net(self) -> Option<ipnet::Ipv4Net> {
         match self {
@@ -436,6 +467,13 @@ mod tests {
         assert_eq!(p.to_ipv4_net(), Some(net));
         let v6: Prefix = "2001:db8::/32".parse().unwrap();
         assert_eq!(v6.to_ipv4_net(), None);
+        for text in ["10.1.0.0/16", "2001:db8:10::/48", "::/0", "0.0.0.0/0"] {
+            let net: ipnet::IpNet = text.parse().unwrap();
+            assert_eq!(Prefix::from(net).to_ip_net(), net, "{text}");
+            assert_eq!(Prefix::from(net).to_string(), text);
+        }
+        let host_bits: ipnet::Ipv6Net = "2001:db8::1/32".parse().unwrap();
+        assert_eq!(Prefix::from(host_bits).to_string(), "2001:db8::/32");
     }
 
     #[test]
