@@ -90,6 +90,13 @@ impl Rule {
         }
     }
 
+    /// Makes it a rule of `family` (a rule without address selectors, e.g. `iif` only, is
+    /// IPv4 unless set; the kernel keeps one rule list per family).
+    pub fn family(mut self, family: Family) -> Rule {
+        self.family = family;
+        self
+    }
+
     /// Sets the priority.
     pub fn priority(mut self, priority: u32) -> Rule {
         self.priority = Some(priority);
