@@ -151,6 +151,25 @@ pub fn any_addr(dst: &SocketAddr, port: u16) -> SocketAddr {
     }
 }
 
+/// A socket bound to `addr`; an IPv6 one is IPv6-only, so an IPv4 and an IPv6 probe can
+/// share a destination port on one node (a dual-stack socket on `[::]` would take the IPv4
+/// port too).
+pub fn bind_socket(addr: SocketAddr, ty: socket2::Type) -> std::io::Result<socket2::Socket> {
+    let domain = socket2::Domain::for_address(addr);
+    let sock = socket2::Socket::new(domain, ty, None)?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    if ty == socket2::Type::STREAM {
+        sock.set_reuse_address(true)?;
+    }
+    sock.bind(&addr.into())?;
+    if ty == socket2::Type::STREAM {
+        sock.listen(1024)?;
+    }
+    Ok(sock)
+}
+
 /// A running probe: its log and its tasks (aborted on drop).
 #[derive(Debug)]
 pub struct Running {

@@ -28,10 +28,11 @@ pub async fn start(spec: ProbeSpec, runner: Arc<dyn NsRunner>) -> Result<Running
     };
     let log = Arc::new(std::sync::Mutex::new(ProbeLog::default()));
     let bind = any_addr(&spec.dst, spec.dst.port());
-    let std_listener = in_ns(&*runner, &spec.to_node, || {
-        std::net::TcpListener::bind(bind)
+    let std_listener: std::net::TcpListener = in_ns(&*runner, &spec.to_node, || {
+        super::bind_socket(bind, socket2::Type::STREAM)
     })?
-    .map_err(|e| err("listening", e))?;
+    .map_err(|e| err("listening", e))?
+    .into();
     std_listener
         .set_nonblocking(true)
         .map_err(|e| err("setting non-blocking", e))?;

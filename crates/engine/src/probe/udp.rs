@@ -23,8 +23,11 @@ fn bind_in(
         source,
     };
     let addr = any_addr(&spec.dst, port);
-    let std_sock =
-        in_ns(runner, node, || std::net::UdpSocket::bind(addr))?.map_err(|e| err("binding", e))?;
+    let std_sock: std::net::UdpSocket = in_ns(runner, node, || {
+        super::bind_socket(addr, socket2::Type::DGRAM)
+    })?
+    .map_err(|e| err("binding", e))?
+    .into();
     std_sock
         .set_nonblocking(true)
         .map_err(|e| err("setting non-blocking", e))?;
