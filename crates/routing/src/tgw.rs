@@ -29,14 +29,17 @@
 //! (inferred: AWS does not say which). A full tie beyond rule 6 "has no guaranteed order" in
 //! AWS; we order by [`TunnelPreference`] so a run replays.
 //!
+//! Both families live in one table, as in AWS's (an IPv6 CIDR of a VPC, an IPv6 prefix an
+//! appliance announces over Connect's MP-BGP): the rules are the same, and a CIDR only ever
+//! competes with candidates of its own family.
+//!
 //! What it does not do: decide which candidates exist (the gateway passes only those of
-//! attachments that propagate to the table and whose sessions are up), program the kernel, or
-//! know about IPv6 (Connect's MP-BGP IPv6 routes are not evaluated here).
+//! attachments that propagate to the table and whose sessions are up), or program the kernel.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 pub use crate::vgw::TunnelPreference;
@@ -81,7 +84,7 @@ impl TgwRouteKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Candidate {
     /// Destination.
-    pub prefix: Ipv4Net,
+    pub prefix: IpNet,
     /// Route type.
     pub kind: TgwRouteKind,
     /// The attachment it points to (empty for a blackhole).
@@ -90,7 +93,7 @@ pub struct Candidate {
     /// with the same `via` are one path (a Connect peer's two sessions).
     pub via: String,
     /// The next hop address on that path, if any.
-    pub next_hop: Option<Ipv4Addr>,
+    pub next_hop: Option<IpAddr>,
     /// The AS_PATH as received (empty for static and VPC routes).
     pub as_path: Vec<u32>,
     /// The neighbour's ASN (the BGP peer's), `None` for static and VPC routes.
@@ -107,7 +110,7 @@ pub struct Candidate {
 
 impl Candidate {
     /// A static route of the table to `attachment`.
-    pub fn static_route(prefix: Ipv4Net, attachment: &str) -> Candidate {
+    pub fn static_route(prefix: IpNet, attachment: &str) -> Candidate {
         Candidate {
             prefix,
             kind: TgwRouteKind::Static,
@@ -124,7 +127,7 @@ impl Candidate {
     }
 
     /// A static blackhole route.
-    pub fn blackhole(prefix: Ipv4Net) -> Candidate {
+    pub fn blackhole(prefix: IpNet) -> Candidate {
         Candidate {
             blackhole: true,
             ..Candidate::static_route(prefix, "")
@@ -132,12 +135,7 @@ impl Candidate {
     }
 
     /// A route propagated by `attachment` of `kind`, learned over `via`.
-    pub fn propagated(
-        prefix: Ipv4Net,
-        kind: TgwRouteKind,
-        attachment: &str,
-        via: &str,
-    ) -> Candidate {
+    pub fn propagated(prefix: IpNet, kind: TgwRouteKind, attachment: &str, via: &str) -> Candidate {
         Candidate {
             kind,
             via: via.into(),
@@ -196,7 +194,7 @@ pub enum Rule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Selection {
     /// Destination.
-    pub prefix: Ipv4Net,
+    pub prefix: IpNet,
     /// The type of the routes in use.
     pub kind: TgwRouteKind,
     /// Dropped (a static blackhole route won).
@@ -211,7 +209,7 @@ pub struct Selection {
 
 /// Selects every CIDR of one route table among `candidates` (rules 2-6).
 pub fn select(candidates: &[Candidate], options: Options) -> Vec<Selection> {
-    let mut by_prefix: BTreeMap<Ipv4Net, Vec<Candidate>> = BTreeMap::new();
+    let mut by_prefix: BTreeMap<IpNet, Vec<Candidate>> = BTreeMap::new();
     for c in candidates {
         let mut c = c.clone();
         c.prefix = c.prefix.trunc();
@@ -224,7 +222,7 @@ pub fn select(candidates: &[Candidate], options: Options) -> Vec<Selection> {
 }
 
 /// Rules 2-6 for one CIDR.
-fn select_one(prefix: Ipv4Net, mut all: Vec<Candidate>, options: Options) -> Selection {
+fn select_one(prefix: IpNet, mut all: Vec<Candidate>, options: Options) -> Selection {
     // The two sessions of one Connect peer: routes combined, one path per `via` (the better of
     // the two by rules 3-5).
     all.sort_by(|a, b| {
@@ -294,7 +292,7 @@ fn select_one(prefix: Ipv4Net, mut all: Vec<Candidate>, options: Options) -> Sel
 }
 
 /// Rule 1: the selection a packet to `destination` follows (longest prefix), if any.
-pub fn lookup(selections: &[Selection], destination: Ipv4Addr) -> Option<&Selection> {
+pub fn lookup(selections: &[Selection], destination: IpAddr) -> Option<&Selection> {
     selections
         .iter()
         .filter(|s| s.prefix.contains(&destination))

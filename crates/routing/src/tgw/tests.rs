@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn net(s: &str) -> Ipv4Net {
+fn net(s: &str) -> IpNet {
     s.parse().unwrap()
 }
 
@@ -403,4 +403,56 @@ proptest::proptest! {
         v.dedup();
         proptest::prop_assert_eq!(v.len(), s.paths.len(), "a path appears once");
     }
+}
+
+/// IPv6 (a VPC's IPv6 CIDR, Connect's MP-BGP routes) shares the table: the same rules, and a
+/// CIDR never competes with the other family's.
+#[test]
+fn ipv6_cidrs_follow_the_same_rules_in_the_same_table() {
+    let sel = select(
+        &[
+            vpc("2600:1f18:1::/56", "vpc-att"),
+            bgp(Connect, "2001:db8:10::/48", "c1", "p1", &[65010], 100),
+            bgp(Connect, "2001:db8:10::/48", "c1", "p2", &[65010], 100),
+            bgp(
+                Connect,
+                "2001:db8:10::/48",
+                "c1",
+                "p3",
+                &[65010, 65010],
+                100,
+            ),
+            bgp(Vpn, "2001:db8:10::/48", "v1", "t1", &[65010], 0),
+            bgp(Connect, "10.1.0.0/16", "c1", "p1", &[65010], 100),
+            Candidate::blackhole(net("2001:db8:10:bad::/64")),
+        ],
+        Options::default(),
+    );
+    assert_eq!(sel.len(), 4, "{sel:?}");
+    let site = sel
+        .iter()
+        .find(|s| s.prefix == net("2001:db8:10::/48"))
+        .unwrap();
+    assert_eq!(site.kind, Connect, "Connect beats VPN (rule 2)");
+    assert_eq!(
+        vias(site),
+        ["p1", "p2"],
+        "ECMP over Connect, prepended p3 out"
+    );
+    assert_eq!(site.decided_by, Rule::RouteKind);
+    let to = |a: &str| lookup(&sel, a.parse().unwrap()).map(|s| s.prefix.to_string());
+    assert_eq!(to("2001:db8:10::1").as_deref(), Some("2001:db8:10::/48"));
+    assert_eq!(
+        to("2001:db8:10:bad::1").as_deref(),
+        Some("2001:db8:10:bad::/64"),
+        "longest prefix, IPv6 too"
+    );
+    assert_eq!(to("2600:1f18:1:2::5").as_deref(), Some("2600:1f18:1::/56"));
+    assert_eq!(to("10.1.2.3").as_deref(), Some("10.1.0.0/16"));
+    assert_eq!(to("2001:db9::1"), None);
+    assert_eq!(
+        to("::ffff:10.1.2.3"),
+        None,
+        "an IPv4-mapped address is IPv6: no IPv4 route matches it"
+    );
 }
