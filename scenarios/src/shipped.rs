@@ -81,6 +81,10 @@ pub const SHIPPED: &[Shipped] = &[
         text: include_str!("../tgw-dx-vs-vpn.toml"),
     },
     Shipped {
+        name: "tgw-connect-ipv6",
+        text: include_str!("../tgw-connect-ipv6.toml"),
+    },
+    Shipped {
         name: "tgw-connect-over-dx",
         text: include_str!("../tgw-connect-over-dx.toml"),
     },

@@ -10,7 +10,11 @@
 //!                      sessions, up to 8 paths)
 //! ```
 //!
-//! What it does not do: AWS's rules (the TGW enforces them), IPv6.
+//! A peer with an IPv6 inside /125 gets `::1/125` on its GRE device too, and its two
+//! sessions carry IPv6 unicast as well (MP-BGP over the IPv4 sessions, next hop `::1`):
+//! the site's IPv6 prefixes go out there, the TGW's IPv6 routes come back via `::2`/`::3`.
+//!
+//! What it does not do: AWS's rules (the TGW enforces them), IPv6 BGP sessions.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -22,7 +26,7 @@ use control::protocol::ErrorCode;
 use control::{ErrorBody, ServerBuilder, ShowParams};
 use gateway::bundle::GatewayError;
 use gre::device::{GreConfig, GreDevice};
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde_json::{Value, json};
 use tracing::info;
 
@@ -63,6 +67,8 @@ impl Appliance {
         // the addresses only, which would put every flow between two hosts on one peer.
         ns.ensure_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
             .map_err(GatewayError::netns("fib_multipath_hash_policy"))?;
+        ns.ensure_sysctl("net.ipv6.fib_multipath_hash_policy", "1")
+            .map_err(GatewayError::netns("fib_multipath_hash_policy (IPv6)"))?;
         let mut devices = Vec::new();
         for p in &config.peers {
             let gc = GreConfig::new(gre_ifname(&p.name), p.local, p.remote);
@@ -70,11 +76,14 @@ impl Appliance {
                 GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
             })?;
             let (me, _) = inside_cidr::addresses(p.inside_cidr);
-            dev.configure(&netlink, &[IpNet::V4(Ipv4Net::new(me, 29).expect("a /29"))])
-                .await
-                .map_err(|e| {
-                    GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
-                })?;
+            let mut addrs = vec![IpNet::V4(Ipv4Net::new(me, 29).expect("a /29"))];
+            if let Some(v6) = p.inside_cidr_v6 {
+                let (me6, _) = inside_cidr::addresses_v6(v6);
+                addrs.push(IpNet::V6(Ipv6Net::new(me6, 125).expect("a /125")));
+            }
+            dev.configure(&netlink, &addrs).await.map_err(|e| {
+                GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
+            })?;
             devices.push(dev);
         }
         let first = &config.peers[0];
@@ -93,6 +102,10 @@ impl Appliance {
                 n.local_as = Some(p.asn);
                 n.local_address = Some(IpAddr::V4(me));
                 n.families = vec![Family::Ipv4Unicast];
+                if let Some(v6) = p.inside_cidr_v6 {
+                    n.families.push(Family::Ipv6Unicast);
+                    n.next_hop_v6 = Some(inside_cidr::addresses_v6(v6).0);
+                }
                 n.graceful_restart_time = 0;
                 // The site's own prefixes only: what the TGW sent on one session (other sites,
                 // the VPC) never goes back on another, where it would carry the TGW's ASN and
@@ -139,10 +152,16 @@ impl Appliance {
             builder = builder.show("routes", move |_p: ShowParams| {
                 let sp = sp.clone();
                 async move {
-                    sp.routes(Family::Ipv4Unicast, 100_000)
+                    let mut routes = sp
+                        .routes(Family::Ipv4Unicast, 100_000)
                         .await
-                        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
-                        .map_err(|e| bad(e.to_string()))
+                        .map_err(|e| bad(e.to_string()))?;
+                    routes.extend(
+                        sp.routes(Family::Ipv6Unicast, 100_000)
+                            .await
+                            .map_err(|e| bad(e.to_string()))?,
+                    );
+                    Ok(serde_json::to_value(routes).unwrap_or(Value::Null))
                 }
             });
             Some(speaker)

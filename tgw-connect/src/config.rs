@@ -13,17 +13,21 @@
 //!   unique \[T7\];
 //! - no static route to a Connect attachment \[T2\];
 //! - an attachment is associated with at most one route table \[T1\];
-//! - Amazon-side ASN 64512-65534 or 4200000000-4294967294, peer ASNs 1-4294967294 \[T6\].
+//! - Amazon-side ASN 64512-65534 or 4200000000-4294967294, peer ASNs 1-4294967294 \[T6\];
+//! - IPv6: a peer's optional IPv6 inside CIDR (a /125 of fd00::/8, unique) \[T2\]; an IPv6
+//!   route (a VPC route to the TGW, a static route) needs a VPC attachment with
+//!   `ipv6_support` (AWS's Ipv6Support option) on the way: VPN and Direct Connect gateway
+//!   attachments here are IPv4 only.
 //!
 //! What it does not do: decide routes ([`crate::tables`]) or create anything.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use engine::model::timing::Profile;
 use engine::source::FieldPath;
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 /// AWS's default Amazon-side ASN.
@@ -121,9 +125,14 @@ pub struct VpcAttachmentDecl {
     /// The link's /30 (default `100.66.<n>.0/30`): TGW `.1`, VPC router `.2`.
     #[serde(default)]
     pub link: Option<Ipv4Net>,
-    /// Routes of the VPC's route table whose target is this TGW.
+    /// AWS's Ipv6Support option (default off): the VPC's IPv6 CIDRs propagate and IPv6
+    /// crosses the attachment (the link gets `fd00:66:<n>::1/64` and `::2`, our choice).
     #[serde(default)]
-    pub vpc_routes: Vec<Ipv4Net>,
+    pub ipv6_support: bool,
+    /// Routes of the VPC's route table whose target is this TGW (IPv6 ones need
+    /// `ipv6_support`).
+    #[serde(default)]
+    pub vpc_routes: Vec<IpNet>,
 }
 
 /// A Connect attachment over a VPC or Direct Connect gateway attachment.
@@ -151,6 +160,10 @@ pub struct PeerDecl {
     pub name: String,
     /// Inside CIDR, a /29 of 169.254.0.0/16.
     pub inside_cidr: Ipv4Net,
+    /// Optional IPv6 inside CIDR, a /125 of fd00::/8: with it the sessions carry IPv6 routes
+    /// too (MP-BGP over the IPv4 sessions), next hops from it.
+    #[serde(default)]
+    pub inside_cidr_v6: Option<Ipv6Net>,
     /// The appliance's GRE address.
     pub peer_address: Ipv4Addr,
     /// The TGW's GRE address (default: the next address of the CIDR block).
@@ -182,8 +195,8 @@ pub struct RouteTableDecl {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticRouteDecl {
-    /// Destination.
-    pub cidr: Ipv4Net,
+    /// Destination (IPv6: to a VPC attachment with `ipv6_support`, or a blackhole).
+    pub cidr: IpNet,
     /// Target attachment.
     #[serde(default)]
     pub attachment: Option<String>,
@@ -314,6 +327,25 @@ impl TgwDecl {
             .map(|(_, k)| k)
     }
 
+    /// The IPv6 /64 of VPC attachment `i` when it has `ipv6_support` (TGW `::1`, VPC `::2`).
+    pub fn vpc_link_v6(&self, i: usize) -> Option<Ipv6Net> {
+        self.vpc_attachments[i].ipv6_support.then(|| {
+            Ipv6Net::new(Ipv6Addr::new(0xfd00, 0x66, i as u16, 0, 0, 0, 0, 0), 64).expect("a /64")
+        })
+    }
+
+    /// Whether IPv6 can reach attachment `name` (a VPC attachment with `ipv6_support`, a
+    /// Connect attachment whose peers have IPv6 inside CIDRs).
+    pub fn carries_ipv6(&self, name: &str) -> bool {
+        self.vpc_attachments
+            .iter()
+            .any(|v| v.name == name && v.ipv6_support)
+            || self
+                .connects
+                .iter()
+                .any(|c| c.name == name && c.peers.iter().any(|p| p.inside_cidr_v6.is_some()))
+    }
+
     /// The /30 of VPC attachment `i`.
     pub fn vpc_link(&self, i: usize) -> Ipv4Net {
         self.vpc_attachments[i].link.unwrap_or_else(|| {
@@ -419,7 +451,17 @@ impl TgwDecl {
                     format!("{link}: the attachment link is a /30"),
                 ));
             }
-            let _ = v;
+            for (r, route) in v.vpc_routes.iter().enumerate() {
+                if route.addr().is_ipv6() && !v.ipv6_support {
+                    out.push(Problem::new(
+                        vec![Key("vpc_attachment"), Index(i), Key("vpc_routes"), Index(r)],
+                        format!(
+                            "{route}: an IPv6 route to the TGW needs ipv6_support = true on VPC attachment {}",
+                            v.name
+                        ),
+                    ));
+                }
+            }
         }
         if !self.vpn_attachments.is_empty() && self.internet.is_none() {
             out.push(Problem::new(
@@ -428,6 +470,7 @@ impl TgwDecl {
             ));
         }
         let mut cidrs: Vec<(String, Ipv4Net)> = Vec::new();
+        let mut cidrs_v6: Vec<(String, Ipv6Net)> = Vec::new();
         let mut gre_pairs: Vec<(Ipv4Addr, Ipv4Addr, String)> = Vec::new();
         let mut peer_names: Vec<String> = Vec::new();
         for (ci, c) in self.connects.iter().enumerate() {
@@ -473,6 +516,15 @@ impl TgwDecl {
                     out.push(Problem::new(item("inside_cidr"), e.to_string()));
                 }
                 cidrs.push((p.name.clone(), p.inside_cidr.trunc()));
+                if let Some(v6) = p.inside_cidr_v6 {
+                    if let Err(e) = crate::inside_cidr::validate_v6(
+                        v6,
+                        cidrs_v6.iter().map(|(n, c)| (n.as_str(), *c)),
+                    ) {
+                        out.push(Problem::new(item("inside_cidr_v6"), e.to_string()));
+                    }
+                    cidrs_v6.push((p.name.clone(), v6.trunc()));
+                }
                 if peer_names.contains(&p.name) {
                     out.push(Problem::new(
                         item("name"),
@@ -574,6 +626,10 @@ impl TgwDecl {
                             item,
                             format!("{}: static routes are not supported on Connect attachment {a} (Connect routes come from BGP)", r.cidr),
                         )),
+                        Some(_) if r.cidr.addr().is_ipv6() && !self.carries_ipv6(a) => out.push(Problem::new(
+                            item,
+                            format!("{}: an IPv6 static route targets a VPC attachment with ipv6_support = true (or is a blackhole); {a} carries IPv4 only", r.cidr),
+                        )),
                         Some(AttachmentKind::Vpc | AttachmentKind::Vpn | AttachmentKind::DxGateway) => {}
                     },
                     (None, true) => {}
@@ -655,12 +711,40 @@ pub struct VpcRuntime {
     pub vpc_address: Ipv4Addr,
     /// The VPC's CIDR blocks (propagated).
     pub cidrs: Vec<Ipv4Net>,
+    /// IPv6 over the attachment (`ipv6_support`): the link's addresses and the VPC's IPv6
+    /// CIDRs.
+    #[serde(default)]
+    pub ipv6: Option<VpcIpv6>,
     /// The VPC router's namespace (its route table gets `vpc_routes` via the TGW).
     #[serde(default)]
     pub netns: Option<PathBuf>,
     /// Routes put into the VPC's table towards the TGW: the declared ones and, for a Connect
     /// transport, the TGW CIDR block.
-    pub vpc_routes: Vec<Ipv4Net>,
+    pub vpc_routes: Vec<IpNet>,
+}
+
+impl VpcRuntime {
+    /// The VPC router's address on the link for a route of this family (`None`: IPv6 without
+    /// `ipv6_support`; `check` refuses such routes).
+    pub fn next_hop(&self, ipv6: bool) -> Option<std::net::IpAddr> {
+        if ipv6 {
+            self.ipv6.as_ref().map(|x| x.vpc_address.into())
+        } else {
+            Some(self.vpc_address.into())
+        }
+    }
+}
+
+/// The IPv6 side of a VPC attachment with `ipv6_support`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcIpv6 {
+    /// The TGW's address on the link.
+    pub tgw_address: Ipv6Addr,
+    /// The VPC router's (the next hop into the VPC).
+    pub vpc_address: Ipv6Addr,
+    /// The VPC's IPv6 CIDR blocks (propagated).
+    pub cidrs: Vec<Ipv6Net>,
 }
 
 /// The TGW daemon's file. Its `vpn` part holds the VPN tunnels' pre-shared keys: `{:?}` prints
@@ -750,6 +834,9 @@ pub struct AppliancePeer {
     pub remote: Ipv4Addr,
     /// Inside /29 (we are `.1`).
     pub inside_cidr: Ipv4Net,
+    /// Inside /125 (we are `::1`): IPv6 routes on this peer's sessions.
+    #[serde(default)]
+    pub inside_cidr_v6: Option<Ipv6Net>,
     /// The TGW's ASN.
     pub tgw_asn: u32,
     /// Our ASN on this peer.
@@ -766,8 +853,8 @@ pub struct ApplianceConfig {
     pub name: String,
     /// Timing profile.
     pub profile: Profile,
-    /// Prefixes announced to the TGW.
-    pub advertise: Vec<Ipv4Net>,
+    /// Prefixes announced to the TGW (IPv6 ones on the peers with an IPv6 inside CIDR).
+    pub advertise: Vec<IpNet>,
     /// Connect peers.
     pub peers: Vec<AppliancePeer>,
     /// Run our BGP speaker (false: GRE devices only, for FRR).

@@ -45,11 +45,20 @@
 //!   attachment of its own type, with their AS_PATH (so a customer's loop detection drops its
 //!   own prefixes, as on AWS).
 //!
-//! What it does not do: IPv6, peering, the VPC's own router (the `vpc` kind is the VPC; this
-//! daemon only adds the VPC route table's routes towards the TGW).
+//! - IPv6 \[T2\]: a VPC attachment with `ipv6_support` propagates the VPC's IPv6 CIDRs and
+//!   gets IPv6 addresses on its link; a Connect peer with an IPv6 inside /125 negotiates IPv6
+//!   unicast on its two IPv4 sessions (MP-BGP, RFC 4760 §8: IPv6 NLRI over an IPv4 session),
+//!   announces the speakers' `::2`/`::3` as IPv6 next hops and installs the appliance's IPv6
+//!   prefixes via its `::1` on the GRE device. One table holds both families (the kernel keeps
+//!   one per family: the policy rules are written for both). VPN and DX gateway attachments
+//!   stay IPv4.
+//!
+//! What it does not do: IPv6 on VPN or DX gateway attachments, IPv6 BGP sessions (the /125
+//! carries next hops, the sessions stay on the /29), peering, the VPC's own router (the `vpc`
+//! kind is the VPC; this daemon only adds the VPC route table's routes towards the TGW).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,7 +74,7 @@ use gateway::fib::{KernelRoutes, Target};
 use gateway::tunnel::TunnelSpec;
 use gateway::underlay::Underlay;
 use gre::device::{GreConfig, GreDevice};
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use routing::tgw::{Options, Selection, TunnelPreference};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify};
@@ -92,6 +101,8 @@ struct PeerRun {
     inside: Ipv4Net,
     appliance: Ipv4Addr,
     speakers: [Ipv4Addr; 2],
+    /// The IPv6 inside /125, the appliance's and the speakers' IPv6 addresses (next hops).
+    inside_v6: Option<(Ipv6Net, Ipv6Addr, [Ipv6Addr; 2])>,
     tgw_address: Ipv4Addr,
     peer_address: Ipv4Addr,
     peer_asn: u32,
@@ -137,7 +148,7 @@ struct TunnelRun {
 
 #[derive(Debug)]
 struct State {
-    fibs: Vec<KernelRoutes>,
+    fibs: Vec<KernelRoutes<IpNet>>,
     selections: BTreeMap<String, Vec<Selection>>,
     /// The main-table routes of the Connect peers over Direct Connect (none without them).
     transport: Option<KernelRoutes>,
@@ -147,7 +158,7 @@ struct State {
     originated_dx: Originated,
 }
 
-type Originated = BTreeMap<Ipv4Net, Vec<u32>>;
+type Originated = BTreeMap<IpNet, Vec<u32>>;
 
 /// Makes `speakers` originate exactly `wanted`: a route learned over BGP goes on with its
 /// AS_PATH (our AS is prepended towards eBGP peers), so a customer never takes its own prefix
@@ -189,8 +200,8 @@ async fn sync_shared(
     sync_originated(speakers, current, wanted).await;
     for (att, prefixes) in moved {
         let unchanged = prefixes.iter().any(|p| {
-            p.to_ipv4_net()
-                .is_some_and(|n| before.get(&n).is_some_and(|b| current.get(&n) == Some(b)))
+            let n = p.to_ip_net();
+            before.get(&n).is_some_and(|b| current.get(&n) == Some(b))
         });
         if !unchanged {
             continue;
@@ -213,7 +224,7 @@ pub struct Tgw {
     tunnels: Option<Arc<Tunnels>>,
     underlay: Option<Underlay>,
     devices: Arc<Vec<GreDevice>>,
-    vpc_fibs: Vec<KernelRoutes>,
+    vpc_fibs: Vec<KernelRoutes<IpNet>>,
     tasks: Vec<JoinHandle<()>>,
     control: Option<control::Server>,
 }
@@ -248,6 +259,8 @@ impl Tgw {
         // the addresses only, which would put every flow between two hosts on one peer.
         ns.ensure_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
             .map_err(GatewayError::netns("fib_multipath_hash_policy"))?;
+        ns.ensure_sysctl("net.ipv6.fib_multipath_hash_policy", "1")
+            .map_err(GatewayError::netns("fib_multipath_hash_policy (IPv6)"))?;
 
         let mut peers = Vec::new();
         for (ci, c) in tgw.connects.iter().enumerate() {
@@ -259,6 +272,10 @@ impl Tgw {
                     inside: p.inside_cidr,
                     appliance,
                     speakers,
+                    inside_v6: p.inside_cidr_v6.map(|c| {
+                        let (me, tgw) = inside_cidr::addresses_v6(c);
+                        (c, me, tgw)
+                    }),
                     tgw_address: tgw.tgw_address(ci, pi),
                     peer_address: p.peer_address,
                     peer_asn: tgw.peer_asn(ci, pi),
@@ -287,11 +304,17 @@ impl Tgw {
             let dev = GreDevice::start(&ns, gc).map_err(|e| {
                 GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
             })?;
-            let addrs: Vec<IpNet> = p
+            let mut addrs: Vec<IpNet> = p
                 .speakers
                 .iter()
                 .map(|s| IpNet::V4(Ipv4Net::new(*s, 29).expect("a /29")))
                 .collect();
+            if let Some((_, _, v6)) = &p.inside_v6 {
+                addrs.extend(
+                    v6.iter()
+                        .map(|s| IpNet::V6(Ipv6Net::new(*s, 125).expect("a /125"))),
+                );
+            }
             dev.configure(&netlink, &addrs).await.map_err(|e| {
                 GatewayError::Config(gateway::ConfigError::new("gre", e.to_string()))
             })?;
@@ -494,18 +517,24 @@ impl Tgw {
                     .collect(),
             };
             for ifname in ifnames {
-                let rules = [
-                    netns::Rule::lookup(table.id)
-                        .iif(&ifname)
-                        .priority(RULE_PRIORITY + k)
-                        .protocol(PROTO_TGW),
-                    netns::Rule::lookup(table.id)
-                        .iif(&ifname)
-                        .action(netns::rule::Action::Unreachable)
-                        .priority(RULE_PRIORITY + 1000 + k)
-                        .protocol(PROTO_TGW),
-                ];
-                for r in &rules {
+                // The kernel keeps one rule list per family: both get the attachment's table.
+                let rules = [netns::route::Family::V4, netns::route::Family::V6].map(|f| {
+                    [
+                        netns::Rule::lookup(table.id)
+                            .family(f)
+                            .iif(&ifname)
+                            .priority(RULE_PRIORITY + k)
+                            .protocol(PROTO_TGW),
+                        netns::Rule::lookup(table.id)
+                            .family(f)
+                            .iif(&ifname)
+                            .action(netns::rule::Action::Unreachable)
+                            .priority(RULE_PRIORITY + 1000 + k)
+                            .protocol(PROTO_TGW),
+                    ]
+                });
+                let rules = rules.as_flattened();
+                for r in rules {
                     if let Err(e) = netlink.add_rule(r).await
                         && !e.is_exists()
                     {
@@ -540,6 +569,11 @@ impl Tgw {
                 n.name = Some(neighbor_name(&p.name, p.speakers[which]));
                 n.local_address = Some(IpAddr::V4(p.speakers[which]));
                 n.families = vec![Family::Ipv4Unicast];
+                // MP-BGP: IPv6 routes over the IPv4 session, next hops from the /125.
+                if let Some((_, _, v6)) = &p.inside_v6 {
+                    n.families.push(Family::Ipv6Unicast);
+                    n.next_hop_v6 = Some(v6[which]);
+                }
                 n.graceful_restart_time = 0;
                 // A received TTL of at least 2: see the module docs (eBGP multihop 2).
                 n.ttl_security = Some(254);
@@ -578,10 +612,17 @@ impl Tgw {
             let vns = netns::Netns::open_path(path).map_err(gerr("opening a VPC namespace"))?;
             let nl = netns::Netlink::open(&vns).map_err(gerr("netlink in a VPC namespace"))?;
             let mut fib = KernelRoutes::new(nl, netns::route::TABLE_MAIN, PROTO_TGW);
-            let wanted: BTreeMap<Ipv4Net, Target> = v
+            let tgw_v6 = v.ipv6.as_ref().map(|x| IpAddr::V6(x.tgw_address));
+            let wanted: BTreeMap<IpNet, Target> = v
                 .vpc_routes
                 .iter()
-                .map(|r| (r.trunc(), Target::Via(vec![(v.tgw_address, None)])))
+                .filter_map(|r| {
+                    let gw = match r {
+                        IpNet::V4(_) => IpAddr::V4(v.tgw_address),
+                        IpNet::V6(_) => tgw_v6?,
+                    };
+                    Some((r.trunc(), Target::Via(vec![(gw, None)])))
+                })
                 .collect();
             let stats = fib.sync(&wanted).await;
             if stats.failed > 0 {
@@ -747,11 +788,11 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
             out.push(VpnPath {
                 attachment: r.attachment.clone(),
                 tunnel: r.name.clone(),
-                prefix: *p,
+                prefix: (*p).into(),
                 as_path: Vec::new(),
                 med: None,
                 peer_asn: None,
-                next_hop: r.remote_inside,
+                next_hop: r.remote_inside.into(),
             });
         }
     }
@@ -773,11 +814,11 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
                 out.push(VpnPath {
                     attachment: r.attachment.clone(),
                     tunnel: r.name.clone(),
-                    prefix,
+                    prefix: prefix.into(),
                     as_path: tables::parse_as_path(&path.as_path),
                     med: path.med,
                     peer_asn: r.customer_asn,
-                    next_hop: r.remote_inside,
+                    next_hop: r.remote_inside.into(),
                 });
             }
         }
@@ -801,12 +842,12 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
                 out.push(VpnPath {
                     attachment: d.attachment.clone(),
                     tunnel: d.attachment.clone(),
-                    prefix,
+                    prefix: prefix.into(),
                     // ECMP is never across ASNs: the customer's, the path's first AS.
                     peer_asn: Some(as_path.first().copied().unwrap_or(shared.config.tgw.asn)),
                     as_path,
                     med: path.med,
-                    next_hop: d.address,
+                    next_hop: d.address.into(),
                 });
             }
         }
@@ -814,17 +855,26 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
     out
 }
 
-/// Every path the speakers learned from Connect peers.
+/// Every path the speakers learned from Connect peers, both families (an IPv6 path only from
+/// a peer with an IPv6 inside CIDR: its next hop is the appliance's `::1`).
 async fn learned(shared: &Shared, speakers: &[Arc<Speaker>]) -> Vec<ConnectPath> {
     let mut out = Vec::new();
+    let mut families = vec![Family::Ipv4Unicast];
+    if shared.peers.iter().any(|p| p.inside_v6.is_some()) {
+        families.push(Family::Ipv6Unicast);
+    }
+    let mut asks = Vec::new();
     for sp in speakers {
-        let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await else {
+        for family in &families {
+            asks.push((sp.clone(), *family));
+        }
+    }
+    for (sp, family) in asks {
+        let Ok(routes) = sp.routes(family, 1_000_000).await else {
             continue;
         };
         for r in routes {
-            let Some(prefix) = r.prefix.to_ipv4_net() else {
-                continue;
-            };
+            let prefix = r.prefix.to_ip_net();
             for path in r.paths.iter().filter(|p| !p.filtered && p.peer != "local") {
                 let Some(peer) = shared.peers.iter().find(|p| {
                     p.speakers
@@ -839,6 +889,11 @@ async fn learned(shared: &Shared, speakers: &[Arc<Speaker>]) -> Vec<ConnectPath>
                     .copied()
                     .find(|s| neighbor_name(&peer.name, *s) == path.peer)
                     .unwrap_or(peer.speakers[0]);
+                let next_hop = match (prefix, &peer.inside_v6) {
+                    (IpNet::V4(_), _) => IpAddr::V4(peer.appliance),
+                    (IpNet::V6(_), Some((_, me, _))) => IpAddr::V6(*me),
+                    (IpNet::V6(_), None) => continue,
+                };
                 out.push(ConnectPath {
                     attachment: peer.attachment.clone(),
                     peer: peer.name.clone(),
@@ -847,7 +902,7 @@ async fn learned(shared: &Shared, speakers: &[Arc<Speaker>]) -> Vec<ConnectPath>
                     as_path: tables::parse_as_path(&path.as_path),
                     med: path.med,
                     peer_asn: peer.peer_asn,
-                    next_hop: peer.appliance,
+                    next_hop,
                 });
             }
         }
@@ -938,7 +993,8 @@ async fn recompute(
             .filter(|a| tgw.attachment_kind(a) == Some(AttachmentKind::Vpn))
         {
             let share = vpn_shares.entry(att.clone()).or_default();
-            for s in &selections {
+            // VPN attachments carry IPv4 only.
+            for s in selections.iter().filter(|s| s.prefix.addr().is_ipv4()) {
                 if !s.blackhole && !s.paths.iter().any(|c| &c.attachment == att) {
                     share.insert(Prefix::from(s.prefix));
                     to_vpn.entry(s.prefix).or_insert_with(|| path_of(s));
@@ -950,7 +1006,8 @@ async fn recompute(
             .iter()
             .any(|a| tgw.attachment_kind(a) == Some(AttachmentKind::DxGateway))
         {
-            for s in &selections {
+            // The backbone session carries IPv4 only.
+            for s in selections.iter().filter(|s| s.prefix.addr().is_ipv4()) {
                 if !s.blackhole && s.kind != routing::tgw::TgwRouteKind::DxGateway {
                     to_dx.insert(s.prefix, path_of(s));
                 }

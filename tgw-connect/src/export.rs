@@ -11,7 +11,12 @@
 //! the appliance node with `external_bgp = true` runs our userspace GRE device, whose TUN
 //! interface has the same name and address, so FRR needs no interface configuration.
 //!
-//! What it does not do: write files (the CLI prints), IPv6 (MP-BGP over Connect is not built).
+//! IPv6: a peer with an IPv6 inside /125 gets `::1/125` on its interface and its two
+//! neighbours are activated in `address-family ipv6 unicast` (MP-BGP over the IPv4 sessions),
+//! with the IPv6 next hop set to `::1` (a route-map per peer, so it never depends on which
+//! global address FRR would pick) and an IPv6 outbound prefix-list.
+//!
+//! What it does not do: write files (the CLI prints).
 
 use std::fmt::Write as _;
 
@@ -21,8 +26,9 @@ use crate::config::{ApplianceConfig, gre_ifname};
 use crate::inside_cidr;
 use crate::kind::query::ApplianceConfigOf;
 
-/// The outbound prefix-list: the appliance's own prefixes only.
+/// The outbound prefix-lists: the appliance's own prefixes only.
 const TO_TGW: &str = "TO-TGW";
+const TO_TGW_V6: &str = "TO-TGW-V6";
 
 /// The appliance whose peers belong to Connect attachment `attachment`, if any.
 fn find(scenario: &Scenario, attachment: &str) -> Option<ApplianceConfig> {
@@ -71,17 +77,50 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
             s,
             "! Connect peer {}: interface {ifname} {me}/29, GRE local {} remote {}, MTU 8476\n\
              !   with ip_gre: ip tunnel add {ifname} mode gre local {} remote {} ttl 255\n\
-             !                ip link set {ifname} mtu 8476 up; ip addr add {me}/29 dev {ifname}\n\
-             !   here: [[appliance]] external_bgp = true runs our GRE device as {ifname}",
+             !                ip link set {ifname} mtu 8476 up; ip addr add {me}/29 dev {ifname}",
             p.name, p.local, p.remote, p.local, p.remote
         );
+        if let Some(v6) = p.inside_cidr_v6 {
+            let (me6, _) = inside_cidr::addresses_v6(v6);
+            let _ = writeln!(s, "!                ip -6 addr add {me6}/125 dev {ifname}");
+        }
+        let _ = writeln!(
+            s,
+            "!   here: [[appliance]] external_bgp = true runs our GRE device as {ifname}"
+        );
     }
+    let (v4, v6): (Vec<&ipnet::IpNet>, Vec<&ipnet::IpNet>) =
+        c.advertise.iter().partition(|n| n.addr().is_ipv4());
+    let ipv6_peers: Vec<_> = peers
+        .iter()
+        .filter(|p| p.inside_cidr_v6.is_some())
+        .collect();
     let _ = writeln!(s, "frr defaults traditional\n!");
-    if c.advertise.is_empty() {
+    if v4.is_empty() {
         let _ = writeln!(s, "ip prefix-list {TO_TGW} seq 5 deny any");
     }
-    for (i, n) in c.advertise.iter().enumerate() {
+    for (i, n) in v4.iter().enumerate() {
         let _ = writeln!(s, "ip prefix-list {TO_TGW} seq {} permit {n}", (i + 1) * 5);
+    }
+    if !ipv6_peers.is_empty() {
+        if v6.is_empty() {
+            let _ = writeln!(s, "ipv6 prefix-list {TO_TGW_V6} seq 5 deny any");
+        }
+        for (i, n) in v6.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "ipv6 prefix-list {TO_TGW_V6} seq {} permit {n}",
+                (i + 1) * 5
+            );
+        }
+        for p in &ipv6_peers {
+            let (me6, _) = inside_cidr::addresses_v6(p.inside_cidr_v6.expect("filtered"));
+            let _ = writeln!(
+                s,
+                "route-map NH6-{} permit 10\n set ipv6 next-hop global {me6}",
+                p.name
+            );
+        }
     }
     let _ = writeln!(s, "!");
     let _ = writeln!(s, "router bgp {}", first.asn);
@@ -108,7 +147,7 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
         }
     }
     let _ = writeln!(s, " !\n address-family ipv4 unicast");
-    for n in &c.advertise {
+    for n in &v4 {
         let _ = writeln!(s, "  network {n}");
     }
     for p in &peers {
@@ -118,6 +157,23 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
         }
     }
     let _ = writeln!(s, "  maximum-paths 8\n  maximum-paths ibgp 8");
-    let _ = writeln!(s, " exit-address-family\n!");
+    let _ = writeln!(s, " exit-address-family");
+    if !ipv6_peers.is_empty() {
+        let _ = writeln!(s, " !\n address-family ipv6 unicast");
+        for n in &v6 {
+            let _ = writeln!(s, "  network {n}");
+        }
+        for p in &ipv6_peers {
+            let (_, tgw) = inside_cidr::addresses(p.inside_cidr);
+            for a in tgw {
+                let _ = writeln!(s, "  neighbor {a} activate");
+                let _ = writeln!(s, "  neighbor {a} prefix-list {TO_TGW_V6} out");
+                let _ = writeln!(s, "  neighbor {a} route-map NH6-{} out", p.name);
+            }
+        }
+        let _ = writeln!(s, "  maximum-paths 8\n  maximum-paths ibgp 8");
+        let _ = writeln!(s, " exit-address-family");
+    }
+    let _ = writeln!(s, "!");
     Ok(s)
 }

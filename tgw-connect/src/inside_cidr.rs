@@ -3,12 +3,15 @@
 //! 169.254.169.248/29, unique across the transit gateway. The appliance takes the first usable
 //! address (`.1`), the TGW's two BGP speakers the next two (`.2`, `.3`).
 //!
-//! What it does not do: the optional IPv6 /125 (MP-BGP IPv6 is not built), or check
-//! uniqueness itself (the caller passes the /29s already taken).
+//! The optional IPv6 inside CIDR is a /125 from fd00::/8, unique across the TGW too; its
+//! first three addresses are the appliance's and the two speakers' IPv6 addresses, the next
+//! hops of the IPv6 routes the sessions carry (MP-BGP, RFC 4760, over the IPv4 sessions).
+//!
+//! What it does not do: check uniqueness itself (the caller passes the CIDRs already taken).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 /// The reserved /29s AWS refuses \[T4\].
 pub const RESERVED: [Ipv4Net; 7] = [
@@ -77,6 +80,59 @@ pub fn validate<'a>(
         }
     }
     Ok(())
+}
+
+/// Why AWS refuses an IPv6 inside CIDR \[T2\].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InsideCidrV6Error {
+    /// Not a /125.
+    #[error("{0}: a Connect peer's IPv6 inside CIDR must be a /125")]
+    NotSlash125(Ipv6Net),
+    /// Host bits set.
+    #[error("{0}: not a network address (did you mean {1}?)")]
+    HostBits(Ipv6Net, Ipv6Net),
+    /// Outside fd00::/8.
+    #[error("{0}: a Connect peer's IPv6 inside CIDR must be within fd00::/8")]
+    NotUniqueLocal(Ipv6Net),
+    /// Taken by another peer of the same transit gateway.
+    #[error(
+        "{0} is already used by Connect peer {1} of this transit gateway (inside CIDRs are unique across a TGW)"
+    )]
+    Duplicate(Ipv6Net, String),
+}
+
+/// Checks an IPv6 inside CIDR against AWS's rules; `taken` are the (peer, /125) pairs of the
+/// transit gateway's other Connect peers.
+pub fn validate_v6<'a>(
+    cidr: Ipv6Net,
+    taken: impl IntoIterator<Item = (&'a str, Ipv6Net)>,
+) -> Result<(), InsideCidrV6Error> {
+    if cidr.prefix_len() != 125 {
+        return Err(InsideCidrV6Error::NotSlash125(cidr));
+    }
+    if cidr.trunc() != cidr {
+        return Err(InsideCidrV6Error::HostBits(cidr, cidr.trunc()));
+    }
+    let ula: Ipv6Net = "fd00::/8".parse().expect("a prefix");
+    if !ula.contains(&cidr) {
+        return Err(InsideCidrV6Error::NotUniqueLocal(cidr));
+    }
+    for (peer, other) in taken {
+        if other.trunc() == cidr {
+            return Err(InsideCidrV6Error::Duplicate(cidr, peer.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The appliance's IPv6 address (`::1` of the /125) and the TGW speakers' (`::2`, `::3`), as
+/// the IPv4 ones (inferred: AWS names the first address the appliance's, as for the /29).
+pub fn addresses_v6(cidr: Ipv6Net) -> (Ipv6Addr, [Ipv6Addr; 2]) {
+    let base = u128::from(cidr.network());
+    (
+        Ipv6Addr::from(base + 1),
+        [Ipv6Addr::from(base + 2), Ipv6Addr::from(base + 3)],
+    )
 }
 
 /// The appliance's address (`.1`) and the TGW's two BGP speakers (`.2`, `.3`) of a /29.
@@ -157,5 +213,40 @@ mod tests {
         assert!(e.to_string().contains("unique across a TGW"));
         // Only the exact reserved blocks: the neighbours of 169.254.5.0/29 are fine.
         assert_eq!(validate(n("169.254.5.8/29"), []), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_rules_table() {
+        let n6 = |s: &str| -> Ipv6Net { s.parse().unwrap() };
+        assert_eq!(validate_v6(n6("fd00:6::/125"), []), Ok(()));
+        assert_eq!(validate_v6(n6("fdff:ffff::fff8/125"), []), Ok(()));
+        assert!(matches!(
+            validate_v6(n6("fd00:6::/126"), []),
+            Err(InsideCidrV6Error::NotSlash125(_))
+        ));
+        assert!(matches!(
+            validate_v6(n6("fd00:6::4/125"), []),
+            Err(InsideCidrV6Error::HostBits(..))
+        ));
+        for outside in ["fc00::/125", "2001:db8::/125", "fe80::/125"] {
+            assert!(
+                matches!(
+                    validate_v6(n6(outside), []),
+                    Err(InsideCidrV6Error::NotUniqueLocal(_))
+                ),
+                "{outside}"
+            );
+        }
+        let e = validate_v6(n6("fd00:6::8/125"), [("p2", n6("fd00:6::8/125"))]).unwrap_err();
+        assert!(e.to_string().contains("Connect peer p2"), "{e}");
+        let (me, tgw) = addresses_v6(n6("fd00:6::8/125"));
+        assert_eq!(me, "fd00:6::9".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            tgw,
+            [
+                "fd00:6::a".parse::<Ipv6Addr>().unwrap(),
+                "fd00:6::b".parse::<Ipv6Addr>().unwrap()
+            ]
+        );
     }
 }

@@ -17,7 +17,7 @@
 //! right after a change).
 
 use crate::config::{AttachmentKind, ResolvedTable, StaticRouteDecl, TgwDecl};
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 /// Where a static route sends traffic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum RouteChange {
         /// The route table.
         table: String,
         /// Destination.
-        cidr: Ipv4Net,
+        cidr: IpNet,
         /// Target.
         target: RouteTarget,
         /// Replace an existing one (ReplaceTransitGatewayRoute).
@@ -47,7 +47,7 @@ pub enum RouteChange {
         /// The route table.
         table: String,
         /// Destination.
-        cidr: Ipv4Net,
+        cidr: IpNet,
     },
     /// Turns an attachment's propagation into a table on or off.
     Propagation {
@@ -82,10 +82,11 @@ impl RouteChange {
                 .ok_or_else(|| format!("{action} needs \"{key}\""))
         };
         let flag = |key: &str| args.get(key).and_then(serde_json::Value::as_bool);
-        let cidr = || -> Result<Ipv4Net, String> {
+        let cidr = || -> Result<IpNet, String> {
             let c = text("cidr")?;
-            c.parse::<Ipv4Net>()
-                .map_err(|_| format!("{c:?} is not an IPv4 CIDR"))
+            c.parse::<IpNet>()
+                .map(|n| n.trunc())
+                .map_err(|_| format!("{c:?} is not an IPv4 or IPv6 CIDR"))
         };
         let table = text("table")?;
         match action {
@@ -168,6 +169,11 @@ pub fn apply(
                     if attachment_kind(a)? == AttachmentKind::Connect {
                         return Err(format!(
                             "{a:?} is a Connect attachment: Connect does not support static routes"
+                        ));
+                    }
+                    if cidr.addr().is_ipv6() && !tgw.carries_ipv6(a) {
+                        return Err(format!(
+                            "{cidr}: {a:?} carries IPv4 only (an IPv6 route targets a VPC attachment with ipv6_support)"
                         ));
                     }
                     StaticRouteDecl {
@@ -353,7 +359,7 @@ mod tests {
                 serde_json::json!({"table": "default", "cidr": "10.9.0.0/33", "attachment": "att-b"}),
             ),
         );
-        assert!(e.unwrap_err().contains("not an IPv4 CIDR"));
+        assert!(e.unwrap_err().contains("not an IPv4 or IPv6 CIDR"));
         let e = RouteChange::from_action(
             "tgw_delete_route",
             &args(serde_json::json!({"cidr": "10.9.0.0/16"})),

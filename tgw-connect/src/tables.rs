@@ -7,13 +7,17 @@
 //! Routes received over Connect without a MED get 100 \[T2\]; both sessions of a peer give
 //! candidates with the peer as `via`, which `routing::tgw` combines (item 9).
 //!
+//! IPv6 CIDRs (a VPC's with `ipv6_support`, an appliance's over MP-BGP) are candidates of the
+//! same table, with IPv6 next hops: the VPC router's on the attachment link, the appliance's
+//! `::1` of the peer's /125.
+//!
 //! What it does not do: talk BGP or netlink (the daemon does), or decide (routing::tgw does).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use gateway::fib::Target;
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use routing::tgw::{Candidate, Selection, TgwRouteKind};
 use serde::Serialize;
 
@@ -30,16 +34,16 @@ pub struct ConnectPath {
     pub peer: String,
     /// The TGW speaker that learned it (`.2` or `.3`).
     pub speaker: Ipv4Addr,
-    /// Destination.
-    pub prefix: Ipv4Net,
+    /// Destination, either family.
+    pub prefix: IpNet,
     /// AS_PATH.
     pub as_path: Vec<u32>,
     /// MED as received.
     pub med: Option<u32>,
     /// The appliance's ASN.
     pub peer_asn: u32,
-    /// The appliance's inside address (`.1`): the next hop.
-    pub next_hop: Ipv4Addr,
+    /// The appliance's inside address of the prefix's family (`.1`, `::1`): the next hop.
+    pub next_hop: IpAddr,
 }
 
 /// A route a VPN attachment's tunnel offers (learned over its BGP session, or a static VPN
@@ -51,8 +55,8 @@ pub struct VpnPath {
     pub attachment: String,
     /// The tunnel (`vpn1-t1`).
     pub tunnel: String,
-    /// Destination.
-    pub prefix: Ipv4Net,
+    /// Destination (IPv4: VPN and DX attachments carry IPv4 only here).
+    pub prefix: IpNet,
     /// AS_PATH (empty for a static route).
     pub as_path: Vec<u32>,
     /// MED as received.
@@ -60,7 +64,7 @@ pub struct VpnPath {
     /// The customer gateway's ASN (`None`: static).
     pub peer_asn: Option<u32>,
     /// The customer gateway's inside address.
-    pub next_hop: Ipv4Addr,
+    pub next_hop: IpAddr,
 }
 
 /// The ASNs of an AS_PATH as `bgp` prints it (`65001 65002 {65003,65004}`), in order.
@@ -89,14 +93,14 @@ pub fn candidates(
                 for (_, tunnel, next_hop) in up_tunnels.iter().filter(|(att, _, _)| att == a) {
                     let mut c = Candidate::static_route(r.cidr, a);
                     c.via = tunnel.clone();
-                    c.next_hop = Some(*next_hop);
+                    c.next_hop = Some(IpAddr::V4(*next_hop));
                     out.push(c);
                 }
             }
             (Some(a), false) => {
                 let mut c = Candidate::static_route(r.cidr, a);
                 if let Some(v) = vpcs.iter().find(|v| &v.attachment == a) {
-                    c.next_hop = Some(v.vpc_address);
+                    c.next_hop = v.next_hop(r.cidr.addr().is_ipv6());
                 }
                 out.push(c);
             }
@@ -108,8 +112,17 @@ pub fn candidates(
             Some(AttachmentKind::Vpc) => {
                 if let Some(v) = vpcs.iter().find(|v| &v.attachment == a) {
                     for cidr in &v.cidrs {
-                        let mut c = Candidate::propagated(*cidr, TgwRouteKind::Vpc, a, a);
-                        c.next_hop = Some(v.vpc_address);
+                        let mut c = Candidate::propagated((*cidr).into(), TgwRouteKind::Vpc, a, a);
+                        c.next_hop = Some(IpAddr::V4(v.vpc_address));
+                        out.push(c);
+                    }
+                    for (cidr, ipv6) in v
+                        .ipv6
+                        .iter()
+                        .flat_map(|x| x.cidrs.iter().map(move |c| (c, x)))
+                    {
+                        let mut c = Candidate::propagated((*cidr).into(), TgwRouteKind::Vpc, a, a);
+                        c.next_hop = Some(IpAddr::V6(ipv6.vpc_address));
                         out.push(c);
                     }
                 }
@@ -172,14 +185,14 @@ pub fn kernel_routes(
     vpcs: &[VpcRuntime],
     tunnels: &BTreeMap<String, String>,
     selections: &[Selection],
-) -> BTreeMap<Ipv4Net, Target> {
+) -> BTreeMap<IpNet, Target> {
     let mut out = BTreeMap::new();
     for s in selections {
         if s.blackhole {
             out.insert(s.prefix, Target::Blackhole);
             continue;
         }
-        let hops: Vec<(Ipv4Addr, Option<String>)> = s
+        let hops: Vec<(IpAddr, Option<String>)> = s
             .paths
             .iter()
             .filter_map(|c| Some((c.next_hop?, ifname_of(vpcs, tunnels, c))))

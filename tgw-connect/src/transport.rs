@@ -61,11 +61,14 @@ pub fn main_routes(
         for p in &c.peers {
             let best = learned
                 .iter()
-                .filter(|l| l.attachment == c.transport && l.prefix.contains(&p.peer_address))
-                .map(|l| l.prefix.trunc())
+                .filter(|l| l.attachment == c.transport)
+                .filter_map(|l| match l.prefix {
+                    ipnet::IpNet::V4(n) if n.contains(&p.peer_address) => Some(n.trunc()),
+                    _ => None,
+                })
                 .max_by_key(|n| n.prefix_len());
             let Some(prefix) = best else { continue };
-            let hop = (d.address, Some(d.ifname.clone()));
+            let hop = (d.address.into(), Some(d.ifname.clone()));
             match out.entry(prefix).or_insert_with(|| Target::Via(Vec::new())) {
                 Target::Via(hops) if !hops.contains(&hop) => hops.push(hop),
                 _ => {}
@@ -137,12 +140,15 @@ peer = [{ name = "p4", inside_cidr = "169.254.6.24/29", peer_address = "172.16.0
             as_path: vec![65001],
             med: None,
             peer_asn: Some(65001),
-            next_hop: Ipv4Addr::new(100, 65, 0, 1),
+            next_hop: Ipv4Addr::new(100, 65, 0, 1).into(),
         }
     }
 
     fn via() -> Target {
-        Target::Via(vec![(Ipv4Addr::new(100, 65, 0, 1), Some("dx1".into()))])
+        Target::Via(vec![(
+            Ipv4Addr::new(100, 65, 0, 1).into(),
+            Some("dx1".into()),
+        )])
     }
 
     #[test]

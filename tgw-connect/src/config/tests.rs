@@ -212,6 +212,7 @@ fn over_dx() -> TgwDecl {
         peers: vec![PeerDecl {
             name: "d1".into(),
             inside_cidr: "169.254.7.0/29".parse().unwrap(),
+            inside_cidr_v6: None,
             peer_address: Ipv4Addr::new(172, 16, 0, 10),
             tgw_address: None,
             peer_asn: Some(65010),

@@ -17,7 +17,7 @@ use engine::model::Topology;
 use engine::model::timing::Profile;
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use engine::kind::query::Question;
@@ -42,9 +42,9 @@ pub struct ApplianceDecl {
     /// Site.
     #[serde(default)]
     pub site: Option<String>,
-    /// Prefixes announced to the TGW.
+    /// Prefixes announced to the TGW (IPv6 ones on the peers with an IPv6 inside CIDR).
     #[serde(default)]
-    pub advertise: Vec<Ipv4Net>,
+    pub advertise: Vec<IpNet>,
     /// Static routes (at least one towards the TGW CIDR block through the VPC router).
     #[serde(default)]
     pub routes: Vec<StaticRoute>,
@@ -118,6 +118,7 @@ impl ApplianceDecl {
                     local: v.peer_address,
                     remote: v.tgw_address,
                     inside_cidr: v.inside_cidr,
+                    inside_cidr_v6: v.inside_cidr_v6,
                     tgw_asn: v.tgw_asn,
                     asn: v.peer_asn,
                     ebgp_multihop: ttl,

@@ -80,7 +80,7 @@ pub struct ApplianceParts<'a> {
     /// The node.
     pub name: &'a str,
     /// The prefixes it announces.
-    pub advertise: &'a [ipnet::Ipv4Net],
+    pub advertise: &'a [ipnet::IpNet],
     /// Its BGP is someone else's (no `advertise` / `withdraw` actions then).
     pub external_bgp: bool,
     /// The TTL of its eBGP packets on a peer.
@@ -181,6 +181,7 @@ mod tests {
             attachment: "connect1".into(),
             name: "p1".into(),
             inside_cidr: "169.254.6.0/29".parse().unwrap(),
+            inside_cidr_v6: None,
             peer_address: "10.0.2.10".parse().unwrap(),
             tgw_address: "192.0.2.1".parse().unwrap(),
             tgw_asn: 64512,

@@ -18,7 +18,7 @@
 //! the TGW's tables are its own).
 
 use control::ShowParams;
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ struct Raw {
     node: String,
     #[serde(default)]
     route_table: Option<String>,
-    prefix: Ipv4Net,
+    prefix: IpNet,
     #[serde(default)]
     via: Option<Vec<String>>,
     #[serde(default)]

@@ -25,6 +25,8 @@ pub struct PeerView {
     pub name: String,
     /// Inside /29.
     pub inside_cidr: Ipv4Net,
+    /// Its optional IPv6 inside /125.
+    pub inside_cidr_v6: Option<ipnet::Ipv6Net>,
     /// The appliance's GRE address.
     pub peer_address: Ipv4Addr,
     /// The TGW's GRE address.

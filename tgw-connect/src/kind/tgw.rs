@@ -6,7 +6,7 @@
 //!
 //! What it does not do: decide routes (the daemon does).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use engine::diagnostic::Diagnostic;
@@ -16,14 +16,14 @@ use engine::model::timing::Profile;
 use engine::model::{Endpoint, Link, Topology};
 use engine::parse::{Node, ParseCx};
 use engine::source::FieldPath;
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use vgw::kind::query::{
     AllowedPrefixesOf, ConnectionRef, CustomerViewOf, DirectConnectPeersOf, VgwFact, VgwFacts,
     VpcOf, VpnConnectionList,
 };
 
 use super::query::{ConnectPeersFor, PeerView};
-use crate::config::{TGW_MTU, TgwConfig, TgwDecl, VpcRuntime};
+use crate::config::{TGW_MTU, TgwConfig, TgwDecl, VpcIpv6, VpcRuntime};
 
 /// The `tgw` kind.
 #[derive(Debug)]
@@ -87,6 +87,10 @@ pub fn attachment_ifname(i: usize) -> String {
     format!("tgwatt{i}")
 }
 
+fn host_v6(net: Ipv6Net, n: u128) -> Ipv6Addr {
+    Ipv6Addr::from(u128::from(net.network()) + n)
+}
+
 fn host(net: Ipv4Net, n: u32) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(net.network()) + n)
 }
@@ -146,14 +150,23 @@ impl TgwDecl {
                     .unwrap_or_default();
                 let mut vpc_routes = a.vpc_routes.clone();
                 if self.connects.iter().any(|c| c.transport == a.name) {
-                    vpc_routes.push(self.cidr_block);
+                    vpc_routes.push(IpNet::V4(self.cidr_block));
                 }
+                let ipv6 = self.vpc_link_v6(i).map(|l| VpcIpv6 {
+                    tgw_address: host_v6(l, 1),
+                    vpc_address: host_v6(l, 2),
+                    cidrs: topo
+                        .ask_node(&a.vpc, &VpcOf)
+                        .map(|v| v.ipv6_cidrs)
+                        .unwrap_or_default(),
+                });
                 VpcRuntime {
                     attachment: a.name.clone(),
                     ifname: attachment_ifname(i),
                     tgw_address: host(link, 1),
                     vpc_address: host(link, 2),
                     cidrs,
+                    ipv6,
                     netns: namespaces.get(&a.vpc).cloned(),
                     vpc_routes,
                 }
@@ -215,11 +228,21 @@ impl NodeSpec for TgwDecl {
             .map(|p| cx.error(&p.path(&self.path), p.message))
             .collect();
         for (i, a) in self.vpc_attachments.iter().enumerate() {
-            if topo.ask_node(&a.vpc, &VpcOf).is_none() {
-                out.push(cx.error(
+            match topo.ask_node(&a.vpc, &VpcOf) {
+                None => out.push(cx.error(
                     &self.path.key("vpc_attachment").index(i).key("vpc"),
                     format!("no [[vpc]] node {:?}", a.vpc),
-                ));
+                )),
+                // AWS refuses Ipv6Support on a VPC without an IPv6 CIDR block (inferred from
+                // its console, which greys the option out).
+                Some(v) if a.ipv6_support && v.ipv6_cidrs.is_empty() => out.push(cx.error(
+                    &self.path.key("vpc_attachment").index(i).key("ipv6_support"),
+                    format!(
+                        "VPC {} has no IPv6 CIDR block (ipv6_cidrs): ipv6_support needs one",
+                        a.vpc
+                    ),
+                )),
+                Some(_) => {}
             }
         }
         match self.vpn_gateway() {
@@ -348,7 +371,14 @@ impl NodeSpec for TgwDecl {
         }
         out.extend(self.vpc_attachments.iter().enumerate().map(|(i, a)| {
             let link = self.vpc_link(i);
-            let addr = |n| IpNet::V4(Ipv4Net::new(host(link, n), 30).expect("a /30"));
+            let link_v6 = self.vpc_link_v6(i);
+            let addr = |n: u32| {
+                let mut v = vec![IpNet::V4(Ipv4Net::new(host(link, n), 30).expect("a /30"))];
+                v.extend(link_v6.map(|l| {
+                    IpNet::V6(Ipv6Net::new(host_v6(l, u128::from(n)), 64).expect("a /64"))
+                }));
+                v
+            };
             Link {
                 name: a.name.clone(),
                 endpoints: [
@@ -356,13 +386,13 @@ impl NodeSpec for TgwDecl {
                         node: self.name.clone(),
                         ifname: Some(attachment_ifname(i)),
                         address: None,
-                        addresses: vec![addr(1)],
+                        addresses: addr(1),
                     },
                     Endpoint {
                         node: a.vpc.clone(),
                         ifname: None,
                         address: None,
-                        addresses: vec![addr(2)],
+                        addresses: addr(2),
                     },
                 ],
                 mtu: Some(TGW_MTU),
@@ -432,6 +462,7 @@ impl NodeSpec for TgwDecl {
                         attachment: c.name.clone(),
                         name: p.name.clone(),
                         inside_cidr: p.inside_cidr,
+                        inside_cidr_v6: p.inside_cidr_v6,
                         peer_address: p.peer_address,
                         tgw_address: self.tgw_address(ci, pi),
                         tgw_asn: self.asn,

@@ -54,6 +54,8 @@ pub struct VpcOf;
 pub struct Vpc {
     /// CIDR blocks.
     pub cidrs: Vec<Ipv4Net>,
+    /// IPv6 CIDR blocks (a VGW ignores them; a TGW attachment with `ipv6_support` uses them).
+    pub ipv6_cidrs: Vec<ipnet::Ipv6Net>,
     /// Route propagation from the VGW.
     pub propagation: bool,
     /// Static routes of the route table.

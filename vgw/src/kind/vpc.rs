@@ -7,6 +7,8 @@
 //! [[vpc]]
 //! name = "vpc1"
 //! cidrs = ["10.0.0.0/16"]
+//! ipv6_cidrs = ["2600:1f18:1::/56"]                       # optional; a TGW attachment with
+//!                                                         # ipv6_support propagates them
 //! propagation = true                                      # route propagation from the VGW
 //! static_routes = [{ destination = "172.31.0.0/24", target = "igw-1" }]
 //! ```
@@ -17,7 +19,7 @@
 //!
 //! What it does not do: program anything itself (the VGW daemon does), or run a process.
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Deserialize;
 
 use engine::diagnostic::Diagnostic;
@@ -48,6 +50,11 @@ pub struct Vpc {
     pub site: Option<String>,
     /// The VPC's CIDR blocks (the route table's local routes), advertised by its VGW.
     pub cidrs: Vec<Ipv4Net>,
+    /// The VPC's IPv6 CIDR blocks (AWS: /44 to /60, Amazon's are /56). A VGW ignores them
+    /// (AWS's VPN on a virtual private gateway is IPv4 only); a transit gateway attachment
+    /// with `ipv6_support` propagates them.
+    #[serde(default)]
+    pub ipv6_cidrs: Vec<Ipv6Net>,
     /// Route propagation from the VGW (default on).
     #[serde(default = "d_true")]
     pub propagation: bool,
@@ -112,6 +119,14 @@ impl NodeSpec for Vpc {
                 ));
             }
         }
+        for (i, c) in self.ipv6_cidrs.iter().enumerate() {
+            if c.prefix_len() < 44 || c.prefix_len() > 60 {
+                out.push(cx.error(
+                    &self.path.key("ipv6_cidrs").index(i),
+                    format!("{c}: a VPC IPv6 CIDR block is /44 to /60 (Amazon's are /56)"),
+                ));
+            }
+        }
         let attached = topo
             .ask(&AttachedVgw {
                 vpc: self.name.clone(),
@@ -133,6 +148,7 @@ impl NodeSpec for Vpc {
         question.answer::<VpcOf>(|_| {
             Some(query::Vpc {
                 cidrs: self.cidrs.clone(),
+                ipv6_cidrs: self.ipv6_cidrs.clone(),
                 propagation: self.propagation,
                 static_routes: self.static_routes.clone(),
             })
