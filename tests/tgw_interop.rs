@@ -13,9 +13,11 @@
 //!
 //! Shown: FRR's four sessions (two per peer, to `.2` and `.3`) Established with eBGP multihop
 //! 2; the TGW's route table holds FRR's 10.1.0.0/16 as a Connect route over p1 and p2 (ECMP
-//! across peers; FRR sends a MED of 0, which the TGW keeps: 100 is only the default), FRR learns the VPC CIDR from the TGW; and tshark decodes a capture
-//! of the underlay: GRE carrying IPv4 carrying BGP (OPEN, UPDATE, KEEPALIVE), nothing
-//! malformed.
+//! across peers; FRR sends a MED of 0, which the TGW keeps: 100 is only the default), FRR
+//! learns the VPC CIDR from the TGW; the same for IPv6 over MP-BGP on the IPv4 sessions
+//! (each peer has an IPv6 inside /125: FRR's 2001:db8:b::/48 via its `::1` on both GRE
+//! devices, the VPC's 2001:db8:a::/56 learned by FRR); and tshark decodes a capture of the
+//! underlay: GRE carrying IPv4 carrying BGP (OPEN, UPDATE, KEEPALIVE), nothing malformed.
 
 mod common;
 
@@ -28,7 +30,9 @@ use serde_json::Value;
 use testkit::frr::Frr;
 use testkit::lab::Lab;
 use testkit::wait_for;
-use tgw_connect::config::{ApplianceConfig, AppliancePeer, TgwConfig, TgwDecl, VpcRuntime};
+use tgw_connect::config::{
+    ApplianceConfig, AppliancePeer, TgwConfig, TgwDecl, VpcIpv6, VpcRuntime,
+};
 
 const SCENARIO: &str = r#"
 [scenario]
@@ -40,6 +44,7 @@ profile = "fast"
 [[vpc]]
 name = "vpc1"
 cidrs = ["10.0.0.0/16"]
+ipv6_cidrs = ["2001:db8:a::/56"]
 
 [[tgw]]
 name = "tgw1"
@@ -49,19 +54,20 @@ cidr_block = "192.0.2.0/24"
 [[tgw.vpc_attachment]]
 name = "att-vpc1"
 vpc = "vpc1"
+ipv6_support = true
 
 [[tgw.connect]]
 name = "connect1"
 transport = "att-vpc1"
 appliance = "app"
 peer = [
-  { name = "p1", inside_cidr = "169.254.6.0/29", peer_address = "100.66.0.2", peer_asn = 65010 },
-  { name = "p2", inside_cidr = "169.254.6.8/29", peer_address = "100.66.0.2", peer_asn = 65010 },
+  { name = "p1", inside_cidr = "169.254.6.0/29", inside_cidr_v6 = "fd00:6::/125", peer_address = "100.66.0.2", peer_asn = 65010 },
+  { name = "p2", inside_cidr = "169.254.6.8/29", inside_cidr_v6 = "fd00:6::8/125", peer_address = "100.66.0.2", peer_asn = 65010 },
 ]
 
 [[appliance]]
 name = "app"
-advertise = ["10.1.0.0/16"]
+advertise = ["10.1.0.0/16", "2001:db8:b::/48"]
 external_bgp = true
 "#;
 
@@ -112,7 +118,11 @@ fn tgw_config() -> TgwConfig {
             tgw_address: Ipv4Addr::new(100, 66, 0, 1),
             vpc_address: Ipv4Addr::new(100, 66, 0, 2),
             cidrs: vec!["10.0.0.0/16".parse().unwrap()],
-            ipv6: None,
+            ipv6: Some(VpcIpv6 {
+                tgw_address: "fd00:66::1".parse().unwrap(),
+                vpc_address: "fd00:66::2".parse().unwrap(),
+                cidrs: vec!["2001:db8:a::/56".parse().unwrap()],
+            }),
             netns: None,
             vpc_routes: Vec::new(),
         }],
@@ -123,13 +133,13 @@ fn tgw_config() -> TgwConfig {
 
 /// Our GRE devices only, for FRR.
 fn gre_only() -> ApplianceConfig {
-    let peer = |name: &str, n: u8, cidr: &str| AppliancePeer {
+    let peer = |name: &str, n: u8, cidr: &str, v6: &str| AppliancePeer {
         attachment: "connect1".into(),
         name: name.into(),
         local: Ipv4Addr::new(100, 66, 0, 2),
         remote: Ipv4Addr::new(192, 0, 2, n),
         inside_cidr: cidr.parse().unwrap(),
-        inside_cidr_v6: None,
+        inside_cidr_v6: Some(v6.parse().unwrap()),
         tgw_asn: 64512,
         asn: 65010,
         ebgp_multihop: 2,
@@ -139,8 +149,8 @@ fn gre_only() -> ApplianceConfig {
         profile: Profile::Fast,
         advertise: Vec::new(),
         peers: vec![
-            peer("p1", 1, "169.254.6.0/29"),
-            peer("p2", 2, "169.254.6.8/29"),
+            peer("p1", 1, "169.254.6.0/29", "fd00:6::/125"),
+            peer("p2", 2, "169.254.6.8/29", "fd00:6::8/125"),
         ],
         bgp: false,
     }
@@ -168,8 +178,14 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
     for n in ["tgw", "app"] {
         lab.node(n).unwrap();
     }
-    lab.link("tgw", "100.66.0.1/30", "app", "100.66.0.2/30")
-        .unwrap();
+    // IPv6 too: the VPC's IPv6 CIDR is routed via fd00:66::2.
+    lab.link(
+        "tgw",
+        "100.66.0.1/30,fd00:66::1/64",
+        "app",
+        "100.66.0.2/30,fd00:66::2/64",
+    )
+    .unwrap();
     lab.exec(
         "app",
         &["ip", "route", "add", "192.0.2.0/24", "via", "100.66.0.1"],
@@ -306,6 +322,81 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
                 Ok(())
             } else {
                 Err(v.to_string())
+            }
+        },
+    )
+    .unwrap();
+
+    // IPv6 over the same sessions (MP-BGP): FRR's prefix over both peers via its ::1 ...
+    wait_for(
+        "2001:db8:b::/48 over p1 and p2 in the TGW's route table",
+        Duration::from_secs(15),
+        Duration::from_millis(200),
+        || {
+            let r = show(dir.path(), "tgw", "routes")?;
+            let route = r["tables"]["default"]["routes"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["prefix"] == "2001:db8:b::/48").cloned())
+                .ok_or(r.to_string())?;
+            let mut hops: Vec<(&str, &str)> = route["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| Some((p["via"].as_str()?, p["next_hop"].as_str()?)))
+                .collect();
+            hops.sort();
+            if hops == [("p1", "fd00:6::1"), ("p2", "fd00:6::9")] && route["kind"] == "connect" {
+                Ok(())
+            } else {
+                Err(route.to_string())
+            }
+        },
+    )
+    .unwrap();
+    wait_for(
+        "the kernel's IPv6 multipath route",
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        || {
+            let text = lab
+                .exec(
+                    "tgw",
+                    &[
+                        "ip",
+                        "-6",
+                        "route",
+                        "show",
+                        "table",
+                        "100",
+                        "2001:db8:b::/48",
+                    ],
+                )
+                .map_err(|e| e.to_string())?;
+            if text.contains("via fd00:6::1 dev gre-p1")
+                && text.contains("via fd00:6::9 dev gre-p2")
+            {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .unwrap();
+    // ... and the VPC's IPv6 CIDR learned by FRR on both peers, next hops the TGW's ::2/::a.
+    wait_for(
+        "FRR learns 2001:db8:a::/56",
+        Duration::from_secs(15),
+        Duration::from_millis(200),
+        || {
+            let v = frr
+                .json("show bgp ipv6 unicast 2001:db8:a::/56 json")
+                .map_err(|e| e.to_string())?;
+            let text = v.to_string();
+            let paths = v["paths"].as_array().map(|a| a.len()).unwrap_or(0);
+            if paths >= 2 && text.contains("fd00:6::2") && text.contains("fd00:6::a") {
+                Ok(())
+            } else {
+                Err(text)
             }
         },
     )
