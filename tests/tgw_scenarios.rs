@@ -22,6 +22,10 @@
 //!   (the appliance on premises, its GRE over a transit VIF), three peers Established, Connect
 //!   ECMP, traffic both ways, p1's GRE cut and restored; a DX transport whose association does
 //!   not allow the TGW CIDR block is refused at `validate`;
+//! - `tgw-connect-ipv6` in both profiles: MP-BGP IPv6 over the IPv4 Connect sessions (peers
+//!   with an IPv6 /125), an IPv6 VPC over an attachment with `ipv6_support`: each family's
+//!   ECMP set, IPv6 and IPv4 traffic both ways, p1's GRE cut and restored; bad IPv6
+//!   configuration refused naming the item; its FRR export with `address-family ipv6`;
 //! - `hybridlab show LAB tgw1 routes|attachments|connect` on a running lab;
 //! - bad TGW configuration is refused by `hybridlab validate` naming the item; the appliance's
 //!   FRR configuration from `hybridlab cgw-config`.
@@ -783,6 +787,113 @@ fn cgw_config_gives_the_appliance_frr_configuration() {
         "{}",
         describe(&aws)
     );
+}
+
+/// MP-BGP IPv6 over Connect: every expectation of `tgw-connect-ipv6`, in both profiles, and
+/// both families delivered both ways (the IPv6 probes need the appliance to have learned the
+/// VPC's IPv6 CIDR over MP-BGP: it has no other route to it).
+#[test]
+fn tgw_connect_ipv6_in_both_profiles() {
+    let _s = serial();
+    for (profile, lab) in [("fast", "tgw6fast"), ("aws", "tgw6aws")] {
+        let record = run_in(&Workspace::new(), "tgw-connect-ipv6", profile, lab);
+        let names = passed(&record);
+        assert_eq!(names.len(), 12, "{profile}: every expectation: {names:?}");
+        for p in record["probes"].as_array().unwrap() {
+            let received = p["loss"]["received"].as_u64().unwrap_or(0);
+            assert!(received > 1000, "{profile}: {}: {p:#}", p["name"]);
+        }
+    }
+}
+
+/// AWS's IPv6 rules for Connect and VPC attachments, each refused at `validate` naming the
+/// item (`tgw-connect-ipv6` with one mistake each).
+#[test]
+fn bad_ipv6_configuration_is_refused_naming_the_item() {
+    let refused6 = |from: &str, to: &str| -> String {
+        let ws = Workspace::new();
+        let file = variant(&ws, "tgw-connect-ipv6", &[(from, to)]);
+        let out = ws.run(&["validate", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = refused6("\"fd00:6::/125\"", "\"fc00:6::/125\"");
+    assert!(
+        e.contains("tgw[0].connect[0].peer[0].inside_cidr_v6") && e.contains("fd00::/8"),
+        "{e}"
+    );
+    let e = refused6("\"fd00:6::8/125\"", "\"fd00:6::/125\"");
+    assert!(
+        e.contains("tgw[0].connect[0].peer[1].inside_cidr_v6") && e.contains("unique across a TGW"),
+        "{e}"
+    );
+    let e = refused6("\"fd00:6::/125\"", "\"fd00:6::/64\"");
+    assert!(e.contains("must be a /125"), "{e}");
+    let e = refused6("ipv6_support = true", "ipv6_support = false");
+    assert!(
+        e.contains("tgw[0].vpc_attachment[0].vpc_routes[1]") && e.contains("needs ipv6_support"),
+        "{e}"
+    );
+    let e = refused6("ipv6_cidrs = [\"2001:db8:a::/56\"]\n", "");
+    assert!(
+        e.contains("tgw[0].vpc_attachment[0].ipv6_support") && e.contains("no IPv6 CIDR block"),
+        "{e}"
+    );
+    let e = refused6(
+        "ipv6_cidrs = [\"2001:db8:a::/56\"]",
+        "ipv6_cidrs = [\"2001:db8:a::/64\"]",
+    );
+    assert!(
+        e.contains("vpc[0].ipv6_cidrs[0]") && e.contains("/44 to /60"),
+        "{e}"
+    );
+    // An IPv6 static route to an attachment that carries IPv4 only (a Connect attachment is
+    // refused anyway; the VPN case is in the unit tests): a blackhole is fine.
+    let ws = Workspace::new();
+    let file = variant(
+        &ws,
+        "tgw-connect-ipv6",
+        &[(
+            "[[appliance]]",
+            "[[tgw.route_table]]\nname = \"rt1\"\nroutes = [{ cidr = \"2001:db8:bad::/48\", blackhole = true }]\n\n[[appliance]]",
+        )],
+    );
+    let out = ws.run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+}
+
+#[test]
+fn cgw_config_gives_the_ipv6_appliance_its_address_family() {
+    let ws = Workspace::new();
+    let out = ws.run(&[
+        "cgw-config",
+        "--format",
+        "frr",
+        "tgw-connect-ipv6",
+        "connect1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "ip -6 addr add fd00:6::1/125 dev gre-p1",
+        "ip prefix-list TO-TGW seq 5 permit 10.1.0.0/16",
+        "ipv6 prefix-list TO-TGW-V6 seq 5 permit 2001:db8:b::/48",
+        "route-map NH6-p2 permit 10\n set ipv6 next-hop global fd00:6::9",
+        " address-family ipv6 unicast\n  network 2001:db8:b::/48",
+        "  neighbor 169.254.6.2 activate",
+        "  neighbor 169.254.6.11 route-map NH6-p2 out",
+        "  neighbor 169.254.6.3 prefix-list TO-TGW-V6 out",
+    ] {
+        assert!(text.contains(want), "{want:?} not in\n{text}");
+    }
+    // p3 has no IPv6 inside CIDR: its sessions stay IPv4 only; the IPv4 family has no IPv6.
+    assert!(!text.contains("neighbor 169.254.6.18 activate"), "{text}");
+    let v4_family = text
+        .split(" address-family ipv4 unicast")
+        .nth(1)
+        .and_then(|t| t.split("exit-address-family").next())
+        .unwrap();
+    assert!(!v4_family.contains("2001:db8"), "{v4_family}");
 }
 
 /// Shipped scenario `name` with `from` replaced by `to` (each must occur), as a file in `ws`.

@@ -269,6 +269,32 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_routes_go_to_attachments_that_carry_ipv6() {
+        let mut t = tgw();
+        let mut tables = t.tables();
+        let to_b = RouteTarget::Attachment("att-b".into());
+        let e = apply(
+            &t,
+            &mut tables,
+            &add("2001:db8:9::/48", to_b.clone(), false),
+        );
+        assert!(e.unwrap_err().contains("carries IPv4 only"));
+        assert!(
+            tables[0].routes.is_empty(),
+            "a refused change changes nothing"
+        );
+        apply(
+            &t,
+            &mut tables,
+            &add("2001:db8:9::/48", RouteTarget::Blackhole, false),
+        )
+        .unwrap();
+        t.vpc_attachments[1].ipv6_support = true;
+        apply(&t, &mut tables, &add("2001:db8:9::/48", to_b, true)).unwrap();
+        assert_eq!(tables[0].routes[0].attachment.as_deref(), Some("att-b"));
+    }
+
+    #[test]
     fn a_route_is_added_replaced_only_when_asked_and_deleted() {
         let t = tgw();
         let mut tables = t.tables();

@@ -56,6 +56,24 @@ fn a_good_gateway_passes_and_defaults_apply() {
 }
 
 #[test]
+fn ipv6_reaches_attachments_that_carry_it() {
+    let mut t = base();
+    assert!(!t.carries_ipv6("att-vpc1") && !t.carries_ipv6("connect1"));
+    assert_eq!(t.vpc_link_v6(0), None);
+    t.vpc_attachments[1].ipv6_support = true;
+    t.vpc_attachments[1].vpc_routes = vec!["2001:db8:b::/48".parse().unwrap()];
+    t.connects[0].peers[1].inside_cidr_v6 = Some("fd00:6::8/125".parse().unwrap());
+    t.route_tables[0].routes.push(StaticRouteDecl {
+        cidr: "2001:db8:c::/48".parse().unwrap(),
+        attachment: Some("att-vpc2".into()),
+        blackhole: false,
+    });
+    assert_eq!(problems(&t), Vec::new());
+    assert!(t.carries_ipv6("att-vpc2") && t.carries_ipv6("connect1"));
+    assert_eq!(t.vpc_link_v6(1), Some("fd00:66:1::/64".parse().unwrap()));
+}
+
+#[test]
 fn defaults_off_leave_no_default_table() {
     let mut t = base();
     t.default_association = false;
@@ -103,6 +121,39 @@ fn bad_configurations_table() {
             },
             "connect[0].peer[4]",
             "up to 4",
+        ),
+        (
+            "an IPv6 inside CIDR outside fd00::/8",
+            |t| t.connects[0].peers[0].inside_cidr_v6 = Some("2001:db8::/125".parse().unwrap()),
+            "connect[0].peer[0].inside_cidr_v6",
+            "fd00::/8",
+        ),
+        (
+            "a duplicate IPv6 inside CIDR",
+            |t| {
+                t.connects[0].peers[0].inside_cidr_v6 = Some("fd00:6::/125".parse().unwrap());
+                t.connects[0].peers[1].inside_cidr_v6 = Some("fd00:6::/125".parse().unwrap());
+            },
+            "connect[0].peer[1].inside_cidr_v6",
+            "unique across a TGW",
+        ),
+        (
+            "an IPv6 VPC route without ipv6_support",
+            |t| t.vpc_attachments[1].vpc_routes = vec!["2001:db8:b::/48".parse().unwrap()],
+            "vpc_attachment[1].vpc_routes[0]",
+            "needs ipv6_support",
+        ),
+        (
+            "an IPv6 static route to an IPv4-only VPC attachment",
+            |t| {
+                t.route_tables[0].routes.push(StaticRouteDecl {
+                    cidr: "2001:db8:b::/48".parse().unwrap(),
+                    attachment: Some("att-vpc2".into()),
+                    blackhole: false,
+                })
+            },
+            "route_table[0].routes[2]",
+            "carries IPv4 only",
         ),
         (
             "a static route on Connect",
