@@ -26,8 +26,11 @@
 //! gateways' view) and the tunnel bundle of `gateway`; Direct Connect gateway attachments are
 //! the `dxgw` package's associations.
 //!
-//! What it does not do (yet): peering, prefix lists, MP-BGP IPv6 over Connect, associations
-//! changed at run time.
+//! IPv6: VPC attachments with `ipv6_support` and Connect peers with an IPv6 inside /125
+//! (MP-BGP over the IPv4 sessions) carry IPv6; the route tables hold both families.
+//!
+//! What it does not do (yet): peering, prefix lists, IPv6 BGP sessions, IPv6 on VPN and DX
+//! gateway attachments, associations changed at run time.
 
 pub mod appliance;
 pub mod config;

@@ -12,12 +12,15 @@
 //! name = "att-vpc1"
 //! vpc = "vpc1"
 //! vpc_routes = ["10.1.0.0/16"]         # the VPC route table's routes to the TGW
+//! ipv6_support = true                  # optional: the VPC's ipv6_cidrs propagate, IPv6
+//!                                      # vpc_routes and static routes allowed
 //!
 //! [[tgw.connect]]                      # a Connect attachment over a VPC or DX gateway attachment
 //! name = "connect1"
 //! transport = "att-vpc1"
 //! appliance = "sdwan1"
 //! peer = [{ name = "p1", inside_cidr = "169.254.6.0/29", peer_address = "10.0.2.10", peer_asn = 65010 }]
+//! # inside_cidr_v6 = "fd00:6::/125" on a peer: IPv6 routes too (MP-BGP on its IPv4 sessions)
 //!
 //! [[tgw.route_table]]                  # besides the default one
 //! name = "prod"
@@ -27,7 +30,7 @@
 //!
 //! [[appliance]]
 //! name = "sdwan1"
-//! advertise = ["10.1.0.0/16"]
+//! advertise = ["10.1.0.0/16"]         # IPv6 prefixes go out on peers with an inside_cidr_v6
 //! ebgp_multihop = 2                     # TTL of eBGP packets (AWS requires 2)
 //! peers = { p4 = { ebgp_multihop = 1 } }
 //! routes = [{ to = "192.0.2.0/24", via = "10.0.2.1" }]
