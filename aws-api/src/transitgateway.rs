@@ -409,6 +409,7 @@ pub async fn describe_connect_peers(
                     .leaf_opt("peerAddress", peer["peer_address"].as_str())
                     .open("insideCidrBlocks")
                     .leaf_opt("item", peer["inside_cidr"].as_str())
+                    .leaf_opt("item", peer["inside_cidr_v6"].as_str())
                     .close("insideCidrBlocks")
                     .leaf("protocol", "gre")
                     .open("bgpConfigurations");

@@ -1202,6 +1202,11 @@ fn register(
                         v["vpc_cidrs"] =
                             json!(r.cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>());
                         v["interface"] = json!(r.ifname);
+                        v["ipv6_support"] = json!(r.ipv6.is_some());
+                        if let Some(x) = &r.ipv6 {
+                            v["vpc_ipv6_cidrs"] =
+                                json!(x.cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+                        }
                     }
                     v
                 })
@@ -1266,6 +1271,7 @@ fn register(
                 let entry = out.entry(p.attachment.clone()).or_insert_with(|| json!({}));
                 entry[&p.name] = json!({
                     "inside_cidr": p.inside.to_string(),
+                    "inside_cidr_v6": p.inside_v6.map(|(c, _, _)| c.to_string()),
                     "tgw_gre_address": p.tgw_address.to_string(),
                     "peer_address": p.peer_address.to_string(),
                     "peer_asn": p.peer_asn,
