@@ -154,6 +154,12 @@ pub struct NeighborConfig {
     /// Source address for outgoing connections.
     #[serde(default)]
     pub local_address: Option<IpAddr>,
+    /// The interface the session's connections use (SO_BINDTODEVICE), outgoing and, when a
+    /// `listen` address is this neighbor's `local_address`, incoming: for an address that is
+    /// also in use on another interface (a transit gateway's VPN attachments may share an
+    /// inside /30).
+    #[serde(default)]
+    pub bind_device: Option<String>,
     /// TCP port of the neighbor (179).
     #[serde(default = "bgp_port")]
     pub port: u16,
@@ -248,6 +254,7 @@ impl NeighborConfig {
             name: None,
             local_as: None,
             local_address: None,
+            bind_device: None,
             port: 179,
             router_id: None,
             passive: false,

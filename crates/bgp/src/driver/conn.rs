@@ -60,6 +60,8 @@ pub struct SocketOptions {
     pub min_ttl: Option<u8>,
     /// Source address.
     pub local_address: Option<IpAddr>,
+    /// The interface to use (SO_BINDTODEVICE).
+    pub device: Option<String>,
 }
 
 /// Applies TTL and GTSM to a connected or listening socket.
@@ -91,6 +93,9 @@ pub async fn connect(
         netns::tcp_sockopt::set_tcp_md5sig(sock.as_fd(), peer.ip(), pw.expose().as_bytes())?;
     }
     apply_ttl(&sock, peer.is_ipv6(), opts)?;
+    if let Some(dev) = &opts.device {
+        netns::sockopt::bind_to_device(sock.as_fd(), Some(dev))?;
+    }
     if let Some(local) = opts.local_address {
         sock.bind(SocketAddr::new(local, 0))?;
     }

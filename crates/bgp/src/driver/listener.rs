@@ -28,14 +28,22 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Binds a listening socket (IPv6 sockets are IPv6-only) with the neighbors' MD5 keys.
-pub fn bind(addr: SocketAddr, keys: &[(IpAddr, Secret<String>)]) -> io::Result<TcpListener> {
+/// Binds a listening socket (IPv6 sockets are IPv6-only) with the neighbors' MD5 keys, to
+/// `device` if given (then only connections arriving on that interface are accepted).
+pub fn bind(
+    addr: SocketAddr,
+    keys: &[(IpAddr, Secret<String>)],
+    device: Option<&str>,
+) -> io::Result<TcpListener> {
     let sock = if addr.is_ipv6() {
         TcpSocket::new_v6()?
     } else {
         TcpSocket::new_v4()?
     };
     sock.set_reuseaddr(true)?;
+    if let Some(dev) = device {
+        netns::sockopt::bind_to_device(sock.as_fd(), Some(dev))?;
+    }
     if addr.is_ipv6() {
         socket2::SockRef::from(&sock).set_only_v6(true)?;
     }

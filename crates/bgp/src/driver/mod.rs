@@ -147,7 +147,13 @@ impl Speaker {
         let mut local_addrs = Vec::new();
         let mut listeners = Vec::new();
         for addr in &cfg.listen {
-            match listener::bind(*addr, &keys) {
+            // The interface of the neighbor whose local address this is, if it is bound to one.
+            let device = cfg
+                .neighbors
+                .iter()
+                .find(|n| n.local_address == Some(addr.ip()) && n.bind_device.is_some())
+                .and_then(|n| n.bind_device.as_deref());
+            match listener::bind(*addr, &keys, device) {
                 Ok(l) => {
                     local_addrs.push(l.local_addr().unwrap_or(*addr));
                     listeners.push(l);

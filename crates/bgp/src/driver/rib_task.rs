@@ -61,6 +61,7 @@ impl Core {
                 ttl,
                 min_ttl,
                 local_address: n.local_address,
+                device: n.bind_device.clone(),
             },
             start_down: n.shutdown,
         };
