@@ -193,6 +193,7 @@ fn vgw_config() -> VgwConfig {
             address: Ipv4Addr::new(100, 65, 0, 1),
             local_address: Ipv4Addr::new(100, 65, 0, 2),
         }],
+        inside_cidrs_per_connection: false,
     }
 }
 

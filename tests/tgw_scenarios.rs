@@ -16,6 +16,7 @@
 //!   and dev are opened to each other;
 //! - two SD-WAN sites on two Connect attachments reach each other through the TGW, each
 //!   appliance hearing the other's prefix and never its own back;
+//! - VPN attachments may share inside /30s (item 8): four sessions, four next hops, traffic;
 //! - VPN attachments hear their route table's routes: two VPN sites in one table learn each
 //!   other through the TGW, in tables kept apart neither learns of the other;
 //! - `tgw-connect-over-dx` in both profiles: a Connect attachment over a DX gateway attachment
@@ -255,6 +256,54 @@ present = false
     let file = ws.file("tgwvpn2.toml", &apart);
     let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwvpn2");
     assert_eq!(passed(&record).len(), 5, "{:?}", passed(&record));
+}
+
+/// §7 item 8: AWS accepts the same inside /30 on two VPN attachments of one TGW (one VGW
+/// refuses it). `tgw-vpn-ecmp` with both attachments on 169.254.10.0/30 and 169.254.11.0/30:
+/// all four sessions come up (each bound to its own tunnel interface), the route table holds
+/// the four next hops (two pairs of identical addresses on different tunnels) and traffic flows
+/// both ways. The two tunnels of one attachment still need two /30s.
+#[test]
+fn vpn_attachments_may_share_inside_cidrs() {
+    let _s = serial();
+    let ws = Workspace::new();
+    let tunnels =
+        "tunnel = [{ inside_cidr = \"169.254.10.0/30\" }, { inside_cidr = \"169.254.11.0/30\" }]";
+    let file = variant(
+        &ws,
+        "tgw-vpn-ecmp",
+        &[
+            ("cgw = \"cgw1\"\n", &format!("cgw = \"cgw1\"\n{tunnels}\n")),
+            ("cgw = \"cgw2\"\n", &format!("cgw = \"cgw2\"\n{tunnels}\n")),
+        ],
+    );
+    let record = run_in(&ws, file.to_str().unwrap(), "fast", "tgwdup30");
+    let names = passed(&record);
+    assert_eq!(names.len(), 7, "every expectation: {names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "10.1.0.0/16 over the four tunnels"),
+        "{names:?}"
+    );
+
+    let one = variant(
+        &ws,
+        "tgw-vpn-ecmp",
+        &[(
+            "cgw = \"cgw1\"\n",
+            "cgw = \"cgw1\"\ntunnel = [{ inside_cidr = \"169.254.10.0/30\" }, { inside_cidr = \"169.254.10.0/30\" }]\n",
+        )],
+    );
+    let out = ws.run(&["validate", one.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("vpn_attachment[0].tunnel[1].inside_cidr")
+            && e.contains("the other tunnel of this VPN connection")
+            && e.contains("1 error in"),
+        "{e}"
+    );
 }
 
 /// `tgw-segmentation`'s topology with a timeline that changes its route tables at run time.

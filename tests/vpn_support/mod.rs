@@ -154,6 +154,7 @@ impl VpnLab {
             }),
             connections,
             direct_connect: Vec::new(),
+            inside_cidrs_per_connection: false,
         };
         vgw.validate().unwrap();
         let cgws = sites

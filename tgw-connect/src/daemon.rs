@@ -118,8 +118,8 @@ struct Shared {
     peers: Vec<PeerRun>,
     /// The Connect speakers' export policy: what each Connect attachment hears.
     connect_shares: SharePolicy,
-    /// The VPN speaker's: what each VPN attachment hears.
-    vpn_shares: SharePolicy,
+    /// The VPN speakers' (one each): what each VPN attachment hears.
+    vpn_shares: Vec<SharePolicy>,
     vpn: Vec<TunnelRun>,
     /// VPN tunnel name -> its interface.
     tunnel_ifnames: BTreeMap<String, String>,
@@ -154,7 +154,8 @@ struct State {
     transport: Option<KernelRoutes>,
     /// What each kind of peer was sent, with the AS_PATH it was sent with.
     originated: Originated,
-    originated_vpn: Originated,
+    /// Per VPN speaker.
+    originated_vpn: Vec<Originated>,
     originated_dx: Originated,
 }
 
@@ -219,7 +220,7 @@ async fn sync_shared(
 pub struct Tgw {
     shared: Arc<Shared>,
     speakers: Vec<Arc<Speaker>>,
-    vpn_speaker: Option<Arc<Speaker>>,
+    vpn_speakers: Vec<Arc<Speaker>>,
     dx_speaker: Option<Arc<Speaker>>,
     tunnels: Option<Arc<Tunnels>>,
     underlay: Option<Underlay>,
@@ -406,54 +407,12 @@ impl Tgw {
                 .await?,
             ))
         };
-        let vpn_shares = SharePolicy::default();
-        let vpn_speaker = match &vpn {
-            Some(v) if vpn_runs.iter().any(|r| r.customer_asn.is_some()) => {
-                let mut members = BTreeMap::new();
-                let vt = vgw::timers::of(config.profile);
-                let mut sc = SpeakerConfig::new(tgw.asn, specs[0].local_inside);
-                sc.timers = vt.bgp;
-                sc.kernel = None;
-                sc.max_paths = 1;
-                sc.listen = Vec::new();
-                for (spec, run) in specs.iter().zip(&vpn_runs) {
-                    let Some(asn) = run.customer_asn else {
-                        continue;
-                    };
-                    let mut n = NeighborConfig::new(IpAddr::V4(spec.remote_inside), asn);
-                    n.name = Some(run.name.clone());
-                    n.local_address = Some(IpAddr::V4(spec.local_inside));
-                    n.router_id = Some(spec.local_inside);
-                    n.families = vec![Family::Ipv4Unicast];
-                    n.graceful_restart_time = 0;
-                    n.max_advertise = Some(vgw::config::MAX_PREFIXES_TO_CUSTOMER);
-                    n.max_prefix = Some(MaxPrefix {
-                        limit: vgw::config::MAX_CUSTOMER_PREFIXES,
-                        restart_after: Some(vt.max_prefix_restart),
-                        warning_only: false,
-                    });
-                    // What `recompute` originates from the attachment's route table only
-                    // (crate::export_policy): no plain re-advertisement from one VPN
-                    // attachment to another past the route tables.
-                    n.export_local_only = true;
-                    members.insert(
-                        IpAddr::V4(spec.remote_inside),
-                        (run.attachment.clone(), n.peer_policy()),
-                    );
-                    sc.listen
-                        .push(SocketAddr::new(IpAddr::V4(spec.local_inside), 179));
-                    sc.neighbors.push(n);
-                }
-                let _ = v;
-                vpn_shares.set_members(members);
-                Some(Arc::new(
-                    Speaker::start(sc, Box::new(vpn_shares.clone()))
-                        .await
-                        .map_err(|e| GatewayError::Bgp(e.to_string()))?,
-                ))
-            }
-            _ => None,
+        let vpn_speakers = match &vpn {
+            Some(_) => start_vpn_speakers(tgw.asn, config.profile, &specs, &vpn_runs).await?,
+            None => Vec::new(),
         };
+        let vpn_speaker_list: Vec<Arc<Speaker>> =
+            vpn_speakers.iter().map(|(sp, _)| sp.clone()).collect();
 
         // Direct Connect gateway attachments: iBGP in our ASN with each DX location router
         // over its backbone link (the DX router treats us as a VGW association).
@@ -657,7 +616,7 @@ impl Tgw {
             config: config.clone(),
             tables: std::sync::Mutex::new(tables),
             connect_shares,
-            vpn_shares,
+            vpn_shares: vpn_speakers.iter().map(|(_, p)| p.clone()).collect(),
             peers,
             vpn: vpn_runs,
             tunnel_ifnames,
@@ -666,16 +625,16 @@ impl Tgw {
                 transport,
                 selections: BTreeMap::new(),
                 originated: Originated::new(),
-                originated_vpn: Originated::new(),
+                originated_vpn: vec![Originated::new(); vpn_speakers.len()],
                 originated_dx: Originated::new(),
             }),
         });
 
-        for sp in speakers.iter().chain(&vpn_speaker).chain(&dx_speaker) {
+        for sp in speakers.iter().chain(&vpn_speaker_list).chain(&dx_speaker) {
             gateway::bundle::bridge_bgp_events(sp, publisher.clone(), changed.clone());
         }
         let vpn_parts = VpnParts {
-            speaker: vpn_speaker.clone(),
+            speakers: vpn_speaker_list.clone(),
             tunnels: tunnels.clone(),
             dx: dx_speaker.clone(),
         };
@@ -712,7 +671,7 @@ impl Tgw {
         Ok(Tgw {
             shared,
             speakers,
-            vpn_speaker,
+            vpn_speakers: vpn_speaker_list,
             dx_speaker,
             tunnels,
             underlay,
@@ -731,7 +690,7 @@ impl Tgw {
         for sp in self
             .speakers
             .iter()
-            .chain(&self.vpn_speaker)
+            .chain(&self.vpn_speakers)
             .chain(&self.dx_speaker)
         {
             sp.shutdown().await;
@@ -767,10 +726,96 @@ impl Tgw {
     }
 }
 
+/// The BGP speakers of the VPN attachments' dynamic tunnels, each with the export policy that
+/// gives its neighbors their attachment's share.
+///
+/// AWS accepts the same inside /30 on VPN attachments of one TGW (§7 item 8): then two
+/// tunnels have the same local (`.1`) and customer (`.2`) addresses on two TUN devices. One
+/// speaker cannot hold two neighbors of one address, so the k-th tunnel of an inside /30 goes
+/// to the k-th speaker, and such tunnels' sessions are bound to their TUN device
+/// (SO_BINDTODEVICE, listener and connections), so each speaks through its own tunnel. Without
+/// duplicates there is one speaker and nothing is bound, as before.
+async fn start_vpn_speakers(
+    asn: u32,
+    profile: engine::model::timing::Profile,
+    specs: &[TunnelSpec],
+    runs: &[TunnelRun],
+) -> Result<Vec<(Arc<Speaker>, SharePolicy)>, GatewayError> {
+    let vt = vgw::timers::of(profile);
+    let dynamic: Vec<(&TunnelSpec, &TunnelRun, u32)> = specs
+        .iter()
+        .zip(runs)
+        .filter_map(|(s, r)| r.customer_asn.map(|asn| (s, r, asn)))
+        .collect();
+    let uses = |cidr: Ipv4Net| {
+        dynamic
+            .iter()
+            .filter(|(s, _, _)| s.inside_cidr == cidr)
+            .count()
+    };
+    let mut groups: Vec<Vec<(&TunnelSpec, &TunnelRun, u32)>> = Vec::new();
+    for (i, t) in dynamic.iter().enumerate() {
+        let k = dynamic[..i]
+            .iter()
+            .filter(|(s, _, _)| s.inside_cidr == t.0.inside_cidr)
+            .count();
+        if groups.len() <= k {
+            groups.resize_with(k + 1, Vec::new);
+        }
+        groups[k].push(*t);
+    }
+    let mut out = Vec::new();
+    for group in groups {
+        let policy = SharePolicy::default();
+        let mut members = BTreeMap::new();
+        let mut sc = SpeakerConfig::new(asn, group[0].0.local_inside);
+        sc.timers = vt.bgp;
+        sc.kernel = None;
+        sc.max_paths = 1;
+        sc.listen = Vec::new();
+        for (spec, run, customer_asn) in group {
+            let mut n = NeighborConfig::new(IpAddr::V4(spec.remote_inside), customer_asn);
+            n.name = Some(run.name.clone());
+            n.local_address = Some(IpAddr::V4(spec.local_inside));
+            n.router_id = Some(spec.local_inside);
+            if uses(spec.inside_cidr) > 1 {
+                n.bind_device = Some(spec.ifname.clone());
+            }
+            n.families = vec![Family::Ipv4Unicast];
+            n.graceful_restart_time = 0;
+            n.max_advertise = Some(vgw::config::MAX_PREFIXES_TO_CUSTOMER);
+            n.max_prefix = Some(MaxPrefix {
+                limit: vgw::config::MAX_CUSTOMER_PREFIXES,
+                restart_after: Some(vt.max_prefix_restart),
+                warning_only: false,
+            });
+            // What `recompute` originates from the attachment's route table only
+            // (crate::export_policy): no plain re-advertisement from one VPN attachment to
+            // another past the route tables.
+            n.export_local_only = true;
+            members.insert(
+                IpAddr::V4(spec.remote_inside),
+                (run.attachment.clone(), n.peer_policy()),
+            );
+            sc.listen
+                .push(SocketAddr::new(IpAddr::V4(spec.local_inside), 179));
+            sc.neighbors.push(n);
+        }
+        policy.set_members(members);
+        let sp = Speaker::start(sc, Box::new(policy.clone()))
+            .await
+            .map_err(|e| GatewayError::Bgp(e.to_string()))?;
+        out.push((Arc::new(sp), policy));
+    }
+    Ok(out)
+}
+
 /// The VPN side the recompute step and the views read.
 #[derive(Debug, Clone)]
 struct VpnParts {
-    speaker: Option<Arc<Speaker>>,
+    /// The VPN attachments' speakers: one, or more when attachments share an inside /30
+    /// ([`start_vpn_speakers`]).
+    speakers: Vec<Arc<Speaker>>,
     tunnels: Option<Arc<Tunnels>>,
     /// The Direct Connect gateway attachments' speaker.
     dx: Option<Arc<Speaker>>,
@@ -796,9 +841,10 @@ async fn vpn_learned(shared: &Shared, vpn: &VpnParts) -> Vec<VpnPath> {
             });
         }
     }
-    if let Some(sp) = &vpn.speaker
-        && let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await
-    {
+    for sp in &vpn.speakers {
+        let Ok(routes) = sp.routes(Family::Ipv4Unicast, 1_000_000).await else {
+            continue;
+        };
         for route in routes {
             let Some(prefix) = route.prefix.to_ipv4_net() else {
                 continue;
@@ -1019,13 +1065,18 @@ async fn recompute(
     if let Some(sp) = &vpn.dx {
         sync_originated(&[sp], &mut st.originated_dx, to_dx).await;
     }
-    if let Some(sp) = &vpn.speaker {
+    for ((sp, policy), originated) in vpn
+        .speakers
+        .iter()
+        .zip(&shared.vpn_shares)
+        .zip(st.originated_vpn.iter_mut())
+    {
         sync_shared(
             &[sp],
-            &shared.vpn_shares,
-            vpn_shares,
-            &mut st.originated_vpn,
-            to_vpn,
+            policy,
+            vpn_shares.clone(),
+            originated,
+            to_vpn.clone(),
         )
         .await;
     }
@@ -1104,7 +1155,13 @@ fn register(
         let v = v.clone();
         async move {
             Ok(match &v.tunnels {
-                Some(t) => t.show(v.speaker.as_deref()).await,
+                Some(t) => {
+                    let mut neighbors = Vec::new();
+                    for sp in &v.speakers {
+                        neighbors.extend(sp.neighbors().await.unwrap_or_default());
+                    }
+                    t.show_with(neighbors).await
+                }
                 None => json!({}),
             })
         }

@@ -114,6 +114,11 @@ pub struct VgwConfig {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub direct_connect: Vec<DxPeer>,
+    /// Inside /30s need only differ between the two tunnels of one connection, not across
+    /// connections: a transit gateway's VPN attachments (aws-behaviour.md §7 item 8: a
+    /// duplicate /30 is refused on one VGW, accepted on a TGW). A `[[vgw]]` never sets it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inside_cidrs_per_connection: bool,
 }
 
 /// One DX location router reaching this VGW over a backbone link: an iBGP session in the
@@ -389,6 +394,9 @@ impl VgwConfig {
         let mut inside = HashSet::new();
         let mut outside = HashSet::new();
         for (i, c) in self.connections.iter().enumerate() {
+            if self.inside_cidrs_per_connection {
+                inside.clear();
+            }
             let at = format!("connection[{i}]");
             check_name(&format!("{at}.name"), &c.name)?;
             if !names.insert(c.name.as_str()) {
@@ -437,10 +445,17 @@ impl VgwConfig {
                 if !inside.insert(t.inside_cidr) {
                     return Err(ConfigError::new(
                         format!("{at}.inside_cidr"),
-                        format!(
-                            "{} is already used by another tunnel of this VGW (inside CIDRs are unique per VGW)",
-                            t.inside_cidr
-                        ),
+                        if self.inside_cidrs_per_connection {
+                            format!(
+                                "{} is already used by the other tunnel of this VPN connection (the two tunnels' inside CIDRs differ)",
+                                t.inside_cidr
+                            )
+                        } else {
+                            format!(
+                                "{} is already used by another tunnel of this VGW (inside CIDRs are unique per VGW)",
+                                t.inside_cidr
+                            )
+                        },
                     ));
                 }
                 if !outside.insert(t.outside_ip) {

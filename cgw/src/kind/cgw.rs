@@ -159,7 +159,12 @@ impl NodeSpec for Cgw {
             topo,
             cx,
         ));
-        if let Err(e) = plan::cgw_config(self, topo, Profile::Fast, &KeySource::NoLab) {
+        // A problem of the gateway's own plan (a VGW's, a TGW's VPN attachments) is reported
+        // by that gateway's node, at its item; only ours are reported here (else each came
+        // twice, a TGW's once at the top of the file).
+        if let Err(e) = plan::cgw_config(self, topo, Profile::Fast, &KeySource::NoLab)
+            && e.path.0.starts_with(&self.path.0)
+        {
             out.push(cx.error(&e.path, e.message));
         }
         out

@@ -219,6 +219,12 @@ impl Tunnels {
             Some(sp) => sp.neighbors().await.unwrap_or_default(),
             None => Vec::new(),
         };
+        self.show_with(neighbors).await
+    }
+
+    /// [`Tunnels::show`] with the BGP neighbors of several speakers (each tunnel's session is
+    /// the neighbor named after it).
+    pub async fn show_with(&self, neighbors: Vec<bgp::driver::NeighborStatus>) -> Value {
         let mut out = Vec::new();
         for (name, t) in &self.tunnels {
             let spec = t.spec();

@@ -127,6 +127,12 @@ impl TgwDecl {
         Some(
             toml::Value::Table(t)
                 .try_into::<vgw::kind::node::Vgw>()
+                .map(|mut v| {
+                    // Item 8: a duplicate inside /30 across VPN attachments is accepted (the
+                    // daemon binds such tunnels' BGP sessions to their interfaces).
+                    v.inside_cidrs_per_connection = true;
+                    v
+                })
                 .map_err(|e| e.to_string()),
         )
     }

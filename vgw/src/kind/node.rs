@@ -109,6 +109,10 @@ pub struct Vgw {
     /// VPN connections.
     #[serde(default, rename = "connection")]
     pub connections: Vec<Connection>,
+    /// Set by a transit gateway for its VPN attachments: inside /30s need only be unique
+    /// within one connection (`VgwConfig::inside_cidrs_per_connection`); never from a file.
+    #[serde(skip)]
+    pub inside_cidrs_per_connection: bool,
     #[serde(skip)]
     pub(crate) path: FieldPath,
 }

@@ -134,6 +134,7 @@ pub fn vgw_config(
             .into_iter()
             .flat_map(|(_, peers)| peers)
             .collect(),
+        inside_cidrs_per_connection: vgw.inside_cidrs_per_connection,
     };
     config
         .validate()
