@@ -13,7 +13,7 @@
 //! What it does not do: create, modify or delete anything (route changes are
 //! [`crate::transitgateway_routes`]); the multicast, peering and policy-table calls.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -208,16 +208,16 @@ pub async fn describe_attachments(
 fn route_passes(
     filter: &str,
     values: &[&str],
-    prefix: Ipv4Net,
+    prefix: IpNet,
     kind: &str,
     blackhole: bool,
     attachments: &[String],
 ) -> Result<bool, ApiError> {
-    let nets = || -> Result<Vec<Ipv4Net>, ApiError> {
+    let nets = || -> Result<Vec<IpNet>, ApiError> {
         values
             .iter()
             .map(|v| {
-                v.parse::<Ipv4Net>().map_err(|_| {
+                v.parse::<IpNet>().map_err(|_| {
                     ApiError::invalid_parameter(format!("{filter}: {v} is not a CIDR block"))
                 })
             })
@@ -318,7 +318,7 @@ pub async fn search_routes(
         .into_iter()
         .flatten()
     {
-        let Ok(prefix) = r["prefix"].as_str().unwrap_or_default().parse::<Ipv4Net>() else {
+        let Ok(prefix) = r["prefix"].as_str().unwrap_or_default().parse::<IpNet>() else {
             continue;
         };
         let kind = r["kind"].as_str().unwrap_or_default();
@@ -482,8 +482,23 @@ mod tests {
 
     #[test]
     fn route_filters() {
-        let p: Ipv4Net = "10.1.0.0/16".parse().unwrap();
+        let p: IpNet = "10.1.0.0/16".parse().unwrap();
         let ids = vec!["tgw-attach-1".to_string()];
+        // IPv6 routes (Connect's MP-BGP, IPv6 VPCs) are searched alike; families never match.
+        let v6: IpNet = "2001:db8:b::/48".parse().unwrap();
+        let search = |f: &str, v: &str, p: IpNet| route_passes(f, &[v], p, "connect", false, &ids);
+        assert!(search("route-search.exact-match", "2001:db8:b::/48", v6).unwrap());
+        assert!(search("route-search.subnet-of-match", "2001:db8::/32", v6).unwrap());
+        assert!(
+            search(
+                "route-search.longest-prefix-match",
+                "2001:db8:b:1::10/128",
+                v6
+            )
+            .unwrap()
+        );
+        assert!(!search("route-search.subnet-of-match", "0.0.0.0/0", v6).unwrap());
+        assert!(!search("route-search.subnet-of-match", "::/0", p).unwrap());
         assert!(route_passes("type", &["propagated"], p, "connect", false, &ids).unwrap());
         assert!(!route_passes("type", &["static"], p, "connect", false, &ids).unwrap());
         assert!(route_passes("state", &["blackhole"], p, "static", true, &ids).unwrap());

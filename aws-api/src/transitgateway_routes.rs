@@ -14,7 +14,7 @@
 //! What it does not do: associations, prefix-list references, route table announcements, dry
 //! runs.
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
@@ -67,7 +67,7 @@ async fn attachment_by_id(
 }
 
 /// Whether route table `table` of `node` holds a static route for `cidr`.
-async fn has_static(lab: &Lab, node: &str, table: &str, cidr: Ipv4Net) -> Result<bool, ApiError> {
+async fn has_static(lab: &Lab, node: &str, table: &str, cidr: IpNet) -> Result<bool, ApiError> {
     let routes = lab.show(node, "routes").await?;
     Ok(routes["tables"][table]["routes"]
         .as_array()
@@ -86,7 +86,7 @@ pub async fn change_route(
 ) -> Result<String, ApiError> {
     let table = required(p, "TransitGatewayRouteTableId")?;
     let text = required(p, "DestinationCidrBlock")?;
-    let cidr: Ipv4Net = text.parse().map_err(|_| {
+    let cidr: IpNet = text.parse::<IpNet>().map(|n| n.trunc()).map_err(|_| {
         ApiError::invalid_parameter(format!(
             "Value ({text}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block."
         ))
