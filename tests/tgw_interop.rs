@@ -105,6 +105,15 @@ fn show(dir: &std::path::Path, node: &str, what: &str) -> Result<Value, String> 
     })
 }
 
+/// `prefix`'s entry in the TGW's default route table (`show routes`).
+fn table_route(dir: &std::path::Path, prefix: &str) -> Result<Value, String> {
+    let r = show(dir, "tgw", "routes")?;
+    r["tables"]["default"]["routes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["prefix"] == prefix).cloned())
+        .ok_or(r.to_string())
+}
+
 /// The TGW's daemon file: the scenario's `[[tgw]]` on the lab's veth.
 fn tgw_config() -> TgwConfig {
     let doc: toml::Value = toml::from_str(SCENARIO).unwrap();
@@ -267,11 +276,7 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
         Duration::from_secs(15),
         Duration::from_millis(200),
         || {
-            let r = show(dir.path(), "tgw", "routes")?;
-            let route = r["tables"]["default"]["routes"]
-                .as_array()
-                .and_then(|a| a.iter().find(|x| x["prefix"] == "10.1.0.0/16").cloned())
-                .ok_or(r.to_string())?;
+            let route = table_route(dir.path(), "10.1.0.0/16")?;
             let mut vias: Vec<&str> = route["paths"]
                 .as_array()
                 .unwrap()
@@ -333,11 +338,7 @@ fn frr_as_the_connect_appliance_over_our_gre_device() {
         Duration::from_secs(15),
         Duration::from_millis(200),
         || {
-            let r = show(dir.path(), "tgw", "routes")?;
-            let route = r["tables"]["default"]["routes"]
-                .as_array()
-                .and_then(|a| a.iter().find(|x| x["prefix"] == "2001:db8:b::/48").cloned())
-                .ok_or(r.to_string())?;
+            let route = table_route(dir.path(), "2001:db8:b::/48")?;
             let mut hops: Vec<(&str, &str)> = route["paths"]
                 .as_array()
                 .unwrap()
