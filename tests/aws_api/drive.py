@@ -214,9 +214,12 @@ def vpn_flow():
         return t[t1]["Status"] == "UP" and t[t2]["Status"] == "UP", t
     poll("both tunnels UP", 30, both_up)
     last_up = [time.time()]
+    slowest = [0.0]
 
     def t1_down():
+        started = time.time()
         r = aws_cli("ec2", "describe-vpn-connections", "--vpn-connection-ids", vpn["VpnConnectionId"])
+        slowest[0] = max(slowest[0], time.time() - started)
         if r.returncode != 0:
             fail(f"aws ec2 describe-vpn-connections: {r.stderr}")
         t = telemetry(json.loads(r.stdout)["VpnConnections"][0])
@@ -248,6 +251,7 @@ def vpn_flow():
     print(json.dumps({
         "vpn_connection_id": vpn["VpnConnectionId"],
         "down_seen_after_last_up_s": seen_down - last_up[0],
+        "slowest_poll_s": slowest[0],
         "tunnel1": t[t1],
     }, default=str))
 
