@@ -28,7 +28,7 @@ use gateway::bundle::GatewayError;
 use gre::device::{GreConfig, GreDevice};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde_json::{Value, json};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::{ApplianceConfig, gre_ifname};
 use crate::inside_cidr;
@@ -67,8 +67,11 @@ impl Appliance {
         // the addresses only, which would put every flow between two hosts on one peer.
         ns.ensure_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
             .map_err(GatewayError::netns("fib_multipath_hash_policy"))?;
-        ns.ensure_sysctl("net.ipv6.fib_multipath_hash_policy", "1")
-            .map_err(GatewayError::netns("fib_multipath_hash_policy (IPv6)"))?;
+        // IPv6 likewise, best effort: in a container /proc/sys is read-only and the engine sets
+        // it from outside; where it cannot be set, IPv6 flows are hashed by address only.
+        if let Err(e) = ns.ensure_sysctl("net.ipv6.fib_multipath_hash_policy", "1") {
+            warn!(error = %e, "IPv6 multipath routes hash by address only");
+        }
         let mut devices = Vec::new();
         for p in &config.peers {
             let gc = GreConfig::new(gre_ifname(&p.name), p.local, p.remote);

@@ -260,8 +260,11 @@ impl Tgw {
         // the addresses only, which would put every flow between two hosts on one peer.
         ns.ensure_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
             .map_err(GatewayError::netns("fib_multipath_hash_policy"))?;
-        ns.ensure_sysctl("net.ipv6.fib_multipath_hash_policy", "1")
-            .map_err(GatewayError::netns("fib_multipath_hash_policy (IPv6)"))?;
+        // IPv6 likewise, best effort: in a container /proc/sys is read-only and the engine sets
+        // it from outside; where it cannot be set, IPv6 flows are hashed by address only.
+        if let Err(e) = ns.ensure_sysctl("net.ipv6.fib_multipath_hash_policy", "1") {
+            warn!(error = %e, "IPv6 multipath routes hash by address only");
+        }
 
         let mut peers = Vec::new();
         for (ci, c) in tgw.connects.iter().enumerate() {

@@ -358,6 +358,10 @@ impl Backend for NetnsBackend {
         // node in a container cannot write its own /proc/sys (the daemons then only check).
         ns.set_sysctl("net.ipv4.fib_multipath_hash_policy", "1")
             .map_err(err(format!("hashing multipath routes by flow in {node}")))?;
+        // IPv6 likewise (Connect's MP-BGP IPv6 routes); a kernel without IPv6 has no such key.
+        if let Err(e) = ns.set_sysctl("net.ipv6.fib_multipath_hash_policy", "1") {
+            tracing::debug!(%node, error = %e, "IPv6 multipath hashing not set");
+        }
         ns.set_rp_filter(0)
             .map_err(err(format!("turning reverse-path filtering off in {node}")))?;
         Ok(())
