@@ -410,12 +410,13 @@ impl Tgw {
                 .await?,
             ))
         };
-        let vpn_speakers = match &vpn {
-            Some(_) => start_vpn_speakers(tgw.asn, config.profile, &specs, &vpn_runs).await?,
-            None => Vec::new(),
+        let (vpn_speakers, vpn_policies): (Vec<Arc<Speaker>>, Vec<SharePolicy>) = match &vpn {
+            Some(_) => start_vpn_speakers(tgw.asn, config.profile, &specs, &vpn_runs)
+                .await?
+                .into_iter()
+                .unzip(),
+            None => (Vec::new(), Vec::new()),
         };
-        let vpn_speaker_list: Vec<Arc<Speaker>> =
-            vpn_speakers.iter().map(|(sp, _)| sp.clone()).collect();
 
         // Direct Connect gateway attachments: iBGP in our ASN with each DX location router
         // over its backbone link (the DX router treats us as a VGW association).
@@ -619,7 +620,7 @@ impl Tgw {
             config: config.clone(),
             tables: std::sync::Mutex::new(tables),
             connect_shares,
-            vpn_shares: vpn_speakers.iter().map(|(_, p)| p.clone()).collect(),
+            vpn_shares: vpn_policies,
             peers,
             vpn: vpn_runs,
             tunnel_ifnames,
@@ -633,11 +634,11 @@ impl Tgw {
             }),
         });
 
-        for sp in speakers.iter().chain(&vpn_speaker_list).chain(&dx_speaker) {
+        for sp in speakers.iter().chain(&vpn_speakers).chain(&dx_speaker) {
             gateway::bundle::bridge_bgp_events(sp, publisher.clone(), changed.clone());
         }
         let vpn_parts = VpnParts {
-            speakers: vpn_speaker_list.clone(),
+            speakers: vpn_speakers.clone(),
             tunnels: tunnels.clone(),
             dx: dx_speaker.clone(),
         };
@@ -674,7 +675,7 @@ impl Tgw {
         Ok(Tgw {
             shared,
             speakers,
-            vpn_speakers: vpn_speaker_list,
+            vpn_speakers,
             dx_speaker,
             tunnels,
             underlay,
@@ -912,12 +913,10 @@ async fn learned(shared: &Shared, speakers: &[Arc<Speaker>]) -> Vec<ConnectPath>
     if shared.peers.iter().any(|p| p.inside_v6.is_some()) {
         families.push(Family::Ipv6Unicast);
     }
-    let mut asks = Vec::new();
-    for sp in speakers {
-        for family in &families {
-            asks.push((sp.clone(), *family));
-        }
-    }
+    let asks = speakers
+        .iter()
+        .flat_map(|sp| families.iter().map(move |f| (sp.clone(), *f)))
+        .collect::<Vec<_>>();
     for (sp, family) in asks {
         let Ok(routes) = sp.routes(family, 1_000_000).await else {
             continue;
@@ -1068,20 +1067,23 @@ async fn recompute(
     if let Some(sp) = &vpn.dx {
         sync_originated(&[sp], &mut st.originated_dx, to_dx).await;
     }
+    // Each VPN speaker (several only when attachments share an inside /30) gets the whole
+    // share map: its policy knows which of its neighbors hears what. The last one takes it.
+    let mut left = vpn.speakers.len();
+    let mut both = Some((vpn_shares, to_vpn));
     for ((sp, policy), originated) in vpn
         .speakers
         .iter()
         .zip(&shared.vpn_shares)
         .zip(st.originated_vpn.iter_mut())
     {
-        sync_shared(
-            &[sp],
-            policy,
-            vpn_shares.clone(),
-            originated,
-            to_vpn.clone(),
-        )
-        .await;
+        left -= 1;
+        let (shares, wanted) = if left == 0 {
+            both.take().expect("taken by the last speaker only")
+        } else {
+            both.clone().expect("kept until the last speaker")
+        };
+        sync_shared(&[sp], policy, shares, originated, wanted).await;
     }
     let connect: Vec<&Arc<Speaker>> = speakers.iter().collect();
     sync_shared(

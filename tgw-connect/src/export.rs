@@ -30,6 +30,20 @@ use crate::kind::query::ApplianceConfigOf;
 const TO_TGW: &str = "TO-TGW";
 const TO_TGW_V6: &str = "TO-TGW-V6";
 
+/// An outbound prefix-list (`ip` or `ipv6`) permitting exactly `nets` (none: deny any).
+fn prefix_list(s: &mut String, family: &str, name: &str, nets: &[&ipnet::IpNet]) {
+    if nets.is_empty() {
+        let _ = writeln!(s, "{family} prefix-list {name} seq 5 deny any");
+    }
+    for (i, n) in nets.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{family} prefix-list {name} seq {} permit {n}",
+            (i + 1) * 5
+        );
+    }
+}
+
 /// The appliance whose peers belong to Connect attachment `attachment`, if any.
 fn find(scenario: &Scenario, attachment: &str) -> Option<ApplianceConfig> {
     let q = ApplianceConfigOf {
@@ -96,23 +110,9 @@ pub fn frr(scenario: &Scenario, attachment: &str) -> Result<String, String> {
         .filter(|p| p.inside_cidr_v6.is_some())
         .collect();
     let _ = writeln!(s, "frr defaults traditional\n!");
-    if v4.is_empty() {
-        let _ = writeln!(s, "ip prefix-list {TO_TGW} seq 5 deny any");
-    }
-    for (i, n) in v4.iter().enumerate() {
-        let _ = writeln!(s, "ip prefix-list {TO_TGW} seq {} permit {n}", (i + 1) * 5);
-    }
+    prefix_list(&mut s, "ip", TO_TGW, &v4);
     if !ipv6_peers.is_empty() {
-        if v6.is_empty() {
-            let _ = writeln!(s, "ipv6 prefix-list {TO_TGW_V6} seq 5 deny any");
-        }
-        for (i, n) in v6.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "ipv6 prefix-list {TO_TGW_V6} seq {} permit {n}",
-                (i + 1) * 5
-            );
-        }
+        prefix_list(&mut s, "ipv6", TO_TGW_V6, &v6);
         for p in &ipv6_peers {
             let (me6, _) = inside_cidr::addresses_v6(p.inside_cidr_v6.expect("filtered"));
             let _ = writeln!(
